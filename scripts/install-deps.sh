@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs the Debian 12 packages EHR Sessions needs. Usage: install-deps.sh [build|test|all]
+set -euo pipefail
+what=${1:-build}
+
+build_pkgs=(build-essential cmake ninja-build pkg-config
+  qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqt6sql6-psql libqt6sql6-sqlite libgl-dev
+  qtkeychain-qt6-dev libssl-dev nlohmann-json3-dev libpq-dev libhiredis-dev libargon2-dev
+  libexpected-dev libqrencode-dev libhttp-parser-dev)
+test_pkgs=(postgresql-15 postgresql-client-15 redis-server redis-tools
+  dbus dbus-x11 gnome-keyring libsecret-tools procps curl)
+
+pkgs=("${build_pkgs[@]}")
+case "$what" in
+  test|all) pkgs+=("${test_pkgs[@]}") ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ApiRoutes.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ehrs::server {
+namespace {
+HttpResponse tokenResponse(const nlohmann::json& body)
+{
+    return HttpResponse::json(200, body);
+}
+
+template <typename T>
+HttpResponse errorOf(const Result<T>& r)
+{
+    return HttpResponse::error(r.error());
+}
+} // namespace
+
+QString ApiRoutes::clientAddress(const HttpRequest& request, const ServerConfig& config)
+{
+    QHostAddress peer = request.peerAddress;
+    bool ok = false;
+    const QHostAddress v4(peer.toIPv4Address(&ok));
+    if (ok)
+        peer = v4;
+    auto trusted = [&](const QHostAddress& a) {
+        for (const auto& subnet : config.trustedProxies) {
+            if (a.isInSubnet(subnet))
+                return true;
+        }
+        return false;
+    };
+    if (config.trustedProxies.isEmpty() || !trusted(peer))
+        return peer.toString();
+    // Walk X-Forwarded-For from the right: the first hop that is not a trusted proxy is the client.
+    const QList<QByteArray> hops = request.header("x-forwarded-for").split(',');
+    for (auto it = hops.crbegin(); it != hops.crend(); ++it) {
+        const QHostAddress hop(QString::fromLatin1(it->trimmed()));
+        if (hop.isNull())
+            break;
+        if (!trusted(hop))
+            return hop.toString();
+        peer = hop;
+    }
+    return peer.toString();
+}
+
+RequestInfo ApiRoutes::infoOf(const HttpRequest& request) const
+{
+    return RequestInfo{clientAddress(request, m_s.shared.config()),
+                       QString::fromUtf8(request.header("user-agent").left(512))};
+}
+
+Router::Handler ApiRoutes::authed(AuthedHandler handler)
+{
+    return [this, handler = std::move(handler)](const HttpRequest& request, const RouteParams& params) {
+        auto who = m_s.service.authenticate(request.header("authorization"));
+        if (!who)
+            return HttpResponse::error(who.error());
+        return handler(request, params, *who);
+    };
+}
+
+Router::Handler ApiRoutes::adminOnly(AuthedHandler handler)
+{
+    return authed([this, handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
+                                                      const AuthContext& who) {
+        auto admin = m_s.service.isAdmin(who);
+        if (!admin)
+            return HttpResponse::error(admin.error());
+        if (!*admin)
+            return HttpResponse::error(Error{ErrorCode::Forbidden, QStringLiteral("Administrators only")});
+        return handler(request, params, who);
+    });
+}
+
+void ApiRoutes::registerAll(Router& router)
+{
+    router.add("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&) { return login(r); });
+    router.add("POST", "/api/auth/logout",
+               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return logout(r, w); }));
+    router.add("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&) { return refresh(r); });
+    router.add("GET", "/api/sessions",
+               authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return listSessions(w); }));
+    router.add("DELETE", "/api/sessions",
+               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return revokeOthers(r, w); }));
+    router.add("POST", "/api/sessions/cleanup",
+               adminOnly([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return cleanup(r, w); }));
+    router.add("PATCH", "/api/sessions/:id",
+               authed([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
+                   return renameSession(r, QString::fromLatin1(p.value("id")), w);
+               }));
+    router.add("DELETE", "/api/sessions/:id",
+               authed([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
+                   return revokeSession(r, QString::fromLatin1(p.value("id")), w);
+               }));
+    router.add("DELETE", "/api/admin/users/:id/sessions",
+               adminOnly([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
+                   return adminRevokeUser(r, QString::fromLatin1(p.value("id")), w);
+               }));
+    router.add("GET", "/healthz", [](const HttpRequest&, const RouteParams&) {
+        return HttpResponse::json(200, {{"status", "ok"}});
+    });
+    router.add("GET", "/readyz", [this](const HttpRequest&, const RouteParams&) { return ready(); });
+}
+
+HttpResponse ApiRoutes::login(const HttpRequest& request)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto login = loginRequestFromJson(*body);
+    if (!login)
+        return errorOf(login);
+    auto result = m_s.service.login(*login, infoOf(request));
+    if (!result)
+        return errorOf(result);
+    if (const auto* tokens = std::get_if<AuthTokens>(&*result))
+        return tokenResponse(*tokens);
+    return tokenResponse(std::get<MfaChallenge>(*result));
+}
+
+HttpResponse ApiRoutes::refresh(const HttpRequest& request)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto token = json::requiredString(*body, "refreshToken", 256);
+    if (!token)
+        return errorOf(token);
+    auto tokens = m_s.service.refresh(token->toLatin1(), infoOf(request));
+    if (!tokens)
+        return errorOf(tokens);
+    return tokenResponse(*tokens);
+}
+
+HttpResponse ApiRoutes::logout(const HttpRequest& request, const AuthContext& who)
+{
+    auto r = m_s.service.logout(who, infoOf(request));
+    if (!r)
+        return errorOf(r);
+    return HttpResponse::json(200, {{"success", true}});
+}
+
+HttpResponse ApiRoutes::listSessions(const AuthContext& who)
+{
+    auto sessions = m_s.service.list(who);
+    if (!sessions)
+        return errorOf(sessions);
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& s : *sessions)
+        items.push_back(s);
+    return HttpResponse::json(200, {{"success", true}, {"sessions", items}, {"total", sessions->size()}});
+}
+
+HttpResponse ApiRoutes::renameSession(const HttpRequest& request, const QString& id, const AuthContext& who)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto name = json::optionalString(*body, "name", 100);
+    if (!name)
+        return errorOf(name);
+    auto session = m_s.service.rename(who, id, *name);
+    if (!session)
+        return errorOf(session);
+    return HttpResponse::json(200, {{"success", true}, {"session", *session}});
+}
+
+HttpResponse ApiRoutes::revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who)
+{
+    auto r = m_s.service.revoke(who, id, infoOf(request));
+    if (!r)
+        return errorOf(r);
+    return HttpResponse::json(200, {{"success", true}, {"message", "Session revoked"}});
+}
+
+HttpResponse ApiRoutes::revokeOthers(const HttpRequest& request, const AuthContext& who)
+{
+    auto body = json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
+    if (!body)
+        return errorOf(body);
+    auto password = json::requiredString(*body, "password", 1024);
+    if (!password)
+        return HttpResponse::error(
+            Error{ErrorCode::InvalidRequest, QStringLiteral("Signing out all other devices needs your password: send {\"password\": ...}")});
+    auto count = m_s.service.revokeOthers(who, *password, infoOf(request));
+    if (!count)
+        return errorOf(count);
+    return HttpResponse::json(200, {{"success", true},
+                                    {"revokedCount", *count},
+                                    {"message", QStringLiteral("Signed out %1 other session(s)").arg(*count).toStdString()}});
+}
+
+HttpResponse ApiRoutes::cleanup(const HttpRequest& request, const AuthContext& who)
+{
+    const RequestInfo info = infoOf(request);
+    auto n = m_s.service.cleanup(AuditActor{who.userId, who.sessionId, info.ipAddress, info.userAgent});
+    if (!n)
+        return errorOf(n);
+    return HttpResponse::json(200, {{"success", true}, {"cleanedCount", *n}});
+}
+
+HttpResponse ApiRoutes::adminRevokeUser(const HttpRequest& request, const QString& userId, const AuthContext& who)
+{
+    auto user = m_s.users.findById(userId);
+    if (!user)
+        return errorOf(user);
+    if (!*user)
+        return HttpResponse::error(Error{ErrorCode::NotFound, QStringLiteral("No such user")});
+    const RequestInfo info = infoOf(request);
+    auto n = m_s.service.revokeAllForUser(userId, QStringLiteral("revoked_by_admin"),
+                                          AuditActor{who.userId, who.sessionId, info.ipAddress, info.userAgent});
+    if (!n)
+        return errorOf(n);
+    return HttpResponse::json(200, {{"success", true}, {"revokedCount", *n}});
+}
+
+HttpResponse ApiRoutes::ready()
+{
+    const bool dbUp = m_s.db->ping().has_value();
+    // Probe Redis through the cache path so a recovered connection is noticed here too.
+    if (m_s.redis)
+        (void)m_s.redis->command({"PING"});
+    const QByteArray cacheMode = m_s.store.mode();
+    nlohmann::json body{{"status", dbUp ? "ready" : "unavailable"},
+                        {"database", dbUp ? "up" : "down"},
+                        {"databaseKind", m_s.db->isPostgres() ? "postgres" : "sqlite"},
+                        {"cache", cacheMode.toStdString()}};
+    HttpResponse r = HttpResponse::json(dbUp ? 200 : 503, body);
+    if (!dbUp)
+        r.setHeader("Retry-After", "2");
+    return r;
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "app/ServiceBundle.h"
+#include "http/Router.h"
+
+namespace ehrs::server {
+
+/// Registers the HTTP API (docs/api.md) on a router, bound to one thread's services. Each
+/// handler is a request -> response function; identity comes only from a verified access token.
+class ApiRoutes
+{
+public:
+    explicit ApiRoutes(ServiceBundle& services) : m_s(services) {}
+    void registerAll(Router& router);
+
+    /// Client address: the socket peer, or the last untrusted X-Forwarded-For hop when the peer is
+    /// a configured trusted proxy.
+    static QString clientAddress(const HttpRequest& request, const ServerConfig& config);
+
+private:
+    using AuthedHandler = std::function<HttpResponse(const HttpRequest&, const RouteParams&, const AuthContext&)>;
+    Router::Handler authed(AuthedHandler handler);
+    Router::Handler adminOnly(AuthedHandler handler);
+    RequestInfo infoOf(const HttpRequest& request) const;
+
+    HttpResponse login(const HttpRequest& request);
+    HttpResponse refresh(const HttpRequest& request);
+    HttpResponse logout(const HttpRequest& request, const AuthContext& who);
+    HttpResponse listSessions(const AuthContext& who);
+    HttpResponse renameSession(const HttpRequest& request, const QString& id, const AuthContext& who);
+    HttpResponse revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who);
+    HttpResponse revokeOthers(const HttpRequest& request, const AuthContext& who);
+    HttpResponse cleanup(const HttpRequest& request, const AuthContext& who);
+    HttpResponse adminRevokeUser(const HttpRequest& request, const QString& userId, const AuthContext& who);
+    HttpResponse ready();
+
+    ServiceBundle& m_s;
+};
+
+} // namespace ehrs::server

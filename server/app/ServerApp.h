@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "app/SharedState.h"
+#include "app/Worker.h"
+
+#include <QObject>
+#include <QThread>
+#include <QTimer>
+#include <QUrl>
+
+#include <memory>
+#include <vector>
+
+namespace ehrs::server {
+
+/// The running server: migrates the database, opens one SO_REUSEPORT listener per worker thread,
+/// starts the workers and the periodic cleanup. Usable in-process by tests.
+class ServerApp : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ServerApp(std::unique_ptr<SharedState> shared, QObject* parent = nullptr);
+    ~ServerApp() override;
+
+    [[nodiscard]] Result<void> start();
+    void stop();
+    QUrl url() const { return m_url; }
+    SharedState& shared() { return *m_shared; }
+
+private:
+    std::unique_ptr<SharedState> m_shared;
+    std::vector<std::unique_ptr<QThread>> m_threads;
+    std::vector<std::unique_ptr<Worker>> m_workers;
+    QTimer m_cleanupTimer;
+    QUrl m_url;
+};
+
+/// Applies pending migrations on the configured database (also the `migrate` sub-command).
+[[nodiscard]] Result<QList<int>> migrateDatabase(const ServerConfig& config);
+
+} // namespace ehrs::server

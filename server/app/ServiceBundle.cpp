@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ServiceBundle.h"
+
+namespace ehrs::server {
+
+ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database, std::unique_ptr<RedisStore> redisStore,
+                             KeyValueStore& kv)
+    : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
+      cache(kv, s.pendingInvalidations()), audit(*db),
+      service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock()})
+{
+}
+
+Result<std::unique_ptr<ServiceBundle>> ServiceBundle::create(SharedState& shared)
+{
+    auto db = Database::open(shared.config().effectiveDatabaseUrl());
+    if (!db)
+        return fail(db.error());
+    std::unique_ptr<RedisStore> redis;
+    KeyValueStore* kv = shared.memoryStore();
+    if (auto endpoint = shared.redisEndpoint()) {
+        redis = std::make_unique<RedisStore>(*endpoint, shared.redisHealth());
+        kv = redis.get();
+    }
+    return std::unique_ptr<ServiceBundle>(new ServiceBundle(shared, std::move(*db), std::move(redis), *kv));
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "app/SharedState.h"
+#include "audit/AuditLog.h"
+#include "auth/UserStore.h"
+#include "db/Database.h"
+#include "sessions/SessionService.h"
+#include "sessions/SessionStore.h"
+
+#include <memory>
+
+namespace ehrs::server {
+
+/// The services of one thread: its own database connection and Redis connection, and the
+/// stores and session logic on top of them. Used by each HTTP worker and by the CLI.
+class ServiceBundle
+{
+public:
+    [[nodiscard]] static Result<std::unique_ptr<ServiceBundle>> create(SharedState& shared);
+
+    SharedState& shared;
+    std::unique_ptr<Database> db;
+    std::unique_ptr<RedisStore> redis; // null without REDIS_URL
+    KeyValueStore& store;
+    UserStore users;
+    SessionStore sessions;
+    SessionCache cache;
+    AuditLog audit;
+    SessionService service;
+
+private:
+    ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,
+                  KeyValueStore& store);
+};
+
+} // namespace ehrs::server

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SharedState.h"
+
+#include "Crypto.h"
+#include "Logging.h"
+
+#include <QDir>
+#include <QFile>
+#include <QSaveFile>
+
+namespace ehrs::server {
+namespace {
+/// The embedded default's own secret: generated once, kept 0600 in the data dir.
+Result<QByteArray> loadOrCreateSecret(const QString& dataDir)
+{
+    if (!QDir().mkpath(dataDir))
+        return fail(ErrorCode::StorageError, QStringLiteral("cannot create data dir %1").arg(dataDir));
+    QFile::setPermissions(dataDir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    const QString path = QDir(dataDir).filePath(QStringLiteral("jwt-secret"));
+    QFile existing(path);
+    if (existing.open(QIODevice::ReadOnly)) {
+        const QByteArray secret = existing.readAll().trimmed();
+        if (secret.size() >= 32)
+            return secret;
+        return fail(ErrorCode::StorageError, QStringLiteral("%1 is damaged (too short); remove it to generate a new "
+                                                            "one (this signs everyone out)").arg(path));
+    }
+    QSaveFile out(path);
+    if (!out.open(QIODevice::WriteOnly))
+        return fail(ErrorCode::StorageError, QStringLiteral("cannot write %1").arg(path));
+    out.setPermissions(QFile::ReadOwner | QFile::WriteOwner);
+    const QByteArray secret = crypto::base64UrlEncode(crypto::randomBytes(48));
+    out.write(secret + '\n');
+    if (!out.commit())
+        return fail(ErrorCode::StorageError, QStringLiteral("cannot write %1").arg(path));
+    qCInfo(lcServer) << "generated a signing secret in" << path;
+    return secret;
+}
+} // namespace
+
+SharedState::SharedState(ServerConfig config, std::shared_ptr<const Clock> clock)
+    : m_config(std::move(config)), m_clock(std::move(clock))
+{
+}
+
+Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, std::shared_ptr<const Clock> clock)
+{
+    if (!clock)
+        clock = std::make_shared<SystemClock>();
+    if (config.jwtSecret.isEmpty()) {
+        auto secret = loadOrCreateSecret(config.dataDir);
+        if (!secret)
+            return fail(secret.error());
+        config.jwtSecret = *secret;
+    }
+    std::unique_ptr<SharedState> s(new SharedState(std::move(config), std::move(clock)));
+    const ServerConfig& c = s->m_config;
+    const QByteArray kid = crypto::sha256Hex(c.jwtSecret).left(16);
+    auto key = std::make_shared<HmacJwtKey>(c.jwtSecret, kid);
+    auto codec = std::make_shared<JwtCodec>(std::vector<std::shared_ptr<const JwtKey>>{key}, kid, c.issuer, c.audience);
+    // A separate key for refresh-token tags, derived so that operators manage one secret.
+    const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");
+    s->m_tokens = std::make_unique<TokenService>(codec, derivationKey, c.accessTokenTtl);
+    if (c.redisUrl.isEmpty()) {
+        s->m_memory = std::make_unique<MemoryStore>(*s->m_clock);
+    } else {
+        auto endpoint = RedisEndpoint::parse(c.redisUrl);
+        if (!endpoint)
+            return fail(endpoint.error());
+        s->m_redis = *endpoint;
+        s->m_redisHealth.configured = true;
+    }
+    return s;
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Clock.h"
+#include "auth/PasswordHasher.h"
+#include "cache/MemoryStore.h"
+#include "cache/RedisStore.h"
+#include "cache/SessionCache.h"
+#include "config/ServerConfig.h"
+#include "sessions/TokenService.h"
+
+#include <memory>
+#include <optional>
+
+namespace ehrs::server {
+
+/// What every thread of one server process shares: configuration, keys, the password hasher,
+/// the in-process cache (when there is no Redis) and health flags. Immutable after creation
+/// except for the members that are thread-safe by themselves.
+class SharedState
+{
+public:
+    /// Loads or creates key material (the embedded default keeps a generated secret in the data dir).
+    [[nodiscard]] static Result<std::unique_ptr<SharedState>> create(ServerConfig config,
+                                                                     std::shared_ptr<const Clock> clock = nullptr);
+
+    const ServerConfig& config() const { return m_config; }
+    const Clock& clock() const { return *m_clock; }
+    const TokenService& tokens() const { return *m_tokens; }
+    const PasswordHasher& hasher() const { return m_hasher; }
+    PendingInvalidations& pendingInvalidations() { return m_pending; }
+    RedisHealth& redisHealth() { return m_redisHealth; }
+    /// The shared in-process store, or nullptr when Redis is configured.
+    MemoryStore* memoryStore() { return m_memory.get(); }
+    std::optional<RedisEndpoint> redisEndpoint() const { return m_redis; }
+
+private:
+    SharedState(ServerConfig config, std::shared_ptr<const Clock> clock);
+
+    ServerConfig m_config;
+    std::shared_ptr<const Clock> m_clock;
+    std::unique_ptr<TokenService> m_tokens;
+    PasswordHasher m_hasher;
+    PendingInvalidations m_pending;
+    RedisHealth m_redisHealth;
+    std::unique_ptr<MemoryStore> m_memory;
+    std::optional<RedisEndpoint> m_redis;
+};
+
+} // namespace ehrs::server

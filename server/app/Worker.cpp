@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "Worker.h"
+
+#include "Logging.h"
+
+#include <QElapsedTimer>
+
+#include <exception>
+
+namespace ehrs::server {
+
+Worker::Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits)
+    : m_shared(shared), m_socket(listenSocket), m_limits(limits)
+{
+}
+
+Worker::~Worker() = default;
+
+QString Worker::start()
+{
+    auto services = ServiceBundle::create(m_shared);
+    if (!services)
+        return services.error().message;
+    m_services = std::move(*services);
+    m_api = std::make_unique<ApiRoutes>(*m_services);
+    m_api->registerAll(m_router);
+    m_listener = std::make_unique<HttpListener>(m_limits, [this](HttpRequest& r) { return handle(r); });
+    if (auto r = m_listener->listen(m_socket); !r)
+        return r.error().message;
+    return {};
+}
+
+void Worker::shutdown()
+{
+    m_listener.reset();
+    m_api.reset();
+    m_services.reset();
+}
+
+void Worker::runCleanup()
+{
+    if (!m_services)
+        return;
+    auto n = m_services->service.cleanup(AuditActor{{}, {}, QStringLiteral("system"), QStringLiteral("cleanup-job")});
+    if (n)
+        qCInfo(lcSessions) << "cleanup deleted" << *n << "old sessions";
+    else
+        qCWarning(lcSessions) << "cleanup failed:" << n.error().message;
+}
+
+HttpResponse Worker::handle(HttpRequest& request)
+{
+    QElapsedTimer timer;
+    timer.start();
+    HttpResponse response;
+    try {
+        response = m_router.dispatch(request);
+    } catch (const std::exception& e) {
+        // A bug, not bad input: keep serving, log it, never show details to the client.
+        qCCritical(lcHttp) << "unhandled exception for" << request.method << request.path << ":" << e.what();
+        response = HttpResponse::error(Error{ErrorCode::Internal, QStringLiteral("Internal error")});
+    }
+    response.setHeader("Cache-Control", "no-store");
+    response.setHeader("Pragma", "no-cache");
+    response.setHeader("X-Content-Type-Options", "nosniff");
+    response.setHeader("X-Frame-Options", "DENY");
+    response.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    response.setHeader("Referrer-Policy", "no-referrer");
+    // The path only: query strings are never logged (they could carry secrets by mistake).
+    qCDebug(lcHttp).noquote() << request.requestId << request.method << m_router.patternFor(request) << response.status
+                              << timer.nsecsElapsed() / 1000 << "us";
+    return response;
+}
+
+} // namespace ehrs::server

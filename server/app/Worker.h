@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "api/ApiRoutes.h"
+#include "app/ServiceBundle.h"
+#include "http/HttpLimits.h"
+#include "http/HttpListener.h"
+#include "http/Router.h"
+
+#include <QObject>
+
+#include <memory>
+
+namespace ehrs::server {
+
+/// One HTTP worker: lives in its own thread with its own listener (SO_REUSEPORT), database and
+/// Redis connections. A slow request blocks only this worker's connections.
+class Worker : public QObject
+{
+    Q_OBJECT
+public:
+    Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits);
+    ~Worker() override;
+
+    /// Builds the services and starts accepting; call in the worker's thread. Empty on success.
+    QString start();
+    /// Releases connections and the listener; call in the worker's thread before it ends.
+    void shutdown();
+    void runCleanup();
+
+    /// The request pipeline: routing plus headers every response carries, and an access log line.
+    HttpResponse handle(HttpRequest& request);
+
+private:
+    SharedState& m_shared;
+    qintptr m_socket;
+    HttpLimits m_limits;
+    std::unique_ptr<ServiceBundle> m_services;
+    std::unique_ptr<ApiRoutes> m_api;
+    Router m_router;
+    std::unique_ptr<HttpListener> m_listener;
+};
+
+} // namespace ehrs::server

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "AuditLog.h"
+
+#include "Logging.h"
+
+#include <QDateTime>
+
+namespace ehrs::server {
+namespace {
+QVariant nullable(const QString& s)
+{
+    return s.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s);
+}
+} // namespace
+
+void AuditLog::record(const QString& event, const AuditActor& actor, const nlohmann::json& details, qint64 nowMs)
+{
+    if (nowMs == 0)
+        nowMs = QDateTime::currentMSecsSinceEpoch();
+    const std::string d = details.dump();
+    auto r = m_db.execute(QStringLiteral("INSERT INTO audit_events (occurred_at, event, user_id, session_id, ip_address, "
+                                         "user_agent, details) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                          {nowMs, event, nullable(actor.userId), nullable(actor.sessionId), nullable(actor.ipAddress),
+                           nullable(actor.userAgent.left(512)), QString::fromStdString(d)});
+    if (!r)
+        qCWarning(lcAudit) << "could not write audit event" << event << ":" << r.error().message;
+    qCInfo(lcAudit).noquote() << "audit" << event << "user" << actor.userId << "session" << actor.sessionId << "ip"
+                              << actor.ipAddress;
+}
+
+} // namespace ehrs::server

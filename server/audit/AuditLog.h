@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "db/Database.h"
+
+#include <QHostAddress>
+#include <QString>
+
+#include <nlohmann/json.hpp>
+
+namespace ehrs::server {
+
+/// Who did something, from where. Never carries a token, hash, password or code.
+struct AuditActor
+{
+    QString userId;
+    QString sessionId;
+    QString ipAddress;
+    QString userAgent;
+};
+
+/// Appends rows to `audit_events`: login success/failure, refresh, reuse detected, revoke,
+/// revoke-all, logout, cleanup... Callers pass only non-secret details.
+class AuditLog
+{
+public:
+    AuditLog(Database& db) : m_db(db) {}
+    /// Best effort: a failure is logged, never turned into a failed request after the fact.
+    void record(const QString& event, const AuditActor& actor, const nlohmann::json& details = nlohmann::json::object(),
+                qint64 nowMs = 0);
+
+private:
+    Database& m_db;
+};
+
+} // namespace ehrs::server

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "UserStore.h"
+
+#include <QUuid>
+
+namespace ehrs::server {
+
+Result<void> UserStore::checkEmail(const QString& email)
+{
+    const QString e = normalizeEmail(email);
+    const qsizetype at = e.indexOf(u'@');
+    if (e.size() > 254 || at <= 0 || at == e.size() - 1 || e.contains(u' ') || e.count(u'@') != 1)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("'%1' is not a valid email address").arg(email.left(64)));
+    return {};
+}
+
+Result<UserRecord> UserStore::create(const QString& email, const QString& name, const QByteArray& passwordHash,
+                                     const QString& role, qint64 nowMs)
+{
+    if (auto r = checkEmail(email); !r)
+        return fail(r.error());
+    UserRecord u;
+    u.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    u.email = normalizeEmail(email);
+    u.name = name.trimmed().isEmpty() ? u.email.section(u'@', 0, 0) : name.trimmed();
+    u.passwordHash = passwordHash;
+    u.role = role;
+    auto r = m_db.execute(QStringLiteral("INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at) "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                          {u.id, u.email, u.name, QString::fromLatin1(passwordHash), u.role, nowMs, nowMs});
+    if (!r) {
+        if (r.error().code == ErrorCode::Conflict)
+            return fail(ErrorCode::Conflict, QStringLiteral("a user with this email already exists"));
+        return fail(r.error());
+    }
+    return u;
+}
+
+Result<std::optional<UserRecord>> UserStore::findOne(const QString& where, const QVariant& value)
+{
+    auto q = m_db.exec(QStringLiteral("SELECT id, email, name, password_hash, role, disabled_at, mfa_enabled_at, "
+                                      "totp_secret_enc FROM users WHERE ") + where,
+                       {value});
+    if (!q)
+        return fail(q.error());
+    QSqlQuery* query = *q;
+    if (!query->next()) {
+        query->finish();
+        return std::optional<UserRecord>();
+    }
+    UserRecord u;
+    u.id = query->value(0).toString();
+    u.email = query->value(1).toString();
+    u.name = query->value(2).toString();
+    u.passwordHash = query->value(3).toString().toLatin1();
+    u.role = query->value(4).toString();
+    u.disabled = !query->value(5).isNull();
+    u.mfaEnabled = !query->value(6).isNull();
+    u.totpSecretEnc = query->value(7).toString().toLatin1();
+    query->finish();
+    return std::optional<UserRecord>(std::move(u));
+}
+
+Result<std::optional<UserRecord>> UserStore::findByEmail(const QString& email)
+{
+    return findOne(QStringLiteral("email = ?"), normalizeEmail(email));
+}
+
+Result<std::optional<UserRecord>> UserStore::findById(const QString& id)
+{
+    if (QUuid::fromString(id).isNull())
+        return std::optional<UserRecord>();
+    return findOne(QStringLiteral("id = ?"), id);
+}
+
+Result<void> UserStore::setPasswordHash(const QString& id, const QByteArray& hash, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"),
+                          {QString::fromLatin1(hash), nowMs, id});
+    if (!r)
+        return fail(r.error());
+    if (*r == 0)
+        return fail(ErrorCode::NotFound, QStringLiteral("no such user"));
+    return {};
+}
+
+Result<void> UserStore::setDisabled(const QString& id, bool disabled, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?"),
+                          {disabled ? QVariant(nowMs) : QVariant(QMetaType::fromType<qint64>()), nowMs, id});
+    if (!r)
+        return fail(r.error());
+    if (*r == 0)
+        return fail(ErrorCode::NotFound, QStringLiteral("no such user"));
+    return {};
+}
+
+Result<void> UserStore::setRole(const QString& id, const QString& role, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET role = ?, updated_at = ? WHERE id = ?"), {role, nowMs, id});
+    if (!r)
+        return fail(r.error());
+    if (*r == 0)
+        return fail(ErrorCode::NotFound, QStringLiteral("no such user"));
+    return {};
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+#include "WireModels.h"
+#include "db/Database.h"
+
+#include <optional>
+
+namespace ehrs::server {
+
+struct UserRecord
+{
+    QString id;
+    QString email;
+    QString name;
+    QByteArray passwordHash;
+    QString role;
+    bool disabled = false;
+    bool mfaEnabled = false;
+    QByteArray totpSecretEnc;
+
+    UserDto toDto() const { return UserDto{id, email, name, role, mfaEnabled}; }
+};
+
+/// The `users` table.
+class UserStore
+{
+public:
+    explicit UserStore(Database& db) : m_db(db) {}
+
+    /// Emails are compared case-insensitively: stored trimmed and lower-case.
+    static QString normalizeEmail(const QString& email) { return email.trimmed().toLower(); }
+    [[nodiscard]] static Result<void> checkEmail(const QString& email);
+
+    [[nodiscard]] Result<UserRecord> create(const QString& email, const QString& name, const QByteArray& passwordHash,
+                                            const QString& role, qint64 nowMs);
+    [[nodiscard]] Result<std::optional<UserRecord>> findByEmail(const QString& email);
+    [[nodiscard]] Result<std::optional<UserRecord>> findById(const QString& id);
+    [[nodiscard]] Result<void> setPasswordHash(const QString& id, const QByteArray& hash, qint64 nowMs);
+    [[nodiscard]] Result<void> setDisabled(const QString& id, bool disabled, qint64 nowMs);
+    [[nodiscard]] Result<void> setRole(const QString& id, const QString& role, qint64 nowMs);
+
+private:
+    Result<std::optional<UserRecord>> findOne(const QString& where, const QVariant& value);
+    Database& m_db;
+};
+
+} // namespace ehrs::server

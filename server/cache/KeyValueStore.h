@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+
+#include <QByteArray>
+#include <QList>
+
+#include <optional>
+#include <vector>
+
+namespace ehrs::server {
+
+/// The few cache operations the server needs, implemented by Redis (shared by instances) and by
+/// an in-process map (single instance, no Redis configured). Every call is bounded in time; a
+/// failure means "cache unavailable", never "no such key".
+class KeyValueStore
+{
+public:
+    struct Write
+    {
+        QByteArray key;
+        QByteArray value;   // ignored for deletes
+        int ttlSeconds = 0; // > 0: SET key value EX ttl; 0: DEL key
+    };
+
+    virtual ~KeyValueStore() = default;
+    [[nodiscard]] virtual Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) = 0;
+    /// Applies writes in order (pipelined for Redis).
+    [[nodiscard]] virtual Result<void> apply(const QList<Write>& writes) = 0;
+    /// True once after the store came back from an outage (the caller replays what it missed).
+    virtual bool takeRecovered() { return false; }
+    /// "redis", "in-process" or "database-fallback" (Redis configured but unreachable).
+    virtual QByteArray mode() const = 0;
+};
+
+} // namespace ehrs::server

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "MemoryStore.h"
+
+#include "Clock.h"
+
+namespace ehrs::server {
+
+Result<std::vector<std::optional<QByteArray>>> MemoryStore::get(const QList<QByteArray>& keys)
+{
+    const qint64 now = m_clock.nowMs();
+    QMutexLocker lock(&m_mutex);
+    std::vector<std::optional<QByteArray>> out;
+    out.reserve(size_t(keys.size()));
+    for (const QByteArray& key : keys) {
+        auto it = m_entries.constFind(key);
+        if (it == m_entries.cend() || it->expiresAtMs <= now)
+            out.emplace_back(std::nullopt);
+        else
+            out.emplace_back(it->value);
+    }
+    return out;
+}
+
+Result<void> MemoryStore::apply(const QList<Write>& writes)
+{
+    const qint64 now = m_clock.nowMs();
+    QMutexLocker lock(&m_mutex);
+    for (const Write& w : writes) {
+        if (w.ttlSeconds > 0)
+            m_entries.insert(w.key, Entry{w.value, now + qint64(w.ttlSeconds) * 1000});
+        else
+            m_entries.remove(w.key);
+    }
+    if (now >= m_nextPurgeMs) {
+        purgeExpiredLocked(now);
+        m_nextPurgeMs = now + 60'000;
+    }
+    return {};
+}
+
+void MemoryStore::purgeExpiredLocked(qint64 now)
+{
+    for (auto it = m_entries.begin(); it != m_entries.end();) {
+        if (it->expiresAtMs <= now)
+            it = m_entries.erase(it);
+        else
+            ++it;
+    }
+}
+
+qsizetype MemoryStore::size() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_entries.size();
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "KeyValueStore.h"
+
+#include <QString>
+
+#include <atomic>
+
+struct redisContext;
+
+namespace ehrs::server {
+
+/// Where Redis is and how to log in, parsed from REDIS_URL (redis://[user:password@]host:port/db).
+struct RedisEndpoint
+{
+    QString host = QStringLiteral("127.0.0.1");
+    int port = 6379;
+    QString user;
+    QString password;
+    int db = 0;
+
+    [[nodiscard]] static Result<RedisEndpoint> parse(const QString& url);
+};
+
+/// Process-wide view of Redis health, for /readyz and metrics.
+struct RedisHealth
+{
+    std::atomic<bool> configured{false};
+    std::atomic<bool> up{false};
+};
+
+/// A synchronous hiredis connection owned by one thread. Commands time out after a short bound;
+/// on failure the connection is dropped and retried at most once per second, so a dead Redis
+/// costs one failed attempt per second instead of a timeout per request.
+class RedisStore final : public KeyValueStore
+{
+public:
+    RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs = 250);
+    ~RedisStore() override;
+
+    Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) override;
+    Result<void> apply(const QList<Write>& writes) override;
+    bool takeRecovered() override;
+    QByteArray mode() const override;
+
+    /// Runs one arbitrary command (tests, PING); the reply as text or an error.
+    [[nodiscard]] Result<QByteArray> command(const QList<QByteArray>& argv);
+
+private:
+    Result<void> ensureConnected();
+    void dropConnection(const char* why);
+
+    RedisEndpoint m_endpoint;
+    RedisHealth& m_health;
+    int m_timeoutMs;
+    redisContext* m_context = nullptr;
+    qint64 m_nextAttemptMs = 0;
+    bool m_hadOutage = false;
+    bool m_recovered = false;
+};
+
+} // namespace ehrs::server

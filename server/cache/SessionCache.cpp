@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SessionCache.h"
+
+#include "Logging.h"
+
+namespace ehrs::server {
+
+void PendingInvalidations::add(const QList<KeyValueStore::Write>& writes)
+{
+    QMutexLocker lock(&m_mutex);
+    m_writes += writes;
+}
+
+QList<KeyValueStore::Write> PendingInvalidations::takeAll()
+{
+    QMutexLocker lock(&m_mutex);
+    return std::exchange(m_writes, {});
+}
+
+qsizetype PendingInvalidations::size() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_writes.size();
+}
+
+void SessionCache::replayIfRecovered()
+{
+    if (!m_store.takeRecovered())
+        return;
+    const auto writes = m_pending.takeAll();
+    if (writes.isEmpty())
+        return;
+    if (auto r = m_store.apply(writes); !r) {
+        m_pending.add(writes);
+        return;
+    }
+    qCInfo(lcCache) << "replayed" << writes.size() << "cache invalidations missed during the Redis outage";
+}
+
+SessionCache::AccessState SessionCache::checkAccess(const QByteArray& accessHash)
+{
+    replayIfRecovered();
+    auto values = m_store.get({blacklistKey(accessHash), accessKey(accessHash)});
+    if (!values)
+        return AccessState::Unknown;
+    if ((*values)[0])
+        return *(*values)[0] == "rotated" ? AccessState::Rotated : AccessState::Revoked;
+    // A positive entry counts only while nothing is waiting to be replayed.
+    if ((*values)[1] && m_pending.size() == 0)
+        return AccessState::Live;
+    return AccessState::Unknown;
+}
+
+void SessionCache::markLive(const QByteArray& accessHash, const QString& sessionId, int ttlSeconds)
+{
+    if (ttlSeconds <= 0)
+        return;
+    (void)m_store.apply({{accessKey(accessHash), sessionId.toLatin1(), ttlSeconds}});
+}
+
+void SessionCache::rememberRefresh(const QByteArray& refreshHash, const QString& sessionId, int ttlSeconds)
+{
+    if (ttlSeconds <= 0)
+        return;
+    (void)m_store.apply({{refreshKey(refreshHash), sessionId.toLatin1(), ttlSeconds}});
+}
+
+void SessionCache::invalidate(const QByteArray& accessHash, const QByteArray& refreshHash, int blacklistTtlSeconds,
+                              const QByteArray& reason)
+{
+    replayIfRecovered();
+    QList<KeyValueStore::Write> writes{{accessKey(accessHash), {}, 0}};
+    if (!refreshHash.isEmpty())
+        writes.append({refreshKey(refreshHash), {}, 0});
+    if (blacklistTtlSeconds > 0)
+        writes.append({blacklistKey(accessHash), reason, blacklistTtlSeconds});
+    if (auto r = m_store.apply(writes); !r) {
+        // The database already holds the truth; remember to fix the cache when it is back.
+        m_pending.add(writes);
+    }
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "Commands.h"
+
+#include "Logging.h"
+#include "app/ServerApp.h"
+#include "app/ServiceBundle.h"
+#include "app/UnixSignals.h"
+
+#include <QCoreApplication>
+#include <QTextStream>
+
+#include <cstdio>
+#include <termios.h>
+#include <unistd.h>
+
+namespace ehrs::server::cli {
+namespace {
+int failWith(const QString& message)
+{
+    std::fprintf(stderr, "ehr-sessions-server: %s\n", qPrintable(message));
+    return 1;
+}
+
+QString readLineNoEcho(const char* prompt)
+{
+    std::fprintf(stderr, "%s", prompt);
+    std::fflush(stderr);
+    termios old{};
+    const bool tty = ::isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        termios noEcho = old;
+        noEcho.c_lflag &= ~tcflag_t(ECHO);
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &noEcho);
+    }
+    QTextStream in(stdin);
+    const QString line = in.readLine();
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        std::fprintf(stderr, "\n");
+    }
+    return line;
+}
+
+/// A new password: from stdin (one line), or typed twice at a no-echo prompt.
+Result<QString> readNewPassword(bool fromStdin)
+{
+    if (fromStdin || !::isatty(STDIN_FILENO)) {
+        QTextStream in(stdin);
+        const QString line = in.readLine();
+        if (line.isNull())
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("no password on standard input"));
+        return line;
+    }
+    const QString first = readLineNoEcho("New password: ");
+    const QString second = readLineNoEcho("Repeat password: ");
+    if (first != second)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("the passwords do not match"));
+    return first;
+}
+
+Result<std::unique_ptr<ServiceBundle>> openServices(std::unique_ptr<SharedState>& shared, const ServerConfig& config)
+{
+    if (auto m = migrateDatabase(config); !m)
+        return fail(m.error());
+    auto s = SharedState::create(config);
+    if (!s)
+        return fail(s.error());
+    shared = std::move(*s);
+    return ServiceBundle::create(*shared);
+}
+
+Result<UserRecord> findUser(ServiceBundle& services, const QString& emailOrId)
+{
+    auto user = emailOrId.contains(u'@') ? services.users.findByEmail(emailOrId) : services.users.findById(emailOrId);
+    if (!user)
+        return fail(user.error());
+    if (!*user)
+        return fail(ErrorCode::NotFound, QStringLiteral("no user %1").arg(emailOrId));
+    return **user;
+}
+
+AuditActor cliActor()
+{
+    return AuditActor{{}, {}, QStringLiteral("local"), QStringLiteral("ehr-sessions-server cli")};
+}
+} // namespace
+
+int migrate(const ServerConfig& config)
+{
+    auto applied = migrateDatabase(config);
+    if (!applied)
+        return failWith(applied.error().message);
+    if (applied->isEmpty())
+        std::printf("schema is up to date\n");
+    for (int v : *applied)
+        std::printf("applied migration %04d\n", v);
+    return 0;
+}
+
+int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin, bool passwordStdin)
+{
+    if (auto e = UserStore::checkEmail(email); !e)
+        return failWith(e.error().message);
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    auto password = readNewPassword(passwordStdin);
+    if (!password)
+        return failWith(password.error().message);
+    if (auto p = PasswordHasher::checkPolicy(*password); !p)
+        return failWith(p.error().message);
+    auto hash = shared->hasher().hash(*password);
+    if (!hash)
+        return failWith(hash.error().message);
+    auto user = (*services)->users.create(email, name, *hash, admin ? QStringLiteral("admin") : QStringLiteral("user"),
+                                          shared->clock().nowMs());
+    if (!user)
+        return failWith(user.error().message);
+    (*services)->audit.record(QStringLiteral("user_created"), cliActor(), {{"user", user->id.toStdString()}});
+    std::printf("created user %s (%s)%s\n", qPrintable(user->email), qPrintable(user->id), admin ? " as admin" : "");
+    return 0;
+}
+
+int userPasswd(const ServerConfig& config, const QString& email, bool passwordStdin)
+{
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    auto user = findUser(**services, email);
+    if (!user)
+        return failWith(user.error().message);
+    auto password = readNewPassword(passwordStdin);
+    if (!password)
+        return failWith(password.error().message);
+    if (auto p = PasswordHasher::checkPolicy(*password); !p)
+        return failWith(p.error().message);
+    auto hash = shared->hasher().hash(*password);
+    if (!hash)
+        return failWith(hash.error().message);
+    if (auto r = (*services)->users.setPasswordHash(user->id, *hash, shared->clock().nowMs()); !r)
+        return failWith(r.error().message);
+    auto n = (*services)->service.revokeAllForUser(user->id, QStringLiteral("password_changed"), cliActor());
+    std::printf("password changed for %s; %d session(s) ended\n", qPrintable(user->email), n ? *n : 0);
+    return 0;
+}
+
+int userDisable(const ServerConfig& config, const QString& email)
+{
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    auto user = findUser(**services, email);
+    if (!user)
+        return failWith(user.error().message);
+    if (auto r = (*services)->users.setDisabled(user->id, true, shared->clock().nowMs()); !r)
+        return failWith(r.error().message);
+    auto n = (*services)->service.revokeAllForUser(user->id, QStringLiteral("user_disabled"), cliActor());
+    if (!n)
+        return failWith(n.error().message);
+    std::printf("disabled %s; %d session(s) ended\n", qPrintable(user->email), *n);
+    return 0;
+}
+
+int revokeUserSessions(const ServerConfig& config, const QString& emailOrId)
+{
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    auto user = findUser(**services, emailOrId);
+    if (!user)
+        return failWith(user.error().message);
+    auto n = (*services)->service.revokeAllForUser(user->id, QStringLiteral("revoked_by_admin"), cliActor());
+    if (!n)
+        return failWith(n.error().message);
+    std::printf("revoked %d session(s) of %s\n", *n, qPrintable(user->email));
+    return 0;
+}
+
+int cleanup(const ServerConfig& config)
+{
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    auto n = (*services)->service.cleanup(cliActor());
+    if (!n)
+        return failWith(n.error().message);
+    std::printf("deleted %d old session(s)\n", *n);
+    return 0;
+}
+
+int serve(const ServerConfig& config)
+{
+    auto shared = SharedState::create(config);
+    if (!shared)
+        return failWith(shared.error().message);
+    ServerApp app(std::move(*shared));
+    if (auto r = app.start(); !r)
+        return failWith(r.error().message);
+    UnixSignals signals;
+    QObject::connect(&signals, &UnixSignals::terminationRequested, qApp, &QCoreApplication::quit);
+    const int rc = QCoreApplication::exec();
+    app.stop();
+    qCInfo(lcServer) << "stopped";
+    return rc;
+}
+
+} // namespace ehrs::server::cli

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "config/ServerConfig.h"
+
+#include <QString>
+
+namespace ehrs::server::cli {
+
+/// The one-shot sub-commands of ehr-sessions-server. Each returns a process exit code and prints
+/// a one-line reason on stderr when it fails. Passwords come from a no-echo prompt on a terminal,
+/// or from standard input (`--password-stdin`, or whenever stdin is not a terminal); never argv.
+int migrate(const ServerConfig& config);
+int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin, bool passwordStdin);
+int userPasswd(const ServerConfig& config, const QString& email, bool passwordStdin);
+int userDisable(const ServerConfig& config, const QString& email);
+int revokeUserSessions(const ServerConfig& config, const QString& emailOrId);
+int cleanup(const ServerConfig& config);
+int serve(const ServerConfig& config);
+
+} // namespace ehrs::server::cli

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ServerConfig.h"
+
+#include <QDir>
+#include <QFile>
+#include <QUrl>
+
+namespace ehrs::server {
+namespace {
+Result<int> intSetting(const QMap<QString, QString>& v, const QString& key, int fallback, int min, int max)
+{
+    if (!v.contains(key) || v.value(key).trimmed().isEmpty())
+        return fallback;
+    bool ok = false;
+    const int value = v.value(key).trimmed().toInt(&ok);
+    if (!ok || value < min || value > max)
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("%1 must be a whole number from %2 to %3").arg(key).arg(min).arg(max));
+    return value;
+}
+} // namespace
+
+const QList<ConfigOption>& ServerConfig::options()
+{
+    static const QList<ConfigOption> opts = {
+        {QStringLiteral("DATABASE_URL"), QStringLiteral("database-url"), QStringLiteral("url"),
+         QStringLiteral("postgres://user:pass@host:5432/db or sqlite:///path/file.db. Default: an embedded "
+                        "SQLite file in the data dir.")},
+        {QStringLiteral("REDIS_URL"), QStringLiteral("redis-url"), QStringLiteral("url"),
+         QStringLiteral("redis://[:password@]host:6379/0. Unset: an in-process cache (single instance). "
+                        "When Redis is down the server works from the database and reconnects by itself.")},
+        {QStringLiteral("JWT_SECRET"), QString(), QString(),
+         QStringLiteral("HS256 signing secret, at least 32 bytes. Required with PostgreSQL; with the embedded "
+                        "default one is generated and kept in the data dir. Environment or config file only.")},
+        {QStringLiteral("JWT_SECRET_FILE"), QStringLiteral("jwt-secret-file"), QStringLiteral("path"),
+         QStringLiteral("Read JWT_SECRET from this file instead.")},
+        {QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("access-token-ttl"), QStringLiteral("seconds"),
+         QStringLiteral("Access token lifetime (default 900).")},
+        {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("refresh-token-ttl"), QStringLiteral("seconds"),
+         QStringLiteral("Absolute session lifetime; each refresh token is valid this long after login "
+                        "(default 604800 = 7 days).")},
+        {QStringLiteral("SESSION_IDLE_TIMEOUT"), QStringLiteral("idle-timeout"), QStringLiteral("seconds"),
+         QStringLiteral("A session with no refresh or request for this long ends (default 43200 = 12 h).")},
+        {QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("cleanup-interval"), QStringLiteral("seconds"),
+         QStringLiteral("How often the in-process job deletes old sessions (default 3600; 0 disables).")},
+        {QStringLiteral("SESSION_RETENTION"), QStringLiteral("session-retention"), QStringLiteral("seconds"),
+         QStringLiteral("How long expired or revoked sessions are kept for review before deletion "
+                        "(default 604800).")},
+        {QStringLiteral("HOST"), QStringLiteral("host"), QStringLiteral("address"),
+         QStringLiteral("Address to listen on (default 127.0.0.1).")},
+        {QStringLiteral("PORT"), QStringLiteral("port"), QStringLiteral("port"),
+         QStringLiteral("TCP port (default 8000; 0 picks a free one).")},
+        {QStringLiteral("EHRS_DATA_DIR"), QStringLiteral("data-dir"), QStringLiteral("dir"),
+         QStringLiteral("Where the embedded database and generated keys live (default "
+                        "$XDG_DATA_HOME/ehr-sessions).")},
+        {QStringLiteral("WORKER_THREADS"), QStringLiteral("threads"), QStringLiteral("n"),
+         QStringLiteral("HTTP worker threads, each with its own listener and connections (default: CPU count).")},
+        {QStringLiteral("MAX_BODY_BYTES"), QStringLiteral("max-body-bytes"), QStringLiteral("bytes"),
+         QStringLiteral("Largest accepted request body (default 65536); larger ones get 413.")},
+        {QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("trusted-proxies"), QStringLiteral("cidrs"),
+         QStringLiteral("Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
+                        "is believed (default: none).")},
+        {QStringLiteral("JWT_ISSUER"), QStringLiteral("issuer"), QStringLiteral("iss"),
+         QStringLiteral("The iss claim of access tokens (default ehr-sessions).")},
+        {QStringLiteral("JWT_AUDIENCE"), QStringLiteral("audience"), QStringLiteral("aud"),
+         QStringLiteral("The aud claim of access tokens (default ehr).")},
+    };
+    return opts;
+}
+
+QString ServerConfig::defaultDataDir(const QMap<QString, QString>& env)
+{
+    if (!env.value(QStringLiteral("EHRS_DATA_DIR")).isEmpty())
+        return env.value(QStringLiteral("EHRS_DATA_DIR"));
+    if (!env.value(QStringLiteral("XDG_DATA_HOME")).isEmpty())
+        return env.value(QStringLiteral("XDG_DATA_HOME")) + QStringLiteral("/ehr-sessions");
+    return QDir::homePath() + QStringLiteral("/.local/share/ehr-sessions");
+}
+
+QString ServerConfig::effectiveDatabaseUrl() const
+{
+    if (!databaseUrl.isEmpty())
+        return databaseUrl;
+    return QStringLiteral("sqlite://") + QDir(dataDir).absoluteFilePath(QStringLiteral("ehr-sessions.db"));
+}
+
+Result<QMap<QString, QString>> ServerConfig::readConfigFile(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("cannot read config file %1: %2").arg(path, f.errorString()));
+    QMap<QString, QString> out;
+    int lineNo = 0;
+    while (!f.atEnd()) {
+        ++lineNo;
+        QString line = QString::fromUtf8(f.readLine()).trimmed();
+        if (line.isEmpty() || line.startsWith(u'#'))
+            continue;
+        if (line.startsWith(u"export "))
+            line = line.mid(7).trimmed();
+        const qsizetype eq = line.indexOf(u'=');
+        if (eq <= 0)
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("%1:%2: expected KEY=VALUE").arg(path).arg(lineNo));
+        const QString key = line.left(eq).trimmed();
+        QString value = line.mid(eq + 1).trimmed();
+        if (value.size() >= 2 && (value.front() == u'"' || value.front() == u'\'') && value.back() == value.front())
+            value = value.mid(1, value.size() - 2);
+        bool known = false;
+        for (const auto& o : options())
+            known = known || o.key == key;
+        if (!known)
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("%1:%2: unknown setting %3").arg(path).arg(lineNo).arg(key));
+        out.insert(key, value);
+    }
+    return out;
+}
+
+Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environment, const QString& configFile,
+                                        const QMap<QString, QString>& flagValues)
+{
+    QMap<QString, QString> v;
+    for (const auto& o : options()) {
+        if (environment.contains(o.key))
+            v.insert(o.key, environment.value(o.key));
+    }
+    if (!configFile.isEmpty()) {
+        auto file = readConfigFile(configFile);
+        if (!file)
+            return fail(file.error());
+        for (auto it = file->cbegin(); it != file->cend(); ++it)
+            v.insert(it.key(), it.value());
+    }
+    for (const auto& o : options()) {
+        if (!o.flag.isEmpty() && flagValues.contains(o.flag))
+            v.insert(o.key, flagValues.value(o.flag));
+    }
+
+    ServerConfig c;
+    c.databaseUrl = v.value(QStringLiteral("DATABASE_URL")).trimmed();
+    c.redisUrl = v.value(QStringLiteral("REDIS_URL")).trimmed();
+    QMap<QString, QString> envForDir = environment;
+    if (v.contains(QStringLiteral("EHRS_DATA_DIR")))
+        envForDir.insert(QStringLiteral("EHRS_DATA_DIR"), v.value(QStringLiteral("EHRS_DATA_DIR")));
+    c.dataDir = defaultDataDir(envForDir);
+
+    if (!c.databaseUrl.isEmpty() && !c.databaseUrl.startsWith(u"postgres://") &&
+        !c.databaseUrl.startsWith(u"postgresql://") && !c.databaseUrl.startsWith(u"sqlite://"))
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("DATABASE_URL must start with postgres://, postgresql:// or sqlite://"));
+    if (!c.redisUrl.isEmpty() && !c.redisUrl.startsWith(u"redis://"))
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("REDIS_URL must start with redis://"));
+
+    c.jwtSecret = v.value(QStringLiteral("JWT_SECRET")).toUtf8();
+    const QString secretFile = v.value(QStringLiteral("JWT_SECRET_FILE"));
+    if (c.jwtSecret.isEmpty() && !secretFile.isEmpty()) {
+        QFile f(secretFile);
+        if (!f.open(QIODevice::ReadOnly))
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("cannot read JWT_SECRET_FILE %1").arg(secretFile));
+        c.jwtSecret = f.readAll().trimmed();
+    }
+    if (!c.jwtSecret.isEmpty() && c.jwtSecret.size() < 32)
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("JWT_SECRET is too weak: use at least 32 random bytes (e.g. openssl rand -base64 48)"));
+    if (c.jwtSecret.isEmpty() && c.usesPostgres())
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("JWT_SECRET is required with PostgreSQL (at least 32 random bytes), so that every "
+                                   "instance signs with the same key"));
+
+    auto num = [&](const char* key, int fallback, int min, int max, int& out) -> Result<void> {
+        auto r = intSetting(v, QString::fromLatin1(key), fallback, min, max);
+        if (!r)
+            return fail(r.error());
+        out = *r;
+        return {};
+    };
+    int port = 8000;
+    for (auto r : {num("ACCESS_TOKEN_TTL", 900, 1, 86400, c.accessTokenTtl),
+                   num("REFRESH_TOKEN_TTL", 604800, 1, 31536000, c.refreshTokenTtl),
+                   num("SESSION_IDLE_TIMEOUT", 43200, 1, 31536000, c.idleTimeout),
+                   num("CLEANUP_INTERVAL", 3600, 0, 604800, c.cleanupInterval),
+                   num("SESSION_RETENTION", 604800, 0, 31536000 * 10, c.sessionRetention),
+                   num("PORT", 8000, 0, 65535, port), num("WORKER_THREADS", 0, 0, 256, c.workerThreads)}) {
+        if (!r)
+            return fail(r.error());
+    }
+    c.port = quint16(port);
+    int maxBody = 64 * 1024;
+    if (auto r = num("MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024, maxBody); !r)
+        return fail(r.error());
+    c.maxBodyBytes = maxBody;
+    if (c.refreshTokenTtl < c.accessTokenTtl)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("REFRESH_TOKEN_TTL must not be shorter than ACCESS_TOKEN_TTL"));
+
+    const QString host = v.value(QStringLiteral("HOST"), QStringLiteral("127.0.0.1")).trimmed();
+    c.hostName = host;
+    if (host == u"localhost")
+        c.host = QHostAddress::LocalHost;
+    else if (!c.host.setAddress(host))
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("HOST must be an IP address, e.g. 127.0.0.1 or 0.0.0.0"));
+
+    const QString proxies = v.value(QStringLiteral("TRUSTED_PROXIES")).trimmed();
+    if (!proxies.isEmpty()) {
+        for (const QString& item : proxies.split(u',', Qt::SkipEmptyParts)) {
+            const QString t = item.trimmed();
+            auto subnet = QHostAddress::parseSubnet(t.contains(u'/') ? t : t + (t.contains(u':') ? QStringLiteral("/128") : QStringLiteral("/32")));
+            if (subnet.first.isNull())
+                return fail(ErrorCode::InvalidRequest, QStringLiteral("TRUSTED_PROXIES: '%1' is not an address or CIDR").arg(t));
+            c.trustedProxies.append(subnet);
+        }
+    }
+    c.issuer = v.value(QStringLiteral("JWT_ISSUER"), c.issuer);
+    c.audience = v.value(QStringLiteral("JWT_AUDIENCE"), c.audience);
+    if (c.issuer.isEmpty() || c.audience.isEmpty())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("JWT_ISSUER and JWT_AUDIENCE must not be empty"));
+    return c;
+}
+
+} // namespace ehrs::server

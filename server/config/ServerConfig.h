@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QList>
+#include <QMap>
+#include <QPair>
+#include <QString>
+
+namespace ehrs::server {
+
+/// One configuration setting: its environment / config-file name, its command-line flag and
+/// what it means (shown by --help).
+struct ConfigOption
+{
+    QString key;     // "DATABASE_URL": environment variable and config-file key
+    QString flag;    // "database-url" (empty: not settable by flag, e.g. secrets)
+    QString valueName;
+    QString help;
+};
+
+/// The server's settings. Sources, later ones winning: environment, `--config` file
+/// (KEY=VALUE lines, as in /etc/ehr-sessions/server.env), command-line flags.
+struct ServerConfig
+{
+    QString databaseUrl; // postgres://... or sqlite:///path; empty: embedded SQLite in dataDir
+    QString redisUrl;    // empty: in-process cache, single instance
+    QByteArray jwtSecret; // HS256 secret; empty with SQLite: generated and kept in dataDir
+    QString dataDir;
+    QHostAddress host = QHostAddress::LocalHost;
+    QString hostName = QStringLiteral("127.0.0.1");
+    quint16 port = 8000;
+    int accessTokenTtl = 900;          // seconds
+    int refreshTokenTtl = 604800;      // seconds, absolute session lifetime
+    int idleTimeout = 43200;           // seconds without a refresh or request before a session ends
+    int cleanupInterval = 3600;        // seconds between in-process cleanup runs; 0 disables
+    int sessionRetention = 604800;     // keep expired/revoked sessions this long before deleting
+    int workerThreads = 0;             // 0: one per CPU
+    qint64 maxBodyBytes = 64 * 1024;
+    QList<QPair<QHostAddress, int>> trustedProxies; // X-Forwarded-For is believed only from these
+    QString issuer = QStringLiteral("ehr-sessions");
+    QString audience = QStringLiteral("ehr");
+    QString readyFile; // written with the base URL once listening (tests, supervisors)
+
+    bool usesPostgres() const { return databaseUrl.startsWith(u"postgres"); }
+    /// The effective database URL (the embedded SQLite default spelled out).
+    QString effectiveDatabaseUrl() const;
+
+    static const QList<ConfigOption>& options();
+    /// Default data dir: $EHRS_DATA_DIR, $XDG_DATA_HOME/ehr-sessions or ~/.local/share/ehr-sessions.
+    static QString defaultDataDir(const QMap<QString, QString>& env);
+
+    /// Merges the three sources and validates every value; errors name the offending setting.
+    [[nodiscard]] static Result<ServerConfig> load(const QMap<QString, QString>& environment,
+                                                   const QString& configFile,
+                                                   const QMap<QString, QString>& flagValues);
+    /// Reads KEY=VALUE lines (# comments, optional quotes, `export ` prefix allowed).
+    [[nodiscard]] static Result<QMap<QString, QString>> readConfigFile(const QString& path);
+};
+
+} // namespace ehrs::server

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "Database.h"
+
+#include "Logging.h"
+
+#include <QAtomicInteger>
+#include <QDir>
+#include <QFileInfo>
+#include <QUrl>
+#include <QUrlQuery>
+#include <QtSql/QSqlDriver>
+#include <QtSql/QSqlError>
+
+#include <libpq-fe.h>
+
+namespace ehrs::server {
+namespace {
+QString nextConnectionName()
+{
+    static QAtomicInteger<int> counter;
+    return QStringLiteral("ehrs-db-%1").arg(counter.fetchAndAddRelaxed(1));
+}
+constexpr int kRetryAfterSeconds = 2;
+} // namespace
+
+Database::Database(Kind kind, QString connectionName, QString url)
+    : m_kind(kind), m_connectionName(std::move(connectionName)), m_url(std::move(url))
+{
+}
+
+Database::~Database()
+{
+    m_statements.clear();
+    {
+        QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+        if (db.isOpen())
+            db.close();
+    }
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+Result<std::unique_ptr<Database>> Database::open(const QString& url)
+{
+    Kind kind;
+    if (url.startsWith(u"postgres://") || url.startsWith(u"postgresql://"))
+        kind = Kind::Postgres;
+    else if (url.startsWith(u"sqlite://"))
+        kind = Kind::Sqlite;
+    else
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("unsupported database URL scheme"));
+    std::unique_ptr<Database> db(new Database(kind, nextConnectionName(), url));
+    if (auto r = db->connect(); !r)
+        return fail(r.error());
+    return db;
+}
+
+Result<void> Database::connect()
+{
+    m_statements.clear();
+    if (QSqlDatabase::contains(m_connectionName)) {
+        QSqlDatabase::database(m_connectionName, false).close();
+        QSqlDatabase::removeDatabase(m_connectionName);
+    }
+    if (m_kind == Kind::Sqlite) {
+        const QString path = m_url.mid(QStringLiteral("sqlite://").size());
+        if (path.isEmpty())
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("sqlite:// URL needs a file path"));
+        QDir().mkpath(QFileInfo(path).absolutePath());
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connectionName);
+        db.setDatabaseName(path);
+        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=10000"));
+        if (!db.open())
+            return fail(ErrorCode::Unavailable, QStringLiteral("cannot open SQLite database %1: %2")
+                                                    .arg(path, db.lastError().text()), kRetryAfterSeconds);
+        QSqlQuery q(db);
+        for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
+            q.exec(QString::fromLatin1(pragma));
+        m_needsReconnect = false;
+        return {};
+    }
+
+    const QUrl url(m_url);
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
+    db.setHostName(url.host());
+    db.setPort(url.port(5432));
+    db.setUserName(url.userName(QUrl::FullyDecoded));
+    db.setPassword(url.password(QUrl::FullyDecoded));
+    db.setDatabaseName(url.path(QUrl::FullyDecoded).mid(1));
+    QStringList options{QStringLiteral("connect_timeout=3")};
+    const QUrlQuery query(url);
+    for (const auto& [key, value] : query.queryItems(QUrl::FullyDecoded)) {
+        if (key == u"sslmode" || key == u"sslrootcert" || key == u"sslcert" || key == u"sslkey" ||
+            key == u"application_name" || key == u"connect_timeout")
+            options << key + u'=' + value;
+    }
+    db.setConnectOptions(options.join(u';'));
+    if (!db.open()) {
+        m_needsReconnect = true;
+        // The driver's message can name host and user but never the password.
+        return fail(ErrorCode::Unavailable,
+                    QStringLiteral("database unavailable: %1").arg(db.lastError().databaseText().trimmed()),
+                    kRetryAfterSeconds);
+    }
+    QSqlQuery q(db);
+    q.exec(QStringLiteral("SET statement_timeout = 10000"));
+    q.exec(QStringLiteral("SET lock_timeout = 5000"));
+    m_needsReconnect = false;
+    return {};
+}
+
+bool Database::connectionLost() const
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    if (!db.isOpen())
+        return true;
+    if (m_kind != Kind::Postgres)
+        return false;
+    QVariant handle = db.driver()->handle();
+    if (handle.isValid() && qstrcmp(handle.typeName(), "PGconn*") == 0) {
+        auto* conn = *static_cast<PGconn* const*>(handle.data());
+        return !conn || PQstatus(conn) != CONNECTION_OK;
+    }
+    return false;
+}
+
+Error Database::translate(const QSqlError& error)
+{
+    if (connectionLost()) {
+        m_needsReconnect = true;
+        qCWarning(lcDb) << "database connection lost:" << error.databaseText().trimmed();
+        return Error{ErrorCode::Unavailable, QStringLiteral("Database unavailable, try again shortly"),
+                     kRetryAfterSeconds};
+    }
+    const QString code = error.nativeErrorCode();
+    // 23505 unique_violation (PostgreSQL); 2067/1555 SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY.
+    if (code == u"23505" || code == u"2067" || code == u"1555")
+        return Error{ErrorCode::Conflict, QStringLiteral("already exists")};
+    // Lock or statement timeouts, serialization failures, SQLITE_BUSY: transient.
+    if (code == u"55P03" || code == u"57014" || code == u"40001" || code == u"40P01" || code == u"5" ||
+        code == u"6")
+        return Error{ErrorCode::Unavailable, QStringLiteral("Database busy, try again shortly"), 1};
+    qCWarning(lcDb) << "database error" << code << error.databaseText().trimmed();
+    return Error{ErrorCode::Internal, QStringLiteral("database error")};
+}
+
+Result<QSqlQuery*> Database::exec(const QString& sql, const QVariantList& params)
+{
+    if (m_needsReconnect) {
+        if (auto r = connect(); !r)
+            return fail(r.error());
+    }
+    auto it = m_statements.find(sql);
+    if (it == m_statements.end()) {
+        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+        q.setForwardOnly(true);
+        if (!q.prepare(sql))
+            return fail(translate(q.lastError()));
+        it = m_statements.insert(sql, std::move(q));
+    }
+    QSqlQuery& q = it.value();
+    q.finish();
+    for (qsizetype i = 0; i < params.size(); ++i)
+        q.bindValue(int(i), params[i]);
+    if (!q.exec()) {
+        Error e = translate(q.lastError());
+        if (m_needsReconnect)
+            m_statements.clear();
+        return fail(e);
+    }
+    return &q;
+}
+
+Result<int> Database::execute(const QString& sql, const QVariantList& params)
+{
+    auto q = exec(sql, params);
+    if (!q)
+        return fail(q.error());
+    const int affected = (*q)->numRowsAffected();
+    (*q)->finish();
+    return affected;
+}
+
+Result<void> Database::execScript(const QString& script)
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    for (const QString& raw : script.split(QStringLiteral(";\n"))) {
+        QStringList lines;
+        for (const QString& line : raw.split(u'\n')) {
+            if (!line.trimmed().startsWith(u"--"))
+                lines << line;
+        }
+        const QString statement = lines.join(u'\n').trimmed();
+        if (statement.isEmpty())
+            continue;
+        if (!q.exec(statement))
+            return fail(translate(q.lastError()));
+    }
+    return {};
+}
+
+Result<void> Database::begin()
+{
+    if (m_needsReconnect) {
+        if (auto r = connect(); !r)
+            return fail(r.error());
+    }
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    if (!q.exec(m_kind == Kind::Sqlite ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN")))
+        return fail(translate(q.lastError()));
+    return {};
+}
+
+Result<void> Database::commit()
+{
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    if (!q.exec(QStringLiteral("COMMIT"))) {
+        Error e = translate(q.lastError());
+        rollback();
+        return fail(e);
+    }
+    return {};
+}
+
+void Database::rollback()
+{
+    for (auto& stmt : m_statements)
+        stmt.finish();
+    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+    q.exec(QStringLiteral("ROLLBACK"));
+}
+
+Result<void> Database::ping()
+{
+    auto r = exec(QStringLiteral("SELECT 1"));
+    if (!r)
+        return fail(r.error());
+    (*r)->finish();
+    return {};
+}
+
+} // namespace ehrs::server

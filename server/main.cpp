@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// ehr-sessions-server: parses arguments, loads the configuration and runs one sub-command.
+#include "cli/Commands.h"
+#include "config/ServerConfig.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QProcessEnvironment>
+
+#include <cstdio>
+
+using namespace ehrs::server;
+
+namespace {
+const char* kUsage = R"(Usage: ehr-sessions-server [COMMAND] [OPTIONS]
+
+Commands:
+  serve                         Run the HTTP API (the default)
+  migrate                       Apply pending database migrations and exit
+  user add EMAIL [--name NAME] [--admin]
+                                Create a user; the password is read without echo (or from stdin)
+  user passwd EMAIL             Set a user's password; ends all of the user's sessions
+  user disable EMAIL            Disable a user and end all of the user's sessions
+  sessions revoke-user EMAIL|ID End every session of a user (incident response)
+  cleanup                       Delete expired and revoked sessions past the retention period
+
+Settings come from the environment, then the --config file (KEY=VALUE lines), then flags;
+later sources win.
+)";
+
+int usageError(const QString& message)
+{
+    std::fprintf(stderr, "ehr-sessions-server: %s\nTry 'ehr-sessions-server --help'.\n", qPrintable(message));
+    return 2;
+}
+} // namespace
+
+int main(int argc, char* argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("ehr-sessions-server"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(EHRS_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QString::fromUtf8(kUsage));
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    const QCommandLineOption version(QStringLiteral("version"), QStringLiteral("Show the version."));
+    const QCommandLineOption configFile(QStringLiteral("config"), QStringLiteral("Read settings from this file."),
+                                        QStringLiteral("file"));
+    const QCommandLineOption readyFile(QStringLiteral("ready-file"),
+                                       QStringLiteral("serve: write the base URL to this file once listening."),
+                                       QStringLiteral("file"));
+    const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("user add: the user's display name."),
+                                  QStringLiteral("name"));
+    const QCommandLineOption admin(QStringLiteral("admin"), QStringLiteral("user add: make the user an administrator."));
+    const QCommandLineOption passwordStdin(QStringLiteral("password-stdin"),
+                                           QStringLiteral("user add/passwd: read the password from standard input."));
+    parser.addOptions({help, version, configFile, readyFile, name, admin, passwordStdin});
+    for (const ConfigOption& o : ServerConfig::options()) {
+        if (!o.flag.isEmpty())
+            parser.addOption(QCommandLineOption(o.flag, o.help + QStringLiteral(" [") + o.key + u']', o.valueName));
+    }
+    if (!parser.parse(QCoreApplication::arguments()))
+        return usageError(parser.errorText());
+    if (parser.isSet(help)) {
+        std::printf("%s\n", qPrintable(parser.helpText()));
+        std::printf("Environment / config-file only:\n  JWT_SECRET  %s\n",
+                    qPrintable(ServerConfig::options().at(2).help));
+        return 0;
+    }
+    if (parser.isSet(version)) {
+        std::printf("ehr-sessions-server %s\n", EHRS_VERSION);
+        return 0;
+    }
+
+    QMap<QString, QString> env;
+    const QProcessEnvironment pe = QProcessEnvironment::systemEnvironment();
+    for (const QString& key : pe.keys())
+        env.insert(key, pe.value(key));
+    QMap<QString, QString> flags;
+    for (const ConfigOption& o : ServerConfig::options()) {
+        if (!o.flag.isEmpty() && parser.isSet(o.flag))
+            flags.insert(o.flag, parser.value(o.flag));
+    }
+    auto config = ServerConfig::load(env, parser.value(configFile), flags);
+    if (!config) {
+        std::fprintf(stderr, "ehr-sessions-server: configuration error: %s\n", qPrintable(config.error().message));
+        return 2;
+    }
+    config->readyFile = parser.value(readyFile);
+
+    const QStringList args = parser.positionalArguments();
+    const QString command = args.value(0, QStringLiteral("serve"));
+    if (command == u"serve" && args.size() <= 1)
+        return cli::serve(*config);
+    if (command == u"migrate" && args.size() == 1)
+        return cli::migrate(*config);
+    if (command == u"cleanup" && args.size() == 1)
+        return cli::cleanup(*config);
+    if (command == u"user" && args.size() == 3) {
+        const QString sub = args.at(1);
+        if (sub == u"add")
+            return cli::userAdd(*config, args.at(2), parser.value(name), parser.isSet(admin), parser.isSet(passwordStdin));
+        if (sub == u"passwd")
+            return cli::userPasswd(*config, args.at(2), parser.isSet(passwordStdin));
+        if (sub == u"disable")
+            return cli::userDisable(*config, args.at(2));
+    }
+    if (command == u"sessions" && args.size() == 3 && args.at(1) == u"revoke-user")
+        return cli::revokeUserSessions(*config, args.at(2));
+    return usageError(QStringLiteral("unknown command: %1").arg(args.join(u' ')));
+}

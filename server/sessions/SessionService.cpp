@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SessionService.h"
+
+#include "Logging.h"
+#include "UserAgentParser.h"
+
+#include <QHostAddress>
+#include <QUuid>
+
+namespace ehrs::server {
+namespace {
+constexpr qint64 kActivityGranularityMs = 60'000; // how stale last_activity_at may get while tokens are cached
+
+Error invalidCredentials()
+{
+    // One answer for unknown email, wrong password and disabled account.
+    return Error{ErrorCode::Unauthenticated, QStringLiteral("Invalid email or password")};
+}
+
+Error revokedError(const QString& reason)
+{
+    if (reason == u"refresh_token_reused")
+        return Error{ErrorCode::RefreshReused,
+                     QStringLiteral("This session was ended because an old refresh token was used again")};
+    if (reason == u"logout")
+        return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was signed out")};
+    return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was ended from another device or by IT")};
+}
+
+QString locationFor(const QString& ip)
+{
+    const QHostAddress a(ip);
+    if (a.isNull())
+        return {};
+    static const QList<QPair<QHostAddress, int>> privateRanges = {
+        QHostAddress::parseSubnet(QStringLiteral("10.0.0.0/8")), QHostAddress::parseSubnet(QStringLiteral("172.16.0.0/12")),
+        QHostAddress::parseSubnet(QStringLiteral("192.168.0.0/16")),
+        QHostAddress::parseSubnet(QStringLiteral("100.64.0.0/10"))};
+    bool isPrivate = a.isLoopback() || a.isLinkLocal() || a.isUniqueLocalUnicast();
+    for (const auto& range : privateRanges)
+        isPrivate = isPrivate || a.isInSubnet(range);
+    if (isPrivate)
+        return QStringLiteral("Local network");
+    return {};
+}
+
+QByteArray bearerToken(QByteArrayView header)
+{
+    const QByteArray h = header.toByteArray().trimmed();
+    if (h.size() < 8 || h.left(7).toLower() != "bearer ")
+        return {};
+    return h.mid(7).trimmed();
+}
+
+AuditActor actorOf(const QString& userId, const QString& sessionId, const RequestInfo& info)
+{
+    return AuditActor{userId, sessionId, info.ipAddress, info.userAgent};
+}
+} // namespace
+
+int SessionService::remainingAccessLife(const SessionRecord& s) const
+{
+    const qint64 left = s.rotatedAt / 1000 + d.tokens.accessTtl() - d.clock.nowSeconds();
+    return int(qBound<qint64>(0, left + 1, qint64(d.tokens.accessTtl()) + 1));
+}
+
+void SessionService::endSessionInCache(const SessionRecord& s)
+{
+    d.cache.invalidate(s.accessHash, s.refreshHash, remainingAccessLife(s), QByteArrayLiteral("revoked"));
+}
+
+Result<LoginResult> SessionService::login(const LoginRequest& request, const RequestInfo& info)
+{
+    auto user = d.users.findByEmail(request.email);
+    if (!user)
+        return fail(user.error());
+    if (!*user) {
+        d.hasher.verifyDummy(request.password);
+        d.audit.record(QStringLiteral("login_failure"), actorOf({}, {}, info),
+                       {{"reason", "unknown_email"}, {"email", UserStore::normalizeEmail(request.email).left(254).toStdString()}});
+        return fail(invalidCredentials());
+    }
+    const UserRecord& u = **user;
+    const bool passwordOk = d.hasher.verify(u.passwordHash, request.password);
+    if (!passwordOk || u.disabled) {
+        d.audit.record(QStringLiteral("login_failure"), actorOf(u.id, {}, info),
+                       {{"reason", u.disabled ? "disabled" : "wrong_password"}});
+        return fail(invalidCredentials());
+    }
+    auto tokens = startSession(u, request.deviceInfo, info);
+    if (!tokens)
+        return fail(tokens.error());
+    return LoginResult(std::move(*tokens));
+}
+
+Result<AuthTokens> SessionService::startSession(const UserRecord& user, const std::optional<DeviceInfo>& device,
+                                                const RequestInfo& info)
+{
+    const qint64 now = d.clock.nowMs();
+    SessionRecord s;
+    s.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    s.userId = user.id;
+    s.generation = 0;
+    s.rotatedAt = now;
+    s.createdAt = now;
+    s.lastActivityAt = now;
+    s.expiresAt = now + qint64(d.config.refreshTokenTtl) * 1000;
+    s.ipAddress = info.ipAddress;
+    s.userAgent = info.userAgent.left(512);
+    s.device = device ? *device : parseUserAgent(info.userAgent);
+    const QByteArray refresh = d.tokens.refreshToken(s.id, 0);
+    const QByteArray access = d.tokens.accessToken(user.id, s.id, 0, now / 1000);
+    s.accessHash = TokenService::hash(access);
+    s.refreshHash = TokenService::hash(refresh);
+    if (auto r = d.sessions.insert(s); !r)
+        return fail(r.error());
+    d.cache.markLive(s.accessHash, s.id, qMin<int>(d.tokens.accessTtl(), kActivityGranularityMs / 1000));
+    d.cache.rememberRefresh(s.refreshHash, s.id, d.config.refreshTokenTtl);
+    d.audit.record(QStringLiteral("login_success"), actorOf(user.id, s.id, info),
+                   {{"device", s.device.type.toStdString()}}, now);
+    AuthTokens t;
+    t.user = user.toDto();
+    t.accessToken = QString::fromLatin1(access);
+    t.refreshToken = QString::fromLatin1(refresh);
+    t.expiresIn = d.tokens.accessTtl();
+    t.sessionId = s.id;
+    return t;
+}
+
+Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const RequestInfo& info)
+{
+    auto parsed = d.tokens.parseRefreshToken(refreshToken);
+    if (!parsed)
+        return fail(parsed.error());
+    const QByteArray presentedHash = TokenService::hash(refreshToken);
+    const qint64 now = d.clock.nowMs();
+
+    Transaction tx(d.db);
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
+    auto found = d.sessions.find(parsed->sessionId, /*forUpdate=*/true);
+    if (!found)
+        return fail(found.error());
+    if (!*found)
+        return fail(ErrorCode::SessionExpired, QStringLiteral("This session no longer exists; sign in again"));
+    SessionRecord s = **found;
+    if (s.revokedAt)
+        return fail(revokedError(s.revokeReason));
+    if (s.expiresAt <= now)
+        return fail(ErrorCode::SessionExpired, QStringLiteral("This session has reached its maximum lifetime; sign in again"));
+    if (s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
+        return fail(ErrorCode::SessionExpired, QStringLiteral("This session ended after a period of inactivity; sign in again"));
+
+    const AuditActor actor = actorOf(s.userId, s.id, info);
+    if (parsed->generation == s.generation && presentedHash == s.refreshHash) {
+        const SessionRecord before = s;
+        s.generation += 1;
+        s.rotatedAt = now;
+        s.lastActivityAt = now;
+        s.prevRefreshHash = presentedHash;
+        const QByteArray refresh = d.tokens.refreshToken(s.id, s.generation);
+        const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, now / 1000);
+        s.refreshHash = TokenService::hash(refresh);
+        s.accessHash = TokenService::hash(access);
+        s.ipAddress = info.ipAddress;
+        if (auto r = d.sessions.rotate(s); !r)
+            return fail(r.error());
+        if (auto r = tx.commit(); !r)
+            return fail(r.error());
+        // The previous access token stops working now, not when it expires.
+        d.cache.invalidate(before.accessHash, before.refreshHash, remainingAccessLife(before), QByteArrayLiteral("rotated"));
+        d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - now) / 1000));
+        d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now);
+        return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
+    }
+    if (parsed->generation + 1 == s.generation && !s.prevRefreshHash.isEmpty() && presentedHash == s.prevRefreshHash) {
+        // The client never used the pair it was given: its response was lost, or this is a
+        // concurrent duplicate. Answer with the very same pair (tokens are deterministic).
+        const QByteArray refresh = d.tokens.refreshToken(s.id, s.generation);
+        const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, s.rotatedAt / 1000);
+        if (TokenService::hash(refresh) != s.refreshHash || TokenService::hash(access) != s.accessHash)
+            return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+        if (auto r = tx.commit(); !r)
+            return fail(r.error());
+        d.audit.record(QStringLiteral("refresh_replayed"), actor, {{"generation", s.generation}}, now);
+        return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh),
+                          qMax<qint64>(1, s.rotatedAt / 1000 + d.tokens.accessTtl() - now / 1000), s.id};
+    }
+    if (parsed->generation < s.generation) {
+        // An authentic but superseded token: someone else holds this session's tokens.
+        auto revoked = d.sessions.revoke(s.id, {}, QStringLiteral("refresh_token_reused"), now);
+        if (!revoked)
+            return fail(revoked.error());
+        if (auto r = tx.commit(); !r)
+            return fail(r.error());
+        endSessionInCache(s);
+        qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
+        d.audit.record(QStringLiteral("refresh_reuse_detected"), actor,
+                       {{"presentedGeneration", parsed->generation}, {"currentGeneration", s.generation}}, now);
+        return fail(revokedError(QStringLiteral("refresh_token_reused")));
+    }
+    return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+}
+
+Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHeader)
+{
+    const QByteArray token = bearerToken(authorizationHeader);
+    if (token.isEmpty())
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Missing bearer token"));
+    const qint64 now = d.clock.nowMs();
+    auto claims = d.tokens.verifyAccessToken(token, now / 1000);
+    if (!claims)
+        return fail(claims.error());
+    AuthContext ctx{claims->sub, claims->sid, TokenService::hash(token), claims->exp};
+
+    switch (d.cache.checkAccess(ctx.accessHash)) {
+    case SessionCache::AccessState::Live:
+        return ctx;
+    case SessionCache::AccessState::Revoked:
+        return fail(revokedError({}));
+    case SessionCache::AccessState::Rotated:
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
+    case SessionCache::AccessState::Unknown:
+        break;
+    }
+    auto found = d.sessions.find(ctx.sessionId);
+    if (!found)
+        return fail(found.error());
+    if (!*found)
+        return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
+    const SessionRecord& s = **found;
+    if (s.userId != ctx.userId)
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token"));
+    if (s.revokedAt)
+        return fail(revokedError(s.revokeReason));
+    if (s.accessHash != ctx.accessHash)
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
+    if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
+        return fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again"));
+    if (!s.prevRefreshHash.isEmpty() || now - s.lastActivityAt >= kActivityGranularityMs) {
+        // First use of a new pair retires the previous refresh token (its re-use is theft from now on).
+        if (auto r = d.sessions.touch(s.id, s.accessHash, now); !r)
+            return fail(r.error());
+    }
+    const qint64 ttl = qMin<qint64>(ctx.tokenExpiresAt - now / 1000, kActivityGranularityMs / 1000);
+    d.cache.markLive(ctx.accessHash, s.id, int(ttl));
+    return ctx;
+}
+
+SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentSessionId) const
+{
+    SessionDto v;
+    v.id = s.id;
+    v.name = s.name;
+    v.createdAt = QDateTime::fromMSecsSinceEpoch(s.createdAt, Qt::UTC);
+    v.lastActivityAt = QDateTime::fromMSecsSinceEpoch(s.lastActivityAt, Qt::UTC);
+    v.expiresAt = QDateTime::fromMSecsSinceEpoch(
+        qMin(s.expiresAt, s.lastActivityAt + qint64(d.config.idleTimeout) * 1000), Qt::UTC);
+    v.ipAddress = s.ipAddress;
+    v.location = locationFor(s.ipAddress);
+    v.userAgent = s.userAgent;
+    v.deviceInfo = s.device;
+    v.isActive = s.isActive && !s.revokedAt;
+    v.isCurrent = s.id == currentSessionId;
+    return v;
+}
+
+Result<std::vector<SessionDto>> SessionService::list(const AuthContext& who)
+{
+    auto rows = d.sessions.listLive(who.userId, d.clock.nowMs(), qint64(d.config.idleTimeout) * 1000);
+    if (!rows)
+        return fail(rows.error());
+    std::vector<SessionDto> out;
+    out.reserve(rows->size());
+    for (const auto& s : *rows)
+        out.push_back(toDto(s, who.sessionId));
+    return out;
+}
+
+Result<SessionDto> SessionService::rename(const AuthContext& who, const QString& sessionId, const QString& name)
+{
+    auto row = d.sessions.rename(sessionId, who.userId, name.trimmed(), d.clock.nowMs());
+    if (!row)
+        return fail(row.error());
+    if (!*row)
+        return fail(ErrorCode::NotFound, QStringLiteral("No such session"));
+    return toDto(**row, who.sessionId);
+}
+
+Result<void> SessionService::revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info)
+{
+    const qint64 now = d.clock.nowMs();
+    auto row = d.sessions.revoke(sessionId, who.userId, QStringLiteral("revoked_by_user"), now);
+    if (!row)
+        return fail(row.error());
+    if (!*row)
+        return fail(ErrorCode::NotFound, QStringLiteral("No such session"));
+    endSessionInCache(**row);
+    d.audit.record(QStringLiteral("session_revoked"), actorOf(who.userId, who.sessionId, info),
+                   {{"revokedSession", sessionId.toStdString()}}, now);
+    return {};
+}
+
+Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& password, const RequestInfo& info)
+{
+    auto user = d.users.findById(who.userId);
+    if (!user)
+        return fail(user.error());
+    if (!*user || !d.hasher.verify((*user)->passwordHash, password)) {
+        d.audit.record(QStringLiteral("reauth_failure"), actorOf(who.userId, who.sessionId, info),
+                       {{"action", "revoke_all_others"}});
+        return fail(ErrorCode::Forbidden, QStringLiteral("The password is not correct"));
+    }
+    const qint64 now = d.clock.nowMs();
+    auto rows = d.sessions.revokeAllOf(who.userId, who.sessionId, QStringLiteral("revoked_by_user"), now);
+    if (!rows)
+        return fail(rows.error());
+    for (const auto& s : *rows)
+        endSessionInCache(s);
+    d.audit.record(QStringLiteral("sessions_revoked_all_others"), actorOf(who.userId, who.sessionId, info),
+                   {{"count", rows->size()}}, now);
+    return int(rows->size());
+}
+
+Result<void> SessionService::logout(const AuthContext& who, const RequestInfo& info)
+{
+    const qint64 now = d.clock.nowMs();
+    auto row = d.sessions.revoke(who.sessionId, who.userId, QStringLiteral("logout"), now);
+    if (!row)
+        return fail(row.error());
+    if (*row)
+        endSessionInCache(**row);
+    d.audit.record(QStringLiteral("logout"), actorOf(who.userId, who.sessionId, info), nlohmann::json::object(), now);
+    return {};
+}
+
+Result<int> SessionService::revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor)
+{
+    if (QUuid::fromString(userId).isNull())
+        return fail(ErrorCode::NotFound, QStringLiteral("No such user"));
+    const qint64 now = d.clock.nowMs();
+    auto rows = d.sessions.revokeAllOf(userId, {}, reason, now);
+    if (!rows)
+        return fail(rows.error());
+    for (const auto& s : *rows)
+        endSessionInCache(s);
+    d.audit.record(QStringLiteral("sessions_revoked_for_user"), actor,
+                   {{"targetUser", userId.toStdString()}, {"count", rows->size()}, {"reason", reason.toStdString()}}, now);
+    return int(rows->size());
+}
+
+Result<int> SessionService::cleanup(const AuditActor& actor)
+{
+    const qint64 now = d.clock.nowMs();
+    auto n = d.sessions.cleanup(now, qint64(d.config.idleTimeout) * 1000, qint64(d.config.sessionRetention) * 1000);
+    if (!n)
+        return fail(n.error());
+    d.audit.record(QStringLiteral("cleanup"), actor, {{"deleted", *n}}, now);
+    return *n;
+}
+
+Result<bool> SessionService::isAdmin(const AuthContext& who)
+{
+    auto user = d.users.findById(who.userId);
+    if (!user)
+        return fail(user.error());
+    return *user && !(*user)->disabled && (*user)->role == u"admin";
+}
+
+} // namespace ehrs::server

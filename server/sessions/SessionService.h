@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Clock.h"
+#include "Jwt.h"
+#include "Result.h"
+#include "WireModels.h"
+#include "audit/AuditLog.h"
+#include "auth/PasswordHasher.h"
+#include "auth/UserStore.h"
+#include "cache/SessionCache.h"
+#include "config/ServerConfig.h"
+#include "sessions/SessionStore.h"
+#include "sessions/TokenService.h"
+
+#include <variant>
+
+namespace ehrs::server {
+
+/// Where a request came from (client IP already resolved through trusted proxies).
+struct RequestInfo
+{
+    QString ipAddress;
+    QString userAgent;
+};
+
+/// The verified identity behind a request: only ever built from a valid access token.
+struct AuthContext
+{
+    QString userId;
+    QString sessionId;
+    QByteArray accessHash;
+    qint64 tokenExpiresAt = 0; // seconds
+};
+
+using LoginResult = std::variant<AuthTokens, MfaChallenge>;
+
+/// Sessions: login, rotation with theft detection, validation, listing, revocation, cleanup.
+/// One instance per worker thread (it uses that thread's database connection and cache).
+class SessionService
+{
+public:
+    struct Deps
+    {
+        const ServerConfig& config;
+        Database& db;
+        UserStore& users;
+        SessionStore& sessions;
+        SessionCache& cache;
+        const TokenService& tokens;
+        const PasswordHasher& hasher;
+        AuditLog& audit;
+        const Clock& clock;
+    };
+    explicit SessionService(Deps deps) : d(deps) {}
+
+    [[nodiscard]] Result<LoginResult> login(const LoginRequest& request, const RequestInfo& info);
+    [[nodiscard]] Result<AuthTokens> refresh(QByteArrayView refreshToken, const RequestInfo& info);
+    /// Validates `Authorization: Bearer ...`: signature, claims, and that the session still lives.
+    [[nodiscard]] Result<AuthContext> authenticate(QByteArrayView authorizationHeader);
+
+    [[nodiscard]] Result<std::vector<SessionDto>> list(const AuthContext& who);
+    [[nodiscard]] Result<SessionDto> rename(const AuthContext& who, const QString& sessionId, const QString& name);
+    [[nodiscard]] Result<void> revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info);
+    /// Ends every other session of the caller after checking the password again.
+    [[nodiscard]] Result<int> revokeOthers(const AuthContext& who, const QString& password, const RequestInfo& info);
+    [[nodiscard]] Result<void> logout(const AuthContext& who, const RequestInfo& info);
+    /// IT / CLI: ends every session of a user.
+    [[nodiscard]] Result<int> revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor);
+    [[nodiscard]] Result<int> cleanup(const AuditActor& actor);
+    [[nodiscard]] Result<bool> isAdmin(const AuthContext& who);
+
+    /// Starts a session for a user whose credentials were checked (login, MFA verification).
+    [[nodiscard]] Result<AuthTokens> startSession(const UserRecord& user, const std::optional<DeviceInfo>& device,
+                                                  const RequestInfo& info);
+    SessionDto toDto(const SessionRecord& s, const QString& currentSessionId) const;
+
+private:
+    void endSessionInCache(const SessionRecord& s);
+    int remainingAccessLife(const SessionRecord& s) const;
+
+    Deps d;
+};
+
+} // namespace ehrs::server

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SessionStore.h"
+
+#include <QUuid>
+
+#include <nlohmann/json.hpp>
+
+namespace ehrs::server {
+namespace {
+const QString kColumns = QStringLiteral(
+    "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, rotated_at, "
+    "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, user_agent, "
+    "device_info, name");
+
+QVariant nullIfEmpty(const QString& s)
+{
+    return s.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s);
+}
+
+QString deviceJson(const DeviceInfo& d)
+{
+    nlohmann::json j = d;
+    return QString::fromStdString(j.dump());
+}
+
+DeviceInfo parseDevice(const QString& text)
+{
+    const std::string s = text.toStdString();
+    auto j = nlohmann::json::parse(s, nullptr, false);
+    if (auto d = deviceInfoFromJson(j))
+        return *d;
+    return DeviceInfo{};
+}
+
+bool validId(const QString& id)
+{
+    return !QUuid::fromString(id).isNull();
+}
+} // namespace
+
+Result<void> SessionStore::insert(const SessionRecord& s)
+{
+    auto r = m_db.execute(
+        QStringLiteral("INSERT INTO user_sessions (id, user_id, access_token_hash, refresh_token_hash, "
+                       "prev_refresh_token_hash, rotation_counter, rotated_at, expires_at, created_at, last_activity_at, "
+                       "is_active, ip_address, user_agent, device_info, name, metadata) "
+                       "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        {s.id, s.userId, QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash), qint64(s.generation),
+         s.rotatedAt, s.expiresAt, s.createdAt, s.lastActivityAt, true, nullIfEmpty(s.ipAddress),
+         nullIfEmpty(s.userAgent), deviceJson(s.device), nullIfEmpty(s.name), QStringLiteral("{}")});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<std::vector<SessionRecord>> SessionStore::readAll(QSqlQuery* q)
+{
+    std::vector<SessionRecord> out;
+    while (q->next()) {
+        SessionRecord s;
+        s.id = q->value(0).toString();
+        s.userId = q->value(1).toString();
+        s.accessHash = q->value(2).toString().toLatin1();
+        s.refreshHash = q->value(3).toString().toLatin1();
+        s.prevRefreshHash = q->value(4).toString().toLatin1();
+        s.generation = quint32(q->value(5).toLongLong());
+        s.rotatedAt = q->value(6).toLongLong();
+        s.expiresAt = q->value(7).toLongLong();
+        s.createdAt = q->value(8).toLongLong();
+        s.lastActivityAt = q->value(9).toLongLong();
+        if (!q->value(10).isNull())
+            s.revokedAt = q->value(10).toLongLong();
+        s.revokeReason = q->value(11).toString();
+        s.isActive = q->value(12).toBool();
+        s.ipAddress = q->value(13).toString();
+        s.userAgent = q->value(14).toString();
+        s.device = parseDevice(q->value(15).toString());
+        s.name = q->value(16).toString();
+        out.push_back(std::move(s));
+    }
+    q->finish();
+    return out;
+}
+
+Result<std::optional<SessionRecord>> SessionStore::find(const QString& id, bool forUpdate)
+{
+    if (!validId(id))
+        return std::optional<SessionRecord>();
+    QString sql = QStringLiteral("SELECT ") + kColumns + QStringLiteral(" FROM user_sessions WHERE id = ?");
+    if (forUpdate && m_db.isPostgres())
+        sql += QStringLiteral(" FOR UPDATE");
+    auto q = m_db.exec(sql, {id});
+    if (!q)
+        return fail(q.error());
+    auto rows = readAll(*q);
+    if (!rows)
+        return fail(rows.error());
+    if (rows->empty())
+        return std::optional<SessionRecord>();
+    return std::optional<SessionRecord>(std::move(rows->front()));
+}
+
+Result<void> SessionStore::rotate(const SessionRecord& s)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET access_token_hash = ?, refresh_token_hash = ?, "
+                                         "prev_refresh_token_hash = ?, rotation_counter = ?, rotated_at = ?, "
+                                         "last_activity_at = ?, ip_address = COALESCE(?, ip_address) WHERE id = ?"),
+                          {QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash),
+                           s.prevRefreshHash.isEmpty() ? QVariant(QMetaType::fromType<QString>())
+                                                       : QVariant(QString::fromLatin1(s.prevRefreshHash)),
+                           qint64(s.generation), s.rotatedAt, s.lastActivityAt, nullIfEmpty(s.ipAddress), s.id});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<void> SessionStore::touch(const QString& id, const QByteArray& accessHash, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET prev_refresh_token_hash = NULL, last_activity_at = ? "
+                                         "WHERE id = ? AND access_token_hash = ? AND revoked_at IS NULL"),
+                          {nowMs, id, QString::fromLatin1(accessHash)});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<std::vector<SessionRecord>> SessionStore::listLive(const QString& userId, qint64 nowMs, qint64 idleMs)
+{
+    auto q = m_db.exec(QStringLiteral("SELECT ") + kColumns +
+                           QStringLiteral(" FROM user_sessions WHERE user_id = ? AND is_active AND revoked_at IS NULL "
+                                          "AND expires_at > ? AND last_activity_at > ? "
+                                          "ORDER BY last_activity_at DESC, id LIMIT 500"),
+                       {userId, nowMs, nowMs - idleMs});
+    if (!q)
+        return fail(q.error());
+    return readAll(*q);
+}
+
+Result<std::optional<SessionRecord>> SessionStore::revoke(const QString& id, const QString& userId,
+                                                          const QString& reason, qint64 nowMs)
+{
+    if (!validId(id))
+        return std::optional<SessionRecord>();
+    QString sql = QStringLiteral("UPDATE user_sessions SET revoked_at = ?, is_active = ?, revoke_reason = ? "
+                                 "WHERE id = ? AND revoked_at IS NULL");
+    QVariantList params{nowMs, false, reason, id};
+    if (!userId.isEmpty()) {
+        sql += QStringLiteral(" AND user_id = ?");
+        params << userId;
+    }
+    sql += QStringLiteral(" RETURNING ") + kColumns;
+    auto q = m_db.exec(sql, params);
+    if (!q)
+        return fail(q.error());
+    auto rows = readAll(*q);
+    if (!rows)
+        return fail(rows.error());
+    if (rows->empty())
+        return std::optional<SessionRecord>();
+    return std::optional<SessionRecord>(std::move(rows->front()));
+}
+
+Result<std::vector<SessionRecord>> SessionStore::revokeAllOf(const QString& userId, const QString& keepId,
+                                                             const QString& reason, qint64 nowMs)
+{
+    auto q = m_db.exec(QStringLiteral("UPDATE user_sessions SET revoked_at = ?, is_active = ?, revoke_reason = ? "
+                                      "WHERE user_id = ? AND id <> ? AND revoked_at IS NULL RETURNING ") +
+                           kColumns,
+                       {nowMs, false, reason, userId,
+                        keepId.isEmpty() ? QStringLiteral("00000000-0000-0000-0000-000000000000") : keepId});
+    if (!q)
+        return fail(q.error());
+    return readAll(*q);
+}
+
+Result<std::optional<SessionRecord>> SessionStore::rename(const QString& id, const QString& userId,
+                                                          const QString& name, qint64 nowMs)
+{
+    if (!validId(id))
+        return std::optional<SessionRecord>();
+    auto q = m_db.exec(QStringLiteral("UPDATE user_sessions SET name = ? WHERE id = ? AND user_id = ? AND "
+                                      "revoked_at IS NULL AND expires_at > ? RETURNING ") +
+                           kColumns,
+                       {nullIfEmpty(name), id, userId, nowMs});
+    if (!q)
+        return fail(q.error());
+    auto rows = readAll(*q);
+    if (!rows)
+        return fail(rows.error());
+    if (rows->empty())
+        return std::optional<SessionRecord>();
+    return std::optional<SessionRecord>(std::move(rows->front()));
+}
+
+Result<int> SessionStore::cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs, int batch)
+{
+    // Mark what ended by time, so the table tells the truth to people who query it directly.
+    for (;;) {
+        auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET is_active = ? WHERE id IN (SELECT id FROM "
+                                             "user_sessions WHERE is_active AND (expires_at <= ? OR last_activity_at <= ?) "
+                                             "LIMIT ?)"),
+                              {false, nowMs, nowMs - idleMs, batch});
+        if (!r)
+            return fail(r.error());
+        if (*r < batch)
+            break;
+    }
+    int total = 0;
+    const qint64 cutoff = nowMs - retentionMs;
+    for (;;) {
+        auto r = m_db.execute(QStringLiteral("DELETE FROM user_sessions WHERE id IN (SELECT id FROM user_sessions WHERE "
+                                             "expires_at <= ? OR revoked_at <= ? OR last_activity_at <= ? LIMIT ?)"),
+                              {cutoff, cutoff, cutoff - idleMs, batch});
+        if (!r)
+            return fail(r.error());
+        total += *r;
+        if (*r < batch)
+            break;
+    }
+    return total;
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "DeviceInfo.h"
+#include "Result.h"
+#include "db/Database.h"
+
+#include <optional>
+#include <vector>
+
+namespace ehrs::server {
+
+struct SessionRecord
+{
+    QString id;
+    QString userId;
+    QByteArray accessHash;
+    QByteArray refreshHash;
+    QByteArray prevRefreshHash; // empty once the current pair has been used
+    quint32 generation = 0;
+    qint64 rotatedAt = 0; // ms
+    qint64 expiresAt = 0;
+    qint64 createdAt = 0;
+    qint64 lastActivityAt = 0;
+    std::optional<qint64> revokedAt;
+    QString revokeReason;
+    bool isActive = true;
+    QString ipAddress;
+    QString userAgent;
+    QString name;
+    DeviceInfo device;
+};
+
+/// The `user_sessions` table. All times in milliseconds since the epoch.
+class SessionStore
+{
+public:
+    explicit SessionStore(Database& db) : m_db(db) {}
+
+    [[nodiscard]] Result<void> insert(const SessionRecord& s);
+    /// Reads one session; inside a transaction on PostgreSQL it takes the row lock (FOR UPDATE),
+    /// on SQLite the transaction already holds the database write lock.
+    [[nodiscard]] Result<std::optional<SessionRecord>> find(const QString& id, bool forUpdate = false);
+    [[nodiscard]] Result<void> rotate(const SessionRecord& s);
+    /// First use of the current pair: forget the previous refresh token, note activity.
+    [[nodiscard]] Result<void> touch(const QString& id, const QByteArray& accessHash, qint64 nowMs);
+    [[nodiscard]] Result<std::vector<SessionRecord>> listLive(const QString& userId, qint64 nowMs, qint64 idleMs);
+    /// Ends one session (only the user's own when `userId` is set); nullopt when there was no
+    /// such live session.
+    [[nodiscard]] Result<std::optional<SessionRecord>> revoke(const QString& id, const QString& userId,
+                                                              const QString& reason, qint64 nowMs);
+    /// Ends every live session of a user except `keepId` (may be empty); returns those ended.
+    [[nodiscard]] Result<std::vector<SessionRecord>> revokeAllOf(const QString& userId, const QString& keepId,
+                                                                 const QString& reason, qint64 nowMs);
+    [[nodiscard]] Result<std::optional<SessionRecord>> rename(const QString& id, const QString& userId,
+                                                              const QString& name, qint64 nowMs);
+    /// Deactivates sessions past their absolute or idle end, then deletes, in batches of `batch`
+    /// rows (short transactions), those expired or revoked more than `retentionMs` ago.
+    [[nodiscard]] Result<int> cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs, int batch = 1000);
+
+private:
+    Result<std::vector<SessionRecord>> readAll(QSqlQuery* q);
+    Database& m_db;
+};
+
+} // namespace ehrs::server

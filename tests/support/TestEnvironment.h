@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QProcess>
+#include <QString>
+
+#include <memory>
+
+namespace ehrs::test {
+
+/// The PostgreSQL server the test command started (EHRS_TEST_DATABASE_URL, an admin URL), or an
+/// empty string when there is none. In CI (EHRS_REQUIRE_SERVICES=1) a missing one fails the test.
+QString postgresAdminUrl();
+/// Creates a fresh, empty database on that server and returns its postgres:// URL.
+QString createPostgresDatabase();
+/// The shared Redis the test command started (EHRS_TEST_REDIS_URL), or empty.
+QString sharedRedisUrl();
+/// True when tests must not skip for lack of PostgreSQL/Redis.
+bool servicesRequired();
+
+/// A private redis-server child process on a free loopback port, for tests that stop and restart
+/// Redis in the middle. Persistence is off unless `appendOnly` is set.
+class RedisProcess
+{
+public:
+    RedisProcess();
+    ~RedisProcess();
+    bool start(bool appendOnly = false);
+    void kill(); // SIGKILL
+    void stop(); // SHUTDOWN NOSAVE-like: SIGTERM
+    bool isRunning() const;
+    QString url() const;
+    int port() const { return m_port; }
+
+private:
+    std::unique_ptr<QProcess> m_process;
+    QString m_dir;
+    int m_port = 0;
+};
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
+int freeLoopbackPort();
+
+} // namespace ehrs::test
