@@ -30,8 +30,8 @@ Result<DeviceInfo> deviceInfoFromJson(const nlohmann::json& j)
         if (!it->is_string())
             return fail(ErrorCode::InvalidRequest, QStringLiteral("deviceInfo.%1 must be a string").arg(QLatin1String(field)));
         const QString value = QString::fromStdString(it->get<std::string>()).trimmed();
-        if (value.size() > DeviceInfo::kMaxFieldLength)
-            return fail(ErrorCode::InvalidRequest, QStringLiteral("deviceInfo.%1 is too long").arg(QLatin1String(field)));
+        if (value.size() > DeviceInfo::kMaxFieldLength || value.contains(QChar(0)))
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("deviceInfo.%1 is too long or contains NUL").arg(QLatin1String(field)));
         if (std::string_view(field) == "type")
             d.type = value.isEmpty() ? QStringLiteral("unknown") : value.toLower();
         else if (std::string_view(field) == "name")

@@ -40,6 +40,8 @@ Result<QString> requiredString(const nlohmann::json& obj, const char* field, qsi
     QString value = QString::fromStdString(it->get<std::string>());
     if (value.isEmpty())
         return fail(badField(field, "must not be empty"));
+    if (value.contains(QChar(0)))
+        return fail(badField(field, "must not contain NUL characters"));
     if (value.size() > maxLength)
         return fail(badField(field, "is too long"));
     return value;
@@ -55,6 +57,8 @@ Result<QString> optionalString(const nlohmann::json& obj, const char* field, qsi
     QString value = QString::fromStdString(it->get<std::string>());
     if (value.size() > maxLength)
         return fail(badField(field, "is too long"));
+    if (value.contains(QChar(0)))
+        return fail(badField(field, "must not contain NUL characters"));
     return value;
 }
 

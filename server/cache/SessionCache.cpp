@@ -11,10 +11,16 @@ void PendingInvalidations::add(const QList<KeyValueStore::Write>& writes)
     m_writes += writes;
 }
 
-QList<KeyValueStore::Write> PendingInvalidations::takeAll()
+QList<KeyValueStore::Write> PendingInvalidations::snapshot() const
 {
     QMutexLocker lock(&m_mutex);
-    return std::exchange(m_writes, {});
+    return m_writes;
+}
+
+void PendingInvalidations::dropFirst(qsizetype count)
+{
+    QMutexLocker lock(&m_mutex);
+    m_writes.remove(0, qMin(count, m_writes.size()));
 }
 
 qsizetype PendingInvalidations::size() const
@@ -27,13 +33,13 @@ void SessionCache::replayIfRecovered()
 {
     if (!m_store.takeRecovered())
         return;
-    const auto writes = m_pending.takeAll();
+    // Applied before they are dropped: until then no thread trusts a positive cache entry.
+    const auto writes = m_pending.snapshot();
     if (writes.isEmpty())
         return;
-    if (auto r = m_store.apply(writes); !r) {
-        m_pending.add(writes);
+    if (auto r = m_store.apply(writes); !r)
         return;
-    }
+    m_pending.dropFirst(writes.size());
     qCInfo(lcCache) << "replayed" << writes.size() << "cache invalidations missed during the Redis outage";
 }
 

@@ -14,7 +14,8 @@ class PendingInvalidations
 {
 public:
     void add(const QList<KeyValueStore::Write>& writes);
-    QList<KeyValueStore::Write> takeAll();
+    QList<KeyValueStore::Write> snapshot() const;
+    void dropFirst(qsizetype count);
     qsizetype size() const;
 
 private:
