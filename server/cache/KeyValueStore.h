@@ -30,6 +30,10 @@ public:
     [[nodiscard]] virtual Result<void> apply(const QList<Write>& writes) = 0;
     /// True once after the store came back from an outage (the caller replays what it missed).
     virtual bool takeRecovered() { return false; }
+    /// True when every process serving this database sees the same store (Redis). A
+    /// process-local store cannot know of revocations made by another process (the CLI, a second
+    /// instance), so its positive entries must not be trusted.
+    virtual bool isShared() const { return true; }
     /// "redis", "in-process" or "database-fallback" (Redis configured but unreachable).
     virtual QByteArray mode() const = 0;
 };

@@ -21,6 +21,7 @@ public:
     Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) override;
     Result<void> apply(const QList<Write>& writes) override;
     QByteArray mode() const override { return QByteArrayLiteral("in-process"); }
+    bool isShared() const override { return false; }
     qsizetype size() const;
 
 private:

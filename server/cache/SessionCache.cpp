@@ -51,8 +51,8 @@ SessionCache::AccessState SessionCache::checkAccess(const QByteArray& accessHash
         return AccessState::Unknown;
     if ((*values)[0])
         return *(*values)[0] == "rotated" ? AccessState::Rotated : AccessState::Revoked;
-    // A positive entry counts only while nothing is waiting to be replayed.
-    if ((*values)[1] && m_pending.size() == 0)
+    // A positive entry counts only in a shared store and while nothing is waiting to be replayed.
+    if ((*values)[1] && m_store.isShared() && m_pending.size() == 0)
         return AccessState::Live;
     return AccessState::Unknown;
 }

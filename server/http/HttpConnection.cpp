@@ -8,9 +8,12 @@
 #include <atomic>
 #include <climits>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 
 namespace ehrs::server {
 namespace {
+constexpr int kLingerMs = 2000;
+
 HttpConnection* self(http_parser* p)
 {
     return static_cast<HttpConnection*>(p->data);
@@ -115,11 +118,14 @@ void HttpConnection::onReadyRead()
             failAndClose(400, QStringLiteral("Malformed HTTP request"));
         return;
     }
-    if (m_parser.upgrade || parsed != size_t(data.size())) {
-        failAndClose(400, QStringLiteral("Protocol upgrades are not supported"));
+    if (m_parser.upgrade) {
+        // Upgrade (h2c, websocket) is ignored as RFC 9110 allows: the request was answered
+        // with Connection: close, and nothing after it is parsed.
         return;
     }
-    armTimer();
+    if (parsed != size_t(data.size()))
+        failAndClose(400, QStringLiteral("Malformed HTTP request"));
+    // No timer restart here: bytes trickling in do not extend a request's deadline.
 }
 
 void HttpConnection::sendResponse(HttpResponse response, const QByteArray& requestId, bool headOnly, bool keepAlive)
@@ -150,11 +156,26 @@ void HttpConnection::sendResponse(HttpResponse response, const QByteArray& reque
     if (!headOnly)
         out += response.body;
     m_socket->write(out);
-    if (!keepAlive) {
-        m_closing = true;
-        m_timer.stop();
-        m_socket->disconnectFromHost(); // flushes what was written, then closes
-    }
+    if (!keepAlive)
+        closeGracefully();
+}
+
+void HttpConnection::closeGracefully()
+{
+    if (m_closing)
+        return;
+    m_closing = true;
+    m_timer.stop();
+    // Half-close once the response is out, then drain what the client still sends for a moment:
+    // closing with unread data would reset the connection and the client could lose the answer.
+    auto finish = [this] {
+        if (m_socket->bytesToWrite() > 0)
+            return;
+        ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
+        QTimer::singleShot(kLingerMs, m_socket, [s = m_socket] { s->abort(); });
+    };
+    connect(m_socket, &QTcpSocket::bytesWritten, this, finish);
+    finish();
 }
 
 void HttpConnection::failAndClose(int status, const QString& message)
@@ -281,8 +302,9 @@ int HttpConnection::onMessageComplete(http_parser* p)
 {
     auto* c = self(p);
     c->m_inRequest = false;
-    c->m_ready.append(Pending{std::move(c->m_current), http_should_keep_alive(p) != 0});
+    c->m_ready.append(Pending{std::move(c->m_current), http_should_keep_alive(p) != 0 && !p->upgrade});
     c->m_current = HttpRequest{};
+    c->armTimer(); // idle deadline until the next request starts
     return 0;
 }
 

@@ -34,6 +34,7 @@ private:
     void onTimeout();
     void sendResponse(HttpResponse response, const QByteArray& requestId, bool headOnly, bool keepAlive);
     void failAndClose(int status, const QString& message);
+    void closeGracefully();
     void armTimer();
 
     static int onMessageBegin(http_parser* p);

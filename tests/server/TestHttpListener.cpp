@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+// The HTTP layer on its own: limits, timeouts, keep-alive, pipelining, routing errors.
+#include "ApiClient.h"
+#include "http/HttpListener.h"
+#include "http/Router.h"
+
+#include <QElapsedTimer>
+#include <QThread>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+using namespace ehrs;
+using namespace ehrs::server;
+using namespace ehrs::test;
+
+class TestHttpListener : public QObject
+{
+    Q_OBJECT
+
+    Router m_router;
+    // The listener runs in its own thread, as in the server, so the test can block on sockets.
+    struct Server
+    {
+        QThread thread;
+        QObject context; // lives in `thread`; used to run code there
+        HttpListener* listener = nullptr;
+        ~Server()
+        {
+            QMetaObject::invokeMethod(&context, [l = listener] { delete l; }, Qt::BlockingQueuedConnection);
+            thread.quit();
+            thread.wait();
+            context.moveToThread(QThread::currentThread());
+        }
+    };
+    std::unique_ptr<Server> m_server;
+    quint16 m_port = 0;
+    std::atomic<int> m_handled{0};
+
+    void startListener(HttpLimits limits)
+    {
+        auto server = std::make_unique<Server>();
+        server->context.moveToThread(&server->thread);
+        server->thread.start();
+        auto fd = createListeningSocket(QHostAddress::LocalHost, 0);
+        QVERIFY(fd);
+        m_port = boundPort(*fd);
+        bool ok = false;
+        Server* srv = server.get();
+        QMetaObject::invokeMethod(
+            &srv->context,
+            [this, srv, limits, fd = *fd] {
+                srv->listener = new HttpListener(limits, [this](HttpRequest& r) {
+                    ++m_handled;
+                    return m_router.dispatch(r);
+                });
+                return srv->listener->listen(fd).has_value();
+            },
+            Qt::BlockingQueuedConnection, &ok);
+        QVERIFY(ok);
+        m_server = std::move(server);
+    }
+    int connectionCount()
+    {
+        int n = 0;
+        QMetaObject::invokeMethod(&m_server->context, [this] { return m_server->listener->connectionCount(); },
+                                  Qt::BlockingQueuedConnection, &n);
+        return n;
+    }
+    ApiClient client() const { return ApiClient(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_port))); }
+
+    /// Reads from a raw socket until the peer closes or `ms` pass; returns what arrived.
+    static QByteArray readUntilClosed(QTcpSocket& s, int ms)
+    {
+        QByteArray out;
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < ms && s.state() == QAbstractSocket::ConnectedState) {
+            s.waitForReadyRead(50);
+            out += s.readAll();
+        }
+        out += s.readAll();
+        return out;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_router.add("GET", "/hello", [](const HttpRequest&, const RouteParams&) {
+            return HttpResponse::json(200, {{"hello", "world"}});
+        });
+        m_router.add("POST", "/echo", [](const HttpRequest& r, const RouteParams&) {
+            return HttpResponse::json(200, {{"size", r.body.size()}});
+        });
+        m_router.add("DELETE", "/items/:id", [](const HttpRequest&, const RouteParams& p) {
+            return HttpResponse::json(200, {{"id", p.value("id").toStdString()}});
+        });
+        HttpLimits limits;
+        limits.maxBodyBytes = 64 * 1024;
+        limits.requestTimeoutMs = 1500;
+        limits.idleTimeoutMs = 1500;
+        limits.maxConnections = 50;
+        startListener(limits);
+    }
+
+    void routesAndParams()
+    {
+        auto r = client().request("DELETE", "/items/42");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json["id"].get<std::string>(), std::string("42"));
+        QCOMPARE(client().request("GET", "/nothing").status, 404);
+    }
+
+    void wrongMethodIs405WithAllow()
+    {
+        auto r = client().request("PUT", "/hello");
+        QCOMPARE(r.status, 405);
+        QCOMPARE(r.header("allow"), QByteArray("GET"));
+        QCOMPARE(r.str("error"), std::string("method_not_allowed"));
+    }
+
+    void hugeBodyIs413Quickly()
+    {
+        const int before = m_handled;
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        QElapsedTimer t;
+        t.start();
+        s.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n");
+        // Keep sending: the server must answer without buffering the 10 MiB.
+        const QByteArray chunk(64 * 1024, 'x');
+        for (int i = 0; i < 8 && s.state() == QAbstractSocket::ConnectedState; ++i) {
+            s.write(chunk);
+            s.waitForBytesWritten(200);
+        }
+        const QByteArray reply = readUntilClosed(s, 5000);
+        QVERIFY2(reply.startsWith("HTTP/1.1 413"), reply.left(100).constData());
+        QVERIFY(reply.contains("payload_too_large"));
+        QVERIFY(t.elapsed() < 3000);
+        QCOMPARE(m_handled, before); // the handler never saw it
+    }
+
+    void chunkedBodyOverLimitIs413()
+    {
+        QByteArray request = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (int i = 0; i < 3; ++i)
+            request += "8000\r\n" + QByteArray(0x8000, 'y') + "\r\n";
+        request += "0\r\n\r\n";
+        QCOMPARE(client().raw(request).status, 413);
+        QByteArray small = "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        auto ok = client().raw(small);
+        QCOMPARE(ok.status, 200);
+        QCOMPARE(ok.json["size"].get<int>(), 5);
+    }
+
+    void malformedRequests_data()
+    {
+        QTest::addColumn<QByteArray>("request");
+        QTest::addColumn<int>("status");
+        QTest::newRow("garbage") << QByteArray("\x16\x03\x01\x02\x00 hello\r\n\r\n") << 400;
+        QTest::newRow("bad version") << QByteArray("GET /hello HTTP/9.9x\r\n\r\n") << 400;
+        QTest::newRow("header without colon") << QByteArray("GET /hello HTTP/1.1\r\nHost x\r\n\r\n") << 400;
+        QTest::newRow("huge header") << ("GET /hello HTTP/1.1\r\nX-Big: " + QByteArray(20000, 'h') + "\r\n\r\n") << 431;
+        QByteArray many = "GET /hello HTTP/1.1\r\n";
+        for (int i = 0; i < 150; ++i)
+            many += "X-H" + QByteArray::number(i) + ": v\r\n";
+        QTest::newRow("too many headers") << (many + "\r\n") << 431;
+        QTest::newRow("long url") << ("GET /" + QByteArray(9000, 'u') + " HTTP/1.1\r\n\r\n") << 414;
+    }
+
+    void malformedRequests()
+    {
+        QFETCH(QByteArray, request);
+        QFETCH(int, status);
+        auto r = client().raw(request, 5000);
+        QCOMPARE(r.status, status);
+        QVERIFY(r.json.is_object() && r.json.contains("error"));
+        QCOMPARE(r.header("connection"), QByteArray("close"));
+    }
+
+    void upgradeIsIgnored()
+    {
+        // h2c / websocket upgrades are not supported: answered as plain HTTP/1.1, then closed.
+        auto r = client().raw("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                              "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+                              5000);
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.header("connection"), QByteArray("close"));
+    }
+
+    void slowClientIsDropped()
+    {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        QElapsedTimer t;
+        t.start();
+        const QByteArray request = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+        QByteArray reply;
+        // One byte every 200 ms: each byte is progress, but the request deadline still applies.
+        for (qsizetype i = 0; i < request.size() && s.state() == QAbstractSocket::ConnectedState; ++i) {
+            s.write(request.mid(i, 1));
+            s.waitForBytesWritten(100);
+            s.waitForReadyRead(200);
+            reply += s.readAll();
+        }
+        reply += readUntilClosed(s, 3000);
+        QVERIFY2(reply.startsWith("HTTP/1.1 408"), reply.left(60).constData());
+        QVERIFY(t.elapsed() < 4000);
+    }
+
+    void idleKeepAliveIsClosed()
+    {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        QElapsedTimer t;
+        t.start();
+        readUntilClosed(s, 5000);
+        QCOMPARE(s.state(), QAbstractSocket::UnconnectedState);
+        QVERIFY(t.elapsed() >= 1000);
+    }
+
+    void keepAliveAndPipelining()
+    {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        // Two requests in one write, answered in order on the same connection.
+        s.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nDELETE /items/7 HTTP/1.1\r\nHost: x\r\n\r\n");
+        QByteArray got;
+        QElapsedTimer t;
+        t.start();
+        while (got.count("HTTP/1.1 200") < 2 && t.elapsed() < 3000) {
+            s.waitForReadyRead(100);
+            got += s.readAll();
+        }
+        QCOMPARE(got.count("HTTP/1.1 200"), 2);
+        QVERIFY(got.indexOf("world") < got.indexOf("\"7\""));
+        QCOMPARE(s.state(), QAbstractSocket::ConnectedState);
+        // Connection: close is honoured.
+        s.write("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        const QByteArray last = readUntilClosed(s, 3000);
+        QVERIFY(last.contains("Connection: close"));
+        QCOMPARE(s.state(), QAbstractSocket::UnconnectedState);
+    }
+
+    void connectionLimit()
+    {
+        HttpLimits limits;
+        limits.maxConnections = 2;
+        auto saved = std::move(m_server);
+        const quint16 savedPort = m_port;
+        startListener(limits);
+        QTcpSocket a, b, c;
+        for (QTcpSocket* s : {&a, &b}) {
+            s->connectToHost(QHostAddress::LocalHost, m_port);
+            QVERIFY(s->waitForConnected(2000));
+        }
+        QTRY_COMPARE(connectionCount(), 2);
+        c.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(c.waitForConnected(2000));
+        const QByteArray reply = readUntilClosed(c, 3000);
+        QVERIFY2(reply.startsWith("HTTP/1.1 503"), reply.constData());
+        QVERIFY(reply.contains("Retry-After"));
+        m_server = std::move(saved);
+        m_port = savedPort;
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHttpListener)
+#include "TestHttpListener.moc"

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/ServerConfig.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace ehrs;
+using namespace ehrs::server;
+
+using Settings = QMap<QString, QString>;
+
+class TestServerConfig : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+
+    QString writeFile(const QByteArray& text)
+    {
+        const QString path = m_dir.filePath(QStringLiteral("server.env"));
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+            qFatal("cannot write config file");
+        f.write(text);
+        return path;
+    }
+
+private Q_SLOTS:
+    void defaults()
+    {
+        auto c = ServerConfig::load({{QStringLiteral("HOME"), QStringLiteral("/home/x")}}, {}, {});
+        QVERIFY(c);
+        QCOMPARE(c->port, 8000);
+        QCOMPARE(c->host, QHostAddress(QHostAddress::LocalHost));
+        QCOMPARE(c->accessTokenTtl, 900);
+        QCOMPARE(c->refreshTokenTtl, 604800);
+        QVERIFY(c->databaseUrl.isEmpty());
+        QVERIFY(c->effectiveDatabaseUrl().startsWith(u"sqlite://"));
+        QVERIFY(c->jwtSecret.isEmpty()); // generated later in the data dir
+    }
+
+    void precedenceEnvThenFileThenFlags()
+    {
+        const QString file = writeFile("# comment\nPORT=9001\nexport ACCESS_TOKEN_TTL=\"600\"\nHOST='0.0.0.0'\n");
+        const Settings env{{QStringLiteral("PORT"), QStringLiteral("9000")}, {QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("300")},
+                           {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("7200")}};
+        auto fromFile = ServerConfig::load(env, file, {});
+        QVERIFY(fromFile);
+        QCOMPARE(fromFile->port, 9001);
+        QCOMPARE(fromFile->accessTokenTtl, 600);
+        QCOMPARE(fromFile->refreshTokenTtl, 7200); // only in the environment
+        QCOMPARE(fromFile->host, QHostAddress(QHostAddress::AnyIPv4));
+        auto fromFlags = ServerConfig::load(env, file, {{QStringLiteral("port"), QStringLiteral("9002")}});
+        QVERIFY(fromFlags);
+        QCOMPARE(fromFlags->port, 9002);
+        QCOMPARE(fromFlags->accessTokenTtl, 600);
+    }
+
+    void errors_data()
+    {
+        QTest::addColumn<Settings>("env");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("weak secret") << Settings{{QStringLiteral("JWT_SECRET"), QStringLiteral("short")}} << QStringLiteral("JWT_SECRET");
+        QTest::newRow("postgres without secret")
+            << Settings{{QStringLiteral("DATABASE_URL"), QStringLiteral("postgres://u@h/db")}} << QStringLiteral("JWT_SECRET");
+        QTest::newRow("bad scheme") << Settings{{QStringLiteral("DATABASE_URL"), QStringLiteral("mysql://x")}} << QStringLiteral("DATABASE_URL");
+        QTest::newRow("bad redis") << Settings{{QStringLiteral("REDIS_URL"), QStringLiteral("http://x")}} << QStringLiteral("REDIS_URL");
+        QTest::newRow("port text") << Settings{{QStringLiteral("PORT"), QStringLiteral("eighty")}} << QStringLiteral("PORT");
+        QTest::newRow("port range") << Settings{{QStringLiteral("PORT"), QStringLiteral("70000")}} << QStringLiteral("PORT");
+        QTest::newRow("ttl zero") << Settings{{QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("0")}} << QStringLiteral("ACCESS_TOKEN_TTL");
+        QTest::newRow("refresh shorter than access")
+            << Settings{{QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("900")}, {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("60")}}
+            << QStringLiteral("REFRESH_TOKEN_TTL");
+        QTest::newRow("host name") << Settings{{QStringLiteral("HOST"), QStringLiteral("example.org")}} << QStringLiteral("HOST");
+        QTest::newRow("proxy") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/8,nonsense")}}
+                               << QStringLiteral("TRUSTED_PROXIES");
+    }
+
+    void errors()
+    {
+        QFETCH(Settings, env);
+        QFETCH(QString, mentions);
+        auto c = ServerConfig::load(env, {}, {});
+        QVERIFY(!c);
+        QVERIFY2(c.error().message.contains(mentions), qPrintable(c.error().message));
+    }
+
+    void strongSecretWithPostgres()
+    {
+        auto c = ServerConfig::load({{QStringLiteral("DATABASE_URL"), QStringLiteral("postgres://u:p@db:5432/ehr")},
+                                     {QStringLiteral("JWT_SECRET"), QStringLiteral("0123456789abcdef0123456789abcdef")}},
+                                    {}, {});
+        QVERIFY(c);
+        QVERIFY(c->usesPostgres());
+    }
+
+    void configFileErrors()
+    {
+        auto unknown = ServerConfig::load({}, writeFile("NOT_A_SETTING=1\n"), {});
+        QVERIFY(!unknown);
+        QVERIFY(unknown.error().message.contains(QStringLiteral("NOT_A_SETTING")));
+        auto garbage = ServerConfig::load({}, writeFile("just words\n"), {});
+        QVERIFY(!garbage);
+        QVERIFY(garbage.error().message.contains(QStringLiteral(":1:")));
+        auto missing = ServerConfig::load({}, m_dir.filePath(QStringLiteral("absent.env")), {});
+        QVERIFY(!missing);
+    }
+
+    void trustedProxies()
+    {
+        auto c = ServerConfig::load({{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/8, 192.168.1.5")}}, {}, {});
+        QVERIFY(c);
+        QCOMPARE(c->trustedProxies.size(), 2);
+        QVERIFY(QHostAddress(QStringLiteral("10.2.3.4")).isInSubnet(c->trustedProxies[0]));
+        QVERIFY(QHostAddress(QStringLiteral("192.168.1.5")).isInSubnet(c->trustedProxies[1]));
+        QVERIFY(!QHostAddress(QStringLiteral("192.168.1.6")).isInSubnet(c->trustedProxies[1]));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestServerConfig)
+#include "TestServerConfig.moc"

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+// The real `ehr-sessions-server` binary: sub-commands, configuration errors, serving on the
+// embedded default and on PostgreSQL + Redis, clean shutdown.
+#include "ApiClient.h"
+#include "ServerProcess.h"
+#include "TestEnvironment.h"
+
+#include <QTest>
+
+using namespace ehrs::test;
+
+namespace {
+const QByteArray kPassword = "a long enough password";
+
+int loginStatus(ServerProcess& server, const QString& email, const QByteArray& password, QByteArray* access = nullptr)
+{
+    auto r = ApiClient(server.url()).request("POST", "/api/auth/login",
+                                             {{"email", email.toStdString()}, {"password", password.toStdString()}});
+    if (access)
+        *access = QByteArray::fromStdString(r.str("accessToken"));
+    return r.status;
+}
+
+int listStatus(ServerProcess& server, const QByteArray& access)
+{
+    return ApiClient(server.url()).request("GET", "/api/sessions", nullptr, access).status;
+}
+} // namespace
+
+class TestServerProcess : public QObject
+{
+    Q_OBJECT
+
+    bool postgres() const { return qEnvironmentVariable("EHRS_TEST_BACKEND") == u"postgres"; }
+
+    /// Configures the process for the backend under test.
+    bool configure(ServerProcess& server)
+    {
+        if (!postgres())
+            return true;
+        const QString db = createPostgresDatabase();
+        if (db.isEmpty())
+            return false;
+        server.setEnv(QStringLiteral("DATABASE_URL"), db);
+        server.setEnv(QStringLiteral("JWT_SECRET"), QStringLiteral("process-test-secret-0123456789abcdef0123"));
+        if (!sharedRedisUrl().isEmpty())
+            server.setEnv(QStringLiteral("REDIS_URL"), sharedRedisUrl());
+        return true;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (postgres() && postgresAdminUrl().isEmpty()) {
+            if (servicesRequired())
+                QFAIL("EHRS_TEST_DATABASE_URL missing; run through scripts/test.sh");
+            QSKIP("no test PostgreSQL");
+        }
+    }
+
+    void helpExplainsEverything()
+    {
+        ServerProcess server;
+        QByteArray out;
+        QCOMPARE(server.run({QStringLiteral("--help")}, {}, &out), 0);
+        for (const char* word : {"serve", "migrate", "user add", "user passwd", "user disable", "sessions revoke-user", "cleanup",
+                                 "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL",
+                                 "SESSION_IDLE_TIMEOUT", "CLEANUP_INTERVAL", "HOST", "PORT", "--config"})
+            QVERIFY2(out.contains(word), word);
+    }
+
+    void configurationErrorsAreClear_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("value");
+        QTest::addColumn<QByteArray>("mentions");
+        QTest::newRow("bad port") << QStringLiteral("PORT") << QStringLiteral("eighty") << QByteArray("PORT");
+        QTest::newRow("weak secret") << QStringLiteral("JWT_SECRET") << QStringLiteral("secret") << QByteArray("JWT_SECRET");
+        QTest::newRow("postgres without secret") << QStringLiteral("DATABASE_URL") << QStringLiteral("postgres://u@127.0.0.1:1/x")
+                                                 << QByteArray("JWT_SECRET");
+    }
+
+    void configurationErrorsAreClear()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, value);
+        QFETCH(QByteArray, mentions);
+        ServerProcess server;
+        server.setEnv(name, value);
+        QByteArray out;
+        QCOMPARE(server.run({QStringLiteral("serve")}, {}, &out), 2);
+        QVERIFY2(out.contains("configuration error") && out.contains(mentions), out.constData());
+        QCOMPARE(server.run({QStringLiteral("no-such-command")}, {}, &out), 2);
+    }
+
+    void usersAndSessionsFromTheCommandLine()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        QByteArray out;
+        QCOMPARE(server.run({QStringLiteral("migrate")}, {}, &out), 0);
+        QCOMPARE(server.run({QStringLiteral("migrate")}, {}, &out), 0);
+        QVERIFY2(out.contains("up to date"), out.constData());
+
+        QVERIFY(server.addUser(QStringLiteral("Nurse@Example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(!server.addUser(QStringLiteral("nurse@example.org"), QString::fromLatin1(kPassword))); // duplicate
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("add"), QStringLiteral("short@example.org"),
+                             QStringLiteral("--password-stdin")},
+                            "tooshort\n", &out),
+                 1);
+        QVERIFY(out.contains("at least 12"));
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("add"), QStringLiteral("not-an-email"),
+                             QStringLiteral("--password-stdin")},
+                            kPassword + '\n', &out),
+                 1);
+
+        QVERIFY(server.start());
+        QByteArray access;
+        QCOMPARE(loginStatus(server, QStringLiteral("nurse@example.org"), kPassword, &access), 200);
+        QCOMPARE(listStatus(server, access), 200);
+
+        // IT ends every session of the user: the running server rejects the token at once.
+        QCOMPARE(server.run({QStringLiteral("sessions"), QStringLiteral("revoke-user"), QStringLiteral("nurse@example.org")}, {}, &out), 0);
+        QVERIFY2(out.contains("revoked 1 session"), out.constData());
+        QCOMPARE(listStatus(server, access), 401);
+
+        // A new password ends sessions too, and the old password stops working.
+        QCOMPARE(loginStatus(server, QStringLiteral("nurse@example.org"), kPassword, &access), 200);
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("passwd"), QStringLiteral("nurse@example.org"),
+                             QStringLiteral("--password-stdin")},
+                            "another long password\n", &out),
+                 0);
+        QCOMPARE(listStatus(server, access), 401);
+        QCOMPARE(loginStatus(server, QStringLiteral("nurse@example.org"), kPassword), 401);
+        QCOMPARE(loginStatus(server, QStringLiteral("nurse@example.org"), "another long password", &access), 200);
+
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("disable"), QStringLiteral("nurse@example.org")}, {}, &out), 0);
+        QCOMPARE(listStatus(server, access), 401);
+        QCOMPARE(loginStatus(server, QStringLiteral("nurse@example.org"), "another long password"), 401);
+
+        QCOMPARE(server.run({QStringLiteral("cleanup")}, {}, &out), 0);
+        QVERIFY2(out.contains("deleted"), out.constData());
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("disable"), QStringLiteral("ghost@example.org")}, {}, &out), 1);
+        QVERIFY(out.contains("no user"));
+
+        // Secrets never reach the log.
+        QVERIFY(!server.log().contains(kPassword));
+        QVERIFY(!server.log().contains(access));
+    }
+
+    void servesAndStopsCleanly()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        QVERIFY(server.start());
+        auto ready = ApiClient(server.url()).request("GET", "/readyz");
+        QCOMPARE(ready.status, 200);
+        QCOMPARE(ready.str("databaseKind"), std::string(postgres() ? "postgres" : "sqlite"));
+        if (postgres() && !sharedRedisUrl().isEmpty())
+            QCOMPARE(ready.str("cache"), std::string("redis"));
+        else if (!postgres())
+            QCOMPARE(ready.str("cache"), std::string("in-process"));
+        QCOMPARE(ApiClient(server.url()).request("GET", "/healthz").status, 200);
+        QCOMPARE(server.url().host(), QStringLiteral("127.0.0.1"));
+        server.stop();
+        QVERIFY(!server.isRunning());
+        QVERIFY2(server.log().contains("stopped"), server.log().constData());
+    }
+
+    void embeddedDefaultKeepsItsKey()
+    {
+        if (postgres())
+            QSKIP("the generated key belongs to the embedded default");
+        ServerProcess server;
+        QVERIFY(server.addUser(QStringLiteral("keep@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        QByteArray access;
+        QCOMPARE(loginStatus(server, QStringLiteral("keep@example.org"), kPassword, &access), 200);
+        QFile key(server.dataDir() + QStringLiteral("/jwt-secret"));
+        QVERIFY(key.exists());
+        QCOMPARE(key.permissions() & (QFile::ReadGroup | QFile::ReadOther), QFile::Permissions());
+        // Restarted, the server still accepts the tokens it issued.
+        QVERIFY(server.start());
+        QCOMPARE(listStatus(server, access), 200);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestServerProcess)
+#include "TestServerProcess.moc"
