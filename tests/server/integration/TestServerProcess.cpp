@@ -167,6 +167,51 @@ private Q_SLOTS:
         QVERIFY2(server.log().contains("stopped"), server.log().constData());
     }
 
+    void periodicCleanupRuns()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        server.setEnv(QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("1"));
+        server.setEnv(QStringLiteral("SESSION_RETENTION"), QStringLiteral("0"));
+        QVERIFY(server.addUser(QStringLiteral("clean@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        QByteArray keep, gone;
+        QCOMPARE(loginStatus(server, QStringLiteral("clean@example.org"), kPassword, &keep), 200);
+        QCOMPARE(loginStatus(server, QStringLiteral("clean@example.org"), kPassword, &gone), 200);
+        ApiClient api(server.url());
+        QCOMPARE(api.request("POST", "/api/auth/logout", nullptr, gone).status, 200);
+        // The job runs every second in the server and logs what it deleted.
+        QTRY_VERIFY_WITH_TIMEOUT(server.log().contains("cleanup deleted 1 old sessions"), 10000);
+        QCOMPARE(listStatus(server, keep), 200);
+        auto list = api.request("GET", "/api/sessions", nullptr, keep);
+        QCOMPARE(list.json["total"].get<int>(), 1);
+    }
+
+    void forwardedForIsTrustedOnlyFromProxies()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        QVERIFY(server.addUser(QStringLiteral("proxy@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        ApiClient api(server.url());
+        const auto body = nlohmann::json{{"email", "proxy@example.org"}, {"password", kPassword.toStdString()}};
+        auto direct = api.request("POST", "/api/auth/login", body, {}, {{"X-Forwarded-For", "203.0.113.7"}});
+        QCOMPARE(direct.status, 200);
+        auto list = api.request("GET", "/api/sessions", nullptr, QByteArray::fromStdString(direct.str("accessToken")));
+        QCOMPARE(list.json["sessions"][0]["ipAddress"].get<std::string>(), std::string("127.0.0.1"));
+
+        server.setEnv(QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("127.0.0.1"));
+        QVERIFY(server.start());
+        ApiClient viaProxy(server.url());
+        auto proxied = viaProxy.request("POST", "/api/auth/login", body, {}, {{"X-Forwarded-For", "198.51.100.2, 203.0.113.7"}});
+        QCOMPARE(proxied.status, 200);
+        auto list2 = viaProxy.request("GET", "/api/sessions", nullptr, QByteArray::fromStdString(proxied.str("accessToken")));
+        bool seen = false;
+        for (const auto& s : list2.json["sessions"])
+            seen = seen || s["ipAddress"].get<std::string>() == "203.0.113.7";
+        QVERIFY2(seen, list2.body.constData()); // the last hop before the trusted proxy
+    }
+
     void embeddedDefaultKeepsItsKey()
     {
         if (postgres())
