@@ -227,7 +227,10 @@ HttpResponse ApiRoutes::ready()
     nlohmann::json body{{"status", dbUp ? "ready" : "unavailable"},
                         {"database", dbUp ? "up" : "down"},
                         {"databaseKind", m_s.db->isPostgres() ? "postgres" : "sqlite"},
-                        {"cache", cacheMode.toStdString()}};
+                        {"cache", cacheMode.toStdString()},
+                        {"revocationFeed", !m_s.shared.revocationFeed()       ? "none"
+                                           : m_s.shared.revocationFeed()->isUp() ? "up"
+                                                                                 : "down"}};
     HttpResponse r = HttpResponse::json(dbUp ? 200 : 503, body);
     if (!dbUp)
         r.setHeader("Retry-After", "2");

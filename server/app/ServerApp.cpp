@@ -33,6 +33,8 @@ Result<void> ServerApp::start()
     const ServerConfig& config = m_shared->config();
     if (auto m = migrateDatabase(config); !m)
         return fail(m.error());
+    if (RevocationFeed* feed = m_shared->revocationFeed())
+        feed->start();
 
     int count = config.workerThreads > 0 ? config.workerThreads : QThread::idealThreadCount();
     count = qBound(1, count, 256);
@@ -101,6 +103,8 @@ Result<void> ServerApp::start()
 void ServerApp::stop()
 {
     m_cleanupTimer.stop();
+    if (RevocationFeed* feed = m_shared->revocationFeed())
+        feed->stop();
     for (auto& worker : m_workers) {
         Worker* w = worker.get();
         QMetaObject::invokeMethod(w, [w] { w->shutdown(); }, Qt::BlockingQueuedConnection);

@@ -6,8 +6,9 @@ namespace ehrs::server {
 ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database, std::unique_ptr<RedisStore> redisStore,
                              KeyValueStore& kv)
     : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
-      cache(kv, s.pendingInvalidations()), audit(*db),
-      service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock()})
+      cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
+      service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
+                                   s.liveSessions(), s.revocationFeed()})
 {
 }
 

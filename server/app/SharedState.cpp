@@ -69,6 +69,7 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
             return fail(endpoint.error());
         s->m_redis = *endpoint;
         s->m_redisHealth.configured = true;
+        s->m_feed = std::make_unique<RevocationFeed>(*endpoint, s->m_live);
     }
     return s;
 }

@@ -5,6 +5,7 @@
 #include "auth/PasswordHasher.h"
 #include "cache/MemoryStore.h"
 #include "cache/RedisStore.h"
+#include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
 #include "sessions/TokenService.h"
@@ -33,6 +34,9 @@ public:
     /// The shared in-process store, or nullptr when Redis is configured.
     MemoryStore* memoryStore() { return m_memory.get(); }
     std::optional<RedisEndpoint> redisEndpoint() const { return m_redis; }
+    /// With Redis: the table of validated sessions and the feed that keeps it current.
+    LiveSessionTable* liveSessions() { return m_feed ? &m_live : nullptr; }
+    RevocationFeed* revocationFeed() { return m_feed.get(); }
 
 private:
     SharedState(ServerConfig config, std::shared_ptr<const Clock> clock);
@@ -45,6 +49,8 @@ private:
     RedisHealth m_redisHealth;
     std::unique_ptr<MemoryStore> m_memory;
     std::optional<RedisEndpoint> m_redis;
+    LiveSessionTable m_live;
+    std::unique_ptr<RevocationFeed> m_feed;
 };
 
 } // namespace ehrs::server

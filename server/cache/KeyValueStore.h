@@ -22,6 +22,7 @@ public:
         QByteArray key;
         QByteArray value;   // ignored for deletes
         int ttlSeconds = 0; // > 0: SET key value EX ttl; 0: DEL key
+        bool publish = false; // PUBLISH key value (key is the channel); TTL ignored
     };
 
     virtual ~KeyValueStore() = default;

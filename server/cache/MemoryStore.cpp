@@ -26,6 +26,8 @@ Result<void> MemoryStore::apply(const QList<Write>& writes)
     const qint64 now = m_clock.nowMs();
     QMutexLocker lock(&m_mutex);
     for (const Write& w : writes) {
+        if (w.publish)
+            continue; // one process: nobody else to tell
         if (w.ttlSeconds > 0)
             m_entries.insert(w.key, Entry{w.value, now + qint64(w.ttlSeconds) * 1000});
         else

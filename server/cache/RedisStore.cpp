@@ -181,7 +181,9 @@ Result<void> RedisStore::apply(const QList<Write>& writes)
     if (auto r = ensureConnected(); !r)
         return fail(r.error());
     for (const Write& w : writes) {
-        if (w.ttlSeconds > 0)
+        if (w.publish)
+            appendCommand(m_context, {"PUBLISH", w.key, w.value});
+        else if (w.ttlSeconds > 0)
             appendCommand(m_context, {"SET", w.key, w.value, "EX", QByteArray::number(w.ttlSeconds)});
         else
             appendCommand(m_context, {"DEL", w.key});

@@ -2,6 +2,9 @@
 #include "SessionCache.h"
 
 #include "Logging.h"
+#include "RevocationFeed.h"
+
+#include <QDateTime>
 
 namespace ehrs::server {
 
@@ -71,15 +74,33 @@ void SessionCache::rememberRefresh(const QByteArray& refreshHash, const QString&
     (void)m_store.apply({{refreshKey(refreshHash), sessionId.toLatin1(), ttlSeconds}});
 }
 
-void SessionCache::invalidate(const QByteArray& accessHash, const QByteArray& refreshHash, int blacklistTtlSeconds,
-                              const QByteArray& reason)
+void SessionCache::revoked(const QString& sessionId, const QByteArray& accessHash, const QByteArray& refreshHash,
+                           int blacklistTtlSeconds)
+{
+    if (m_live)
+        m_live->markRevoked(sessionId, QDateTime::currentMSecsSinceEpoch());
+    QList<KeyValueStore::Write> writes{{accessKey(accessHash), {}, 0}, {refreshKey(refreshHash), {}, 0}};
+    if (blacklistTtlSeconds > 0)
+        writes.append({blacklistKey(accessHash), QByteArrayLiteral("revoked"), blacklistTtlSeconds});
+    writes.append({RevocationFeed::kChannel, RevocationFeed::revokeMessage(sessionId), 0, true});
+    invalidate(std::move(writes));
+}
+
+void SessionCache::rotated(const QString& sessionId, const QByteArray& oldAccessHash, const QByteArray& oldRefreshHash,
+                           const QByteArray& newAccessHash, int blacklistTtlSeconds)
+{
+    if (m_live)
+        m_live->markRotated(sessionId, newAccessHash);
+    QList<KeyValueStore::Write> writes{{accessKey(oldAccessHash), {}, 0}, {refreshKey(oldRefreshHash), {}, 0}};
+    if (blacklistTtlSeconds > 0)
+        writes.append({blacklistKey(oldAccessHash), QByteArrayLiteral("rotated"), blacklistTtlSeconds});
+    writes.append({RevocationFeed::kChannel, RevocationFeed::rotateMessage(sessionId, newAccessHash), 0, true});
+    invalidate(std::move(writes));
+}
+
+void SessionCache::invalidate(QList<KeyValueStore::Write> writes)
 {
     replayIfRecovered();
-    QList<KeyValueStore::Write> writes{{accessKey(accessHash), {}, 0}};
-    if (!refreshHash.isEmpty())
-        writes.append({refreshKey(refreshHash), {}, 0});
-    if (blacklistTtlSeconds > 0)
-        writes.append({blacklistKey(accessHash), reason, blacklistTtlSeconds});
     if (auto r = m_store.apply(writes); !r) {
         // The database already holds the truth; remember to fix the cache when it is back.
         m_pending.add(writes);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "KeyValueStore.h"
+#include "LiveSessionTable.h"
 
 #include <QMutex>
 #include <QString>
@@ -34,15 +35,23 @@ class SessionCache
 public:
     enum class AccessState { Unknown, Live, Revoked, Rotated };
 
-    SessionCache(KeyValueStore& store, PendingInvalidations& pending) : m_store(store), m_pending(pending) {}
+    /// `live` (may be null) is this process's table of validated sessions; it is updated at once
+    /// for changes made here, and through the revocation feed for changes made elsewhere.
+    SessionCache(KeyValueStore& store, PendingInvalidations& pending, LiveSessionTable* live = nullptr)
+        : m_store(store), m_pending(pending), m_live(live)
+    {
+    }
 
     AccessState checkAccess(const QByteArray& accessHash);
     void markLive(const QByteArray& accessHash, const QString& sessionId, int ttlSeconds);
     void rememberRefresh(const QByteArray& refreshHash, const QString& sessionId, int ttlSeconds);
-    /// Forgets an access/refresh pair and blacklists the access token for what is left of its life.
-    /// `reason` is "revoked" or "rotated".
-    void invalidate(const QByteArray& accessHash, const QByteArray& refreshHash, int blacklistTtlSeconds,
-                    const QByteArray& reason);
+    /// A session ended: forget its pair, blacklist its access token for what is left of its life
+    /// and tell every instance (revocation channel).
+    void revoked(const QString& sessionId, const QByteArray& accessHash, const QByteArray& refreshHash,
+                 int blacklistTtlSeconds);
+    /// A session rotated to a new pair: the previous access token stops working everywhere.
+    void rotated(const QString& sessionId, const QByteArray& oldAccessHash, const QByteArray& oldRefreshHash,
+                 const QByteArray& newAccessHash, int blacklistTtlSeconds);
     QByteArray mode() const { return m_store.mode(); }
 
     static QByteArray accessKey(const QByteArray& hash) { return "session:access:" + hash; }
@@ -51,9 +60,11 @@ public:
 
 private:
     void replayIfRecovered();
+    void invalidate(QList<KeyValueStore::Write> writes);
 
     KeyValueStore& m_store;
     PendingInvalidations& m_pending;
+    LiveSessionTable* m_live;
 };
 
 } // namespace ehrs::server

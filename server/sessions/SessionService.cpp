@@ -10,6 +10,9 @@
 namespace ehrs::server {
 namespace {
 constexpr qint64 kActivityGranularityMs = 60'000; // how stale last_activity_at may get while tokens are cached
+// Bound on how long a live-table entry is trusted without asking the database again; covers an
+// instance whose own Redis connection failed while it published (its peers' feeds stayed up).
+constexpr qint64 kLiveEntryMaxAgeMs = 30'000;
 
 Error invalidCredentials()
 {
@@ -66,7 +69,7 @@ int SessionService::remainingAccessLife(const SessionRecord& s) const
 
 void SessionService::endSessionInCache(const SessionRecord& s)
 {
-    d.cache.invalidate(s.accessHash, s.refreshHash, remainingAccessLife(s), QByteArrayLiteral("revoked"));
+    d.cache.revoked(s.id, s.accessHash, s.refreshHash, remainingAccessLife(s));
 }
 
 Result<LoginResult> SessionService::login(const LoginRequest& request, const RequestInfo& info)
@@ -168,7 +171,7 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
         if (auto r = tx.commit(); !r)
             return fail(r.error());
         // The previous access token stops working now, not when it expires.
-        d.cache.invalidate(before.accessHash, before.refreshHash, remainingAccessLife(before), QByteArrayLiteral("rotated"));
+        d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash, remainingAccessLife(before));
         d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - now) / 1000));
         d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now);
         return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
@@ -213,6 +216,24 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
         return fail(claims.error());
     AuthContext ctx{claims->sub, claims->sid, TokenService::hash(token), claims->exp};
 
+    // 1. This process's table, kept current by the revocation feed: no network round trip.
+    const bool feedUp = d.live && d.feed && d.feed->isUp();
+    std::optional<LiveSessionTable::Entry> known;
+    if (feedUp) {
+        known = d.live->find(ctx.sessionId);
+        if (known && known->revoked)
+            return fail(revokedError({}));
+        if (known && known->accessHash == ctx.accessHash && known->userId == ctx.userId &&
+            now - known->checkedAtMs < kLiveEntryMaxAgeMs) {
+            if (!known->confirmed || now - known->touchedAtMs >= kActivityGranularityMs) {
+                if (d.sessions.touch(ctx.sessionId, ctx.accessHash, now))
+                    d.live->markTouched(ctx.sessionId, now);
+            }
+            return ctx;
+        }
+    }
+
+    // 2. The shared cache, then 3. the database.
     switch (d.cache.checkAccess(ctx.accessHash)) {
     case SessionCache::AccessState::Live:
         return ctx;
@@ -224,8 +245,13 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
         break;
     }
     auto found = d.sessions.find(ctx.sessionId);
-    if (!found)
+    if (!found) {
+        // Database down: a fresh-enough word from the feed still tells live from dead.
+        if (found.error().code == ErrorCode::Unavailable && feedUp && known && known->accessHash == ctx.accessHash &&
+            known->userId == ctx.userId)
+            return ctx;
         return fail(found.error());
+    }
     if (!*found)
         return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
     const SessionRecord& s = **found;
@@ -237,11 +263,15 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
         return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
     if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
         return fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again"));
+    qint64 touchedAt = s.lastActivityAt;
     if (!s.prevRefreshHash.isEmpty() || now - s.lastActivityAt >= kActivityGranularityMs) {
         // First use of a new pair retires the previous refresh token (its re-use is theft from now on).
         if (auto r = d.sessions.touch(s.id, s.accessHash, now); !r)
             return fail(r.error());
+        touchedAt = now;
     }
+    if (feedUp)
+        d.live->remember(s.id, LiveSessionTable::Entry{s.userId, s.accessHash, false, true, now, touchedAt});
     const qint64 ttl = qMin<qint64>(ctx.tokenExpiresAt - now / 1000, kActivityGranularityMs / 1000);
     d.cache.markLive(ctx.accessHash, s.id, int(ttl));
     return ctx;

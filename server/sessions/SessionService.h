@@ -8,6 +8,7 @@
 #include "audit/AuditLog.h"
 #include "auth/PasswordHasher.h"
 #include "auth/UserStore.h"
+#include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
 #include "sessions/SessionStore.h"
@@ -51,6 +52,8 @@ public:
         const PasswordHasher& hasher;
         AuditLog& audit;
         const Clock& clock;
+        LiveSessionTable* live = nullptr;   // with Redis: this process's validated sessions
+        const RevocationFeed* feed = nullptr; // trusted only while this feed is up
     };
     explicit SessionService(Deps deps) : d(deps) {}
 

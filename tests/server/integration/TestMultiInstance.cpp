@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+// Two server instances on one PostgreSQL and one Redis: a revocation or rotation made on one is
+// enforced by the other within 100 ms, also after the pub/sub connection was killed, and while
+// the feed is down validation fails closed.
+#include "ApiClient.h"
+#include "TestEnvironment.h"
+#include "app/ServerApp.h"
+
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUuid>
+
+using namespace ehrs;
+using namespace ehrs::server;
+using namespace ehrs::test;
+
+namespace {
+const QByteArray kPassword = "correct horse battery staple";
+}
+
+class TestMultiInstance : public QObject
+{
+    Q_OBJECT
+
+    struct Login
+    {
+        QByteArray access;
+        QByteArray refresh;
+        QString sessionId;
+    };
+
+    std::unique_ptr<ServerApp> startInstance()
+    {
+        ServerConfig config;
+        config.dataDir = m_dataDir.path();
+        config.port = 0;
+        config.workerThreads = 2;
+        config.cleanupInterval = 0;
+        config.databaseUrl = m_databaseUrl;
+        config.redisUrl = m_redis.url();
+        config.jwtSecret = "multi-instance-secret-0123456789abcdef012345";
+        auto shared = SharedState::create(config);
+        if (!shared)
+            return nullptr;
+        auto app = std::make_unique<ServerApp>(std::move(*shared));
+        if (!app->start())
+            return nullptr;
+        return app;
+    }
+
+    Login login(ServerApp& app)
+    {
+        auto r = ApiClient(app.url()).request("POST", "/api/auth/login",
+                                              {{"email", m_email.toStdString()}, {"password", kPassword.toStdString()}});
+        return Login{QByteArray::fromStdString(r.str("accessToken")), QByteArray::fromStdString(r.str("refreshToken")),
+                     QString::fromStdString(r.str("sessionId"))};
+    }
+
+    int status(ServerApp& app, const QByteArray& access)
+    {
+        return ApiClient(app.url()).request("GET", "/api/sessions", nullptr, access).status;
+    }
+
+    /// Polls `app` until `access` is rejected; returns the milliseconds it took (or -1).
+    qint64 msUntilRejected(ServerApp& app, const QByteArray& access, const QElapsedTimer& since, int limitMs = 3000)
+    {
+        while (since.elapsed() < limitMs) {
+            if (status(app, access) == 401)
+                return since.elapsed();
+        }
+        return -1;
+    }
+
+    bool waitForFeed(ServerApp& app, int minConnects)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 10000) {
+            auto* feed = app.shared().revocationFeed();
+            if (feed->isUp() && feed->connects() >= minConnects)
+                return true;
+            QTest::qWait(10);
+        }
+        return false;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_databaseUrl = createPostgresDatabase();
+        if (m_databaseUrl.isEmpty()) {
+            if (servicesRequired())
+                QFAIL("EHRS_TEST_DATABASE_URL is not usable; run through scripts/test.sh");
+            QSKIP("no test PostgreSQL");
+        }
+        QVERIFY(m_redis.start());
+        m_a = startInstance();
+        m_b = startInstance();
+        QVERIFY(m_a && m_b);
+        QVERIFY(waitForFeed(*m_a, 1) && waitForFeed(*m_b, 1));
+        m_email = QStringLiteral("multi-%1@example.org").arg(QUuid::createUuid().toString(QUuid::Id128).left(8));
+        auto services = ServiceBundle::create(m_a->shared());
+        QVERIFY(services);
+        auto hash = m_a->shared().hasher().hash(QString::fromLatin1(kPassword));
+        QVERIFY((*services)->users.create(m_email, QStringLiteral("Multi"), *hash, QStringLiteral("user"),
+                                          QDateTime::currentMSecsSinceEpoch()));
+    }
+
+    void cleanupTestCase()
+    {
+        m_a.reset();
+        m_b.reset();
+    }
+
+    void revocationReachesOtherInstanceWithin100ms()
+    {
+        qint64 worst = 0;
+        for (int i = 0; i < 10; ++i) {
+            Login keeper = login(*m_a);
+            Login victim = login(*m_a);
+            QCOMPARE(status(*m_b, victim.access), 200); // B now knows the session as live
+            QCOMPARE(status(*m_b, victim.access), 200);
+            QElapsedTimer t;
+            t.start();
+            QCOMPARE(ApiClient(m_a->url()).request("DELETE", "/api/sessions/" + victim.sessionId.toLatin1(), nullptr, keeper.access).status,
+                     200);
+            const qint64 ms = msUntilRejected(*m_b, victim.access, t);
+            QVERIFY(ms >= 0);
+            worst = qMax(worst, ms);
+        }
+        qInfo("worst time from revoke response to rejection on the other instance: %lld ms", worst);
+        QVERIFY2(worst < 100, qPrintable(QString::number(worst)));
+    }
+
+    void rotationReachesOtherInstance()
+    {
+        Login l = login(*m_a);
+        QCOMPARE(status(*m_b, l.access), 200);
+        QElapsedTimer t;
+        t.start();
+        auto r = ApiClient(m_a->url()).request("POST", "/api/sessions/refresh", {{"refreshToken", l.refresh.toStdString()}});
+        QCOMPARE(r.status, 200);
+        const qint64 ms = msUntilRejected(*m_b, l.access, t);
+        QVERIFY(ms >= 0 && ms < 100);
+        // The new token works on both, including B which learnt of the rotation from the feed.
+        QCOMPARE(status(*m_b, QByteArray::fromStdString(r.str("accessToken"))), 200);
+        QCOMPARE(status(*m_a, QByteArray::fromStdString(r.str("accessToken"))), 200);
+    }
+
+    void revocationAfterPubSubConnectionKilled()
+    {
+        Login keeper = login(*m_a);
+        Login victim = login(*m_a);
+        QCOMPARE(status(*m_b, victim.access), 200);
+        const int before = m_b->shared().revocationFeed()->connects();
+        RedisStore admin(*RedisEndpoint::parse(m_redis.url()), m_health);
+        auto killed = admin.command({"CLIENT", "KILL", "TYPE", "pubsub"});
+        QVERIFY(killed && killed->toInt() >= 2);
+        // Revoke at once, while B's feed may still be down or resynchronising.
+        QElapsedTimer t;
+        t.start();
+        QCOMPARE(ApiClient(m_a->url()).request("DELETE", "/api/sessions/" + victim.sessionId.toLatin1(), nullptr, keeper.access).status,
+                 200);
+        const qint64 ms = msUntilRejected(*m_b, victim.access, t);
+        QVERIFY(ms >= 0 && ms < 100);
+        QVERIFY(waitForFeed(*m_b, before + 1)); // resubscribed by itself
+        // And the feed works again afterwards.
+        Login second = login(*m_a);
+        QCOMPARE(status(*m_b, second.access), 200);
+        QElapsedTimer t2;
+        t2.start();
+        QCOMPARE(ApiClient(m_a->url()).request("DELETE", "/api/sessions/" + second.sessionId.toLatin1(), nullptr, keeper.access).status,
+                 200);
+        const qint64 ms2 = msUntilRejected(*m_b, second.access, t2);
+        QVERIFY(ms2 >= 0 && ms2 < 100);
+    }
+
+    void feedDownFailsClosed()
+    {
+        Login keeper = login(*m_a);
+        Login victim = login(*m_a);
+        QCOMPARE(status(*m_b, victim.access), 200);
+        m_redis.kill();
+        QTRY_VERIFY_WITH_TIMEOUT(!m_b->shared().revocationFeed()->isUp(), 10000);
+        QCOMPARE(ApiClient(m_a->url()).request("DELETE", "/api/sessions/" + victim.sessionId.toLatin1(), nullptr, keeper.access).status,
+                 200);
+        // No feed, no Redis: B asks the database on every request and rejects the session.
+        QCOMPARE(status(*m_b, victim.access), 401);
+        QCOMPARE(status(*m_b, keeper.access), 200);
+        QVERIFY(m_redis.start());
+        QVERIFY(waitForFeed(*m_b, 2));
+        QCOMPARE(status(*m_b, victim.access), 401);
+    }
+
+private:
+    QTemporaryDir m_dataDir;
+    QString m_databaseUrl;
+    QString m_email;
+    RedisProcess m_redis;
+    RedisHealth m_health;
+    std::unique_ptr<ServerApp> m_a;
+    std::unique_ptr<ServerApp> m_b;
+};
+
+QTEST_GUILESS_MAIN(TestMultiInstance)
+#include "TestMultiInstance.moc"
