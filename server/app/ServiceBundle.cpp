@@ -7,8 +7,9 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
                              KeyValueStore& kv)
     : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
       cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
+      limiter(redis.get(), s.localRateCounts(), s.clock()),
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
-                                   s.liveSessions(), s.revocationFeed()})
+                                   s.liveSessions(), s.revocationFeed(), &limiter})
 {
 }
 

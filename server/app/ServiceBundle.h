@@ -5,6 +5,7 @@
 #include "audit/AuditLog.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
+#include "ratelimit/RateLimiter.h"
 #include "sessions/SessionService.h"
 #include "sessions/SessionStore.h"
 
@@ -27,6 +28,7 @@ public:
     SessionStore sessions;
     SessionCache cache;
     AuditLog audit;
+    RateLimiter limiter;
     SessionService service;
 
 private:

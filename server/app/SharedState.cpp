@@ -61,6 +61,7 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
     // A separate key for refresh-token tags, derived so that operators manage one secret.
     const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");
     s->m_tokens = std::make_unique<TokenService>(codec, derivationKey, c.accessTokenTtl);
+    s->m_localRates = std::make_unique<MemoryStore>(*s->m_clock);
     if (c.redisUrl.isEmpty()) {
         s->m_memory = std::make_unique<MemoryStore>(*s->m_clock);
     } else {

@@ -37,6 +37,8 @@ public:
     /// With Redis: the table of validated sessions and the feed that keeps it current.
     LiveSessionTable* liveSessions() { return m_feed ? &m_live : nullptr; }
     RevocationFeed* revocationFeed() { return m_feed.get(); }
+    /// Rate-limit counts of this process: used without Redis and while Redis is down.
+    KeyValueStore& localRateCounts() { return *m_localRates; }
 
 private:
     SharedState(ServerConfig config, std::shared_ptr<const Clock> clock);
@@ -50,6 +52,7 @@ private:
     std::unique_ptr<MemoryStore> m_memory;
     std::optional<RedisEndpoint> m_redis;
     LiveSessionTable m_live;
+    std::unique_ptr<MemoryStore> m_localRates;
     std::unique_ptr<RevocationFeed> m_feed;
 };
 

@@ -5,6 +5,7 @@
 
 #include <QByteArray>
 #include <QList>
+#include <QPair>
 
 #include <optional>
 #include <vector>
@@ -29,6 +30,10 @@ public:
     [[nodiscard]] virtual Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) = 0;
     /// Applies writes in order (pipelined for Redis).
     [[nodiscard]] virtual Result<void> apply(const QList<Write>& writes) = 0;
+    /// Rate-limit counting: increments `currentKey` (created with `ttlSeconds`) and reads
+    /// `previousKey`; returns {current count, previous count}.
+    [[nodiscard]] virtual Result<QPair<qint64, qint64>> incrementWindow(const QByteArray& currentKey,
+                                                                        const QByteArray& previousKey, int ttlSeconds) = 0;
     /// True once after the store came back from an outage (the caller replays what it missed).
     virtual bool takeRecovered() { return false; }
     /// True when every process serving this database sees the same store (Redis). A

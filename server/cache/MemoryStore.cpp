@@ -50,6 +50,22 @@ void MemoryStore::purgeExpiredLocked(qint64 now)
     }
 }
 
+Result<QPair<qint64, qint64>> MemoryStore::incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
+                                                          int ttlSeconds)
+{
+    const qint64 now = m_clock.nowMs();
+    QMutexLocker lock(&m_mutex);
+    auto value = [&](const QByteArray& key) -> qint64 {
+        auto it = m_entries.constFind(key);
+        return it == m_entries.cend() || it->expiresAtMs <= now ? 0 : it->value.toLongLong();
+    };
+    const qint64 current = value(currentKey) + 1;
+    auto it = m_entries.find(currentKey);
+    const qint64 expires = it != m_entries.end() && it->expiresAtMs > now ? it->expiresAtMs : now + qint64(ttlSeconds) * 1000;
+    m_entries.insert(currentKey, Entry{QByteArray::number(current), expires});
+    return qMakePair(current, value(previousKey));
+}
+
 qsizetype MemoryStore::size() const
 {
     QMutexLocker lock(&m_mutex);

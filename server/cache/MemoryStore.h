@@ -20,6 +20,8 @@ public:
     explicit MemoryStore(const Clock& clock) : m_clock(clock) {}
     Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) override;
     Result<void> apply(const QList<Write>& writes) override;
+    Result<QPair<qint64, qint64>> incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
+                                                  int ttlSeconds) override;
     QByteArray mode() const override { return QByteArrayLiteral("in-process"); }
     bool isShared() const override { return false; }
     qsizetype size() const;

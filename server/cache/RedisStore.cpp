@@ -203,6 +203,32 @@ Result<void> RedisStore::apply(const QList<Write>& writes)
     return {};
 }
 
+Result<QPair<qint64, qint64>> RedisStore::incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
+                                                         int ttlSeconds)
+{
+    if (auto r = ensureConnected(); !r)
+        return fail(r.error());
+    appendCommand(m_context, {"INCR", currentKey});
+    appendCommand(m_context, {"EXPIRE", currentKey, QByteArray::number(ttlSeconds)});
+    appendCommand(m_context, {"GET", previousKey});
+    qint64 values[3] = {0, 0, 0};
+    for (int i = 0; i < 3; ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(m_context, &raw) != REDIS_OK) {
+            dropConnection("rate-limit count failed");
+            return fail(unavailable());
+        }
+        ReplyPtr reply(static_cast<redisReply*>(raw));
+        if (reply->type == REDIS_REPLY_INTEGER)
+            values[i] = reply->integer;
+        else if (reply->type == REDIS_REPLY_STRING)
+            values[i] = QByteArray(reply->str, qsizetype(reply->len)).toLongLong();
+        else if (reply->type == REDIS_REPLY_ERROR)
+            return fail(unavailable());
+    }
+    return qMakePair(values[0], values[2]);
+}
+
 Result<QByteArray> RedisStore::command(const QList<QByteArray>& argv)
 {
     if (auto r = ensureConnected(); !r)

@@ -41,6 +41,8 @@ public:
 
     Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) override;
     Result<void> apply(const QList<Write>& writes) override;
+    Result<QPair<qint64, qint64>> incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
+                                                  int ttlSeconds) override;
     bool takeRecovered() override;
     QByteArray mode() const override;
 

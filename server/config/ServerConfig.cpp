@@ -60,6 +60,14 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("trusted-proxies"), QStringLiteral("cidrs"),
          QStringLiteral("Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
                         "is believed (default: none).")},
+        {QStringLiteral("RATE_LIMIT_LOGIN_ACCOUNT"), QStringLiteral("rate-limit-login-account"), QStringLiteral("n/s"),
+         QStringLiteral("Failed logins allowed per account per window (default 10/900); then 429 with Retry-After.")},
+        {QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("rate-limit-login-ip"), QStringLiteral("n/s"),
+         QStringLiteral("Login attempts allowed per client address per window (default 100/60).")},
+        {QStringLiteral("RATE_LIMIT_MFA_ACCOUNT"), QStringLiteral("rate-limit-mfa-account"), QStringLiteral("n/s"),
+         QStringLiteral("MFA code attempts allowed per account per window (default 5/300).")},
+        {QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("rate-limit-refresh-session"), QStringLiteral("n/s"),
+         QStringLiteral("Refreshes allowed per session per window (default 30/60). Limits are shared through Redis.")},
         {QStringLiteral("JWT_ISSUER"), QStringLiteral("issuer"), QStringLiteral("iss"),
          QStringLiteral("The iss claim of access tokens (default ehr-sessions).")},
         {QStringLiteral("JWT_AUDIENCE"), QStringLiteral("audience"), QStringLiteral("aud"),
@@ -207,6 +215,18 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
                 return fail(ErrorCode::InvalidRequest, QStringLiteral("TRUSTED_PROXIES: '%1' is not an address or CIDR").arg(t));
             c.trustedProxies.append(subnet);
         }
+    }
+    for (auto [key, rule] : {std::pair{"RATE_LIMIT_LOGIN_ACCOUNT", &c.loginPerAccount},
+                             std::pair{"RATE_LIMIT_LOGIN_IP", &c.loginPerIp},
+                             std::pair{"RATE_LIMIT_MFA_ACCOUNT", &c.mfaPerAccount},
+                             std::pair{"RATE_LIMIT_REFRESH_SESSION", &c.refreshPerSession}}) {
+        const QString text = v.value(QString::fromLatin1(key)).trimmed();
+        if (text.isEmpty())
+            continue;
+        auto parsed = RateLimitRule::parse(text);
+        if (!parsed)
+            return fail(ErrorCode::InvalidRequest, QString::fromLatin1(key) + QStringLiteral(": ") + parsed.error().message);
+        *rule = *parsed;
     }
     c.issuer = v.value(QStringLiteral("JWT_ISSUER"), c.issuer);
     c.audience = v.value(QStringLiteral("JWT_AUDIENCE"), c.audience);

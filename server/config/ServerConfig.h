@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Result.h"
+#include "ratelimit/RateLimiter.h"
 
 #include <QByteArray>
 #include <QHostAddress>
@@ -43,6 +44,10 @@ struct ServerConfig
     QList<QPair<QHostAddress, int>> trustedProxies; // X-Forwarded-For is believed only from these
     QString issuer = QStringLiteral("ehr-sessions");
     QString audience = QStringLiteral("ehr");
+    RateLimitRule loginPerAccount{10, 900};  // failed logins per account
+    RateLimitRule loginPerIp{100, 60};       // login attempts per client address
+    RateLimitRule mfaPerAccount{5, 300};     // MFA verification attempts per account
+    RateLimitRule refreshPerSession{30, 60}; // refreshes per session
     QString readyFile; // written with the base URL once listening (tests, supervisors)
 
     bool usesPostgres() const { return databaseUrl.startsWith(u"postgres"); }

@@ -72,8 +72,40 @@ void SessionService::endSessionInCache(const SessionRecord& s)
     d.cache.revoked(s.id, s.accessHash, s.refreshHash, remainingAccessLife(s));
 }
 
+Result<void> SessionService::limit(Result<void> verdict, const char* scope, const QByteArray& subject,
+                                   const AuditActor& actor)
+{
+    if (verdict)
+        return {};
+    const qint64 now = d.clock.nowMs();
+    const QByteArray key = QByteArray(scope) + ':' + subject;
+    if (m_limitAuditedUntil.value(key) > now)
+        return verdict; // already audited in this window: a flood must not become a flood of rows
+    if (m_limitAuditedUntil.size() > 10000)
+        m_limitAuditedUntil.clear();
+    m_limitAuditedUntil.insert(key, now + qint64(verdict.error().retryAfterSeconds) * 1000);
+    d.audit.record(QStringLiteral("rate_limited"), actor,
+                   {{"scope", scope}, {"retryAfter", verdict.error().retryAfterSeconds}});
+    return verdict;
+}
+
 Result<LoginResult> SessionService::login(const LoginRequest& request, const RequestInfo& info)
 {
+    const QByteArray account = RateLimiter::accountSubject(request.email);
+    if (d.limiter) {
+        if (auto r = limit(d.limiter->hit("login-ip", info.ipAddress.toLatin1(), d.config.loginPerIp), "login-ip",
+                           info.ipAddress.toLatin1(), actorOf({}, {}, info));
+            !r)
+            return fail(r.error());
+        if (auto r = limit(d.limiter->check("login-account", account, d.config.loginPerAccount), "login-account",
+                           account, actorOf({}, {}, info));
+            !r)
+            return fail(r.error());
+    }
+    auto countFailure = [&] {
+        if (d.limiter)
+            (void)d.limiter->hit("login-account", account, d.config.loginPerAccount);
+    };
     auto user = d.users.findByEmail(request.email);
     if (!user)
         return fail(user.error());
@@ -81,6 +113,7 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
         d.hasher.verifyDummy(request.password);
         d.audit.record(QStringLiteral("login_failure"), actorOf({}, {}, info),
                        {{"reason", "unknown_email"}, {"email", UserStore::normalizeEmail(request.email).left(254).toStdString()}});
+        countFailure();
         return fail(invalidCredentials());
     }
     const UserRecord& u = **user;
@@ -88,6 +121,7 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
     if (!passwordOk || u.disabled) {
         d.audit.record(QStringLiteral("login_failure"), actorOf(u.id, {}, info),
                        {{"reason", u.disabled ? "disabled" : "wrong_password"}});
+        countFailure();
         return fail(invalidCredentials());
     }
     auto tokens = startSession(u, request.deviceInfo, info);
@@ -135,6 +169,12 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
     auto parsed = d.tokens.parseRefreshToken(refreshToken);
     if (!parsed)
         return fail(parsed.error());
+    if (d.limiter) {
+        if (auto r = limit(d.limiter->hit("refresh", parsed->sessionId.toLatin1(), d.config.refreshPerSession), "refresh",
+                           parsed->sessionId.toLatin1(), actorOf({}, parsed->sessionId, info));
+            !r)
+            return fail(r.error());
+    }
     const QByteArray presentedHash = TokenService::hash(refreshToken);
     const qint64 now = d.clock.nowMs();
 

@@ -10,6 +10,7 @@
 #include "auth/UserStore.h"
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
+#include "ratelimit/RateLimiter.h"
 #include "config/ServerConfig.h"
 #include "sessions/SessionStore.h"
 #include "sessions/TokenService.h"
@@ -54,6 +55,7 @@ public:
         const Clock& clock;
         LiveSessionTable* live = nullptr;   // with Redis: this process's validated sessions
         const RevocationFeed* feed = nullptr; // trusted only while this feed is up
+        RateLimiter* limiter = nullptr;
     };
     explicit SessionService(Deps deps) : d(deps) {}
 
@@ -80,9 +82,12 @@ public:
 
 private:
     void endSessionInCache(const SessionRecord& s);
+    /// Applies a limit; a refusal is audited the first time it happens in a window.
+    Result<void> limit(Result<void> verdict, const char* scope, const QByteArray& subject, const AuditActor& actor);
     int remainingAccessLife(const SessionRecord& s) const;
 
     Deps d;
+    QHash<QByteArray, qint64> m_limitAuditedUntil; // one audit row per refused subject and window
 };
 
 } // namespace ehrs::server

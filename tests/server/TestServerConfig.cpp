@@ -72,6 +72,8 @@ private Q_SLOTS:
             << Settings{{QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("900")}, {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("60")}}
             << QStringLiteral("REFRESH_TOKEN_TTL");
         QTest::newRow("host name") << Settings{{QStringLiteral("HOST"), QStringLiteral("example.org")}} << QStringLiteral("HOST");
+        QTest::newRow("rate limit") << Settings{{QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("ten per minute")}}
+                                    << QStringLiteral("RATE_LIMIT_LOGIN_IP");
         QTest::newRow("proxy") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/8,nonsense")}}
                                << QStringLiteral("TRUSTED_PROXIES");
     }
@@ -104,6 +106,15 @@ private Q_SLOTS:
         QVERIFY(garbage.error().message.contains(QStringLiteral(":1:")));
         auto missing = ServerConfig::load({}, m_dir.filePath(QStringLiteral("absent.env")), {});
         QVERIFY(!missing);
+    }
+
+    void rateLimits()
+    {
+        auto c = ServerConfig::load({{QStringLiteral("RATE_LIMIT_LOGIN_ACCOUNT"), QStringLiteral("5/60")}}, {}, {});
+        QVERIFY(c);
+        QCOMPARE(c->loginPerAccount.limit, 5);
+        QCOMPARE(c->loginPerAccount.windowSeconds, 60);
+        QCOMPARE(c->loginPerIp.limit, 100); // default kept
     }
 
     void trustedProxies()

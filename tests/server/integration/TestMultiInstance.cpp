@@ -40,6 +40,8 @@ class TestMultiInstance : public QObject
         config.databaseUrl = m_databaseUrl;
         config.redisUrl = m_redis.url();
         config.jwtSecret = "multi-instance-secret-0123456789abcdef012345";
+        config.loginPerIp = {1000, 60};
+        config.loginPerAccount = {3, 600};
         auto shared = SharedState::create(config);
         if (!shared)
             return nullptr;
@@ -174,6 +176,18 @@ private Q_SLOTS:
                  200);
         const qint64 ms2 = msUntilRejected(*m_b, second.access, t2);
         QVERIFY(ms2 >= 0 && ms2 < 100);
+    }
+
+    void rateLimitsAreSharedByInstances()
+    {
+        const auto body = nlohmann::json{{"email", "ratelimited@example.org"}, {"password", "wrong password!!"}};
+        QCOMPARE(ApiClient(m_a->url()).request("POST", "/api/auth/login", body).status, 401);
+        QCOMPARE(ApiClient(m_a->url()).request("POST", "/api/auth/login", body).status, 401);
+        QCOMPARE(ApiClient(m_b->url()).request("POST", "/api/auth/login", body).status, 401);
+        auto r = ApiClient(m_b->url()).request("POST", "/api/auth/login", body);
+        QCOMPARE(r.status, 429);
+        QVERIFY(r.header("retry-after").toInt() >= 1);
+        QCOMPARE(ApiClient(m_a->url()).request("POST", "/api/auth/login", body).status, 429);
     }
 
     void feedDownFailsClosed()

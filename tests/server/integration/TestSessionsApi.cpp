@@ -132,6 +132,7 @@ private:
         config.sessionRetention = 0;
         config.cleanupInterval = 0;
         config.redisUrl = redisUrl;
+        config.loginPerIp = {2000, 60}; // the whole suite logs in from 127.0.0.1
         if (postgres()) {
             config.databaseUrl = m_databaseUrl;
             config.jwtSecret = "integration-test-secret-0123456789abcdef0123456789";
@@ -199,6 +200,7 @@ private Q_SLOTS:
     void cleanupRemovesOnlyOldSessions();
     void adminRevokesUserSessions();
     void auditHasNoSecrets();
+    void failedLoginsAreRateLimited();
     void redisOutageFallsBackToDatabase();
 
 private:
@@ -708,6 +710,27 @@ void TestSessionsApi::auditHasNoSecrets()
     }
     (*q)->finish();
     QVERIFY(rows > 0);
+}
+
+void TestSessionsApi::failedLoginsAreRateLimited()
+{
+    const QString email = newUser();
+    const QString other = newUser();
+    const Json wrong{{"email", email.toStdString()}, {"password", "wrong password!!"}};
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(api().request("POST", "/api/auth/login", wrong).status, 401);
+    auto limited = api().request("POST", "/api/auth/login", wrong);
+    QCOMPARE(limited.status, 429);
+    QCOMPARE(limited.str("error"), std::string("rate_limited"));
+    const int retryAfter = limited.header("retry-after").toInt();
+    QVERIFY(retryAfter >= 1 && retryAfter <= 900);
+    // Locked out even with the right password, until the window passes; others are unaffected.
+    QCOMPARE(api().request("POST", "/api/auth/login", {{"email", email.toStdString()}, {"password", kPassword.toStdString()}}).status,
+             429);
+    QVERIFY(!login(other).access.isEmpty());
+    QVERIFY(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'rate_limited'")) >= 1);
+    m_clock->advance(2 * 900 * 1000);
+    QVERIFY(!login(email).access.isEmpty());
 }
 
 void TestSessionsApi::redisOutageFallsBackToDatabase()

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "RateLimiter.h"
+
+#include "Clock.h"
+#include "Crypto.h"
+
+#include <cmath>
+
+namespace ehrs::server {
+
+Result<RateLimitRule> RateLimitRule::parse(const QString& text)
+{
+    const QStringList parts = text.trimmed().split(u'/');
+    bool okLimit = false, okWindow = false;
+    RateLimitRule rule;
+    if (parts.size() == 2) {
+        rule.limit = parts[0].trimmed().toInt(&okLimit);
+        rule.windowSeconds = parts[1].trimmed().toInt(&okWindow);
+    }
+    if (!okLimit || !okWindow || rule.limit < 0 || rule.windowSeconds < 1 || rule.windowSeconds > 86400)
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("'%1' is not a rate limit; use COUNT/SECONDS, e.g. 10/900 (0/1 disables)").arg(text));
+    return rule;
+}
+
+QByteArray RateLimiter::accountSubject(const QString& email)
+{
+    return crypto::sha256Hex(email.trimmed().toLower().toUtf8()).left(32);
+}
+
+Result<void> RateLimiter::hit(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule)
+{
+    return evaluate(scope, subject, rule, true);
+}
+
+Result<void> RateLimiter::check(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule)
+{
+    return evaluate(scope, subject, rule, false);
+}
+
+Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
+                                   bool count)
+{
+    if (rule.limit <= 0)
+        return {};
+    const qint64 nowMs = m_clock.nowMs();
+    const qint64 windowMs = qint64(rule.windowSeconds) * 1000;
+    const qint64 index = nowMs / windowMs;
+    const QByteArray base = "ratelimit:" + scope + ':' + subject + ':';
+    const QByteArray current = base + QByteArray::number(index);
+    const QByteArray previous = base + QByteArray::number(index - 1);
+    const int ttl = rule.windowSeconds * 2 + 1;
+
+    QPair<qint64, qint64> counts;
+    auto fromStore = [&](KeyValueStore& store) -> bool {
+        if (count) {
+            auto r = store.incrementWindow(current, previous, ttl);
+            if (!r)
+                return false;
+            counts = *r;
+            return true;
+        }
+        auto r = store.get({current, previous});
+        if (!r)
+            return false;
+        counts = qMakePair((*r)[0] ? (*r)[0]->toLongLong() : 0, (*r)[1] ? (*r)[1]->toLongLong() : 0);
+        return true;
+    };
+    if (!m_shared || !fromStore(*m_shared))
+        (void)fromStore(m_local); // Redis down: still limited, per instance
+
+    const double elapsed = double(nowMs - index * windowMs) / double(windowMs);
+    const double weighted = double(counts.first) + double(counts.second) * (1.0 - elapsed);
+    // When checking, the event about to happen counts too.
+    const double total = count ? weighted : weighted + 1.0;
+    if (total <= double(rule.limit))
+        return {};
+    // Conservative: by the end of the current window the previous one no longer weighs in.
+    const int retryAfter = int(std::ceil(double(windowMs - (nowMs - index * windowMs)) / 1000.0));
+    return fail(ErrorCode::RateLimited, QStringLiteral("Too many attempts; try again in %1 seconds").arg(qMax(1, retryAfter)),
+                qMax(1, retryAfter));
+}
+
+} // namespace ehrs::server

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+#include "cache/KeyValueStore.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace ehrs {
+class Clock;
+}
+
+namespace ehrs::server {
+
+/// "At most `limit` events per `windowSeconds`", parsed from settings like "10/900".
+struct RateLimitRule
+{
+    int limit = 0; // 0: unlimited
+    int windowSeconds = 60;
+
+    [[nodiscard]] static Result<RateLimitRule> parse(const QString& text);
+};
+
+/// Sliding-window rate limiting (the two-window approximation: the current fixed window plus
+/// the previous one weighted by how much of it still overlaps). Counts live in Redis, shared by
+/// every instance; without Redis, or while it is down, in a process-local store (still limited,
+/// per instance). Keys carry no secrets: accounts appear only as a SHA-256 of the email.
+class RateLimiter
+{
+public:
+    RateLimiter(KeyValueStore* shared, KeyValueStore& local, const Clock& clock)
+        : m_shared(shared), m_local(local), m_clock(clock)
+    {
+    }
+
+    /// Counts one event for `scope`/`subject` and says whether it is over the limit: then an
+    /// ErrorCode::RateLimited error whose retryAfterSeconds tells when to try again.
+    [[nodiscard]] Result<void> hit(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule);
+    /// Checks without counting (e.g. failed logins are counted only when they fail).
+    [[nodiscard]] Result<void> check(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule);
+
+    static QByteArray accountSubject(const QString& email);
+
+private:
+    Result<void> evaluate(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule, bool count);
+
+    KeyValueStore* m_shared;
+    KeyValueStore& m_local;
+    const Clock& m_clock;
+};
+
+} // namespace ehrs::server
