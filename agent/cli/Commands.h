@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QString>
+
+namespace ehrs::agent::cli {
+
+/// The one-shot sub-commands: each connects to the running daemon, prints its answer and
+/// returns the process exit code (0 success, 1 a failure reported on stderr in one line, 2 the
+/// daemon is not running).
+int token(const QString& socketPath, int minValidSeconds);
+int status(const QString& socketPath, bool json);
+int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin);
+int logout(const QString& socketPath);
+
+} // namespace ehrs::agent::cli

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "AgentConfig.h"
+
+#include "LocalDeviceInfo.h"
+
+#include <QDir>
+#include <QSettings>
+#include <QStandardPaths>
+
+namespace ehrs::agent {
+
+AgentConfig loadAgentConfig()
+{
+    AgentConfig config;
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation);
+    QSettings settings(QDir(dir).filePath(QStringLiteral("ehr-sessions/agent.conf")), QSettings::IniFormat);
+    config.defaultServerUrl = QUrl(settings.value(QStringLiteral("server/url")).toString());
+    config.notifyNewSignIns = settings.value(QStringLiteral("notifications/newSignIn"), true).toBool();
+
+    if (const QString url = qEnvironmentVariable("EHRS_SERVER_URL"); !url.isEmpty())
+        config.defaultServerUrl = QUrl(url);
+    if (qEnvironmentVariableIsSet("EHRS_AGENT_NOTIFY"))
+        config.notifyNewSignIns = qEnvironmentVariable("EHRS_AGENT_NOTIFY") != u"0";
+    config.crashAfterRotationForTesting = qEnvironmentVariable("EHRS_AGENT_TEST_CRASH_AFTER_ROTATION") == u"1";
+    config.deviceInfo = localDeviceInfo();
+    return config;
+}
+
+} // namespace ehrs::agent

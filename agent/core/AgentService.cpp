@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "AgentService.h"
+
+#include "Crypto.h"
+#include "Futures.h"
+#include "Logging.h"
+#include "core/Clock.h"
+#include "refresh/RefreshScheduler.h"
+#include "storage/TokenStore.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+namespace ehrs::agent {
+namespace {
+// Default margin for `token`: a script gets a token that outlives its own run, without asking for
+// a refresh on every call. Capped by a fifth of the lifetime for short test TTLs.
+constexpr qint64 kDefaultMinValidityMs = 60 * 1000;
+// A refresh answer whose access token lives less than this is not worth handing out.
+constexpr qint64 kMinUsefulLifetimeSeconds = 3;
+
+QString stateName(AgentService::State s)
+{
+    switch (s) {
+    case AgentService::State::Starting: return QStringLiteral("starting");
+    case AgentService::State::SignedOut: return QStringLiteral("signed-out");
+    case AgentService::State::SignedIn: return QStringLiteral("signed-in");
+    case AgentService::State::Refreshing: return QStringLiteral("refreshing");
+    case AgentService::State::Offline: return QStringLiteral("offline");
+    }
+    return {};
+}
+
+/// The `sub` claim, read without verification: only used to label the account when the login
+/// response has no user object. The server verifies every token it receives.
+QString subjectOf(const QString& jwt)
+{
+    const QList<QStringView> parts = QStringView(jwt).split(u'.');
+    if (parts.size() != 3)
+        return {};
+    auto payload = crypto::base64UrlDecode(parts[1].toLatin1());
+    if (!payload)
+        return {};
+    auto j = nlohmann::json::parse(payload->begin(), payload->end(), nullptr, false);
+    if (!j.is_object())
+        return {};
+    return json::optionalString(j, "sub", 100).value_or(QString());
+}
+
+QString describeDevice(const SessionDto& s)
+{
+    const DeviceInfo& d = s.deviceInfo;
+    if (!d.browser.isEmpty() && !d.os.isEmpty())
+        return QStringLiteral("%1 on %2").arg(d.browser, d.os);
+    if (!d.name.isEmpty())
+        return d.name;
+    if (!s.userAgent.isEmpty())
+        return s.userAgent.left(80);
+    return QStringLiteral("Unknown device");
+}
+} // namespace
+
+AgentService::AgentService(TokenStore& store, ServerClient& server, RefreshScheduler& scheduler, const Clock& clock,
+                           AgentConfig config, QObject* parent)
+    : QObject(parent), m_store(store), m_server(server), m_scheduler(scheduler), m_clock(clock),
+      m_config(std::move(config))
+{
+    connect(&m_scheduler, &RefreshScheduler::refreshDue, this, [this] { (void)refresh(); });
+}
+
+AgentService::~AgentService()
+{
+    finishRefresh(fail(ErrorCode::Unavailable, QStringLiteral("the agent is stopping")));
+}
+
+QString AgentService::storageKind() const
+{
+    return m_store.kind();
+}
+
+void AgentService::setState(State state)
+{
+    if (m_state == state)
+        return;
+    m_state = state;
+    Q_EMIT stateChanged(state);
+}
+
+void AgentService::start()
+{
+    m_starting = true;
+    const quint64 generation = m_generation;
+    m_store.load().then(this, [this, generation](const Result<std::optional<StoredAccount>>& loaded) {
+        m_starting = false;
+        if (generation == m_generation) {
+            if (!loaded) {
+                qCWarning(lcAgent) << "cannot read the stored account:" << loaded.error().message;
+                m_lastError = loaded.error().message;
+                setState(State::SignedOut);
+            } else if (!*loaded) {
+                qCInfo(lcAgent) << "no stored account: signed out";
+                setState(State::SignedOut);
+            } else {
+                m_account = **loaded;
+                qCInfo(lcAgent) << "restoring the session of" << m_account->email << "on" << m_account->serverUrl;
+                setState(State::Refreshing);
+                (void)refresh();
+            }
+        }
+        for (auto& waiter : std::exchange(m_afterStart, {}))
+            waiter();
+        Q_EMIT started();
+    });
+}
+
+qint64 AgentService::remainingValidityMs() const
+{
+    if (m_accessToken.isEmpty())
+        return 0;
+    return m_accessExpiresElapsedMs - m_clock.elapsedMs();
+}
+
+bool AgentService::endsSession(ErrorCode code)
+{
+    switch (code) {
+    case ErrorCode::SessionRevoked:
+    case ErrorCode::RefreshReused:
+    case ErrorCode::SessionExpired:
+    case ErrorCode::Unauthenticated:
+        return true;
+    default:
+        return false;
+    }
+}
+
+QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
+{
+    using R = Result<ipc::TokenReply>;
+    if (m_starting) {
+        // Still reading the keychain: answer once that is done.
+        auto promise = startedPromise<R>();
+        m_afterStart.push_back([this, promise, minValidSeconds] {
+            token(minValidSeconds).then(this, [promise](const R& r) { finishPromise(*promise, r); });
+        });
+        return promise->future();
+    }
+    if (!m_account) {
+        if (!m_signedOutReason.isEmpty() && m_signedOutReason != u"logout")
+            return readyFuture(R(fail(errorCodeFromName(m_signedOutReason.toStdString()),
+                                      QStringLiteral("signed out (%1): %2").arg(m_signedOutReason, m_lastError))));
+        return readyFuture(R(fail(ErrorCode::Unauthenticated, QStringLiteral("not signed in"))));
+    }
+    qint64 needMs = minValidSeconds > 0 ? qint64(minValidSeconds) * 1000
+                                        : std::min(kDefaultMinValidityMs, m_accessLifetimeMs / 5);
+    needMs = std::min(needMs, m_accessLifetimeMs > 0 ? m_accessLifetimeMs / 2 : needMs);
+    if (!m_accessToken.isEmpty() && remainingValidityMs() > needMs)
+        return readyFuture(R(ipc::TokenReply{m_accessToken, m_accessExpiresAt}));
+
+    return refresh().then(this, [this](const Result<QString>& refreshed) -> R {
+        if (refreshed)
+            return ipc::TokenReply{m_accessToken, m_accessExpiresAt};
+        // The refresh failed, but the token in hand may still be good for a while: better than nothing.
+        if (m_account && !m_accessToken.isEmpty() && remainingValidityMs() > 1000)
+            return ipc::TokenReply{m_accessToken, m_accessExpiresAt};
+        return fail(refreshed.error());
+    });
+}
+
+ipc::StatusReply AgentService::status() const
+{
+    ipc::StatusReply s;
+    s.state = stateName(m_state);
+    s.signedIn = m_account.has_value();
+    if (m_account) {
+        s.serverUrl = m_account->serverUrl;
+        s.email = m_account->email;
+        s.userId = m_account->userId;
+        s.sessionId = m_account->sessionId;
+    }
+    if (!m_accessToken.isEmpty())
+        s.accessTokenExpiresAt = m_accessExpiresAt;
+    s.lastRefreshAt = m_lastRefreshAt;
+    if (auto deadline = m_scheduler.deadlineMs())
+        s.nextRefreshAt = m_clock.now().addMSecs(std::max<qint64>(0, *deadline - m_clock.elapsedMs()));
+    s.lastError = m_lastError;
+    s.signedOutReason = m_signedOutReason;
+    s.storage = m_store.kind();
+    return s;
+}
+
+QFuture<Result<QString>> AgentService::refresh()
+{
+    if (!m_account)
+        return readyFuture(Result<QString>(fail(ErrorCode::Unauthenticated, QStringLiteral("not signed in"))));
+    // Each caller gets its own promise: a QFuture carries a single continuation in Qt 6, so
+    // sharing one future would silently drop all but the last caller's continuation.
+    auto waiter = startedPromise<Result<QString>>();
+    m_refreshWaiters.push_back(waiter);
+    if (m_refreshInFlight)
+        return waiter->future();
+    m_refreshInFlight = true;
+    auto future = waiter->future();
+    const quint64 generation = m_generation;
+    const StoredAccount account = *m_account;
+    if (m_state != State::Offline)
+        setState(State::Refreshing);
+    sendRefresh(generation, account, false);
+    return future;
+}
+
+void AgentService::sendRefresh(quint64 generation, const StoredAccount& account, bool followUp)
+{
+    qCDebug(lcAgentRefresh) << "refreshing the session" << account.sessionId;
+    m_server.refresh(QUrl(account.serverUrl), account.refreshToken)
+        .then(this, [this, generation, account, followUp](const Result<AuthTokens>& result) {
+            onRefreshResult(generation, account, result, followUp);
+        });
+}
+
+void AgentService::onRefreshResult(quint64 generation, const StoredAccount& account, const Result<AuthTokens>& result,
+                                   bool followUp)
+{
+    if (generation != m_generation)
+        return; // signed out or in again meanwhile; that path finished the promise
+    if (!result) {
+        const Error& e = result.error();
+        if (endsSession(e.code)) {
+            qCWarning(lcAgent) << "the server ended the session:" << errorCodeName(e.code).data();
+            signOut(QString::fromLatin1(errorCodeName(e.code).data()), e.message, true);
+            return;
+        }
+        m_lastError = e.message;
+        setState(e.code == ErrorCode::NetworkError ? State::Offline
+                                                   : (m_accessToken.isEmpty() ? State::Offline : State::SignedIn));
+        m_scheduler.refreshFailed(e);
+        finishRefresh(fail(e));
+        return;
+    }
+    if (m_config.crashAfterRotationForTesting) {
+        // Test hook: the server has rotated, nothing is saved yet. Exit without cleanup, as a
+        // SIGKILL would.
+        qCCritical(lcAgent) << "test hook: exiting between rotation and keychain write";
+        ::_exit(86);
+    }
+    StoredAccount updated = account;
+    updated.refreshToken = result->refreshToken;
+    updated.sessionId = result->sessionId;
+    const AuthTokens tokens = *result;
+    m_store.save(updated).then(this, [this, generation, updated, tokens, followUp](const Result<void>& saved) {
+        if (generation != m_generation)
+            return;
+        if (!saved) {
+            // Keep the old refresh token: the server answers it with this same pair until the new
+            // access token is used, which it has not been.
+            qCWarning(lcAgentStorage) << "cannot store the rotated refresh token:" << saved.error().message;
+            m_lastError = QStringLiteral("cannot store the rotated refresh token: %1").arg(saved.error().message);
+            m_scheduler.refreshFailed(saved.error());
+            finishRefresh(fail(saved.error()));
+            return;
+        }
+        m_account = updated;
+        if (tokens.expiresIn < kMinUsefulLifetimeSeconds && !followUp) {
+            // A replayed pair (the agent lost the response earlier, e.g. crashed before saving
+            // it) whose access token is already about to expire: the refresh token it carries is
+            // current and now saved, so rotate once more rather than hand out a dying token.
+            qCInfo(lcAgentRefresh) << "the server replayed an almost expired pair; refreshing again";
+            sendRefresh(generation, updated, true);
+            return;
+        }
+        adoptTokens(tokens);
+        finishRefresh(tokens.accessToken);
+        Q_EMIT eventOccurred(ipc::TokenRefreshedEvent{m_accessToken, m_accessExpiresAt});
+        checkSessions();
+    });
+}
+
+void AgentService::adoptTokens(const AuthTokens& tokens)
+{
+    m_accessToken = tokens.accessToken;
+    m_accessLifetimeMs = std::max<qint64>(tokens.expiresIn, 0) * 1000;
+    m_accessExpiresElapsedMs = m_clock.elapsedMs() + m_accessLifetimeMs;
+    m_accessExpiresAt = m_clock.now().addMSecs(m_accessLifetimeMs);
+    m_lastRefreshAt = m_clock.now();
+    m_lastError.clear();
+    m_signedOutReason.clear();
+    m_scheduler.tokenReceived(tokens.expiresIn);
+    setState(State::SignedIn);
+}
+
+void AgentService::finishRefresh(Result<QString> result)
+{
+    m_refreshInFlight = false;
+    for (auto& waiter : std::exchange(m_refreshWaiters, {}))
+        finishPromise(*waiter, result);
+}
+
+void AgentService::signOut(const QString& reason, const QString& message, bool revoked)
+{
+    const std::optional<StoredAccount> account = std::exchange(m_account, std::nullopt);
+    ++m_generation;
+    m_accessToken.clear();
+    m_accessLifetimeMs = 0;
+    m_accessExpiresAt = {};
+    m_scheduler.stop();
+    m_signedOutReason = reason;
+    m_lastError = message;
+    m_knownSessions.clear();
+    m_sessionsSeeded = false;
+    setState(State::SignedOut);
+    finishRefresh(fail(errorCodeFromName(reason.toStdString()), QStringLiteral("signed out: %1").arg(message)));
+    if (!account)
+        return;
+    // Announce only once the keychain entry is gone, so a client reacting to the event sees the
+    // final state.
+    m_store.remove(*account).then(this, [this, account, reason, message, revoked](const Result<void>& removed) {
+        if (!removed)
+            qCWarning(lcAgentStorage) << "cannot delete the keychain entry:" << removed.error().message;
+        if (revoked)
+            Q_EMIT eventOccurred(ipc::SessionRevokedEvent{account->sessionId, true});
+        Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
+    });
+}
+
+void AgentService::checkSessions()
+{
+    if (!m_account || m_accessToken.isEmpty())
+        return;
+    const quint64 generation = m_generation;
+    m_server.sessions(QUrl(m_account->serverUrl), m_accessToken)
+        .then(this, [this, generation](const Result<std::vector<SessionDto>>& list) {
+            if (generation != m_generation)
+                return;
+            if (!list) {
+                if (endsSession(list.error().code))
+                    signOut(QString::fromLatin1(errorCodeName(list.error().code).data()), list.error().message, true);
+                return; // otherwise: checked again after the next refresh
+            }
+            QSet<QString> current;
+            for (const SessionDto& s : *list) {
+                current.insert(s.id);
+                if (!m_sessionsSeeded || m_knownSessions.contains(s.id) || s.id == m_account->sessionId)
+                    continue;
+                qCInfo(lcAgent) << "new sign-in on the account from" << s.ipAddress;
+                Q_EMIT eventOccurred(ipc::NewSignInEvent{s.id, describeDevice(s), s.ipAddress, s.location,
+                                                         s.createdAt});
+            }
+            if (m_sessionsSeeded) {
+                for (const QString& id : std::as_const(m_knownSessions)) {
+                    if (!current.contains(id) && id != m_account->sessionId)
+                        Q_EMIT eventOccurred(ipc::SessionRevokedEvent{id, false});
+                }
+            }
+            m_knownSessions = current;
+            m_sessionsSeeded = true;
+        });
+}
+
+QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const QString& email, const QString& password)
+{
+    using R = Result<LoginStep>;
+    if (m_account)
+        return readyFuture(R(fail(ErrorCode::Conflict,
+                                  QStringLiteral("already signed in as %1; log out first").arg(m_account->email))));
+    if (m_loginInProgress)
+        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
+    const QUrl server = serverUrl.isEmpty() ? m_config.defaultServerUrl : QUrl(serverUrl, QUrl::StrictMode);
+    if (!server.isValid() || (server.scheme() != u"https" && server.scheme() != u"http") || server.host().isEmpty())
+        return readyFuture(R(fail(ErrorCode::InvalidRequest,
+                                  QStringLiteral("no valid server URL (use --server https://... or set server/url "
+                                                 "in agent.conf)"))));
+    if (server.scheme() == u"http" && server.host() != u"127.0.0.1" && server.host() != u"localhost" &&
+        server.host() != u"::1")
+        qCWarning(lcAgent) << "signing in over plain HTTP to" << server.host() << "- use https in production";
+    LoginRequest request{email, password, m_config.deviceInfo};
+    m_loginInProgress = true;
+    return m_server.login(server, request)
+        .then(this, [this, server, email](const Result<LoginOutcome>& outcome) {
+            return completeLogin(server, email, outcome);
+        })
+        .unwrap();
+}
+
+QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, const QString& code)
+{
+    using R = Result<LoginStep>;
+    if (m_account)
+        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("already signed in"))));
+    if (m_loginInProgress)
+        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
+    m_loginInProgress = true;
+    return m_server.verifyMfa(pending.server, pending.mfaToken, code)
+        .then(this, [this, pending](const Result<LoginOutcome>& outcome) {
+            return completeLogin(pending.server, pending.email, outcome);
+        })
+        .unwrap();
+}
+
+QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const QString& email,
+                                                       const Result<LoginOutcome>& outcome)
+{
+    using R = Result<LoginStep>;
+    m_loginInProgress = false;
+    if (!outcome)
+        return readyFuture(R(fail(outcome.error())));
+    if (const auto* challenge = std::get_if<MfaChallenge>(&*outcome)) {
+        LoginStep step;
+        step.reply.requiresMfa = true;
+        step.reply.methods = challenge->methods;
+        step.pendingMfa = PendingMfa{server, email, challenge->mfaToken};
+        return readyFuture(R(std::move(step)));
+    }
+    if (m_account)
+        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("signed in by another client meanwhile"))));
+    const AuthTokens tokens = std::get<AuthTokens>(*outcome);
+    StoredAccount account;
+    account.serverUrl = server.toString(QUrl::RemoveUserInfo | QUrl::StripTrailingSlash);
+    account.userId = tokens.user ? tokens.user->id : subjectOf(tokens.accessToken);
+    account.email = tokens.user && !tokens.user->email.isEmpty() ? tokens.user->email : email;
+    account.sessionId = tokens.sessionId;
+    account.refreshToken = tokens.refreshToken;
+    ++m_generation;
+    const quint64 generation = m_generation;
+    auto promise = startedPromise<R>();
+    m_store.save(account).then(this, [this, promise, generation, account, tokens](const Result<void>& saved) {
+        if (generation != m_generation) {
+            finishPromise(*promise, R(fail(ErrorCode::Conflict, QStringLiteral("state changed during sign-in"))));
+            return;
+        }
+        if (!saved) {
+            qCWarning(lcAgentStorage) << "cannot store the new session:" << saved.error().message;
+            // Without a stored refresh token the session would silently end with this process;
+            // end it on the server now instead of leaving it dangling.
+            (void)m_server.logout(QUrl(account.serverUrl), tokens.accessToken);
+            finishPromise(*promise, R(fail(saved.error())));
+            return;
+        }
+        m_account = account;
+        m_knownSessions.clear();
+        m_sessionsSeeded = false;
+        adoptTokens(tokens);
+        qCInfo(lcAgent) << "signed in as" << account.email << "on" << account.serverUrl;
+        LoginStep step;
+        step.reply.email = account.email;
+        step.reply.userId = account.userId;
+        step.reply.sessionId = account.sessionId;
+        finishPromise(*promise, R(std::move(step)));
+        Q_EMIT eventOccurred(ipc::TokenRefreshedEvent{m_accessToken, m_accessExpiresAt});
+        checkSessions();
+    });
+    return promise->future();
+}
+
+QFuture<Result<void>> AgentService::logout()
+{
+    using R = Result<void>;
+    if (!m_account) {
+        m_signedOutReason.clear();
+        return readyFuture(R{});
+    }
+    const StoredAccount account = *m_account;
+    auto promise = startedPromise<R>();
+    token(0).then(this, [this, promise, account](const Result<ipc::TokenReply>& access) {
+        auto finishLocally = [this, promise](R serverResult) {
+            if (m_account)
+                signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false);
+            finishPromise(*promise, std::move(serverResult));
+        };
+        if (!access) {
+            // The session is already over on the server, or the server cannot be reached.
+            if (endsSession(access.error().code) || !m_account)
+                finishLocally(R{});
+            else
+                finishLocally(R(fail(access.error().code,
+                                     QStringLiteral("signed out locally, but the server could not revoke the "
+                                                    "session: %1")
+                                         .arg(access.error().message))));
+            return;
+        }
+        m_server.logout(QUrl(account.serverUrl), access->accessToken)
+            .then(this, [finishLocally](const Result<void>& r) mutable {
+                if (!r && !endsSession(r.error().code))
+                    finishLocally(R(fail(r.error().code, QStringLiteral("signed out locally, but the server could "
+                                                                        "not revoke the session: %1")
+                                                             .arg(r.error().message))));
+                else
+                    finishLocally(R{});
+            });
+    });
+    return promise->future();
+}
+
+} // namespace ehrs::agent

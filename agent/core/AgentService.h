@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "AgentConfig.h"
+#include "LoginStep.h"
+#include "Result.h"
+#include "WireModels.h"
+#include "ipc/AgentMessages.h"
+#include "net/ServerClient.h"
+#include "storage/StoredAccount.h"
+
+#include <QDateTime>
+#include <QFuture>
+#include <QObject>
+#include <QPromise>
+#include <QSet>
+
+#include <functional>
+#include <memory>
+#include <vector>
+#include <optional>
+
+namespace ehrs::agent {
+
+class Clock;
+class RefreshScheduler;
+class TokenStore;
+
+/// The agent's state machine: who is signed in, the in-memory access token, refresh with
+/// rotation, sign-out on revocation. Transport-free: the local API and the tests drive it.
+///
+/// Invariants:
+/// - the refresh token is only ever in the TokenStore and in this object; it is not returned;
+/// - a rotated refresh token is saved to the store before the access token that came with it is
+///   handed out or announced; if that save fails the old refresh token is kept and retried (the
+///   server re-sends the same pair until the new access token is used);
+/// - at most one refresh is in flight; concurrent callers share its future.
+class AgentService : public QObject
+{
+    Q_OBJECT
+public:
+    enum class State { Starting, SignedOut, SignedIn, Refreshing, Offline };
+
+    AgentService(TokenStore& store, ServerClient& server, RefreshScheduler& scheduler, const Clock& clock,
+                 AgentConfig config, QObject* parent = nullptr);
+    ~AgentService() override;
+
+    /// Loads the stored account and, if there is one, refreshes at once (the access token is
+    /// never stored, so a restarted agent needs a new one).
+    void start();
+
+    /// A token valid for at least `minValidSeconds` (0: the agent's default margin), refreshing
+    /// first when needed.
+    QFuture<Result<ipc::TokenReply>> token(int minValidSeconds = 0);
+    ipc::StatusReply status() const;
+    QFuture<Result<LoginStep>> login(const QString& serverUrl, const QString& email, const QString& password);
+    QFuture<Result<LoginStep>> verifyMfa(const PendingMfa& pending, const QString& code);
+    /// Revokes the session on the server, then clears local state (also when the server cannot be
+    /// reached; the reply then says so).
+    QFuture<Result<void>> logout();
+    /// Single-flight refresh: at most one request to the server; every caller's future resolves
+    /// with its outcome (the new access token).
+    QFuture<Result<QString>> refresh();
+
+    State state() const { return m_state; }
+    bool isSignedIn() const { return m_account.has_value(); }
+    QString storageKind() const;
+
+Q_SIGNALS:
+    /// Something subscribers must hear about (token-refreshed, signed-out, ...).
+    void eventOccurred(const ehrs::ipc::Event& event);
+    void stateChanged(ehrs::agent::AgentService::State state);
+    /// start() finished loading the store.
+    void started();
+
+private:
+    void setState(State state);
+    void sendRefresh(quint64 generation, const StoredAccount& account, bool followUp);
+    void onRefreshResult(quint64 generation, const StoredAccount& account, const Result<AuthTokens>& result,
+                         bool followUp);
+    void adoptTokens(const AuthTokens& tokens);
+    void finishRefresh(Result<QString> result);
+    void signOut(const QString& reason, const QString& message, bool revoked);
+    void checkSessions();
+    QFuture<Result<LoginStep>> completeLogin(const QUrl& server, const QString& email,
+                                             const Result<LoginOutcome>& outcome);
+    qint64 remainingValidityMs() const;
+    static bool endsSession(ErrorCode code);
+
+    TokenStore& m_store;
+    ServerClient& m_server;
+    RefreshScheduler& m_scheduler;
+    const Clock& m_clock;
+    AgentConfig m_config;
+
+    State m_state = State::Starting;
+    std::optional<StoredAccount> m_account; // mirrors the store
+    QString m_accessToken;                  // memory only
+    qint64 m_accessLifetimeMs = 0;
+    qint64 m_accessExpiresElapsedMs = 0; // on Clock::elapsedMs()
+    QDateTime m_accessExpiresAt;
+    QDateTime m_lastRefreshAt;
+    QString m_lastError;
+    QString m_signedOutReason;
+    quint64 m_generation = 0; // bumped on every sign-in/out; stale async results are dropped
+    bool m_refreshInFlight = false;
+    std::vector<std::shared_ptr<QPromise<Result<QString>>>> m_refreshWaiters; // single flight, many callers
+    bool m_starting = false;
+    std::vector<std::function<void()>> m_afterStart; // requests that arrived while the store loads
+    QSet<QString> m_knownSessions;
+    bool m_sessionsSeeded = false;
+    bool m_loginInProgress = false;
+};
+
+} // namespace ehrs::agent

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// ehr-sessions-agent: argument parsing and the one composition root of the daemon.
+
+#include "Logging.h"
+#include "cli/Commands.h"
+#include "core/AgentConfig.h"
+#include "core/AgentService.h"
+#include "core/Await.h"
+#include "core/SystemClock.h"
+#include "ipc/SocketPath.h"
+#include "localapi/LocalApiServer.h"
+#include "net/ServerClient.h"
+#include "notify/DesktopNotifier.h"
+#include "refresh/ClockJumpWatcher.h"
+#include "refresh/RefreshScheduler.h"
+#include "storage/KeychainTokenStore.h"
+#include "storage/MemoryTokenStore.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QNetworkAccessManager>
+#include <QNetworkInformation>
+#include <QRandomGenerator>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+using namespace ehrs;
+using namespace ehrs::agent;
+
+namespace {
+
+int runDaemon(const QString& socketPath)
+{
+    // Refresh and keychain work must not be cut short by a client that vanishes mid-write.
+    std::signal(SIGPIPE, SIG_IGN);
+    const AgentConfig config = loadAgentConfig();
+
+    // Keychain, or memory when there is none: never a file.
+    std::unique_ptr<TokenStore> store = std::make_unique<KeychainTokenStore>(
+        qEnvironmentVariable("EHRS_AGENT_KEYCHAIN_SERVICE", QStringLiteral("ehr-sessions")));
+    if (auto probe = await(store->load()); !probe && probe.error().code == ErrorCode::Unavailable) {
+        qCWarning(lcAgent).noquote()
+            << QStringLiteral("No keychain is available (%1). Running in memory-only mode: you stay signed in "
+                              "until the agent stops. Install and unlock gnome-keyring or KWallet to stay signed "
+                              "in across restarts.")
+                   .arg(probe.error().message);
+        store = std::make_unique<MemoryTokenStore>();
+    }
+
+    SystemClock clock;
+    QNetworkAccessManager network;
+    ServerClient server(network);
+    RefreshScheduler scheduler(clock, RefreshPolicy(), [] { return QRandomGenerator::global()->generateDouble(); });
+    AgentService service(*store, server, scheduler, clock, config);
+    LocalApiServer api(service);
+    if (auto listening = api.listen(socketPath); !listening) {
+        std::fprintf(stderr, "ehr-sessions-agent: %s\n", qPrintable(listening.error().message));
+        return 1;
+    }
+
+    ClockJumpWatcher clockWatcher;
+    QObject::connect(&clockWatcher, &ClockJumpWatcher::clockJumped, &scheduler, &RefreshScheduler::clockChanged);
+    if (QNetworkInformation::loadBackendByFeatures(QNetworkInformation::Feature::Reachability)) {
+        QObject::connect(QNetworkInformation::instance(), &QNetworkInformation::reachabilityChanged, &scheduler,
+                         [&scheduler](QNetworkInformation::Reachability r) {
+                             if (r == QNetworkInformation::Reachability::Online)
+                                 scheduler.networkAvailable();
+                         });
+    }
+    DesktopNotifier notifier;
+    if (config.notifyNewSignIns)
+        QObject::connect(&service, &AgentService::eventOccurred, &notifier, &DesktopNotifier::onEvent);
+
+    // SIGTERM from systemd: leave the event loop so the socket file is removed.
+    std::signal(SIGTERM, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
+    std::signal(SIGINT, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
+
+    service.start();
+    return QCoreApplication::exec();
+}
+
+} // namespace
+
+int main(int argc, char* argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("ehr-sessions-agent"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(EHRS_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Keeps you signed in to EHR Sessions and hands access tokens "
+                                                    "to local apps."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("command"),
+                                 QStringLiteral("run (default) | login [--server URL] EMAIL | token | status | logout"));
+    const QCommandLineOption serverOption(QStringLiteral("server"), QStringLiteral("Server URL for login."),
+                                          QStringLiteral("url"));
+    const QCommandLineOption stdinOption(QStringLiteral("password-stdin"),
+                                         QStringLiteral("login: read the password (and then the code) from stdin."));
+    const QCommandLineOption socketOption(QStringLiteral("socket"),
+                                          QStringLiteral("Socket path (default $XDG_RUNTIME_DIR/ehr-sessions/agent.sock)."),
+                                          QStringLiteral("path"));
+    const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("status: print the raw JSON reply."));
+    const QCommandLineOption minValidOption(QStringLiteral("min-valid"),
+                                            QStringLiteral("token: seconds the token must stay valid."),
+                                            QStringLiteral("seconds"));
+    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption});
+    parser.process(app);
+
+    const QStringList args = parser.positionalArguments();
+    const QString command = args.value(0, QStringLiteral("run"));
+    QString socketPath = parser.value(socketOption);
+    if (socketPath.isEmpty()) {
+        auto path = ipc::socketPath();
+        if (!path) {
+            std::fprintf(stderr, "ehr-sessions-agent: %s\n", qPrintable(path.error().message));
+            return 1;
+        }
+        socketPath = *path;
+    }
+
+    if (command == u"run")
+        return runDaemon(socketPath);
+    if (command == u"token")
+        return cli::token(socketPath, parser.value(minValidOption).toInt());
+    if (command == u"status")
+        return cli::status(socketPath, parser.isSet(jsonOption));
+    if (command == u"logout")
+        return cli::logout(socketPath);
+    if (command == u"login") {
+        if (args.size() != 2) {
+            std::fprintf(stderr, "usage: ehr-sessions-agent login [--server URL] [--password-stdin] EMAIL\n");
+            return 64;
+        }
+        return cli::login(socketPath, parser.value(serverOption), args.at(1), parser.isSet(stdinOption));
+    }
+    std::fprintf(stderr, "ehr-sessions-agent: unknown command '%s'\n%s", qPrintable(command),
+                 qPrintable(parser.helpText()));
+    return 64;
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ServerClient.h"
+
+#include "core/Futures.h"
+
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+
+#include <nlohmann/json.hpp>
+
+namespace ehrs::agent {
+namespace {
+using nlohmann::json;
+
+// Bodies the agent reads are small; a larger one is not from a sane server.
+constexpr qint64 kMaxResponseBytes = 1024 * 1024;
+
+int parseRetryAfter(const QByteArray& header)
+{
+    bool ok = false;
+    const int seconds = header.trimmed().toInt(&ok);
+    if (ok && seconds >= 0)
+        return seconds;
+    // HTTP-date form
+    const QDateTime when = QDateTime::fromString(QString::fromLatin1(header.trimmed()), Qt::RFC2822Date);
+    if (when.isValid())
+        return static_cast<int>(std::max<qint64>(0, QDateTime::currentDateTimeUtc().secsTo(when)));
+    return 0;
+}
+
+Result<LoginOutcome> toLoginOutcome(const Result<json>& body)
+{
+    if (!body)
+        return fail(body.error());
+    if (auto it = body->find("requiresMFA"); it != body->end() && it->is_boolean() && it->get<bool>()) {
+        auto challenge = mfaChallengeFromJson(*body);
+        if (!challenge)
+            return fail(ErrorCode::Internal, QStringLiteral("malformed MFA challenge from the server"));
+        return LoginOutcome{std::move(*challenge)};
+    }
+    auto tokens = authTokensFromJson(*body);
+    if (!tokens)
+        return fail(ErrorCode::Internal,
+                    QStringLiteral("malformed sign-in response from the server: %1").arg(tokens.error().message));
+    return LoginOutcome{std::move(*tokens)};
+}
+} // namespace
+
+ServerClient::ServerClient(QNetworkAccessManager& network, QObject* parent) : QObject(parent), m_network(network) {}
+
+QUrl ServerClient::endpoint(const QUrl& server, const QString& path)
+{
+    QUrl url = server;
+    QString base = url.path();
+    while (base.endsWith(u'/'))
+        base.chop(1);
+    url.setPath(base + path);
+    return url;
+}
+
+QFuture<Result<json>> ServerClient::send(const QByteArray& verb, const QUrl& url, const QByteArray& body,
+                                         const QString& bearer)
+{
+    QNetworkRequest request(url);
+    request.setTransferTimeout(m_timeoutMs);
+    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
+    request.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("ehr-sessions-agent/" EHRS_VERSION));
+    if (!body.isEmpty())
+        request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    if (!bearer.isEmpty())
+        request.setRawHeader("Authorization", "Bearer " + bearer.toUtf8());
+
+    auto promise = startedPromise<Result<json>>();
+    QNetworkReply* reply = m_network.sendCustomRequest(request, verb, body);
+    connect(reply, &QNetworkReply::finished, this, [reply, promise] {
+        reply->deleteLater();
+        const QVariant statusAttr = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
+        if (!statusAttr.isValid()) {
+            // Never include the URL's query or any header: messages end up in logs and `status`.
+            finishPromise(*promise, Result<json>(fail(ErrorCode::NetworkError,
+                                                      QStringLiteral("cannot reach the server: %1")
+                                                          .arg(reply->errorString()))));
+            return;
+        }
+        const int status = statusAttr.toInt();
+        const QByteArray data = reply->read(kMaxResponseBytes);
+        auto parsed = json::parse(data.begin(), data.end(), nullptr, false);
+        if (status >= 200 && status < 300) {
+            if (parsed.is_discarded())
+                parsed = json::object();
+            finishPromise(*promise, Result<json>(std::move(parsed)));
+            return;
+        }
+        Error error = apiErrorFromJson(parsed.is_discarded() ? json() : parsed, status);
+        if (status >= 500 && error.code == ErrorCode::Internal)
+            error.code = ErrorCode::Unavailable; // 500/502/504: treat as transient, retry with backoff
+        error.retryAfterSeconds = parseRetryAfter(reply->rawHeader("Retry-After"));
+        finishPromise(*promise, Result<json>(fail(std::move(error))));
+    });
+    return promise->future();
+}
+
+QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const LoginRequest& request)
+{
+    const json body = request;
+    return send("POST", endpoint(server, QStringLiteral("/api/auth/login")), QByteArray::fromStdString(body.dump()), {})
+        .then(this, [](const Result<json>& r) { return toLoginOutcome(r); });
+}
+
+QFuture<Result<LoginOutcome>> ServerClient::verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code)
+{
+    const json body{{"mfaToken", mfaToken.toStdString()}, {"code", code.toStdString()}};
+    return send("POST", endpoint(server, QStringLiteral("/api/auth/verify-mfa")),
+                QByteArray::fromStdString(body.dump()), {})
+        .then(this, [](const Result<json>& r) { return toLoginOutcome(r); });
+}
+
+QFuture<Result<AuthTokens>> ServerClient::refresh(const QUrl& server, const QString& refreshToken)
+{
+    const json body{{"refreshToken", refreshToken.toStdString()}};
+    return send("POST", endpoint(server, QStringLiteral("/api/sessions/refresh")),
+                QByteArray::fromStdString(body.dump()), {})
+        .then(this, [](const Result<json>& r) -> Result<AuthTokens> {
+            if (!r)
+                return fail(r.error());
+            auto tokens = authTokensFromJson(*r);
+            if (!tokens)
+                return fail(ErrorCode::Internal,
+                            QStringLiteral("malformed refresh response: %1").arg(tokens.error().message));
+            return tokens;
+        });
+}
+
+QFuture<Result<void>> ServerClient::logout(const QUrl& server, const QString& accessToken)
+{
+    return send("POST", endpoint(server, QStringLiteral("/api/auth/logout")), QByteArrayLiteral("{}"), accessToken)
+        .then(this, [](const Result<json>& r) -> Result<void> {
+            if (!r)
+                return fail(r.error());
+            return {};
+        });
+}
+
+QFuture<Result<std::vector<SessionDto>>> ServerClient::sessions(const QUrl& server, const QString& accessToken)
+{
+    return send("GET", endpoint(server, QStringLiteral("/api/sessions")), {}, accessToken)
+        .then(this, [](const Result<json>& r) -> Result<std::vector<SessionDto>> {
+            if (!r)
+                return fail(r.error());
+            return sessionListFromJson(*r);
+        });
+}
+
+} // namespace ehrs::agent

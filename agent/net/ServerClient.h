@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+#include "WireModels.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QUrl>
+
+#include <nlohmann/json_fwd.hpp>
+#include <variant>
+#include <vector>
+
+class QNetworkAccessManager;
+class QNetworkReply;
+
+namespace ehrs::agent {
+
+/// A login step's outcome: signed in, or a second factor is needed.
+using LoginOutcome = std::variant<AuthTokens, MfaChallenge>;
+
+/// HTTP client of the EHR Sessions server API (docs/api.md), one future per call. Errors keep
+/// the server's code (session_revoked, refresh_token_reused, ...) and Retry-After; transport
+/// failures are NetworkError. Bodies are the shared models of common/WireModels.h.
+class ServerClient : public QObject
+{
+    Q_OBJECT
+public:
+    /// The manager is injected so tests and the app can share or replace it.
+    explicit ServerClient(QNetworkAccessManager& network, QObject* parent = nullptr);
+
+    QFuture<Result<LoginOutcome>> login(const QUrl& server, const LoginRequest& request);
+    QFuture<Result<LoginOutcome>> verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code);
+    QFuture<Result<AuthTokens>> refresh(const QUrl& server, const QString& refreshToken);
+    QFuture<Result<void>> logout(const QUrl& server, const QString& accessToken);
+    QFuture<Result<std::vector<SessionDto>>> sessions(const QUrl& server, const QString& accessToken);
+
+    /// Per-request transfer timeout; a hung server must not hold a refresh forever.
+    void setTimeoutMs(int ms) { m_timeoutMs = ms; }
+
+private:
+    QFuture<Result<nlohmann::json>> send(const QByteArray& verb, const QUrl& url, const QByteArray& body,
+                                         const QString& bearer);
+    static QUrl endpoint(const QUrl& server, const QString& path);
+
+    QNetworkAccessManager& m_network;
+    int m_timeoutMs = 20000;
+};
+
+} // namespace ehrs::agent

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "KeychainTokenStore.h"
+
+#include "Logging.h"
+#include "core/Futures.h"
+
+#include <qt6keychain/keychain.h>
+
+namespace ehrs::agent {
+
+KeychainTokenStore::KeychainTokenStore(QString service, QObject* parent) : QObject(parent), m_service(std::move(service))
+{
+}
+
+Error KeychainTokenStore::toError(const QKeychain::Job& job)
+{
+    // No Secret Service on the bus (or no D-Bus session at all) shows up as NoBackendAvailable or,
+    // with the libsecret backend, as OtherError: both mean "no keychain", which the agent answers
+    // with memory-only mode. Locked/denied keychains are storage errors proper.
+    switch (job.error()) {
+    case QKeychain::NoBackendAvailable:
+    case QKeychain::NotImplemented:
+        return Error{ErrorCode::Unavailable, QStringLiteral("no keychain backend: %1").arg(job.errorString())};
+    case QKeychain::AccessDenied:
+    case QKeychain::AccessDeniedByUser:
+        return Error{ErrorCode::StorageError, QStringLiteral("keychain access denied: %1").arg(job.errorString())};
+    case QKeychain::OtherError:
+        if (job.errorString().contains(u"org.freedesktop.secrets") || job.errorString().contains(u"D-Bus") ||
+            job.errorString().contains(u"DBus") || job.errorString().contains(u"dbus"))
+            return Error{ErrorCode::Unavailable, QStringLiteral("no keychain backend: %1").arg(job.errorString())};
+        return Error{ErrorCode::StorageError, QStringLiteral("keychain error: %1").arg(job.errorString())};
+    default:
+        return Error{ErrorCode::StorageError, QStringLiteral("keychain error: %1").arg(job.errorString())};
+    }
+}
+
+QFuture<Result<std::optional<QString>>> KeychainTokenStore::readEntry(const QString& key)
+{
+    using R = Result<std::optional<QString>>;
+    auto promise = startedPromise<R>();
+    auto* job = new QKeychain::ReadPasswordJob(m_service, this);
+    job->setKey(key);
+    connect(job, &QKeychain::Job::finished, this, [promise](QKeychain::Job* j) {
+        auto* read = static_cast<QKeychain::ReadPasswordJob*>(j);
+        if (j->error() == QKeychain::EntryNotFound)
+            finishPromise(*promise, R(std::nullopt));
+        else if (j->error() != QKeychain::NoError)
+            finishPromise(*promise, R(fail(toError(*j))));
+        else
+            finishPromise(*promise, R(read->textData()));
+    });
+    job->start(); // queued by QtKeychain: never finishes inside this call
+    return promise->future();
+}
+
+QFuture<Result<void>> KeychainTokenStore::writeEntry(const QString& key, const QString& value)
+{
+    auto promise = startedPromise<Result<void>>();
+    auto* job = new QKeychain::WritePasswordJob(m_service, this);
+    job->setKey(key);
+    job->setTextData(value);
+    connect(job, &QKeychain::Job::finished, this, [promise](QKeychain::Job* j) {
+        if (j->error() != QKeychain::NoError)
+            finishPromise(*promise, Result<void>(fail(toError(*j))));
+        else
+            finishPromise(*promise, Result<void>{});
+    });
+    job->start();
+    return promise->future();
+}
+
+QFuture<Result<void>> KeychainTokenStore::deleteEntry(const QString& key)
+{
+    auto promise = startedPromise<Result<void>>();
+    auto* job = new QKeychain::DeletePasswordJob(m_service, this);
+    job->setKey(key);
+    connect(job, &QKeychain::Job::finished, this, [promise](QKeychain::Job* j) {
+        if (j->error() != QKeychain::NoError && j->error() != QKeychain::EntryNotFound)
+            finishPromise(*promise, Result<void>(fail(toError(*j))));
+        else
+            finishPromise(*promise, Result<void>{});
+    });
+    job->start();
+    return promise->future();
+}
+
+QFuture<Result<std::optional<StoredAccount>>> KeychainTokenStore::load()
+{
+    using R = Result<std::optional<StoredAccount>>;
+    auto promise = startedPromise<R>();
+    readEntry(currentAccountKey()).then(this, [this, promise](const Result<std::optional<QString>>& index) {
+        if (!index) {
+            finishPromise(*promise, R(fail(index.error())));
+            return;
+        }
+        if (!*index || (*index)->isEmpty()) {
+            finishPromise(*promise, R(std::nullopt));
+            return;
+        }
+        readEntry(**index).then(this, [promise](const Result<std::optional<QString>>& entry) {
+            if (!entry) {
+                finishPromise(*promise, R(fail(entry.error())));
+                return;
+            }
+            if (!*entry) { // a pointer left by a crash between the two deletes of remove()
+                finishPromise(*promise, R(std::nullopt));
+                return;
+            }
+            auto account = StoredAccount::fromJson((*entry)->toUtf8());
+            if (!account) {
+                qCWarning(lcAgentStorage) << "ignoring an unreadable keychain entry:" << account.error().message;
+                finishPromise(*promise, R(std::nullopt));
+                return;
+            }
+            finishPromise(*promise, R(std::move(*account)));
+        });
+    });
+    return promise->future();
+}
+
+QFuture<Result<void>> KeychainTokenStore::save(const StoredAccount& account)
+{
+    // The entry first, then the pointer to it: a crash in between leaves the previous current
+    // account (or none) in place, never a pointer to a missing entry. QtKeychain runs jobs one at
+    // a time in submission order, so rotations saved back to back land in order.
+    auto promise = startedPromise<Result<void>>();
+    const QString key = account.storageKey();
+    writeEntry(key, QString::fromUtf8(account.toJson())).then(this, [this, promise, key](const Result<void>& r) {
+        if (!r) {
+            finishPromise(*promise, r);
+            return;
+        }
+        writeEntry(currentAccountKey(), key).then(this, [promise](const Result<void>& r2) {
+            finishPromise(*promise, r2);
+        });
+    });
+    return promise->future();
+}
+
+QFuture<Result<void>> KeychainTokenStore::remove(const StoredAccount& account)
+{
+    auto promise = startedPromise<Result<void>>();
+    const QString key = account.storageKey();
+    deleteEntry(key).then(this, [this, promise, key](const Result<void>& r) {
+        if (!r) {
+            finishPromise(*promise, r);
+            return;
+        }
+        readEntry(currentAccountKey()).then(this, [this, promise, key](const Result<std::optional<QString>>& index) {
+            if (index && *index && **index == key) {
+                deleteEntry(currentAccountKey()).then(this, [promise](const Result<void>& r3) {
+                    finishPromise(*promise, r3);
+                });
+                return;
+            }
+            finishPromise(*promise, Result<void>{});
+        });
+    });
+    return promise->future();
+}
+
+} // namespace ehrs::agent

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "MemoryTokenStore.h"
+
+#include "core/Futures.h"
+
+namespace ehrs::agent {
+
+// Answers are deferred to the event loop, like a real keychain's: code written against this store
+// then behaves the same with the keychain.
+QFuture<Result<std::optional<StoredAccount>>> MemoryTokenStore::load()
+{
+    return deferredFuture(Result<std::optional<StoredAccount>>(m_account));
+}
+
+QFuture<Result<void>> MemoryTokenStore::save(const StoredAccount& account)
+{
+    m_account = account;
+    return deferredFuture(Result<void>{});
+}
+
+QFuture<Result<void>> MemoryTokenStore::remove(const StoredAccount& account)
+{
+    if (m_account && m_account->storageKey() == account.storageKey())
+        m_account.reset();
+    return deferredFuture(Result<void>{});
+}
+
+} // namespace ehrs::agent

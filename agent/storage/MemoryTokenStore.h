@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "TokenStore.h"
+
+namespace ehrs::agent {
+
+/// The fallback when there is no keychain: the account lives as long as the agent process and
+/// is never written to disk (a plaintext file would be readable by any process of the user and
+/// by backups).
+class MemoryTokenStore final : public TokenStore
+{
+public:
+    QFuture<Result<std::optional<StoredAccount>>> load() override;
+    QFuture<Result<void>> save(const StoredAccount& account) override;
+    QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QString kind() const override { return QStringLiteral("memory"); }
+    bool isPersistent() const override { return false; }
+
+private:
+    std::optional<StoredAccount> m_account;
+};
+
+} // namespace ehrs::agent

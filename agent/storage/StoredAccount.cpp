@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "StoredAccount.h"
+
+#include "WireModels.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ehrs::agent {
+
+QString StoredAccount::storageKey() const
+{
+    return QStringLiteral("account:%1|%2").arg(serverUrl, email.toLower());
+}
+
+QByteArray StoredAccount::toJson() const
+{
+    const nlohmann::json j{{"serverUrl", serverUrl.toStdString()},
+                           {"userId", userId.toStdString()},
+                           {"email", email.toStdString()},
+                           {"sessionId", sessionId.toStdString()},
+                           {"refreshToken", refreshToken.toStdString()}};
+    return QByteArray::fromStdString(j.dump());
+}
+
+Result<StoredAccount> StoredAccount::fromJson(QByteArrayView text)
+{
+    auto j = json::parseObject(text);
+    if (!j)
+        return fail(ErrorCode::StorageError, QStringLiteral("the stored account is not valid JSON"));
+    StoredAccount a;
+    auto server = json::requiredString(*j, "serverUrl", 2048);
+    auto email = json::requiredString(*j, "email", 320);
+    auto refresh = json::requiredString(*j, "refreshToken", 1024);
+    if (!server || !email || !refresh)
+        return fail(ErrorCode::StorageError, QStringLiteral("the stored account lacks a required field"));
+    a.serverUrl = *server;
+    a.email = *email;
+    a.refreshToken = *refresh;
+    a.userId = json::optionalString(*j, "userId", 100).value_or(QString());
+    a.sessionId = json::optionalString(*j, "sessionId", 100).value_or(QString());
+    return a;
+}
+
+} // namespace ehrs::agent

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace ehrs::agent {
+
+/// What survives a restart of the agent: one keychain entry per server and account. The access
+/// token is deliberately absent: it lives in memory only.
+struct StoredAccount
+{
+    QString serverUrl;
+    QString userId;
+    QString email;
+    QString sessionId;
+    QString refreshToken;
+
+    bool operator==(const StoredAccount&) const = default;
+    /// Name of the keychain entry: one per server + account.
+    QString storageKey() const;
+    QByteArray toJson() const;
+    [[nodiscard]] static Result<StoredAccount> fromJson(QByteArrayView json);
+};
+
+} // namespace ehrs::agent

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+#include "StoredAccount.h"
+
+#include <QFuture>
+#include <QString>
+
+#include <optional>
+
+namespace ehrs::agent {
+
+/// Where the agent keeps its account between runs. Operations are asynchronous (a keychain may
+/// prompt or talk D-Bus) and never finish synchronously inside the call.
+///
+/// The agent keeps one current account; `load()` returns it. `save()` must be durable when its
+/// future reports success: the agent hands out a rotated token only after that.
+class TokenStore
+{
+public:
+    virtual ~TokenStore() = default;
+
+    /// The current account, or nullopt when none is stored. ErrorCode::Unavailable means there is
+    /// no backend at all (no Secret Service): the caller may fall back to memory.
+    virtual QFuture<Result<std::optional<StoredAccount>>> load() = 0;
+    /// Stores `account` and makes it the current one.
+    virtual QFuture<Result<void>> save(const StoredAccount& account) = 0;
+    /// Deletes `account`'s entry (and the current-account pointer if it names it). Removing what
+    /// is not there succeeds.
+    virtual QFuture<Result<void>> remove(const StoredAccount& account) = 0;
+
+    /// "keychain" or "memory", as `status` reports it.
+    virtual QString kind() const = 0;
+    /// True when what is saved outlives the process.
+    virtual bool isPersistent() const = 0;
+};
+
+} // namespace ehrs::agent

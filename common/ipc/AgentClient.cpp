@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "AgentClient.h"
+
+#include "SocketPath.h"
+
+namespace ehrs::ipc {
+namespace {
+template <typename T>
+QFuture<Result<T>> ready(Result<T> value)
+{
+    QPromise<Result<T>> promise;
+    promise.start();
+    promise.addResult(std::move(value));
+    promise.finish();
+    return promise.future();
+}
+} // namespace
+
+AgentClient::AgentClient(QObject* parent) : QObject(parent)
+{
+    connect(&m_socket, &QLocalSocket::readyRead, this, &AgentClient::onReadyRead);
+    connect(&m_socket, &QLocalSocket::connected, this, [this] {
+        if (auto p = std::exchange(m_connectPromise, nullptr)) {
+            p->addResult(Result<void>{});
+            p->finish();
+        }
+    });
+    connect(&m_socket, &QLocalSocket::errorOccurred, this, [this](QLocalSocket::LocalSocketError) {
+        const Error e{ErrorCode::NetworkError,
+                      QStringLiteral("cannot talk to the agent: %1").arg(m_socket.errorString())};
+        if (auto p = std::exchange(m_connectPromise, nullptr)) {
+            p->addResult(Result<void>(fail(e)));
+            p->finish();
+        }
+        failAll(e);
+    });
+    connect(&m_socket, &QLocalSocket::disconnected, this, [this] {
+        failAll(Error{ErrorCode::NetworkError, QStringLiteral("the agent closed the connection")});
+        Q_EMIT disconnected();
+    });
+}
+
+AgentClient::~AgentClient()
+{
+    // Pending futures must finish, or their waiters would hang forever.
+    failAll(Error{ErrorCode::NetworkError, QStringLiteral("client destroyed")});
+    if (auto p = std::exchange(m_connectPromise, nullptr)) {
+        p->addResult(Result<void>(fail(ErrorCode::NetworkError, QStringLiteral("client destroyed"))));
+        p->finish();
+    }
+    m_socket.disconnect(this);
+    m_socket.abort();
+}
+
+QFuture<Result<void>> AgentClient::connectToAgent(const QString& path)
+{
+    QString target = path;
+    if (target.isEmpty()) {
+        auto p = socketPath();
+        if (!p)
+            return ready<void>(fail(p.error()));
+        target = *p;
+    }
+    m_decoder = FrameDecoder();
+    m_connectPromise = std::make_shared<QPromise<Result<void>>>();
+    m_connectPromise->start();
+    auto future = m_connectPromise->future();
+    m_socket.connectToServer(target);
+    return future;
+}
+
+bool AgentClient::isConnected() const
+{
+    return m_socket.state() == QLocalSocket::ConnectedState;
+}
+
+void AgentClient::disconnectFromAgent()
+{
+    m_socket.disconnectFromServer();
+}
+
+QFuture<Result<QByteArray>> AgentClient::request(Request request)
+{
+    if (!isConnected())
+        return ready<QByteArray>(fail(ErrorCode::NetworkError, QStringLiteral("not connected to the agent")));
+    request.id = m_nextId++;
+    auto frame = encodeFrame(toPayload(request));
+    if (!frame)
+        return ready<QByteArray>(fail(frame.error()));
+    auto promise = std::make_shared<QPromise<Result<QByteArray>>>();
+    promise->start();
+    m_pending.emplace(request.id, promise);
+    m_socket.write(*frame);
+    return promise->future();
+}
+
+QFuture<Result<TokenReply>> AgentClient::token(int minValidSeconds)
+{
+    Request r;
+    r.type = RequestType::Token;
+    r.minValidSeconds = minValidSeconds;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<TokenReply> {
+        if (!reply)
+            return fail(reply.error());
+        return tokenReplyFromPayload(*reply);
+    });
+}
+
+QFuture<Result<StatusReply>> AgentClient::status()
+{
+    Request r;
+    r.type = RequestType::Status;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<StatusReply> {
+        if (!reply)
+            return fail(reply.error());
+        return statusReplyFromPayload(*reply);
+    });
+}
+
+QFuture<Result<LoginReply>> AgentClient::login(const QString& serverUrl, const QString& email,
+                                               const QString& password)
+{
+    Request r;
+    r.type = RequestType::Login;
+    r.serverUrl = serverUrl;
+    r.email = email;
+    r.password = password;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<LoginReply> {
+        if (!reply)
+            return fail(reply.error());
+        return loginReplyFromPayload(*reply);
+    });
+}
+
+QFuture<Result<LoginReply>> AgentClient::verifyMfa(const QString& code)
+{
+    Request r;
+    r.type = RequestType::VerifyMfa;
+    r.code = code;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<LoginReply> {
+        if (!reply)
+            return fail(reply.error());
+        return loginReplyFromPayload(*reply);
+    });
+}
+
+QFuture<Result<void>> AgentClient::logout()
+{
+    Request r;
+    r.type = RequestType::Logout;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<void> {
+        if (!reply)
+            return fail(reply.error());
+        return {};
+    });
+}
+
+QFuture<Result<void>> AgentClient::subscribe()
+{
+    Request r;
+    r.type = RequestType::Subscribe;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<void> {
+        if (!reply)
+            return fail(reply.error());
+        return {};
+    });
+}
+
+void AgentClient::onReadyRead()
+{
+    if (!m_decoder.feed(m_socket.readAll())) {
+        failAll(Error{ErrorCode::InvalidRequest, QStringLiteral("the agent sent an invalid frame")});
+        m_socket.abort();
+        return;
+    }
+    while (auto payload = m_decoder.next()) {
+        auto in = incomingFromPayload(*payload);
+        if (!in)
+            continue; // a newer agent's message this client does not know
+        if (in->isEvent) {
+            if (auto event = eventFromPayload(*payload))
+                Q_EMIT eventReceived(*event);
+            continue;
+        }
+        auto it = m_pending.find(in->id);
+        if (it == m_pending.end())
+            continue;
+        auto promise = it->second;
+        m_pending.erase(it);
+        if (in->error)
+            promise->addResult(Result<QByteArray>(fail(*in->error)));
+        else
+            promise->addResult(Result<QByteArray>(std::move(in->payload)));
+        promise->finish();
+    }
+    if (m_decoder.hasFailed()) {
+        failAll(Error{ErrorCode::InvalidRequest, QStringLiteral("the agent sent an invalid frame")});
+        m_socket.abort();
+    }
+}
+
+void AgentClient::failAll(const Error& error)
+{
+    auto pending = std::exchange(m_pending, {});
+    for (auto& [id, promise] : pending) {
+        promise->addResult(Result<QByteArray>(fail(error)));
+        promise->finish();
+    }
+}
+
+} // namespace ehrs::ipc

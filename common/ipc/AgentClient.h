@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "AgentMessages.h"
+#include "FrameDecoder.h"
+#include "Result.h"
+
+#include <QFuture>
+#include <QLocalSocket>
+#include <QObject>
+#include <QPromise>
+
+#include <map>
+#include <memory>
+
+namespace ehrs::ipc {
+
+/// Client of the agent's local API, used by the agent's sub-commands and the desktop app.
+/// Requests are answered through futures (matched by id, so several may be in flight); events
+/// after subscribe() arrive as the eventReceived() signal. When the connection drops, pending
+/// requests fail with NetworkError and disconnected() is emitted.
+class AgentClient : public QObject
+{
+    Q_OBJECT
+public:
+    explicit AgentClient(QObject* parent = nullptr);
+    ~AgentClient() override;
+
+    /// Connects to `path` (default: socketPath()). The future finishes once connected.
+    QFuture<Result<void>> connectToAgent(const QString& path = {});
+    bool isConnected() const;
+    void disconnectFromAgent();
+
+    /// Sends a request (its id is assigned here) and resolves with the raw reply payload, or the
+    /// agent's error. Read the payload with the typed readers of AgentMessages.h.
+    QFuture<Result<QByteArray>> request(Request request);
+
+    QFuture<Result<TokenReply>> token(int minValidSeconds = 0);
+    QFuture<Result<StatusReply>> status();
+    QFuture<Result<LoginReply>> login(const QString& serverUrl, const QString& email, const QString& password);
+    QFuture<Result<LoginReply>> verifyMfa(const QString& code);
+    QFuture<Result<void>> logout();
+    QFuture<Result<void>> subscribe();
+
+Q_SIGNALS:
+    void eventReceived(const ehrs::ipc::Event& event);
+    void disconnected();
+
+private:
+    void onReadyRead();
+    void failAll(const Error& error);
+
+    QLocalSocket m_socket;
+    FrameDecoder m_decoder;
+    qint64 m_nextId = 1;
+    std::map<qint64, std::shared_ptr<QPromise<Result<QByteArray>>>> m_pending;
+    std::shared_ptr<QPromise<Result<void>>> m_connectPromise;
+};
+
+} // namespace ehrs::ipc

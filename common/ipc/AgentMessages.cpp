@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "AgentMessages.h"
+
+#include "WireModels.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <utility>
+
+namespace ehrs::ipc {
+namespace {
+using nlohmann::json;
+
+constexpr std::array<std::pair<RequestType, const char16_t*>, 6> kRequestNames{{
+    {RequestType::Token, u"token"},
+    {RequestType::Status, u"status"},
+    {RequestType::Login, u"login"},
+    {RequestType::VerifyMfa, u"verify-mfa"},
+    {RequestType::Logout, u"logout"},
+    {RequestType::Subscribe, u"subscribe"},
+}};
+
+std::string s(const QString& v)
+{
+    return v.toStdString();
+}
+
+std::string t(const QDateTime& v)
+{
+    return v.isValid() ? toIsoString(v) : std::string();
+}
+
+QString str(const json& j, const char* field)
+{
+    return ehrs::json::optionalString(j, field, 16384).value_or(QString());
+}
+
+QDateTime time(const json& j, const char* field)
+{
+    const QString v = str(j, field);
+    return v.isEmpty() ? QDateTime() : fromIsoString(v.toStdString());
+}
+
+QByteArray dump(const json& j)
+{
+    return QByteArray::fromStdString(j.dump());
+}
+
+json reply(qint64 id)
+{
+    return json{{"type", "reply"}, {"id", id}, {"ok", true}};
+}
+
+Result<json> parse(QByteArrayView payload)
+{
+    auto j = ehrs::json::parseObject(payload);
+    if (!j)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("message is not a JSON object"));
+    return j;
+}
+} // namespace
+
+QString requestTypeName(RequestType type)
+{
+    for (const auto& [t2, name] : kRequestNames) {
+        if (t2 == type)
+            return QString::fromUtf16(name);
+    }
+    return {};
+}
+
+std::optional<RequestType> requestTypeFromName(const QString& name)
+{
+    for (const auto& [type, n] : kRequestNames) {
+        if (name == QStringView(n))
+            return type;
+    }
+    return std::nullopt;
+}
+
+Result<Request> requestFromJson(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    Request r;
+    auto type = ehrs::json::requiredString(*j, "type", 32);
+    if (!type)
+        return fail(type.error());
+    auto known = requestTypeFromName(*type);
+    if (!known)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown request type"));
+    r.type = *known;
+    if (auto it = j->find("id"); it != j->end()) {
+        if (!it->is_number_integer())
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("'id' must be an integer"));
+        r.id = it->get<qint64>();
+    }
+    switch (r.type) {
+    case RequestType::Login: {
+        auto email = ehrs::json::requiredString(*j, "email", 320);
+        if (!email)
+            return fail(email.error());
+        auto password = ehrs::json::requiredString(*j, "password", 1024);
+        if (!password)
+            return fail(password.error());
+        auto server = ehrs::json::optionalString(*j, "serverUrl", 2048);
+        if (!server)
+            return fail(server.error());
+        r.email = email->trimmed();
+        r.password = *password;
+        r.serverUrl = *server;
+        break;
+    }
+    case RequestType::VerifyMfa: {
+        auto code = ehrs::json::requiredString(*j, "code", 64);
+        if (!code)
+            return fail(code.error());
+        r.code = code->trimmed();
+        break;
+    }
+    case RequestType::Token:
+        if (auto it = j->find("minValidSeconds"); it != j->end()) {
+            if (!it->is_number_integer() || it->get<qint64>() < 0 || it->get<qint64>() > 86400)
+                return fail(ErrorCode::InvalidRequest, QStringLiteral("'minValidSeconds' must be 0..86400"));
+            r.minValidSeconds = static_cast<int>(it->get<qint64>());
+        }
+        break;
+    case RequestType::Status:
+    case RequestType::Logout:
+    case RequestType::Subscribe:
+        break;
+    }
+    return r;
+}
+
+QByteArray toPayload(const Request& r)
+{
+    json j{{"type", s(requestTypeName(r.type))}, {"id", r.id}};
+    switch (r.type) {
+    case RequestType::Login:
+        j["email"] = s(r.email);
+        j["password"] = s(r.password);
+        if (!r.serverUrl.isEmpty())
+            j["serverUrl"] = s(r.serverUrl);
+        break;
+    case RequestType::VerifyMfa:
+        j["code"] = s(r.code);
+        break;
+    case RequestType::Token:
+        if (r.minValidSeconds > 0)
+            j["minValidSeconds"] = r.minValidSeconds;
+        break;
+    default:
+        break;
+    }
+    return dump(j);
+}
+
+QString eventName(const Event& event)
+{
+    struct Visitor
+    {
+        QString operator()(const TokenRefreshedEvent&) const { return QStringLiteral("token-refreshed"); }
+        QString operator()(const SignedOutEvent&) const { return QStringLiteral("signed-out"); }
+        QString operator()(const SessionRevokedEvent&) const { return QStringLiteral("session-revoked"); }
+        QString operator()(const NewSignInEvent&) const { return QStringLiteral("new-sign-in"); }
+    };
+    return std::visit(Visitor{}, event);
+}
+
+QByteArray toPayload(const Event& event)
+{
+    json j{{"type", "event"}, {"event", s(eventName(event))}};
+    struct Visitor
+    {
+        json& j;
+        void operator()(const TokenRefreshedEvent& e) const
+        {
+            j["accessToken"] = s(e.accessToken);
+            j["expiresAt"] = t(e.expiresAt);
+        }
+        void operator()(const SignedOutEvent& e) const
+        {
+            j["reason"] = s(e.reason);
+            j["message"] = s(e.message);
+        }
+        void operator()(const SessionRevokedEvent& e) const
+        {
+            j["sessionId"] = s(e.sessionId);
+            j["current"] = e.current;
+        }
+        void operator()(const NewSignInEvent& e) const
+        {
+            j["sessionId"] = s(e.sessionId);
+            j["device"] = s(e.device);
+            j["ipAddress"] = s(e.ipAddress);
+            j["location"] = s(e.location);
+            j["time"] = t(e.time);
+        }
+    };
+    std::visit(Visitor{j}, event);
+    return dump(j);
+}
+
+QByteArray replyPayload(qint64 id, const TokenReply& r)
+{
+    json j = reply(id);
+    j["accessToken"] = s(r.accessToken);
+    j["expiresAt"] = t(r.expiresAt);
+    return dump(j);
+}
+
+QByteArray replyPayload(qint64 id, const StatusReply& r)
+{
+    json j = reply(id);
+    j["state"] = s(r.state);
+    j["signedIn"] = r.signedIn;
+    j["serverUrl"] = s(r.serverUrl);
+    j["email"] = s(r.email);
+    j["userId"] = s(r.userId);
+    j["sessionId"] = s(r.sessionId);
+    j["accessTokenExpiresAt"] = t(r.accessTokenExpiresAt);
+    j["lastRefreshAt"] = t(r.lastRefreshAt);
+    j["nextRefreshAt"] = t(r.nextRefreshAt);
+    j["lastError"] = s(r.lastError);
+    j["signedOutReason"] = s(r.signedOutReason);
+    j["storage"] = s(r.storage);
+    return dump(j);
+}
+
+QByteArray replyPayload(qint64 id, const LoginReply& r)
+{
+    json j = reply(id);
+    j["requiresMfa"] = r.requiresMfa;
+    if (r.requiresMfa) {
+        json methods = json::array();
+        for (const auto& m : r.methods)
+            methods.push_back(s(m));
+        j["methods"] = methods;
+    } else {
+        j["email"] = s(r.email);
+        j["userId"] = s(r.userId);
+        j["sessionId"] = s(r.sessionId);
+    }
+    return dump(j);
+}
+
+QByteArray okPayload(qint64 id)
+{
+    return dump(reply(id));
+}
+
+QByteArray errorPayload(qint64 id, const Error& error)
+{
+    json j{{"type", "reply"}, {"id", id}, {"ok", false}, {"error", std::string(errorCodeName(error.code))},
+           {"message", s(error.message)}};
+    return dump(j);
+}
+
+Result<Incoming> incomingFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    Incoming in;
+    in.payload = payload.toByteArray();
+    const QString type = str(*j, "type");
+    if (type == u"event") {
+        in.isEvent = true;
+        return in;
+    }
+    if (type != u"reply")
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown message type"));
+    if (auto it = j->find("id"); it != j->end() && it->is_number_integer())
+        in.id = it->get<qint64>();
+    auto ok = j->find("ok");
+    if (ok == j->end() || !ok->is_boolean())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("reply without 'ok'"));
+    if (!ok->get<bool>()) {
+        Error e;
+        e.code = errorCodeFromName(str(*j, "error").toStdString());
+        e.message = str(*j, "message");
+        in.error = e;
+    }
+    return in;
+}
+
+Result<TokenReply> tokenReplyFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    auto token = ehrs::json::requiredString(*j, "accessToken", 8192);
+    if (!token)
+        return fail(token.error());
+    return TokenReply{*token, time(*j, "expiresAt")};
+}
+
+Result<StatusReply> statusReplyFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    StatusReply r;
+    r.state = str(*j, "state");
+    if (auto it = j->find("signedIn"); it != j->end() && it->is_boolean())
+        r.signedIn = it->get<bool>();
+    r.serverUrl = str(*j, "serverUrl");
+    r.email = str(*j, "email");
+    r.userId = str(*j, "userId");
+    r.sessionId = str(*j, "sessionId");
+    r.accessTokenExpiresAt = time(*j, "accessTokenExpiresAt");
+    r.lastRefreshAt = time(*j, "lastRefreshAt");
+    r.nextRefreshAt = time(*j, "nextRefreshAt");
+    r.lastError = str(*j, "lastError");
+    r.signedOutReason = str(*j, "signedOutReason");
+    r.storage = str(*j, "storage");
+    return r;
+}
+
+Result<LoginReply> loginReplyFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    LoginReply r;
+    if (auto it = j->find("requiresMfa"); it != j->end() && it->is_boolean())
+        r.requiresMfa = it->get<bool>();
+    if (auto it = j->find("methods"); it != j->end() && it->is_array()) {
+        for (const auto& m : *it) {
+            if (m.is_string())
+                r.methods << QString::fromStdString(m.get<std::string>());
+        }
+    }
+    r.email = str(*j, "email");
+    r.userId = str(*j, "userId");
+    r.sessionId = str(*j, "sessionId");
+    return r;
+}
+
+Result<Event> eventFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    const QString name = str(*j, "event");
+    if (name == u"token-refreshed")
+        return Event{TokenRefreshedEvent{str(*j, "accessToken"), time(*j, "expiresAt")}};
+    if (name == u"signed-out")
+        return Event{SignedOutEvent{str(*j, "reason"), str(*j, "message")}};
+    if (name == u"session-revoked") {
+        SessionRevokedEvent e{str(*j, "sessionId"), false};
+        if (auto it = j->find("current"); it != j->end() && it->is_boolean())
+            e.current = it->get<bool>();
+        return Event{e};
+    }
+    if (name == u"new-sign-in")
+        return Event{NewSignInEvent{str(*j, "sessionId"), str(*j, "device"), str(*j, "ipAddress"),
+                                    str(*j, "location"), time(*j, "time")}};
+    return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown event"));
+}
+
+} // namespace ehrs::ipc

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Messages of the agent's local API (docs/agent-api.md), shared by the agent that serves them and
+// the desktop app and the agent's own sub-commands that use them. Each message is one JSON object
+// in one frame (FrameDecoder.h).
+//
+//   request   {"type": "<command>", "id": <int>, ...arguments}
+//   reply     {"type": "reply", "id": <same>, "ok": true, ...result}
+//             {"type": "reply", "id": <same>, "ok": false, "error": "<code>", "message": "..."}
+//   event     {"type": "event", "event": "<name>", ...fields}      (only after "subscribe")
+//
+// The refresh token never appears in any of these messages.
+
+#include "Result.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QString>
+#include <QStringList>
+
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <variant>
+
+namespace ehrs::ipc {
+
+enum class RequestType { Token, Status, Login, VerifyMfa, Logout, Subscribe };
+
+/// Wire name of a request type ("token", "verify-mfa", ...) and back.
+QString requestTypeName(RequestType type);
+std::optional<RequestType> requestTypeFromName(const QString& name);
+
+/// A request from a client. Which fields matter depends on `type`:
+/// login: serverUrl (optional when the agent already knows one), email, password;
+/// verify-mfa: code (the challenge is the one the same connection's login received);
+/// token: minValidSeconds (optional, clamped by the agent).
+struct Request
+{
+    RequestType type = RequestType::Status;
+    qint64 id = 0;
+    QString serverUrl;
+    QString email;
+    QString password;
+    QString code;
+    int minValidSeconds = 0;
+};
+
+/// Parses and validates a request payload; errors are InvalidRequest with a message for the peer.
+[[nodiscard]] Result<Request> requestFromJson(QByteArrayView payload);
+QByteArray toPayload(const Request& request);
+
+/// Reply to `token`: an access token valid for at least a little while.
+struct TokenReply
+{
+    QString accessToken;
+    QDateTime expiresAt;
+};
+
+/// Reply to `status`. `state` is "signed-out", "signed-in", "refreshing", "offline" or "starting".
+struct StatusReply
+{
+    QString state;
+    bool signedIn = false;
+    QString serverUrl;
+    QString email;
+    QString userId;
+    QString sessionId;
+    QDateTime accessTokenExpiresAt;
+    QDateTime lastRefreshAt;
+    QDateTime nextRefreshAt;
+    QString lastError;       // human message of the last failure, empty when none
+    QString signedOutReason; // error code name why the agent signed out, e.g. "session_revoked"
+    QString storage;         // "keychain" or "memory"
+};
+
+/// Reply to `login` and `verify-mfa`: either signed in, or a second factor is needed.
+struct LoginReply
+{
+    bool requiresMfa = false;
+    QStringList methods; // when requiresMfa: "totp", "backup_code"
+    QString email;
+    QString userId;
+    QString sessionId;
+};
+
+/// Events pushed to subscribers.
+struct TokenRefreshedEvent
+{
+    QString accessToken;
+    QDateTime expiresAt;
+};
+struct SignedOutEvent
+{
+    QString reason; // error code name: session_revoked, refresh_token_reused, session_expired, unauthorized, logout
+    QString message;
+};
+struct SessionRevokedEvent
+{
+    QString sessionId;
+    bool current = false; // true when it is the agent's own session (a signed-out event follows)
+};
+struct NewSignInEvent
+{
+    QString sessionId;
+    QString device; // "Chrome on Windows"
+    QString ipAddress;
+    QString location;
+    QDateTime time;
+};
+using Event = std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent>;
+
+QByteArray toPayload(const Event& event);
+QByteArray replyPayload(qint64 id, const TokenReply& reply);
+QByteArray replyPayload(qint64 id, const StatusReply& reply);
+QByteArray replyPayload(qint64 id, const LoginReply& reply);
+/// `{"type":"reply","id":id,"ok":true}` for commands without a result (logout, subscribe).
+QByteArray okPayload(qint64 id);
+QByteArray errorPayload(qint64 id, const Error& error);
+
+/// A message received by a client: a reply to one of its requests or an event.
+struct Incoming
+{
+    bool isEvent = false;
+    qint64 id = 0;
+    std::optional<Error> error; // a failed reply
+    QByteArray payload;         // the whole JSON object, for the typed readers below
+};
+[[nodiscard]] Result<Incoming> incomingFromPayload(QByteArrayView payload);
+[[nodiscard]] Result<TokenReply> tokenReplyFromPayload(QByteArrayView payload);
+[[nodiscard]] Result<StatusReply> statusReplyFromPayload(QByteArrayView payload);
+[[nodiscard]] Result<LoginReply> loginReplyFromPayload(QByteArrayView payload);
+[[nodiscard]] Result<Event> eventFromPayload(QByteArrayView payload);
+/// Wire name of an event ("token-refreshed", "signed-out", "session-revoked", "new-sign-in").
+QString eventName(const Event& event);
+
+} // namespace ehrs::ipc

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QByteArray>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QString>
+#include <QStringList>
+#include <QTemporaryDir>
+
+#include <memory>
+
+namespace ehrs::agent::test {
+
+/// A real `ehr-sessions-agent run` child process with a private runtime dir and keychain service
+/// name, plus its sub-commands run the way a user or script would.
+class AgentProcess
+{
+public:
+    AgentProcess();
+    ~AgentProcess();
+
+    void setEnv(const QString& name, const QString& value);
+    void unsetEnv(const QString& name);
+    QString socketPath() const;
+    QString keychainService() const { return m_service; }
+
+    /// Starts the daemon and waits until its socket answers; false on failure.
+    bool start();
+    /// SIGKILL, as a crash or the OOM killer would.
+    void kill();
+    /// SIGTERM and wait.
+    void stop();
+    /// Waits for the daemon to exit by itself (test hooks); returns its exit code or -1.
+    int waitForExit(int timeoutMs);
+    bool isRunning() const;
+
+    struct CliResult
+    {
+        int exitCode = -1;
+        QByteArray out;
+        QByteArray err;
+    };
+    /// Runs `ehr-sessions-agent ARGS --socket PATH` with `stdinData` on its standard input.
+    CliResult cli(const QStringList& args, const QByteArray& stdinData = {}) const;
+
+    QByteArray log() const;
+
+private:
+    QTemporaryDir m_runtime;
+    QString m_service;
+    QProcessEnvironment m_env;
+    std::unique_ptr<QProcess> m_process;
+    mutable QByteArray m_log;
+};
+
+} // namespace ehrs::agent::test

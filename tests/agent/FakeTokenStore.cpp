@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "FakeTokenStore.h"
+
+#include "core/Futures.h"
+
+namespace ehrs::agent::test {
+
+QFuture<Result<std::optional<StoredAccount>>> FakeTokenStore::load()
+{
+    using R = Result<std::optional<StoredAccount>>;
+    if (failLoad)
+        return deferredFuture(R(fail(*failLoad)));
+    return deferredFuture(R(stored));
+}
+
+QFuture<Result<void>> FakeTokenStore::save(const StoredAccount& account)
+{
+    if (failSave)
+        return deferredFuture(Result<void>(fail(*failSave)));
+    stored = account;
+    saves.append(account);
+    return deferredFuture(Result<void>{});
+}
+
+QFuture<Result<void>> FakeTokenStore::remove(const StoredAccount& account)
+{
+    if (stored && stored->storageKey() == account.storageKey())
+        stored.reset();
+    return deferredFuture(Result<void>{});
+}
+
+} // namespace ehrs::agent::test

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "FakeClock.h"
+#include "FakeHttpServer.h"
+#include "FakeTokenStore.h"
+#include "core/AgentService.h"
+#include "net/ServerClient.h"
+#include "refresh/RefreshScheduler.h"
+
+#include <QNetworkAccessManager>
+#include <QTest>
+
+#include <nlohmann/json.hpp>
+
+using namespace ehrs;
+using namespace ehrs::agent;
+using namespace ehrs::agent::test;
+
+namespace {
+QByteArray refreshTokenOf(const QByteArray& body)
+{
+    auto j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+    return j.is_object() && j.contains("refreshToken") ? QByteArray::fromStdString(j["refreshToken"].get<std::string>())
+                                                         : QByteArray();
+}
+
+/// The server side of rotation: refresh token "rt-N" gets access "at-N+1" and "rt-N+1".
+FakeHttpServer::Response rotate(const FakeHttpServer::Request& r)
+{
+    const int n = refreshTokenOf(r.body).mid(3).toInt();
+    const nlohmann::json j{{"success", true},
+                           {"token", "at-" + std::to_string(n + 1)},
+                           {"accessToken", "at-" + std::to_string(n + 1)},
+                           {"refreshToken", "rt-" + std::to_string(n + 1)},
+                           {"expiresIn", 900},
+                           {"sessionId", "s1"}};
+    return {200, QByteArray::fromStdString(j.dump()), {}};
+}
+
+struct Harness
+{
+    FakeHttpServer http;
+    FakeClock clock;
+    FakeTokenStore store;
+    QNetworkAccessManager network;
+    ServerClient server{network};
+    RefreshScheduler scheduler{clock, RefreshPolicy(), [] { return 0.5; }};
+    std::unique_ptr<AgentService> service;
+    QList<ipc::Event> events;
+
+    bool start(const QString& refreshToken = QStringLiteral("rt-0"))
+    {
+        if (!http.start())
+            return false;
+        store.stored = StoredAccount{http.url().toString(), QStringLiteral("u1"), QStringLiteral("a@b.c"),
+                                     QStringLiteral("s1"), refreshToken};
+        service = std::make_unique<AgentService>(store, server, scheduler, clock, AgentConfig{});
+        QObject::connect(service.get(), &AgentService::eventOccurred, [this](const ipc::Event& e) { events << e; });
+        return true;
+    }
+    int refreshRequests() const
+    {
+        int n = 0;
+        for (const auto& r : http.requests)
+            n += r.path == "/api/sessions/refresh";
+        return n;
+    }
+};
+} // namespace
+
+class TestAgentService : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void concurrentCallersShareOneRefresh();
+    void rotatedTokenIsStoredBeforeHandout();
+    void failedKeychainWriteRetriesWithOldToken();
+    void endingErrorsSignOut_data();
+    void endingErrorsSignOut();
+    void transientErrorsBackOff_data();
+    void transientErrorsBackOff();
+};
+
+void TestAgentService::concurrentCallersShareOneRefresh()
+{
+    Harness h;
+    h.http.handler = rotate;
+    h.http.delayMs = 200; // keep the first refresh in flight while the others arrive
+    QVERIFY(h.start());
+    h.service->start();
+    QList<QFuture<Result<ipc::TokenReply>>> futures;
+    for (int i = 0; i < 5; ++i)
+        futures << h.service->token();
+    QVERIFY(!futures.front().isFinished());
+    for (auto& f : futures) {
+        QTRY_VERIFY(f.isFinished());
+        QVERIFY(f.result());
+        QCOMPARE(f.result()->accessToken, QStringLiteral("at-1"));
+    }
+    QCOMPARE(h.refreshRequests(), 1);
+    // And a token still fresh is served from memory.
+    auto again = h.service->token();
+    QTRY_VERIFY(again.isFinished());
+    QCOMPARE(h.refreshRequests(), 1);
+}
+
+void TestAgentService::rotatedTokenIsStoredBeforeHandout()
+{
+    Harness h;
+    h.http.handler = rotate;
+    QVERIFY(h.start());
+    h.service->start();
+    auto token = h.service->token();
+    QTRY_VERIFY(token.isFinished());
+    QVERIFY(token.result());
+    QCOMPARE(h.store.saves.size(), 1);
+    QCOMPARE(h.store.saves.front().refreshToken, QStringLiteral("rt-1"));
+    QCOMPARE(h.events.size(), 1);
+    QVERIFY(std::holds_alternative<ipc::TokenRefreshedEvent>(h.events.front()));
+}
+
+void TestAgentService::failedKeychainWriteRetriesWithOldToken()
+{
+    Harness h;
+    h.http.handler = rotate;
+    QVERIFY(h.start());
+    h.store.failSave = Error{ErrorCode::StorageError, QStringLiteral("keychain locked")};
+    h.service->start();
+    auto first = h.service->token();
+    QTRY_VERIFY(first.isFinished());
+    QVERIFY(!first.result()); // not handed out: it is not stored
+    QCOMPARE(first.result().error().code, ErrorCode::StorageError);
+    QVERIFY(h.events.isEmpty());
+    QCOMPARE(h.scheduler.failedAttempts(), 1);
+
+    h.store.failSave.reset();
+    auto second = h.service->token();
+    QTRY_VERIFY(second.isFinished());
+    QVERIFY(second.result());
+    // The retry presented the token the keychain still has (rt-0), which the real server answers
+    // with the same pair as before.
+    QCOMPARE(refreshTokenOf(h.http.requests.at(1).body), QByteArray("rt-0"));
+    QCOMPARE(h.store.stored->refreshToken, QStringLiteral("rt-1"));
+}
+
+void TestAgentService::endingErrorsSignOut_data()
+{
+    QTest::addColumn<QByteArray>("error");
+    QTest::addColumn<bool>("revokedEvent");
+    QTest::newRow("revoked") << QByteArray("session_revoked") << true;
+    QTest::newRow("reuse") << QByteArray("refresh_token_reused") << true;
+    QTest::newRow("expired") << QByteArray("session_expired") << true;
+    QTest::newRow("unknown token") << QByteArray("unauthorized") << true;
+}
+
+void TestAgentService::endingErrorsSignOut()
+{
+    QFETCH(QByteArray, error);
+    QFETCH(bool, revokedEvent);
+    Harness h;
+    h.http.handler = [error](const FakeHttpServer::Request&) {
+        return FakeHttpServer::Response{401, "{\"error\":\"" + error + "\",\"message\":\"ended\"}", {}};
+    };
+    QVERIFY(h.start());
+    h.service->start();
+    QTRY_VERIFY(!h.events.isEmpty() && std::holds_alternative<ipc::SignedOutEvent>(h.events.back()));
+    QCOMPARE(std::get<ipc::SignedOutEvent>(h.events.back()).reason, QString::fromLatin1(error));
+    QCOMPARE(h.events.size() == 2, revokedEvent);
+    QVERIFY(!h.store.stored); // the keychain entry is gone
+    QVERIFY(!h.service->isSignedIn());
+    QVERIFY(!h.scheduler.isScheduled());
+    auto token = h.service->token();
+    QTRY_VERIFY(token.isFinished());
+    QVERIFY(!token.result());
+    QCOMPARE(QString::fromLatin1(errorCodeName(token.result().error().code).data()), QString::fromLatin1(error));
+}
+
+void TestAgentService::transientErrorsBackOff_data()
+{
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QByteArray>("retryAfter");
+    QTest::addColumn<qint64>("minDelayMs");
+    QTest::newRow("503 Retry-After 30") << 503 << QByteArray("30") << qint64(30'000);
+    QTest::newRow("429 Retry-After 7") << 429 << QByteArray("7") << qint64(7'000);
+    QTest::newRow("500") << 500 << QByteArray() << qint64(500);
+    QTest::newRow("502") << 502 << QByteArray() << qint64(500);
+}
+
+void TestAgentService::transientErrorsBackOff()
+{
+    QFETCH(int, status);
+    QFETCH(QByteArray, retryAfter);
+    QFETCH(qint64, minDelayMs);
+    Harness h;
+    h.http.handler = [status, retryAfter](const FakeHttpServer::Request&) {
+        FakeHttpServer::Response r{status, "{\"error\":\"unavailable\",\"message\":\"busy\"}", {}};
+        if (!retryAfter.isEmpty())
+            r.headers << std::pair{QByteArray("Retry-After"), retryAfter};
+        return r;
+    };
+    QVERIFY(h.start());
+    h.service->start();
+    QTRY_COMPARE(h.scheduler.failedAttempts(), 1);
+    QVERIFY(h.service->isSignedIn()); // never signed out for a server hiccup
+    QVERIFY(h.store.stored);
+    const qint64 delay = *h.scheduler.deadlineMs() - h.clock.elapsedMs();
+    QVERIFY2(delay >= minDelayMs, qPrintable(QString::number(delay)));
+    QVERIFY(!h.service->status().lastError.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestAgentService)
+#include "TestAgentService.moc"
