@@ -78,6 +78,17 @@ Router::Handler ApiRoutes::adminOnly(AuthedHandler handler)
 void ApiRoutes::registerAll(Router& router)
 {
     router.add("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&) { return login(r); });
+    router.add("POST", "/api/auth/verify-mfa", [this](const HttpRequest& r, const RouteParams&) { return verifyMfa(r); });
+    router.add("POST", "/api/auth/mfa/setup",
+               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaSetup(r, w); }));
+    router.add("POST", "/api/auth/mfa/enable",
+               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaEnable(r, w); }));
+    router.add("POST", "/api/auth/mfa/disable",
+               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaDisable(r, w); }));
+    router.add("POST", "/api/auth/password",
+               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return changePassword(r, w); }));
+    router.add("GET", "/api/auth/me",
+               authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return me(w); }));
     router.add("POST", "/api/auth/logout",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return logout(r, w); }));
     router.add("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&) { return refresh(r); });
@@ -215,6 +226,105 @@ HttpResponse ApiRoutes::adminRevokeUser(const HttpRequest& request, const QStrin
     if (!n)
         return errorOf(n);
     return HttpResponse::json(200, {{"success", true}, {"revokedCount", *n}});
+}
+
+HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto token = json::requiredString(*body, "mfaToken", 2048);
+    if (!token)
+        return errorOf(token);
+    auto code = json::requiredString(*body, "code", 64);
+    if (!code)
+        return errorOf(code);
+    auto tokens = m_s.mfa.verifyLogin(token->toLatin1(), *code, infoOf(request));
+    if (!tokens)
+        return errorOf(tokens);
+    return tokenResponse(*tokens);
+}
+
+HttpResponse ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who)
+{
+    auto e = m_s.mfa.setup(who, infoOf(request));
+    if (!e)
+        return errorOf(e);
+    return HttpResponse::json(200, {{"success", true},
+                                    {"secret", e->secretBase32.toStdString()},
+                                    {"otpauthUri", e->otpauthUri.toStdString()},
+                                    {"issuer", e->issuer.toStdString()},
+                                    {"account", e->account.toStdString()}});
+}
+
+HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext& who)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto code = json::requiredString(*body, "code", 64);
+    if (!code)
+        return errorOf(code);
+    auto codes = m_s.mfa.enable(who, *code, infoOf(request));
+    if (!codes)
+        return errorOf(codes);
+    nlohmann::json list = nlohmann::json::array();
+    for (const QString& c : *codes)
+        list.push_back(c.toStdString());
+    return HttpResponse::json(200, {{"success", true}, {"backupCodes", list}});
+}
+
+HttpResponse ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto password = json::requiredString(*body, "password", 1024);
+    if (!password)
+        return errorOf(password);
+    auto code = json::requiredString(*body, "code", 64);
+    if (!code)
+        return errorOf(code);
+    auto r = m_s.mfa.disable(who, *password, *code, infoOf(request));
+    if (!r)
+        return errorOf(r);
+    return HttpResponse::json(200, {{"success", true}});
+}
+
+HttpResponse ApiRoutes::changePassword(const HttpRequest& request, const AuthContext& who)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto current = json::requiredString(*body, "currentPassword", 1024);
+    if (!current)
+        return errorOf(current);
+    auto next = json::requiredString(*body, "newPassword", 1024);
+    if (!next)
+        return errorOf(next);
+    auto ended = m_s.mfa.changePassword(who, *current, *next, infoOf(request));
+    if (!ended)
+        return errorOf(ended);
+    return HttpResponse::json(
+        200, {{"success", true},
+              {"revokedCount", *ended},
+              {"message", QStringLiteral("Password changed; %1 other session(s) signed out").arg(*ended).toStdString()}});
+}
+
+HttpResponse ApiRoutes::me(const AuthContext& who)
+{
+    auto user = m_s.users.findById(who.userId);
+    if (!user)
+        return errorOf(user);
+    if (!*user)
+        return HttpResponse::error(Error{ErrorCode::Unauthenticated, QStringLiteral("No such user")});
+    auto remaining = m_s.mfa.remainingBackupCodes(who.userId);
+    if (!remaining)
+        return errorOf(remaining);
+    return HttpResponse::json(200, {{"success", true},
+                                    {"user", (*user)->toDto()},
+                                    {"sessionId", who.sessionId.toStdString()},
+                                    {"backupCodesRemaining", *remaining}});
 }
 
 HttpResponse ApiRoutes::ready()

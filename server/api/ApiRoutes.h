@@ -34,6 +34,12 @@ private:
     HttpResponse cleanup(const HttpRequest& request, const AuthContext& who);
     HttpResponse adminRevokeUser(const HttpRequest& request, const QString& userId, const AuthContext& who);
     HttpResponse ready();
+    HttpResponse verifyMfa(const HttpRequest& request);
+    HttpResponse mfaSetup(const HttpRequest& request, const AuthContext& who);
+    HttpResponse mfaEnable(const HttpRequest& request, const AuthContext& who);
+    HttpResponse mfaDisable(const HttpRequest& request, const AuthContext& who);
+    HttpResponse changePassword(const HttpRequest& request, const AuthContext& who);
+    HttpResponse me(const AuthContext& who);
 
     ServiceBundle& m_s;
 };

@@ -5,6 +5,7 @@
 #include "audit/AuditLog.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
+#include "mfa/MfaService.h"
 #include "ratelimit/RateLimiter.h"
 #include "sessions/SessionService.h"
 #include "sessions/SessionStore.h"
@@ -30,6 +31,7 @@ public:
     AuditLog audit;
     RateLimiter limiter;
     SessionService service;
+    MfaService mfa;
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,

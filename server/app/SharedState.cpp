@@ -62,6 +62,10 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
     const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");
     s->m_tokens = std::make_unique<TokenService>(codec, derivationKey, c.accessTokenTtl);
     s->m_localRates = std::make_unique<MemoryStore>(*s->m_clock);
+    s->m_mfaKeys = MfaKeys{crypto::hmacSha256(c.jwtSecret, "ehrs-totp-encryption-v1"),
+                           crypto::hmacSha256(c.jwtSecret, "ehrs-backup-codes-v1"),
+                           crypto::hmacSha256(c.jwtSecret, "ehrs-mfa-challenge-v1")};
+    s->m_mfaChallenges = std::make_unique<MfaChallengeCodec>(s->m_mfaKeys.challengeKey);
     if (c.redisUrl.isEmpty()) {
         s->m_memory = std::make_unique<MemoryStore>(*s->m_clock);
     } else {

@@ -8,6 +8,7 @@
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
+#include "mfa/MfaChallengeCodec.h"
 #include "sessions/TokenService.h"
 
 #include <memory>
@@ -39,6 +40,8 @@ public:
     RevocationFeed* revocationFeed() { return m_feed.get(); }
     /// Rate-limit counts of this process: used without Redis and while Redis is down.
     KeyValueStore& localRateCounts() { return *m_localRates; }
+    const MfaKeys& mfaKeys() const { return m_mfaKeys; }
+    const MfaChallengeCodec& mfaChallenges() const { return *m_mfaChallenges; }
 
 private:
     SharedState(ServerConfig config, std::shared_ptr<const Clock> clock);
@@ -53,6 +56,8 @@ private:
     std::optional<RedisEndpoint> m_redis;
     LiveSessionTable m_live;
     std::unique_ptr<MemoryStore> m_localRates;
+    MfaKeys m_mfaKeys;
+    std::unique_ptr<MfaChallengeCodec> m_mfaChallenges;
     std::unique_ptr<RevocationFeed> m_feed;
 };
 

@@ -39,7 +39,8 @@ Result<UserRecord> UserStore::create(const QString& email, const QString& name, 
 Result<std::optional<UserRecord>> UserStore::findOne(const QString& where, const QVariant& value)
 {
     auto q = m_db.exec(QStringLiteral("SELECT id, email, name, password_hash, role, disabled_at, mfa_enabled_at, "
-                                      "totp_secret_enc FROM users WHERE ") + where,
+                                      "totp_secret_enc, totp_pending_secret_enc, totp_last_step FROM users WHERE ") +
+                           where,
                        {value});
     if (!q)
         return fail(q.error());
@@ -57,6 +58,8 @@ Result<std::optional<UserRecord>> UserStore::findOne(const QString& where, const
     u.disabled = !query->value(5).isNull();
     u.mfaEnabled = !query->value(6).isNull();
     u.totpSecretEnc = query->value(7).toString().toLatin1();
+    u.totpPendingSecretEnc = query->value(8).toString().toLatin1();
+    u.totpLastStep = query->value(9).toLongLong();
     query->finish();
     return std::optional<UserRecord>(std::move(u));
 }
@@ -93,6 +96,44 @@ Result<void> UserStore::setDisabled(const QString& id, bool disabled, qint64 now
     if (*r == 0)
         return fail(ErrorCode::NotFound, QStringLiteral("no such user"));
     return {};
+}
+
+Result<void> UserStore::setPendingTotp(const QString& id, const QByteArray& sealedSecret, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET totp_pending_secret_enc = ?, updated_at = ? WHERE id = ?"),
+                          {QString::fromLatin1(sealedSecret), nowMs, id});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<void> UserStore::enableTotp(const QString& id, const QByteArray& sealedSecret, qint64 step, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET totp_secret_enc = ?, totp_pending_secret_enc = NULL, "
+                                         "mfa_enabled_at = ?, totp_last_step = ?, updated_at = ? WHERE id = ?"),
+                          {QString::fromLatin1(sealedSecret), nowMs, step, nowMs, id});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<void> UserStore::disableTotp(const QString& id, qint64 nowMs)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET totp_secret_enc = NULL, totp_pending_secret_enc = NULL, "
+                                         "mfa_enabled_at = NULL, updated_at = ? WHERE id = ?"),
+                          {nowMs, id});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<bool> UserStore::consumeTotpStep(const QString& id, qint64 step)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?"),
+                          {step, id, step});
+    if (!r)
+        return fail(r.error());
+    return *r == 1;
 }
 
 Result<void> UserStore::setRole(const QString& id, const QString& role, qint64 nowMs)

@@ -19,6 +19,8 @@ struct UserRecord
     bool disabled = false;
     bool mfaEnabled = false;
     QByteArray totpSecretEnc;
+    QByteArray totpPendingSecretEnc;
+    qint64 totpLastStep = 0;
 
     UserDto toDto() const { return UserDto{id, email, name, role, mfaEnabled}; }
 };
@@ -40,6 +42,14 @@ public:
     [[nodiscard]] Result<void> setPasswordHash(const QString& id, const QByteArray& hash, qint64 nowMs);
     [[nodiscard]] Result<void> setDisabled(const QString& id, bool disabled, qint64 nowMs);
     [[nodiscard]] Result<void> setRole(const QString& id, const QString& role, qint64 nowMs);
+
+    // TOTP enrolment (secrets arrive already sealed by SecretBox).
+    [[nodiscard]] Result<void> setPendingTotp(const QString& id, const QByteArray& sealedSecret, qint64 nowMs);
+    [[nodiscard]] Result<void> enableTotp(const QString& id, const QByteArray& sealedSecret, qint64 step, qint64 nowMs);
+    [[nodiscard]] Result<void> disableTotp(const QString& id, qint64 nowMs);
+    /// Records that the code of `step` was used; false when that step (or a later one) already was,
+    /// which makes each code single-use even under concurrent requests.
+    [[nodiscard]] Result<bool> consumeTotpStep(const QString& id, qint64 step);
 
 private:
     Result<std::optional<UserRecord>> findOne(const QString& where, const QVariant& value);

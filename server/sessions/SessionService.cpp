@@ -124,6 +124,13 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
         countFailure();
         return fail(invalidCredentials());
     }
+    if (u.mfaEnabled && d.mfaChallenges) {
+        d.audit.record(QStringLiteral("login_password_ok_mfa_required"), actorOf(u.id, {}, info));
+        MfaChallenge challenge;
+        challenge.mfaToken = QString::fromLatin1(d.mfaChallenges->issue(u.id, request.deviceInfo, d.clock.nowSeconds()));
+        challenge.methods = {QStringLiteral("totp"), QStringLiteral("backup_code")};
+        return LoginResult(std::move(challenge));
+    }
     auto tokens = startSession(u, request.deviceInfo, info);
     if (!tokens)
         return fail(tokens.error());
@@ -404,12 +411,13 @@ Result<void> SessionService::logout(const AuthContext& who, const RequestInfo& i
     return {};
 }
 
-Result<int> SessionService::revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor)
+Result<int> SessionService::revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor,
+                                             const QString& keepSessionId)
 {
     if (QUuid::fromString(userId).isNull())
         return fail(ErrorCode::NotFound, QStringLiteral("No such user"));
     const qint64 now = d.clock.nowMs();
-    auto rows = d.sessions.revokeAllOf(userId, {}, reason, now);
+    auto rows = d.sessions.revokeAllOf(userId, keepSessionId, reason, now);
     if (!rows)
         return fail(rows.error());
     for (const auto& s : *rows)

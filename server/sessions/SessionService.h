@@ -10,6 +10,7 @@
 #include "auth/UserStore.h"
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
+#include "mfa/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
 #include "config/ServerConfig.h"
 #include "sessions/SessionStore.h"
@@ -56,6 +57,7 @@ public:
         LiveSessionTable* live = nullptr;   // with Redis: this process's validated sessions
         const RevocationFeed* feed = nullptr; // trusted only while this feed is up
         RateLimiter* limiter = nullptr;
+        const MfaChallengeCodec* mfaChallenges = nullptr; // users with TOTP get a challenge at login
     };
     explicit SessionService(Deps deps) : d(deps) {}
 
@@ -71,7 +73,8 @@ public:
     [[nodiscard]] Result<int> revokeOthers(const AuthContext& who, const QString& password, const RequestInfo& info);
     [[nodiscard]] Result<void> logout(const AuthContext& who, const RequestInfo& info);
     /// IT / CLI: ends every session of a user.
-    [[nodiscard]] Result<int> revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor);
+    [[nodiscard]] Result<int> revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor,
+                                               const QString& keepSessionId = {});
     [[nodiscard]] Result<int> cleanup(const AuditActor& actor);
     [[nodiscard]] Result<bool> isAdmin(const AuthContext& who);
 

@@ -3,6 +3,7 @@
 // PostgreSQL + Redis (EHRS_TEST_BACKEND=postgres) or the embedded SQLite default with its
 // in-process cache (EHRS_TEST_BACKEND=sqlite). Same suite, both backends.
 #include "ApiClient.h"
+#include "InProcessServer.h"
 #include "Crypto.h"
 #include "TestEnvironment.h"
 #include "app/ServerApp.h"
@@ -23,19 +24,7 @@ using namespace ehrs::test;
 using Json = nlohmann::json;
 
 namespace {
-/// System time plus an adjustable offset, shared with the server's threads.
-class OffsetClock final : public Clock
-{
-public:
-    qint64 nowMs() const override { return QDateTime::currentMSecsSinceEpoch() + m_offset.load(); }
-    void advance(qint64 ms) { m_offset += ms; }
-    void reset() { m_offset = 0; }
-
-private:
-    std::atomic<qint64> m_offset{0};
-};
-
-const QByteArray kPassword = "correct horse battery staple";
+const QByteArray& kPassword = InProcessServer::kPassword; // a reference: no static-initialisation order issue
 const QByteArray kIphoneUa = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
                              "Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
 const QByteArray kWindowsEdgeUa = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -52,52 +41,24 @@ class TestSessionsApi : public QObject
     Q_OBJECT
 
 private:
-    struct Login
-    {
-        QByteArray access;
-        QByteArray refresh;
-        QString sessionId;
-        QString userId;
-    };
+    using Login = InProcessServer::Login;
 
-    bool postgres() const { return m_backend == u"postgres"; }
-    ApiClient& api() { return *m_api; }
-
-    QString newUser(const QString& role = QStringLiteral("user"))
-    {
-        const QString email = QStringLiteral("user-%1@example.org").arg(QUuid::createUuid().toString(QUuid::Id128).left(10));
-        auto hash = m_app->shared().hasher().hash(QString::fromLatin1(kPassword));
-        auto user = m_services->users.create(email, QStringLiteral("Test"), *hash, role, QDateTime::currentMSecsSinceEpoch());
-        if (!user)
-            qFatal("cannot create user: %s", qPrintable(user.error().message));
-        return email;
-    }
-
+    bool postgres() const { return m_server.postgres(); }
+    ApiClient& api() { return m_server.api(); }
+    QString newUser(const QString& role = QStringLiteral("user")) { return m_server.newUser(role); }
     Login login(const QString& email, const QByteArray& userAgent = kIphoneUa, const Json& device = nullptr)
     {
-        Json body{{"email", email.toStdString()}, {"password", kPassword.toStdString()}};
-        if (!device.is_null())
-            body["deviceInfo"] = device;
-        auto r = api().request("POST", "/api/auth/login", body, {}, {{"User-Agent", userAgent}});
-        if (r.status != 200)
-            qWarning("login failed: %d %s", r.status, r.body.constData());
-        return Login{b(r.str("accessToken")), b(r.str("refreshToken")), QString::fromStdString(r.str("sessionId")),
-                     r.json.is_object() && r.json.contains("user") ? QString::fromStdString(r.json["user"]["id"].get<std::string>())
-                                                                    : QString()};
+        return m_server.login(email, userAgent, device);
     }
-
-    ApiResponse refresh(const QByteArray& token)
-    {
-        return api().request("POST", "/api/sessions/refresh", {{"refreshToken", token.toStdString()}});
-    }
-
-    int listStatus(const QByteArray& access) { return api().request("GET", "/api/sessions", nullptr, access).status; }
+    ApiResponse refresh(const QByteArray& token) { return m_server.refresh(token); }
+    int listStatus(const QByteArray& access) { return m_server.listStatus(access); }
+    int count(const QString& sql, const QVariantList& params = {}) { return m_server.count(sql, params); }
 
     std::optional<QVariantList> sessionRow(const QString& id)
     {
-        auto q = m_db->exec(QStringLiteral("SELECT access_token_hash, refresh_token_hash, rotation_counter, revoked_at, "
-                                           "revoke_reason FROM user_sessions WHERE id = ?"),
-                            {id});
+        auto q = m_server.db().exec(QStringLiteral("SELECT access_token_hash, refresh_token_hash, rotation_counter, "
+                                                   "revoked_at, revoke_reason FROM user_sessions WHERE id = ?"),
+                                    {id});
         if (!q || !(*q)->next())
             return std::nullopt;
         QVariantList row;
@@ -107,47 +68,10 @@ private:
         return row;
     }
 
-    int count(const QString& sql, const QVariantList& params = {})
-    {
-        auto q = m_db->exec(sql, params);
-        if (!q || !(*q)->next())
-            return -1;
-        const int n = (*q)->value(0).toInt();
-        (*q)->finish();
-        return n;
-    }
-
     bool cacheHas(const QByteArray& key)
     {
-        auto v = m_services->store.get({key});
+        auto v = m_server.services().store.get({key});
         return v && (*v)[0].has_value();
-    }
-
-    void startServer(const QString& redisUrl)
-    {
-        ServerConfig config;
-        config.dataDir = m_dataDir.path();
-        config.port = 0;
-        config.workerThreads = 2;
-        config.sessionRetention = 0;
-        config.cleanupInterval = 0;
-        config.redisUrl = redisUrl;
-        config.loginPerIp = {2000, 60}; // the whole suite logs in from 127.0.0.1
-        if (postgres()) {
-            config.databaseUrl = m_databaseUrl;
-            config.jwtSecret = "integration-test-secret-0123456789abcdef0123456789";
-        }
-        m_clock = std::make_shared<OffsetClock>();
-        auto shared = SharedState::create(config, m_clock);
-        QVERIFY2(shared, qPrintable(shared ? QString() : shared.error().message));
-        m_app = std::make_unique<ServerApp>(std::move(*shared));
-        auto started = m_app->start();
-        QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
-        m_api = std::make_unique<ApiClient>(m_app->url());
-        auto services = ServiceBundle::create(m_app->shared());
-        QVERIFY(services);
-        m_services = std::move(*services);
-        m_db = m_services->db.get();
     }
 
     /// readyz answers for the worker that took the connection; wait until several in a row agree.
@@ -163,13 +87,6 @@ private:
                 QTest::qWait(100);
         }
         return agreeing >= 8;
-    }
-
-    void stopServer()
-    {
-        m_services.reset();
-        m_api.reset();
-        m_app.reset();
     }
 
 private Q_SLOTS:
@@ -204,44 +121,27 @@ private Q_SLOTS:
     void redisOutageFallsBackToDatabase();
 
 private:
-    QString m_backend;
-    QString m_databaseUrl;
-    QTemporaryDir m_dataDir;
-    std::unique_ptr<RedisProcess> m_redis;
-    std::shared_ptr<OffsetClock> m_clock;
-    std::unique_ptr<ServerApp> m_app;
-    std::unique_ptr<ServiceBundle> m_services;
-    std::unique_ptr<ApiClient> m_api;
-    Database* m_db = nullptr;
+    InProcessServer m_server;
 };
 
 void TestSessionsApi::initTestCase()
 {
-    m_backend = qEnvironmentVariable("EHRS_TEST_BACKEND", QStringLiteral("sqlite"));
-    QString redisUrl;
-    if (postgres()) {
-        m_databaseUrl = createPostgresDatabase();
-        if (m_databaseUrl.isEmpty()) {
-            if (servicesRequired())
-                QFAIL("EHRS_TEST_DATABASE_URL is not usable; run the suite through scripts/test.sh");
-            QSKIP("no test PostgreSQL (EHRS_TEST_DATABASE_URL); scripts/test.sh provides one");
-        }
-        m_redis = std::make_unique<RedisProcess>();
-        QVERIFY(m_redis->start(/*appendOnly=*/true));
-        redisUrl = m_redis->url();
+    QString skip;
+    if (!m_server.start(&skip)) {
+        if (!skip.isEmpty() && !servicesRequired())
+            QSKIP(qPrintable(skip));
+        QFAIL(qPrintable(skip.isEmpty() ? QStringLiteral("the server did not start") : skip));
     }
-    startServer(redisUrl);
 }
 
 void TestSessionsApi::cleanupTestCase()
 {
-    stopServer();
+    m_server.stop();
 }
 
 void TestSessionsApi::init()
 {
-    if (m_clock)
-        m_clock->reset();
+    m_server.clock().reset();
 }
 
 void TestSessionsApi::loginCreatesRowAndCacheEntries()
@@ -283,9 +183,9 @@ void TestSessionsApi::loginFailuresLookTheSame()
     QCOMPARE(count(QStringLiteral("SELECT COUNT(*) FROM user_sessions")), before);
     QVERIFY(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'login_failure'")) >= 2);
     // Disabled accounts answer the same way, even with the right password.
-    auto user = m_services->users.findByEmail(email);
+    auto user = m_server.services().users.findByEmail(email);
     QVERIFY(user && *user);
-    QVERIFY(m_services->users.setDisabled((*user)->id, true, QDateTime::currentMSecsSinceEpoch()));
+    QVERIFY(m_server.services().users.setDisabled((*user)->id, true, QDateTime::currentMSecsSinceEpoch()));
     auto disabled = api().request("POST", "/api/auth/login", {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
     QCOMPARE(disabled.status, 401);
     QCOMPARE(disabled.body, unknownEmail.body);
@@ -408,7 +308,7 @@ void TestSessionsApi::invalidTokensAreRejected()
     } else if (kind == "truncated") {
         token = l.access.left(l.access.size() - 5);
     } else if (kind == "expired") {
-        m_clock->advance(901'000);
+        m_server.clock().advance(901'000);
         token = l.access;
     }
     auto r = api().request("GET", "/api/sessions", nullptr, token);
@@ -434,9 +334,9 @@ void TestSessionsApi::accessTokenExpires()
 {
     Login l = login(newUser());
     QCOMPARE(listStatus(l.access), 200);
-    m_clock->advance(899'000);
+    m_server.clock().advance(899'000);
     QCOMPARE(listStatus(l.access), 200);
-    m_clock->advance(2'000);
+    m_server.clock().advance(2'000);
     QCOMPARE(listStatus(l.access), 401);
     // The session itself lives on: a refresh gives a working token.
     auto r = refresh(l.refresh);
@@ -447,7 +347,7 @@ void TestSessionsApi::accessTokenExpires()
 void TestSessionsApi::idleSessionExpires()
 {
     Login l = login(newUser());
-    m_clock->advance(qint64(43200 + 1) * 1000);
+    m_server.clock().advance(qint64(43200 + 1) * 1000);
     auto r = refresh(l.refresh);
     QCOMPARE(r.status, 401);
     QCOMPARE(r.str("error"), std::string("session_expired"));
@@ -660,7 +560,7 @@ void TestSessionsApi::cleanupRemovesOnlyOldSessions()
     Login revoked = login(email);
     Login expired = login(email);
     QCOMPARE(api().request("DELETE", "/api/sessions/" + revoked.sessionId.toLatin1(), nullptr, live.access).status, 200);
-    QVERIFY(m_db->execute(QStringLiteral("UPDATE user_sessions SET expires_at = ? WHERE id = ?"),
+    QVERIFY(m_server.db().execute(QStringLiteral("UPDATE user_sessions SET expires_at = ? WHERE id = ?"),
                           {QDateTime::currentMSecsSinceEpoch() - 1000, expired.sessionId}));
     const QString adminEmail = newUser(QStringLiteral("admin"));
     Login admin = login(adminEmail);
@@ -697,7 +597,7 @@ void TestSessionsApi::auditHasNoSecrets()
     Login l = login(newUser());
     auto r = refresh(l.refresh);
     QCOMPARE(r.status, 200);
-    auto q = m_db->exec(QStringLiteral("SELECT COALESCE(CAST(details AS TEXT), ''), COALESCE(user_agent, '') FROM audit_events"));
+    auto q = m_server.db().exec(QStringLiteral("SELECT COALESCE(CAST(details AS TEXT), ''), COALESCE(user_agent, '') FROM audit_events"));
     QVERIFY(q);
     int rows = 0;
     while ((*q)->next()) {
@@ -729,7 +629,7 @@ void TestSessionsApi::failedLoginsAreRateLimited()
              429);
     QVERIFY(!login(other).access.isEmpty());
     QVERIFY(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'rate_limited'")) >= 1);
-    m_clock->advance(2 * 900 * 1000);
+    m_server.clock().advance(2 * 900 * 1000);
     QVERIFY(!login(email).access.isEmpty());
 }
 
@@ -743,7 +643,7 @@ void TestSessionsApi::redisOutageFallsBackToDatabase()
     Login b2 = login(email);
     QCOMPARE(listStatus(b2.access), 200); // b2's token is now cached as live in Redis
 
-    m_redis->stop(); // graceful: its data (the live entry) survives the restart
+    m_server.redis()->stop(); // graceful: its data (the live entry) survives the restart
     // Every endpoint keeps working from PostgreSQL.
     Login c = login(email);
     QVERIFY(!c.access.isEmpty());
@@ -755,7 +655,7 @@ void TestSessionsApi::redisOutageFallsBackToDatabase()
     QVERIFY(waitForCacheMode("database-fallback"));
 
     // Redis comes back with the stale "live" entry for b2: it must not resurrect the session.
-    QVERIFY(m_redis->start(/*appendOnly=*/true));
+    QVERIFY(m_server.redis()->start(/*appendOnly=*/true));
     QVERIFY(waitForCacheMode("redis"));
     for (int i = 0; i < 4; ++i) // both worker threads, whichever gets the connection
         QCOMPARE(listStatus(b2.access), 401);
@@ -764,10 +664,10 @@ void TestSessionsApi::redisOutageFallsBackToDatabase()
     QCOMPARE(again.status, 200);
 
     // A hard crash (SIGKILL) in the middle of traffic: still served, then recovered.
-    m_redis->kill();
+    m_server.redis()->kill();
     QCOMPARE(listStatus(b(again.str("accessToken"))), 200);
     QCOMPARE(login(email).access.isEmpty(), false);
-    QVERIFY(m_redis->start(true));
+    QVERIFY(m_server.redis()->start(true));
     QVERIFY(waitForCacheMode("redis"));
 }
 
