@@ -64,8 +64,11 @@ int main(int argc, char* argv[])
         return usageError(parser.errorText());
     if (parser.isSet(help)) {
         std::printf("%s\n", qPrintable(parser.helpText()));
-        std::printf("Environment / config-file only:\n  JWT_SECRET  %s\n",
-                    qPrintable(ServerConfig::options().at(2).help));
+        std::printf("Environment / config-file only (secrets never go on the command line):\n");
+        for (const ConfigOption& o : ServerConfig::options()) {
+            if (o.flag.isEmpty())
+                std::printf("  %-15s %s\n", qPrintable(o.key), qPrintable(o.help));
+        }
         return 0;
     }
     if (parser.isSet(version)) {

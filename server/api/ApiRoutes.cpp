@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ApiRoutes.h"
 
+#include "Crypto.h"
+
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 namespace ehrs::server {
@@ -114,6 +117,7 @@ void ApiRoutes::registerAll(Router& router)
         return HttpResponse::json(200, {{"status", "ok"}});
     });
     router.add("GET", "/readyz", [this](const HttpRequest&, const RouteParams&) { return ready(); });
+    router.add("GET", "/metrics", [this](const HttpRequest& r, const RouteParams&) { return metrics(r); });
 }
 
 HttpResponse ApiRoutes::login(const HttpRequest& request)
@@ -325,6 +329,30 @@ HttpResponse ApiRoutes::me(const AuthContext& who)
                                     {"user", (*user)->toDto()},
                                     {"sessionId", who.sessionId.toStdString()},
                                     {"backupCodesRemaining", *remaining}});
+}
+
+HttpResponse ApiRoutes::metrics(const HttpRequest& request)
+{
+    const QByteArray& token = m_s.shared.config().metricsToken;
+    if (!token.isEmpty()) {
+        const QByteArray presented = request.header("authorization");
+        if (!crypto::constantTimeEquals(presented, "Bearer " + token))
+            return HttpResponse::error(Error{ErrorCode::Unauthenticated, QStringLiteral("Metrics need METRICS_TOKEN")});
+    }
+    // Counting live sessions scans an index: at most every 30 s, whichever worker is asked.
+    static std::atomic<qint64> lastCount{0};
+    const qint64 now = m_s.shared.clock().nowMs();
+    if (now - lastCount.load() > 30'000) {
+        lastCount = now;
+        auto q = m_s.db->exec(QStringLiteral("SELECT COUNT(*) FROM user_sessions WHERE is_active AND revoked_at IS NULL "
+                                             "AND expires_at > ?"),
+                              {now});
+        if (q && (*q)->next())
+            m_s.shared.activeSessionsGauge() = (*q)->value(0).toDouble();
+        if (q)
+            (*q)->finish();
+    }
+    return HttpResponse::text(200, m_s.shared.metricsRegistry().render(), MetricsRegistry::contentType);
 }
 
 HttpResponse ApiRoutes::ready()

@@ -40,6 +40,7 @@ private:
     HttpResponse mfaDisable(const HttpRequest& request, const AuthContext& who);
     HttpResponse changePassword(const HttpRequest& request, const AuthContext& who);
     HttpResponse me(const AuthContext& who);
+    HttpResponse metrics(const HttpRequest& request);
 
     ServiceBundle& m_s;
 };

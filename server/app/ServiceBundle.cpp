@@ -9,7 +9,8 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
       cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
       limiter(redis.get(), s.localRateCounts(), s.clock()),
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
-                                   s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges()}),
+                                   s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
+                                   &s.metrics()}),
       mfa(MfaService::Deps{*db, users, service, kv, s.hasher(), audit, s.clock(), s.mfaKeys(), s.mfaChallenges(), &limiter,
                            s.config()})
 {

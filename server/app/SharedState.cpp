@@ -66,6 +66,16 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
                            crypto::hmacSha256(c.jwtSecret, "ehrs-backup-codes-v1"),
                            crypto::hmacSha256(c.jwtSecret, "ehrs-mfa-challenge-v1")};
     s->m_mfaChallenges = std::make_unique<MfaChallengeCodec>(s->m_mfaKeys.challengeKey);
+    SharedState* self = s.get();
+    s->m_metrics = std::make_unique<HttpMetrics>(s->m_registry);
+    s->m_metrics->watchActiveSessions([self] { return self->m_activeSessions.load(); });
+    s->m_metrics->watchRedisUp([self] { return self->m_redisHealth.up.load(); });
+    s->m_registry.gaugeCallback("ehrs_revocation_feed_up",
+                                "1 while the Redis revocation feed is subscribed (validation needs no round trip)",
+                                [self] { return self->m_feed && self->m_feed->isUp() ? 1.0 : 0.0; });
+    s->m_registry.gaugeCallback("ehrs_pending_cache_invalidations",
+                                "Cache invalidations waiting for Redis to come back",
+                                [self] { return double(self->m_pending.size()); });
     if (c.redisUrl.isEmpty()) {
         s->m_memory = std::make_unique<MemoryStore>(*s->m_clock);
     } else {

@@ -8,7 +8,11 @@
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
+#include "metrics/HttpMetrics.h"
+#include "metrics/MetricsRegistry.h"
 #include "mfa/MfaChallengeCodec.h"
+
+#include <atomic>
 #include "sessions/TokenService.h"
 
 #include <memory>
@@ -42,6 +46,10 @@ public:
     KeyValueStore& localRateCounts() { return *m_localRates; }
     const MfaKeys& mfaKeys() const { return m_mfaKeys; }
     const MfaChallengeCodec& mfaChallenges() const { return *m_mfaChallenges; }
+    MetricsRegistry& metricsRegistry() { return m_registry; }
+    HttpMetrics& metrics() { return *m_metrics; }
+    /// Live sessions in the database, refreshed by /metrics at most every 30 s.
+    std::atomic<double>& activeSessionsGauge() { return m_activeSessions; }
 
 private:
     SharedState(ServerConfig config, std::shared_ptr<const Clock> clock);
@@ -58,6 +66,9 @@ private:
     std::unique_ptr<MemoryStore> m_localRates;
     MfaKeys m_mfaKeys;
     std::unique_ptr<MfaChallengeCodec> m_mfaChallenges;
+    MetricsRegistry m_registry;
+    std::unique_ptr<HttpMetrics> m_metrics;
+    std::atomic<double> m_activeSessions{0};
     std::unique_ptr<RevocationFeed> m_feed;
 };
 

@@ -67,7 +67,9 @@ HttpResponse Worker::handle(HttpRequest& request)
     response.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     response.setHeader("Referrer-Policy", "no-referrer");
     // The path only: query strings are never logged (they could carry secrets by mistake).
-    qCDebug(lcHttp).noquote() << request.requestId << request.method << m_router.patternFor(request) << response.status
+    const QByteArray route = m_router.patternFor(request);
+    m_shared.metrics().observeRequest(route, request.method, response.status, double(timer.nsecsElapsed()) / 1e9);
+    qCDebug(lcHttp).noquote() << request.requestId << request.method << route << response.status
                               << timer.nsecsElapsed() / 1000 << "us";
     return response;
 }

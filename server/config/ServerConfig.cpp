@@ -68,6 +68,9 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("MFA code attempts allowed per account per window (default 5/300).")},
         {QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("rate-limit-refresh-session"), QStringLiteral("n/s"),
          QStringLiteral("Refreshes allowed per session per window (default 30/60). Limits are shared through Redis.")},
+        {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
+         QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> (default: open; restrict it "
+                        "at the load balancer).")},
         {QStringLiteral("JWT_ISSUER"), QStringLiteral("issuer"), QStringLiteral("iss"),
          QStringLiteral("The iss claim of access tokens (default ehr-sessions).")},
         {QStringLiteral("JWT_AUDIENCE"), QStringLiteral("audience"), QStringLiteral("aud"),
@@ -228,6 +231,7 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
             return fail(ErrorCode::InvalidRequest, QString::fromLatin1(key) + QStringLiteral(": ") + parsed.error().message);
         *rule = *parsed;
     }
+    c.metricsToken = v.value(QStringLiteral("METRICS_TOKEN")).toUtf8();
     c.issuer = v.value(QStringLiteral("JWT_ISSUER"), c.issuer);
     c.audience = v.value(QStringLiteral("JWT_AUDIENCE"), c.audience);
     if (c.issuer.isEmpty() || c.audience.isEmpty())

@@ -48,6 +48,7 @@ struct ServerConfig
     RateLimitRule loginPerIp{100, 60};       // login attempts per client address
     RateLimitRule mfaPerAccount{5, 300};     // MFA verification attempts per account
     RateLimitRule refreshPerSession{30, 60}; // refreshes per session
+    QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"
     QString readyFile; // written with the base URL once listening (tests, supervisors)
 
     bool usesPostgres() const { return databaseUrl.startsWith(u"postgres"); }

@@ -67,8 +67,10 @@ int SessionService::remainingAccessLife(const SessionRecord& s) const
     return int(qBound<qint64>(0, left + 1, qint64(d.tokens.accessTtl()) + 1));
 }
 
-void SessionService::endSessionInCache(const SessionRecord& s)
+void SessionService::endSessionInCache(const SessionRecord& s, QByteArrayView reason)
 {
+    if (d.metrics)
+        d.metrics->revoked(reason);
     d.cache.revoked(s.id, s.accessHash, s.refreshHash, remainingAccessLife(s));
 }
 
@@ -77,6 +79,8 @@ Result<void> SessionService::limit(Result<void> verdict, const char* scope, cons
 {
     if (verdict)
         return {};
+    if (d.metrics)
+        d.metrics->rateLimited(scope);
     const qint64 now = d.clock.nowMs();
     const QByteArray key = QByteArray(scope) + ':' + subject;
     if (m_limitAuditedUntil.value(key) > now)
@@ -114,6 +118,8 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
         d.audit.record(QStringLiteral("login_failure"), actorOf({}, {}, info),
                        {{"reason", "unknown_email"}, {"email", UserStore::normalizeEmail(request.email).left(254).toStdString()}});
         countFailure();
+        if (d.metrics)
+            d.metrics->login("failure");
         return fail(invalidCredentials());
     }
     const UserRecord& u = **user;
@@ -122,6 +128,8 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
         d.audit.record(QStringLiteral("login_failure"), actorOf(u.id, {}, info),
                        {{"reason", u.disabled ? "disabled" : "wrong_password"}});
         countFailure();
+        if (d.metrics)
+            d.metrics->login("failure");
         return fail(invalidCredentials());
     }
     if (u.mfaEnabled && d.mfaChallenges) {
@@ -129,6 +137,8 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
         MfaChallenge challenge;
         challenge.mfaToken = QString::fromLatin1(d.mfaChallenges->issue(u.id, request.deviceInfo, d.clock.nowSeconds()));
         challenge.methods = {QStringLiteral("totp"), QStringLiteral("backup_code")};
+        if (d.metrics)
+            d.metrics->login("mfa_required");
         return LoginResult(std::move(challenge));
     }
     auto tokens = startSession(u, request.deviceInfo, info);
@@ -160,6 +170,8 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
         return fail(r.error());
     d.cache.markLive(s.accessHash, s.id, qMin<int>(d.tokens.accessTtl(), kActivityGranularityMs / 1000));
     d.cache.rememberRefresh(s.refreshHash, s.id, d.config.refreshTokenTtl);
+    if (d.metrics)
+        d.metrics->login("success");
     d.audit.record(QStringLiteral("login_success"), actorOf(user.id, s.id, info),
                    {{"device", s.device.type.toStdString()}}, now);
     AuthTokens t;
@@ -221,6 +233,8 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
         d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash, remainingAccessLife(before));
         d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - now) / 1000));
         d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now);
+        if (d.metrics)
+            d.metrics->refreshed();
         return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
     }
     if (parsed->generation + 1 == s.generation && !s.prevRefreshHash.isEmpty() && presentedHash == s.prevRefreshHash) {
@@ -243,7 +257,9 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
             return fail(revoked.error());
         if (auto r = tx.commit(); !r)
             return fail(r.error());
-        endSessionInCache(s);
+        endSessionInCache(s, "refresh_token_reused");
+        if (d.metrics)
+            d.metrics->refreshReuseDetected();
         qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
         d.audit.record(QStringLiteral("refresh_reuse_detected"), actor,
                        {{"presentedGeneration", parsed->generation}, {"currentGeneration", s.generation}}, now);
@@ -372,7 +388,7 @@ Result<void> SessionService::revoke(const AuthContext& who, const QString& sessi
         return fail(row.error());
     if (!*row)
         return fail(ErrorCode::NotFound, QStringLiteral("No such session"));
-    endSessionInCache(**row);
+    endSessionInCache(**row, "revoked_by_user");
     d.audit.record(QStringLiteral("session_revoked"), actorOf(who.userId, who.sessionId, info),
                    {{"revokedSession", sessionId.toStdString()}}, now);
     return {};
@@ -393,7 +409,7 @@ Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& 
     if (!rows)
         return fail(rows.error());
     for (const auto& s : *rows)
-        endSessionInCache(s);
+        endSessionInCache(s, "revoked_by_user");
     d.audit.record(QStringLiteral("sessions_revoked_all_others"), actorOf(who.userId, who.sessionId, info),
                    {{"count", rows->size()}}, now);
     return int(rows->size());
@@ -406,7 +422,7 @@ Result<void> SessionService::logout(const AuthContext& who, const RequestInfo& i
     if (!row)
         return fail(row.error());
     if (*row)
-        endSessionInCache(**row);
+        endSessionInCache(**row, "logout");
     d.audit.record(QStringLiteral("logout"), actorOf(who.userId, who.sessionId, info), nlohmann::json::object(), now);
     return {};
 }
@@ -421,7 +437,7 @@ Result<int> SessionService::revokeAllForUser(const QString& userId, const QStrin
     if (!rows)
         return fail(rows.error());
     for (const auto& s : *rows)
-        endSessionInCache(s);
+        endSessionInCache(s, reason.toLatin1());
     d.audit.record(QStringLiteral("sessions_revoked_for_user"), actor,
                    {{"targetUser", userId.toStdString()}, {"count", rows->size()}, {"reason", reason.toStdString()}}, now);
     return int(rows->size());

@@ -10,6 +10,7 @@
 #include "auth/UserStore.h"
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
+#include "metrics/HttpMetrics.h"
 #include "mfa/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
 #include "config/ServerConfig.h"
@@ -58,6 +59,7 @@ public:
         const RevocationFeed* feed = nullptr; // trusted only while this feed is up
         RateLimiter* limiter = nullptr;
         const MfaChallengeCodec* mfaChallenges = nullptr; // users with TOTP get a challenge at login
+        HttpMetrics* metrics = nullptr;
     };
     explicit SessionService(Deps deps) : d(deps) {}
 
@@ -84,7 +86,7 @@ public:
     SessionDto toDto(const SessionRecord& s, const QString& currentSessionId) const;
 
 private:
-    void endSessionInCache(const SessionRecord& s);
+    void endSessionInCache(const SessionRecord& s, QByteArrayView reason);
     /// Applies a limit; a refusal is audited the first time it happens in a window.
     Result<void> limit(Result<void> verdict, const char* scope, const QByteArray& subject, const AuditActor& actor);
     int remainingAccessLife(const SessionRecord& s) const;

@@ -4,6 +4,7 @@
 // in-process cache (EHRS_TEST_BACKEND=sqlite). Same suite, both backends.
 #include "ApiClient.h"
 #include "InProcessServer.h"
+#include "PrometheusText.h"
 #include "Crypto.h"
 #include "TestEnvironment.h"
 #include "app/ServerApp.h"
@@ -118,6 +119,7 @@ private Q_SLOTS:
     void adminRevokesUserSessions();
     void auditHasNoSecrets();
     void failedLoginsAreRateLimited();
+    void metricsParseAsPrometheusText();
     void redisOutageFallsBackToDatabase();
 
 private:
@@ -631,6 +633,26 @@ void TestSessionsApi::failedLoginsAreRateLimited()
     QVERIFY(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'rate_limited'")) >= 1);
     m_server.clock().advance(2 * 900 * 1000);
     QVERIFY(!login(email).access.isEmpty());
+}
+
+void TestSessionsApi::metricsParseAsPrometheusText()
+{
+    Login l = login(newUser());
+    QCOMPARE(refresh(l.refresh).status, 200);
+    auto r = api().request("GET", "/metrics");
+    QCOMPARE(r.status, 200);
+    QVERIFY(r.header("content-type").startsWith("text/plain; version=0.0.4"));
+    const auto e = prometheus::parseExposition(r.body);
+    QVERIFY2(e.error.isEmpty(), e.error.constData());
+    for (const char* family : {"ehrs_http_requests_total", "ehrs_http_request_duration_seconds", "ehrs_refreshes_total",
+                               "ehrs_logins_total", "ehrs_active_sessions", "ehrs_redis_up", "ehrs_revocation_feed_up"})
+        QVERIFY2(e.types.contains(family), family);
+    QVERIFY(e.value("ehrs_refreshes_total") >= 1);
+    QVERIFY(e.value("ehrs_http_requests_total", {{"route", "/api/auth/login"}, {"method", "POST"}, {"status", "200"}}) >= 1);
+    QVERIFY(e.value("ehrs_active_sessions") >= 1);
+    QCOMPARE(e.value("ehrs_redis_up"), postgres() ? 1.0 : 0.0);
+    // Nothing secret in there.
+    QVERIFY(!r.body.contains(l.refresh) && !r.body.contains(l.access));
 }
 
 void TestSessionsApi::redisOutageFallsBackToDatabase()
