@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # One INTERFACE target carries the language standard, warnings and defines.
 option(EHRS_BUILD_TESTS "Build the Qt Test executables" ON)
+option(EHRS_BUILD_AGENT "Build ehr-sessions-agent (desktop side)" ON)
+option(EHRS_BUILD_APP "Build the ehr-sessions desktop app (needs the agent)" ON)
 option(EHRS_WERROR "Treat warnings as errors (on in CI)" OFF)
 
 set(CMAKE_CXX_STANDARD 20)

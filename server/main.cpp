@@ -23,6 +23,8 @@ Commands:
   user disable EMAIL            Disable a user and end all of the user's sessions
   sessions revoke-user EMAIL|ID End every session of a user (incident response)
   cleanup                       Delete expired and revoked sessions past the retention period
+  keys rotate                   Add a new EdDSA signing key to JWT_KEYS_DIR (old keys verify until
+                                their tokens expire)
 
 Settings come from the environment, then the --config file (KEY=VALUE lines), then flags;
 later sources win.
@@ -109,6 +111,8 @@ int main(int argc, char* argv[])
         if (sub == u"disable")
             return cli::userDisable(*config, args.at(2));
     }
+    if (command == u"keys" && args.size() == 2 && args.at(1) == u"rotate")
+        return cli::rotateKeys(*config);
     if (command == u"sessions" && args.size() == 3 && args.at(1) == u"revoke-user")
         return cli::revokeUserSessions(*config, args.at(2));
     return usageError(QStringLiteral("unknown command: %1").arg(args.join(u' ')));

@@ -117,6 +117,12 @@ void ApiRoutes::registerAll(Router& router)
         return HttpResponse::json(200, {{"status", "ok"}});
     });
     router.add("GET", "/readyz", [this](const HttpRequest&, const RouteParams&) { return ready(); });
+    router.add("GET", "/.well-known/jwks.json", [this](const HttpRequest&, const RouteParams&) {
+        HttpResponse r = HttpResponse::text(200, m_s.shared.keyRing().jwks(), "application/json");
+        r.setHeader("Cache-Control", "public, max-age=60");
+        return r;
+    });
+    router.add("POST", "/api/sessions/introspect", [this](const HttpRequest& r, const RouteParams&) { return introspect(r); });
     router.add("GET", "/metrics", [this](const HttpRequest& r, const RouteParams&) { return metrics(r); });
 }
 
@@ -353,6 +359,66 @@ HttpResponse ApiRoutes::metrics(const HttpRequest& request)
             (*q)->finish();
     }
     return HttpResponse::text(200, m_s.shared.metricsRegistry().render(), MetricsRegistry::contentType);
+}
+
+QString ApiRoutes::introspectionClient(const HttpRequest& request) const
+{
+    const QByteArray header = request.header("authorization");
+    if (!header.startsWith("Basic ") && !header.startsWith("basic "))
+        return {};
+    const QByteArray decoded = QByteArray::fromBase64(header.mid(6).trimmed());
+    const qsizetype colon = decoded.indexOf(':');
+    if (colon <= 0)
+        return {};
+    const QString id = QString::fromUtf8(QByteArray::fromPercentEncoding(decoded.left(colon)));
+    const QByteArray secret = QByteArray::fromPercentEncoding(decoded.mid(colon + 1));
+    const auto& clients = m_s.shared.config().introspectionClients;
+    auto it = clients.find(id);
+    // Compare anyway for unknown ids, so timing says nothing about which ids exist.
+    const QByteArray expected = it == clients.end() ? QByteArray(32, '\0') : *it;
+    const bool match = crypto::constantTimeEquals(crypto::sha256(secret), crypto::sha256(expected));
+    return it != clients.end() && match ? id : QString();
+}
+
+HttpResponse ApiRoutes::introspect(const HttpRequest& request)
+{
+    const QString client = introspectionClient(request);
+    if (client.isEmpty()) {
+        HttpResponse r = HttpResponse::error(
+            Error{ErrorCode::Unauthenticated, QStringLiteral("Introspection needs service credentials (HTTP Basic)")});
+        r.setHeader("WWW-Authenticate", "Basic realm=\"ehr-sessions\"");
+        return r;
+    }
+    // RFC 7662 sends a form; JSON is accepted too.
+    QByteArray token;
+    if (request.header("content-type").startsWith("application/json")) {
+        auto body = json::parseObject(request.body);
+        if (!body)
+            return errorOf(body);
+        auto t = json::requiredString(*body, "token", 8192);
+        if (!t)
+            return errorOf(t);
+        token = t->toLatin1();
+    } else {
+        for (const QByteArray& pair : request.body.split('&')) {
+            if (pair.startsWith("token="))
+                token = QByteArray::fromPercentEncoding(pair.mid(6).replace('+', ' '));
+        }
+    }
+    if (token.isEmpty())
+        return HttpResponse::error(Error{ErrorCode::InvalidRequest, QStringLiteral("'token' is required")});
+    auto who = m_s.service.authenticate("Bearer " + token);
+    if (!who)
+        return HttpResponse::json(200, {{"active", false}});
+    const ServerConfig& c = m_s.shared.config();
+    return HttpResponse::json(200, {{"active", true},
+                                    {"sub", who->userId.toStdString()},
+                                    {"sid", who->sessionId.toStdString()},
+                                    {"exp", who->tokenExpiresAt},
+                                    {"iss", c.issuer.toStdString()},
+                                    {"aud", c.audience.toStdString()},
+                                    {"token_type", "Bearer"},
+                                    {"client_id", client.toStdString()}});
 }
 
 HttpResponse ApiRoutes::ready()

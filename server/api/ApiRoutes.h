@@ -41,6 +41,9 @@ private:
     HttpResponse changePassword(const HttpRequest& request, const AuthContext& who);
     HttpResponse me(const AuthContext& who);
     HttpResponse metrics(const HttpRequest& request);
+    HttpResponse introspect(const HttpRequest& request);
+    /// The RFC 7662 client behind HTTP Basic credentials, or empty.
+    QString introspectionClient(const HttpRequest& request) const;
 
     ServiceBundle& m_s;
 };

@@ -55,12 +55,17 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
     }
     std::unique_ptr<SharedState> s(new SharedState(std::move(config), std::move(clock)));
     const ServerConfig& c = s->m_config;
-    const QByteArray kid = crypto::sha256Hex(c.jwtSecret).left(16);
-    auto key = std::make_shared<HmacJwtKey>(c.jwtSecret, kid);
-    auto codec = std::make_shared<JwtCodec>(std::vector<std::shared_ptr<const JwtKey>>{key}, kid, c.issuer, c.audience);
+    if (c.jwtKeysDir.isEmpty()) {
+        s->m_keyRing = KeyRing::hmac(c.jwtSecret, c.issuer, c.audience);
+    } else {
+        auto ring = KeyRing::ed25519(c.jwtKeysDir, c.issuer, c.audience);
+        if (!ring)
+            return fail(ring.error());
+        s->m_keyRing = std::move(*ring);
+    }
     // A separate key for refresh-token tags, derived so that operators manage one secret.
     const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");
-    s->m_tokens = std::make_unique<TokenService>(codec, derivationKey, c.accessTokenTtl);
+    s->m_tokens = std::make_unique<TokenService>(*s->m_keyRing, derivationKey, c.accessTokenTtl);
     s->m_localRates = std::make_unique<MemoryStore>(*s->m_clock);
     s->m_mfaKeys = MfaKeys{crypto::hmacSha256(c.jwtSecret, "ehrs-totp-encryption-v1"),
                            crypto::hmacSha256(c.jwtSecret, "ehrs-backup-codes-v1"),

@@ -33,6 +33,7 @@ public:
     const ServerConfig& config() const { return m_config; }
     const Clock& clock() const { return *m_clock; }
     const TokenService& tokens() const { return *m_tokens; }
+    KeyRing& keyRing() { return *m_keyRing; }
     const PasswordHasher& hasher() const { return m_hasher; }
     PendingInvalidations& pendingInvalidations() { return m_pending; }
     RedisHealth& redisHealth() { return m_redisHealth; }
@@ -56,6 +57,7 @@ private:
 
     ServerConfig m_config;
     std::shared_ptr<const Clock> m_clock;
+    std::unique_ptr<KeyRing> m_keyRing;
     std::unique_ptr<TokenService> m_tokens;
     PasswordHasher m_hasher;
     PendingInvalidations m_pending;

@@ -48,19 +48,43 @@ void Worker::runCleanup()
         qCWarning(lcSessions) << "cleanup failed:" << n.error().message;
 }
 
+HttpResponse Worker::corsPreflight(bool allowed) const
+{
+    if (!allowed) // no CORS headers: the browser refuses the real request
+        return HttpResponse::error(Error{ErrorCode::Forbidden, QStringLiteral("This origin may not call the API")});
+    HttpResponse r;
+    r.status = 204;
+    r.setHeader("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE");
+    r.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id");
+    r.setHeader("Access-Control-Max-Age", "600");
+    return r;
+}
+
 HttpResponse Worker::handle(HttpRequest& request)
 {
     QElapsedTimer timer;
     timer.start();
     HttpResponse response;
+    const QByteArray origin = request.header("origin");
+    const bool corsAllowed = !origin.isEmpty() && m_shared.config().corsOrigins.contains(QString::fromLatin1(origin));
     try {
-        response = m_router.dispatch(request);
+        if (request.method == "OPTIONS" && !origin.isEmpty() && !request.header("access-control-request-method").isEmpty())
+            response = corsPreflight(corsAllowed);
+        else
+            response = m_router.dispatch(request);
     } catch (const std::exception& e) {
         // A bug, not bad input: keep serving, log it, never show details to the client.
         qCCritical(lcHttp) << "unhandled exception for" << request.method << request.path << ":" << e.what();
         response = HttpResponse::error(Error{ErrorCode::Internal, QStringLiteral("Internal error")});
     }
-    response.setHeader("Cache-Control", "no-store");
+    if (corsAllowed) {
+        response.setHeader("Access-Control-Allow-Origin", origin);
+        response.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+    }
+    if (!origin.isEmpty())
+        response.setHeader("Vary", "Origin");
+    if (!response.hasHeader("Cache-Control")) // tokens and personal data are never cached
+        response.setHeader("Cache-Control", "no-store");
     response.setHeader("Pragma", "no-cache");
     response.setHeader("X-Content-Type-Options", "nosniff");
     response.setHeader("X-Frame-Options", "DENY");

@@ -32,6 +32,10 @@ public:
     HttpResponse handle(HttpRequest& request);
 
 private:
+    /// Answer to a browser's CORS preflight: allowed origins (CORS_ORIGINS) only.
+    HttpResponse corsPreflight(bool allowed) const;
+
+private:
     SharedState& m_shared;
     qintptr m_socket;
     HttpLimits m_limits;

@@ -4,7 +4,9 @@
 #include "Logging.h"
 #include "app/ServerApp.h"
 #include "app/ServiceBundle.h"
+#include "app/JsonLogHandler.h"
 #include "app/UnixSignals.h"
+#include "keys/KeyRing.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
@@ -193,8 +195,24 @@ int cleanup(const ServerConfig& config)
     return 0;
 }
 
+int rotateKeys(const ServerConfig& config)
+{
+    if (config.jwtKeysDir.isEmpty())
+        return failWith(QStringLiteral("keys rotate needs JWT_KEYS_DIR (EdDSA keys); HS256 secrets are rotated by "
+                                       "changing JWT_SECRET, which signs everyone out"));
+    auto kid = KeyRing::rotate(config.jwtKeysDir, config.accessTokenTtl);
+    if (!kid)
+        return failWith(kid.error().message);
+    std::printf("new signing key %s in %s; running instances switch within a minute, and keep verifying the old "
+                "key until its tokens expire\n",
+                kid->constData(), qPrintable(config.jwtKeysDir));
+    return 0;
+}
+
 int serve(const ServerConfig& config)
 {
+    if (config.jsonLogs)
+        installJsonLogHandler();
     auto shared = SharedState::create(config);
     if (!shared)
         return failWith(shared.error().message);

@@ -16,6 +16,7 @@ int userPasswd(const ServerConfig& config, const QString& email, bool passwordSt
 int userDisable(const ServerConfig& config, const QString& email);
 int revokeUserSessions(const ServerConfig& config, const QString& emailOrId);
 int cleanup(const ServerConfig& config);
+int rotateKeys(const ServerConfig& config);
 int serve(const ServerConfig& config);
 
 } // namespace ehrs::server::cli

@@ -34,6 +34,10 @@ const QList<ConfigOption>& ServerConfig::options()
                         "default one is generated and kept in the data dir. Environment or config file only.")},
         {QStringLiteral("JWT_SECRET_FILE"), QStringLiteral("jwt-secret-file"), QStringLiteral("path"),
          QStringLiteral("Read JWT_SECRET from this file instead.")},
+        {QStringLiteral("JWT_KEYS_DIR"), QStringLiteral("jwt-keys-dir"), QStringLiteral("dir"),
+         QStringLiteral("Sign access tokens with Ed25519 (EdDSA) keys kept in this directory (shared by every instance; "
+                        "the first key is created on start; rotate with `keys rotate`); public keys at "
+                        "/.well-known/jwks.json. Unset: HS256 with JWT_SECRET.")},
         {QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("access-token-ttl"), QStringLiteral("seconds"),
          QStringLiteral("Access token lifetime (default 900).")},
         {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("refresh-token-ttl"), QStringLiteral("seconds"),
@@ -68,6 +72,14 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("MFA code attempts allowed per account per window (default 5/300).")},
         {QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("rate-limit-refresh-session"), QStringLiteral("n/s"),
          QStringLiteral("Refreshes allowed per session per window (default 30/60). Limits are shared through Redis.")},
+        {QStringLiteral("INTROSPECTION_CLIENTS"), QString(), QString(),
+         QStringLiteral("Services allowed to call POST /api/sessions/introspect (RFC 7662) with HTTP Basic "
+                        "credentials: id:secret[,id:secret...]; secrets of at least 16 characters.")},
+        {QStringLiteral("CORS_ORIGINS"), QStringLiteral("cors-origins"), QStringLiteral("origins"),
+         QStringLiteral("Comma-separated exact origins (https://ehr.example.org) allowed to call the API from a "
+                        "browser. Default: none.")},
+        {QStringLiteral("LOG_FORMAT"), QStringLiteral("log-format"), QStringLiteral("text|json"),
+         QStringLiteral("json: one JSON object per log line (for log shippers). Default: text.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
          QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> (default: open; restrict it "
                         "at the load balancer).")},
@@ -232,6 +244,29 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         *rule = *parsed;
     }
     c.metricsToken = v.value(QStringLiteral("METRICS_TOKEN")).toUtf8();
+    c.jwtKeysDir = v.value(QStringLiteral("JWT_KEYS_DIR")).trimmed();
+    for (const QString& item : v.value(QStringLiteral("INTROSPECTION_CLIENTS")).split(u',', Qt::SkipEmptyParts)) {
+        const qsizetype colon = item.indexOf(u':');
+        const QString id = item.left(colon).trimmed();
+        const QByteArray secret = item.mid(colon + 1).trimmed().toUtf8();
+        if (colon <= 0 || id.isEmpty() || secret.size() < 16)
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("INTROSPECTION_CLIENTS: use id:secret pairs with secrets of at least 16 characters"));
+        c.introspectionClients.insert(id, secret);
+    }
+    for (const QString& item : v.value(QStringLiteral("CORS_ORIGINS")).split(u',', Qt::SkipEmptyParts)) {
+        const QString origin = item.trimmed();
+        const QUrl url(origin);
+        if (!url.isValid() || (url.scheme() != u"https" && url.scheme() != u"http") || url.host().isEmpty() ||
+            !url.path().isEmpty() || origin.endsWith(u'/'))
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("CORS_ORIGINS: '%1' is not an origin like https://ehr.example.org").arg(origin));
+        c.corsOrigins << origin;
+    }
+    const QString logFormat = v.value(QStringLiteral("LOG_FORMAT"), QStringLiteral("text")).trimmed();
+    if (logFormat != u"text" && logFormat != u"json")
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("LOG_FORMAT must be text or json"));
+    c.jsonLogs = logFormat == u"json";
     c.issuer = v.value(QStringLiteral("JWT_ISSUER"), c.issuer);
     c.audience = v.value(QStringLiteral("JWT_AUDIENCE"), c.audience);
     if (c.issuer.isEmpty() || c.audience.isEmpty())

@@ -10,6 +10,7 @@
 #include <QMap>
 #include <QPair>
 #include <QString>
+#include <QStringList>
 
 namespace ehrs::server {
 
@@ -48,6 +49,10 @@ struct ServerConfig
     RateLimitRule loginPerIp{100, 60};       // login attempts per client address
     RateLimitRule mfaPerAccount{5, 300};     // MFA verification attempts per account
     RateLimitRule refreshPerSession{30, 60}; // refreshes per session
+    QMap<QString, QByteArray> introspectionClients; // client id -> secret (HTTP Basic on /introspect)
+    QStringList corsOrigins;                         // exact origins allowed to call the API from a browser
+    bool jsonLogs = false;
+    QString jwtKeysDir;      // set: access tokens are EdDSA-signed with the keys in this directory
     QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"
     QString readyFile; // written with the base URL once listening (tests, supervisors)
 

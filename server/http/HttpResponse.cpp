@@ -16,6 +16,15 @@ void HttpResponse::setHeader(const QByteArray& name, const QByteArray& value)
     headers.append({name, value});
 }
 
+bool HttpResponse::hasHeader(const QByteArray& name) const
+{
+    for (const auto& h : headers) {
+        if (h.first.compare(name, Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    return false;
+}
+
 HttpResponse HttpResponse::json(int status, const nlohmann::json& body)
 {
     HttpResponse r;

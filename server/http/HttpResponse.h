@@ -20,6 +20,7 @@ struct HttpResponse
     bool closeConnection = false;
 
     void setHeader(const QByteArray& name, const QByteArray& value);
+    bool hasHeader(const QByteArray& name) const;
 
     static HttpResponse json(int status, const nlohmann::json& body);
     static HttpResponse text(int status, QByteArray body, QByteArray contentType = "text/plain; charset=utf-8");

@@ -242,8 +242,16 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
         // concurrent duplicate. Answer with the very same pair (tokens are deterministic).
         const QByteArray refresh = d.tokens.refreshToken(s.id, s.generation);
         const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, s.rotatedAt / 1000);
-        if (TokenService::hash(refresh) != s.refreshHash || TokenService::hash(access) != s.accessHash)
+        if (TokenService::hash(refresh) != s.refreshHash)
             return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+        if (const QByteArray accessHash = TokenService::hash(access); accessHash != s.accessHash) {
+            // The signing key rotated since: same generation, newly signed access token.
+            const QByteArray previous = s.accessHash;
+            s.accessHash = accessHash;
+            if (auto r = d.sessions.rotate(s); !r)
+                return fail(r.error());
+            d.cache.rotated(s.id, previous, {}, s.accessHash, remainingAccessLife(s));
+        }
         if (auto r = tx.commit(); !r)
             return fail(r.error());
         d.audit.record(QStringLiteral("refresh_replayed"), actor, {{"generation", s.generation}}, now);

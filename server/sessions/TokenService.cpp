@@ -19,8 +19,8 @@ QByteArray generationBytes(quint32 generation)
 }
 } // namespace
 
-TokenService::TokenService(std::shared_ptr<const JwtCodec> codec, QByteArray derivationKey, int accessTtlSeconds)
-    : m_codec(std::move(codec)), m_key(std::move(derivationKey)), m_accessTtl(accessTtlSeconds)
+TokenService::TokenService(KeyRing& keys, QByteArray derivationKey, int accessTtlSeconds)
+    : m_keys(keys), m_key(std::move(derivationKey)), m_accessTtl(accessTtlSeconds)
 {
 }
 
@@ -68,12 +68,19 @@ QByteArray TokenService::accessToken(const QString& userId, const QString& sessi
         crypto::hmacSha256(m_key, "ehrs-jti-v1" + sessionId.toLatin1() + generationBytes(generation)).left(16).toHex());
     c.iat = issuedAtSeconds;
     c.exp = issuedAtSeconds + m_accessTtl;
-    return m_codec->sign(c);
+    return m_keys.codec()->sign(c);
 }
 
 Result<JwtClaims> TokenService::verifyAccessToken(QByteArrayView token, qint64 nowSeconds) const
 {
-    return m_codec->verify(token, nowSeconds);
+    m_keys.reloadIfOlderThan(60'000); // picks up `keys rotate` on a shared key directory
+    auto claims = m_keys.codec()->verify(token, nowSeconds);
+    if (!claims && claims.error().message == u"unknown signing key") {
+        // Perhaps signed by another instance with a key this one has not loaded yet.
+        m_keys.reloadIfOlderThan(10'000);
+        claims = m_keys.codec()->verify(token, nowSeconds);
+    }
+    return claims;
 }
 
 } // namespace ehrs::server

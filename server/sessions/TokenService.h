@@ -3,6 +3,7 @@
 
 #include "Jwt.h"
 #include "Result.h"
+#include "keys/KeyRing.h"
 
 #include <QByteArray>
 #include <QString>
@@ -23,7 +24,7 @@ namespace ehrs::server {
 class TokenService
 {
 public:
-    TokenService(std::shared_ptr<const JwtCodec> codec, QByteArray derivationKey, int accessTtlSeconds);
+    TokenService(KeyRing& keys, QByteArray derivationKey, int accessTtlSeconds);
 
     struct ParsedRefresh
     {
@@ -41,14 +42,14 @@ public:
     [[nodiscard]] Result<JwtClaims> verifyAccessToken(QByteArrayView token, qint64 nowSeconds) const;
 
     int accessTtl() const { return m_accessTtl; }
-    const JwtCodec& codec() const { return *m_codec; }
+    KeyRing& keys() const { return m_keys; }
 
     static QByteArray hash(QByteArrayView token); // SHA-256 hex, as stored
 
 private:
     QByteArray tag(const QByteArray& sessionIdBytes, quint32 generation) const;
 
-    std::shared_ptr<const JwtCodec> m_codec;
+    KeyRing& m_keys;
     QByteArray m_key;
     int m_accessTtl;
 };

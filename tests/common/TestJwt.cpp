@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Crypto.h"
+#include "Ed25519JwtKey.h"
 #include "Jwt.h"
 
 #include <QTest>
@@ -98,6 +99,47 @@ private Q_SLOTS:
         auto r = codec().verify(token, 1500);
         QVERIFY(!r);
         QCOMPARE(r.error().code, ErrorCode::Unauthenticated);
+    }
+
+    void eddsaVerifiesWithThePublicJwkAlone()
+    {
+        auto key = Ed25519JwtKey::generate();
+        QVERIFY(key);
+        JwtCodec signer({*key}, (*key)->kid(), QStringLiteral("ehr-sessions"), QStringLiteral("ehr"));
+        const QByteArray token = signer.sign(claims());
+        QCOMPARE(signer.sign(claims()), token); // Ed25519 is deterministic
+        const auto jwk = nlohmann::json::parse((*key)->publicJwk().toStdString());
+        QCOMPARE(jwk["kty"].get<std::string>(), std::string("OKP"));
+        QCOMPARE(jwk["crv"].get<std::string>(), std::string("Ed25519"));
+        QVERIFY(!jwk.contains("d")); // never the private part
+        auto pub = Ed25519JwtKey::fromPublicJwk(QByteArray::fromStdString(jwk["x"].get<std::string>()),
+                                                QByteArray::fromStdString(jwk["kid"].get<std::string>()));
+        QVERIFY(pub);
+        QVERIFY(!(*pub)->canSign());
+        JwtCodec verifier({*pub}, (*pub)->kid(), QStringLiteral("ehr-sessions"), QStringLiteral("ehr"));
+        QVERIFY(verifier.verify(token, 1500));
+        // PEM round trip keeps the key.
+        auto again = Ed25519JwtKey::fromPrivatePem((*key)->privatePem(), (*key)->kid());
+        QVERIFY(again);
+        QCOMPARE((*again)->publicKeyRaw(), (*key)->publicKeyRaw());
+    }
+
+    void eddsaRejectsAlgorithmConfusion()
+    {
+        auto key = *Ed25519JwtKey::generate(QByteArray("ed1"));
+        JwtCodec codec({key}, "ed1", QStringLiteral("ehr-sessions"), QStringLiteral("ehr"));
+        const QByteArray good = codec.sign(claims());
+        const QList<QByteArray> p = good.split('.');
+        // HS256 "signed" with the public key as the HMAC secret: the classic confusion attack.
+        const QByteArray input = part({{"alg", "HS256"}, {"kid", "ed1"}, {"typ", "JWT"}}) + '.' + p[1];
+        const QByteArray forged = input + '.' + crypto::base64UrlEncode(crypto::hmacSha256(key->publicKeyRaw(), input));
+        QVERIFY(!codec.verify(forged, 1500));
+        QVERIFY(!codec.verify(part({{"alg", "none"}, {"kid", "ed1"}}) + '.' + p[1] + '.', 1500));
+        QByteArray flipped = good;
+        flipped[flipped.size() - 3] = flipped[flipped.size() - 3] == 'A' ? 'B' : 'A';
+        QVERIFY(!codec.verify(flipped, 1500));
+        QVERIFY(!Ed25519JwtKey::fromPrivatePem("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n", "x"));
+        QVERIFY(!Ed25519JwtKey::fromPublicJwk("short", "x"));
     }
 
     void rotatedKeyStillVerifies()

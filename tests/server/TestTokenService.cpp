@@ -12,12 +12,12 @@ class TestTokenService : public QObject
 {
     Q_OBJECT
 
-    static TokenService make(const QByteArray& key = "derivation-key-derivation-key-01")
+    std::unique_ptr<KeyRing> m_keys =
+        KeyRing::hmac("jwt-secret-jwt-secret-jwt-secret", QStringLiteral("ehr-sessions"), QStringLiteral("ehr"));
+
+    TokenService make(const QByteArray& key = "derivation-key-derivation-key-01")
     {
-        auto jwtKey = std::make_shared<HmacJwtKey>("jwt-secret-jwt-secret-jwt-secret", "k");
-        auto codec = std::make_shared<JwtCodec>(std::vector<std::shared_ptr<const JwtKey>>{jwtKey}, "k",
-                                                QStringLiteral("ehr-sessions"), QStringLiteral("ehr"));
-        return TokenService(codec, key, 900);
+        return TokenService(*m_keys, key, 900);
     }
     const QString sid = QUuid::createUuid().toString(QUuid::WithoutBraces);
 

@@ -3,7 +3,11 @@
 // embedded default and on PostgreSQL + Redis, clean shutdown.
 #include "ApiClient.h"
 #include "ServerProcess.h"
+#include "Crypto.h"
+#include "Ed25519JwtKey.h"
 #include "TestEnvironment.h"
+
+#include <QDir>
 
 #include <QTest>
 
@@ -210,6 +214,71 @@ private Q_SLOTS:
         for (const auto& s : list2.json["sessions"])
             seen = seen || s["ipAddress"].get<std::string>() == "203.0.113.7";
         QVERIFY2(seen, list2.body.constData()); // the last hop before the trusted proxy
+    }
+
+    void eddsaKeysJwksAndRotation()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        const QString keysDir = server.dataDir() + QStringLiteral("/keys");
+        server.setEnv(QStringLiteral("JWT_KEYS_DIR"), keysDir);
+        QVERIFY(server.addUser(QStringLiteral("ed@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        QByteArray oldToken;
+        QCOMPARE(loginStatus(server, QStringLiteral("ed@example.org"), kPassword, &oldToken), 200);
+        const auto header = nlohmann::json::parse(ehrs::crypto::base64UrlDecode(oldToken.split('.')[0])->toStdString());
+        QCOMPARE(header["alg"].get<std::string>(), std::string("EdDSA"));
+
+        // Another service verifies the token with nothing but the published key.
+        auto jwks = ApiClient(server.url()).request("GET", "/.well-known/jwks.json");
+        QCOMPARE(jwks.status, 200);
+        QCOMPARE(jwks.json["keys"].size(), size_t(1));
+        const auto& jwk = jwks.json["keys"][0];
+        QVERIFY(!jwk.contains("d"));
+        auto pub = ehrs::Ed25519JwtKey::fromPublicJwk(QByteArray::fromStdString(jwk["x"].get<std::string>()),
+                                                      QByteArray::fromStdString(jwk["kid"].get<std::string>()));
+        QVERIFY(pub);
+        ehrs::JwtCodec verifier({*pub}, (*pub)->kid(), QStringLiteral("ehr-sessions"), QStringLiteral("ehr"));
+        QVERIFY(verifier.verify(oldToken, QDateTime::currentSecsSinceEpoch()));
+
+        // Rotate: new tokens use the new key, the old key still verifies the tokens it signed.
+        QByteArray out;
+        QCOMPARE(server.run({QStringLiteral("keys"), QStringLiteral("rotate")}, {}, &out), 0);
+        QVERIFY(server.start());
+        QCOMPARE(listStatus(server, oldToken), 200);
+        QByteArray newToken;
+        QCOMPARE(loginStatus(server, QStringLiteral("ed@example.org"), kPassword, &newToken), 200);
+        const auto newHeader = nlohmann::json::parse(ehrs::crypto::base64UrlDecode(newToken.split('.')[0])->toStdString());
+        QVERIFY(newHeader["kid"] != header["kid"]);
+        QCOMPARE(ApiClient(server.url()).request("GET", "/.well-known/jwks.json").json["keys"].size(), size_t(2));
+        QVERIFY(!verifier.verify(newToken, QDateTime::currentSecsSinceEpoch())); // the old JWKS lacks the new key
+        QCOMPARE(listStatus(server, newToken), 200);
+        // A key file never holds more than it should, and is private.
+        for (const QFileInfo& fi : QDir(keysDir).entryInfoList({QStringLiteral("*.pem")}))
+            QCOMPARE(fi.permissions() & (QFile::ReadGroup | QFile::ReadOther), QFile::Permissions());
+    }
+
+    void jsonLogsAreJson()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        server.setEnv(QStringLiteral("LOG_FORMAT"), QStringLiteral("json"));
+        QVERIFY(server.addUser(QStringLiteral("json@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        QByteArray access;
+        QCOMPARE(loginStatus(server, QStringLiteral("json@example.org"), kPassword, &access), 200);
+        server.stop();
+        int lines = 0;
+        for (const QByteArray& line : server.log().split('\n')) {
+            if (line.trimmed().isEmpty())
+                continue;
+            const auto j = nlohmann::json::parse(line.toStdString(), nullptr, false);
+            QVERIFY2(j.is_object() && j.contains("level") && j.contains("category") && j.contains("message") && j.contains("time"),
+                     line.constData());
+            ++lines;
+        }
+        QVERIFY(lines >= 2); // listening, audit, stopped
+        QVERIFY(!server.log().contains(access));
     }
 
     void embeddedDefaultKeepsItsKey()
