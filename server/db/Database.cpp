@@ -104,6 +104,8 @@ Result<void> Database::connect()
     QSqlQuery q(db);
     q.exec(QStringLiteral("SET statement_timeout = 10000"));
     q.exec(QStringLiteral("SET lock_timeout = 5000"));
+    // libpq prints notices straight to stderr, around the log format: keep them out.
+    q.exec(QStringLiteral("SET client_min_messages = warning"));
     m_needsReconnect = false;
     return {};
 }
@@ -125,13 +127,20 @@ bool Database::connectionLost() const
 
 Error Database::translate(const QSqlError& error)
 {
-    if (connectionLost()) {
+    const QString sqlState = error.nativeErrorCode();
+    // Connection exceptions (class 08), an administrator or crash shutdown (57P01..57P03), and
+    // client-side libpq failures (no SQLSTATE at all) mean: reconnect, and 503 meanwhile.
+    const bool connectionError = error.type() == QSqlError::ConnectionError ||
+                                 (m_kind == Kind::Postgres && (sqlState.isEmpty() || sqlState.startsWith(u"08") ||
+                                                               sqlState == u"57P01" || sqlState == u"57P02" ||
+                                                               sqlState == u"57P03"));
+    if (connectionError || connectionLost()) {
         m_needsReconnect = true;
         qCWarning(lcDb) << "database connection lost:" << error.databaseText().trimmed();
         return Error{ErrorCode::Unavailable, QStringLiteral("Database unavailable, try again shortly"),
                      kRetryAfterSeconds};
     }
-    const QString code = error.nativeErrorCode();
+    const QString& code = sqlState;
     // 23505 unique_violation (PostgreSQL); 2067/1555 SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY.
     if (code == u"23505" || code == u"2067" || code == u"1555")
         return Error{ErrorCode::Conflict, QStringLiteral("already exists")};

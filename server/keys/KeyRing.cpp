@@ -33,7 +33,9 @@ QList<KeyFile> listKeys(const QString& dir)
             continue;
         out.append({created, base.mid(dash + 1).toLatin1(), fi.absoluteFilePath()});
     }
-    std::sort(out.begin(), out.end(), [](const KeyFile& a, const KeyFile& b) { return a.created < b.created; });
+    std::sort(out.begin(), out.end(), [](const KeyFile& a, const KeyFile& b) {
+        return a.created != b.created ? a.created < b.created : a.path < b.path;
+    });
     return out;
 }
 
@@ -44,7 +46,7 @@ Result<QByteArray> writeNewKey(const QString& dir)
     auto key = Ed25519JwtKey::generate();
     if (!key)
         return fail(key.error());
-    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    const qint64 now = QDateTime::currentMSecsSinceEpoch(); // ms: two rotations in one second stay ordered
     QSaveFile f(QDir(dir).filePath(QStringLiteral("%1-%2.pem").arg(now).arg(QString::fromLatin1((*key)->kid()))));
     if (!f.open(QIODevice::WriteOnly))
         return fail(ErrorCode::StorageError, QStringLiteral("cannot write a key in %1").arg(dir));
@@ -145,11 +147,11 @@ Result<QByteArray> KeyRing::rotate(const QString& dir, int accessTokenTtl)
     auto kid = writeNewKey(dir);
     if (!kid)
         return fail(kid.error());
-    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const QList<KeyFile> files = listKeys(dir);
     // A key may go once its successor has signed for a full token lifetime: no token of it is left.
     for (qsizetype i = 0; i + 1 < files.size(); ++i) {
-        if (files[i + 1].created + accessTokenTtl + 60 < now) {
+        if (files[i + 1].created + (qint64(accessTokenTtl) + 60) * 1000 < now) {
             QFile::remove(files[i].path);
             qCInfo(lcServer) << "removed retired key" << files[i].kid;
         }

@@ -12,7 +12,7 @@
 namespace ehrs::server {
 
 /// The access-token keys of a server: one HS256 secret, or a directory of Ed25519 keys
-/// (`<created-unix-seconds>-<kid>.pem`, 0600) where the newest signs and the older ones still
+/// (`<created-unix-milliseconds>-<kid>.pem`, 0600) where the newest signs and the older ones still
 /// verify until their tokens have expired. Instances sharing the directory pick up a rotation by
 /// reloading it every minute, or at once when a token names a key they do not know.
 /// Thread-safe.

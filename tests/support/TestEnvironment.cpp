@@ -2,6 +2,7 @@
 #include "TestEnvironment.h"
 
 #include <QDir>
+#include <QFile>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QDeadlineTimer>
@@ -57,6 +58,66 @@ QString createPostgresDatabase()
     QUrl url = admin;
     url.setPath(QLatin1Char('/') + name);
     return url.toString();
+}
+
+namespace {
+int runAsPostgres(const QString& command)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(QStringLiteral("su"), {QStringLiteral("postgres"), QStringLiteral("-s"), QStringLiteral("/bin/sh"),
+                                   QStringLiteral("-c"), command});
+    if (!p.waitForFinished(60000)) {
+        p.kill();
+        return -1;
+    }
+    if (p.exitCode() != 0)
+        qWarning("%s: %s", qPrintable(command), p.readAll().constData());
+    return p.exitCode();
+}
+} // namespace
+
+PostgresProcess::PostgresProcess()
+    : m_dir(QDir::tempPath() + QStringLiteral("/ehrs-pg-") + QUuid::createUuid().toString(QUuid::Id128).left(12))
+{
+}
+
+PostgresProcess::~PostgresProcess()
+{
+    stop();
+    QDir(m_dir).removeRecursively();
+}
+
+bool PostgresProcess::pgctl(const QString& action)
+{
+    return runAsPostgres(QStringLiteral("/usr/lib/postgresql/15/bin/pg_ctl -D %1/data -l %1/log -w %2")
+                             .arg(m_dir, action)) == 0;
+}
+
+bool PostgresProcess::start()
+{
+    if (!m_initialised) {
+        QDir().mkpath(m_dir);
+        QProcess::execute(QStringLiteral("chown"), {QStringLiteral("postgres"), m_dir});
+        if (runAsPostgres(QStringLiteral("/usr/lib/postgresql/15/bin/initdb -D %1/data -A trust -U postgres --no-sync")
+                              .arg(m_dir)) != 0)
+            return false;
+        m_port = freeLoopbackPort();
+        m_initialised = true;
+    }
+    return pgctl(QStringLiteral("-o \"-p %1 -k %2 -c listen_addresses=127.0.0.1 -c fsync=off\" start").arg(m_port).arg(m_dir));
+}
+
+bool PostgresProcess::stop()
+{
+    if (!m_initialised || !QFile::exists(m_dir + QStringLiteral("/data/postmaster.pid")))
+        return true;
+    return pgctl(QStringLiteral("-m fast stop"));
+}
+
+QString PostgresProcess::url() const
+{
+    return QStringLiteral("postgres://postgres@127.0.0.1:%1/postgres").arg(m_port);
 }
 
 int freeLoopbackPort()

@@ -38,6 +38,24 @@ private:
     int m_port = 0;
 };
 
+/// A private PostgreSQL 15 cluster (initdb into a temp dir, run as the postgres user) for tests
+/// that stop and restart the database. Needs root, as the test command runs.
+class PostgresProcess
+{
+public:
+    PostgresProcess();
+    ~PostgresProcess();
+    bool start(); // initdb on first use, then pg_ctl start
+    bool stop();  // pg_ctl stop -m fast
+    QString url() const;
+
+private:
+    bool pgctl(const QString& action);
+    QString m_dir;
+    int m_port = 0;
+    bool m_initialised = false;
+};
+
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
 int freeLoopbackPort();
 

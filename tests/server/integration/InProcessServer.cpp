@@ -23,8 +23,11 @@ bool InProcessServer::start(QString* skipReason, const std::function<void(server
     config.sessionRetention = 0;
     config.cleanupInterval = 0;
     config.loginPerIp = {2000, 60}; // whole suites log in from 127.0.0.1
+    if (adjust)
+        adjust(config);
     if (postgres()) {
-        config.databaseUrl = createPostgresDatabase();
+        if (config.databaseUrl.isEmpty())
+            config.databaseUrl = createPostgresDatabase();
         if (config.databaseUrl.isEmpty()) {
             *skipReason = QStringLiteral("no test PostgreSQL (EHRS_TEST_DATABASE_URL); scripts/test.sh provides one");
             return false;
@@ -37,8 +40,6 @@ bool InProcessServer::start(QString* skipReason, const std::function<void(server
         config.redisUrl = m_redis->url();
         config.jwtSecret = "integration-test-secret-0123456789abcdef0123456789";
     }
-    if (adjust)
-        adjust(config);
     m_clock = std::make_shared<OffsetClock>();
     auto shared = server::SharedState::create(config, m_clock);
     if (!shared) {

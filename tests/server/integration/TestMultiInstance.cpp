@@ -90,6 +90,8 @@ class TestMultiInstance : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
+        if (qEnvironmentVariable("EHRS_TEST_BACKEND") == u"sqlite")
+            QSKIP("several instances share PostgreSQL and Redis; the embedded default is one instance");
         m_databaseUrl = createPostgresDatabase();
         if (m_databaseUrl.isEmpty()) {
             if (servicesRequired())
