@@ -76,7 +76,8 @@ Result<void> ServerApp::start()
     const QString host = config.host.protocol() == QAbstractSocket::IPv6Protocol
                              ? u'[' + config.host.toString() + u']'
                              : config.host.toString();
-    m_url = QUrl(QStringLiteral("http://%1:%2").arg(host).arg(port));
+    m_url = QUrl(QStringLiteral("%1://%2:%3").arg(m_shared->tls() ? QStringLiteral("https") : QStringLiteral("http"), host)
+                     .arg(port));
 
     if (config.cleanupInterval > 0) {
         m_cleanupTimer.setInterval(std::chrono::seconds(config.cleanupInterval));

@@ -7,6 +7,8 @@
 #include <QDir>
 #include <QFile>
 #include <QSaveFile>
+#include <QSslCertificate>
+#include <QSslKey>
 
 namespace ehrs::server {
 namespace {
@@ -36,6 +38,27 @@ Result<QByteArray> loadOrCreateSecret(const QString& dataDir)
     qCInfo(lcServer) << "generated a signing secret in" << path;
     return secret;
 }
+Result<QSslConfiguration> loadTls(const QString& certFile, const QString& keyFile)
+{
+    const QList<QSslCertificate> chain = QSslCertificate::fromPath(certFile, QSsl::Pem);
+    if (chain.isEmpty())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("TLS_CERT_FILE %1 holds no PEM certificate").arg(certFile));
+    QFile f(keyFile);
+    if (!f.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("cannot read TLS_KEY_FILE %1").arg(keyFile));
+    const QByteArray pem = f.readAll();
+    QSslKey key(pem, QSsl::Rsa, QSsl::Pem);
+    if (key.isNull())
+        key = QSslKey(pem, QSsl::Ec, QSsl::Pem);
+    if (key.isNull())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("TLS_KEY_FILE %1 is not an RSA or EC key in PEM form").arg(keyFile));
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setLocalCertificateChain(chain);
+    tls.setPrivateKey(key);
+    tls.setProtocol(QSsl::TlsV1_2OrLater);
+    tls.setPeerVerifyMode(QSslSocket::VerifyNone); // clients authenticate with tokens, not certificates
+    return tls;
+}
 } // namespace
 
 SharedState::SharedState(ServerConfig config, std::shared_ptr<const Clock> clock)
@@ -62,6 +85,12 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
         if (!ring)
             return fail(ring.error());
         s->m_keyRing = std::move(*ring);
+    }
+    if (!c.tlsCertFile.isEmpty()) {
+        auto tls = loadTls(c.tlsCertFile, c.tlsKeyFile);
+        if (!tls)
+            return fail(tls.error());
+        s->m_tls = *tls;
     }
     // A separate key for refresh-token tags, derived so that operators manage one secret.
     const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");

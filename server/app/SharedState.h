@@ -15,6 +15,8 @@
 #include <atomic>
 #include "sessions/TokenService.h"
 
+#include <QSslConfiguration>
+
 #include <memory>
 #include <optional>
 
@@ -34,6 +36,8 @@ public:
     const Clock& clock() const { return *m_clock; }
     const TokenService& tokens() const { return *m_tokens; }
     KeyRing& keyRing() { return *m_keyRing; }
+    /// The TLS configuration of the listeners, when TLS_CERT_FILE/TLS_KEY_FILE are set.
+    const std::optional<QSslConfiguration>& tls() const { return m_tls; }
     const PasswordHasher& hasher() const { return m_hasher; }
     PendingInvalidations& pendingInvalidations() { return m_pending; }
     RedisHealth& redisHealth() { return m_redisHealth; }
@@ -58,6 +62,7 @@ private:
     ServerConfig m_config;
     std::shared_ptr<const Clock> m_clock;
     std::unique_ptr<KeyRing> m_keyRing;
+    std::optional<QSslConfiguration> m_tls;
     std::unique_ptr<TokenService> m_tokens;
     PasswordHasher m_hasher;
     PendingInvalidations m_pending;

@@ -24,7 +24,7 @@ QString Worker::start()
     m_services = std::move(*services);
     m_api = std::make_unique<ApiRoutes>(*m_services);
     m_api->registerAll(m_router);
-    m_listener = std::make_unique<HttpListener>(m_limits, [this](HttpRequest& r) { return handle(r); });
+    m_listener = std::make_unique<HttpListener>(m_limits, [this](HttpRequest& r) { return handle(r); }, m_shared.tls());
     if (auto r = m_listener->listen(m_socket); !r)
         return r.error().message;
     return {};

@@ -80,6 +80,11 @@ const QList<ConfigOption>& ServerConfig::options()
                         "browser. Default: none.")},
         {QStringLiteral("LOG_FORMAT"), QStringLiteral("log-format"), QStringLiteral("text|json"),
          QStringLiteral("json: one JSON object per log line (for log shippers). Default: text.")},
+        {QStringLiteral("TLS_CERT_FILE"), QStringLiteral("tls-cert"), QStringLiteral("pem"),
+         QStringLiteral("Serve HTTPS with this PEM certificate chain (with TLS_KEY_FILE). Default: plain HTTP, for a "
+                        "TLS-terminating load balancer in front.")},
+        {QStringLiteral("TLS_KEY_FILE"), QStringLiteral("tls-key"), QStringLiteral("pem"),
+         QStringLiteral("The PEM private key (RSA or EC) of TLS_CERT_FILE.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
          QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> (default: open; restrict it "
                         "at the load balancer).")},
@@ -267,6 +272,10 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     if (logFormat != u"text" && logFormat != u"json")
         return fail(ErrorCode::InvalidRequest, QStringLiteral("LOG_FORMAT must be text or json"));
     c.jsonLogs = logFormat == u"json";
+    c.tlsCertFile = v.value(QStringLiteral("TLS_CERT_FILE")).trimmed();
+    c.tlsKeyFile = v.value(QStringLiteral("TLS_KEY_FILE")).trimmed();
+    if (c.tlsCertFile.isEmpty() != c.tlsKeyFile.isEmpty())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("TLS_CERT_FILE and TLS_KEY_FILE go together"));
     c.issuer = v.value(QStringLiteral("JWT_ISSUER"), c.issuer);
     c.audience = v.value(QStringLiteral("JWT_AUDIENCE"), c.audience);
     if (c.issuer.isEmpty() || c.audience.isEmpty())

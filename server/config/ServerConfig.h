@@ -52,6 +52,8 @@ struct ServerConfig
     QMap<QString, QByteArray> introspectionClients; // client id -> secret (HTTP Basic on /introspect)
     QStringList corsOrigins;                         // exact origins allowed to call the API from a browser
     bool jsonLogs = false;
+    QString tlsCertFile; // PEM certificate chain; with tlsKeyFile the listener speaks HTTPS
+    QString tlsKeyFile;  // PEM private key (RSA or EC)
     QString jwtKeysDir;      // set: access tokens are EdDSA-signed with the keys in this directory
     QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"
     QString readyFile; // written with the base URL once listening (tests, supervisors)

@@ -2,6 +2,7 @@
 #include "HttpConnection.h"
 
 #include <QCoreApplication>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QUrl>
 
@@ -166,6 +167,12 @@ void HttpConnection::closeGracefully()
         return;
     m_closing = true;
     m_timer.stop();
+    if (qobject_cast<QSslSocket*>(m_socket)) {
+        // TLS flushes its own records and sends close_notify; a raw half-close would cut them off.
+        m_socket->disconnectFromHost();
+        QTimer::singleShot(kLingerMs, m_socket, [s = m_socket] { s->abort(); });
+        return;
+    }
     // Half-close once the response is out, then drain what the client still sends for a moment:
     // closing with unread data would reset the connection and the client could lose the answer.
     auto finish = [this] {

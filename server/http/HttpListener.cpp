@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "HttpListener.h"
 
+#include <QSslServer>
 #include <QTcpSocket>
 
 #include <arpa/inet.h>
@@ -58,28 +59,39 @@ quint16 boundPort(qintptr fd)
     return ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
 }
 
-HttpListener::HttpListener(HttpLimits limits, HttpConnection::Handler handler, QObject* parent)
+HttpListener::HttpListener(HttpLimits limits, HttpConnection::Handler handler, std::optional<QSslConfiguration> tls,
+                           QObject* parent)
     : QObject(parent), m_limits(limits), m_handler(std::move(handler))
 {
-    m_server.setMaxPendingConnections(1024);
-    connect(&m_server, &QTcpServer::newConnection, this, &HttpListener::onNewConnection);
+    if (tls) {
+        auto ssl = std::make_unique<QSslServer>();
+        ssl->setSslConfiguration(*tls);
+        ssl->setHandshakeTimeout(limits.requestTimeoutMs);
+        m_server = std::move(ssl);
+    } else {
+        m_server = std::make_unique<QTcpServer>();
+    }
+    m_server->setMaxPendingConnections(1024);
+    // QSslServer announces a connection once its handshake is done; plain servers at accept.
+    connect(m_server.get(), &QTcpServer::pendingConnectionAvailable, this, &HttpListener::onNewConnection);
+    connect(m_server.get(), &QTcpServer::newConnection, this, &HttpListener::onNewConnection);
 }
 
 Result<void> HttpListener::listen(qintptr socketDescriptor)
 {
-    if (!m_server.setSocketDescriptor(socketDescriptor))
-        return fail(ErrorCode::Internal, QStringLiteral("cannot adopt listening socket: %1").arg(m_server.errorString()));
+    if (!m_server->setSocketDescriptor(socketDescriptor))
+        return fail(ErrorCode::Internal, QStringLiteral("cannot adopt listening socket: %1").arg(m_server->errorString()));
     return {};
 }
 
 void HttpListener::close()
 {
-    m_server.close();
+    m_server->close();
 }
 
 void HttpListener::onNewConnection()
 {
-    while (QTcpSocket* socket = m_server.nextPendingConnection()) {
+    while (QTcpSocket* socket = m_server->nextPendingConnection()) {
         if (m_connections >= m_limits.maxConnections) {
             socket->write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
                           "Connection: close\r\nContent-Length: 63\r\n\r\n"

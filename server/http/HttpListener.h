@@ -7,7 +7,11 @@
 
 #include <QHostAddress>
 #include <QObject>
+#include <QSslConfiguration>
 #include <QTcpServer>
+
+#include <memory>
+#include <optional>
 
 namespace ehrs::server {
 
@@ -22,7 +26,10 @@ class HttpListener : public QObject
 {
     Q_OBJECT
 public:
-    HttpListener(HttpLimits limits, HttpConnection::Handler handler, QObject* parent = nullptr);
+    /// With `tls`, connections are TLS (QSslServer): the handshake must finish within the request
+    /// deadline, and plain-text clients are dropped.
+    HttpListener(HttpLimits limits, HttpConnection::Handler handler, std::optional<QSslConfiguration> tls = std::nullopt,
+                 QObject* parent = nullptr);
     /// Takes ownership of a listening socket from createListeningSocket().
     [[nodiscard]] Result<void> listen(qintptr socketDescriptor);
     void close();
@@ -31,7 +38,7 @@ public:
 private:
     void onNewConnection();
 
-    QTcpServer m_server;
+    std::unique_ptr<QTcpServer> m_server;
     HttpLimits m_limits;
     HttpConnection::Handler m_handler;
     int m_connections = 0;

@@ -25,14 +25,18 @@ class TestHttpListener : public QObject
     struct Server
     {
         QThread thread;
-        QObject context; // lives in `thread`; used to run code there
+        QObject* context = new QObject; // lives in `thread`; used to run code there
         HttpListener* listener = nullptr;
+        Server()
+        {
+            context->moveToThread(&thread);
+            QObject::connect(&thread, &QThread::finished, context, &QObject::deleteLater);
+        }
         ~Server()
         {
-            QMetaObject::invokeMethod(&context, [l = listener] { delete l; }, Qt::BlockingQueuedConnection);
+            QMetaObject::invokeMethod(context, [l = listener] { delete l; }, Qt::BlockingQueuedConnection);
             thread.quit();
             thread.wait();
-            context.moveToThread(QThread::currentThread());
         }
     };
     std::unique_ptr<Server> m_server;
@@ -42,7 +46,6 @@ class TestHttpListener : public QObject
     void startListener(HttpLimits limits)
     {
         auto server = std::make_unique<Server>();
-        server->context.moveToThread(&server->thread);
         server->thread.start();
         auto fd = createListeningSocket(QHostAddress::LocalHost, 0);
         QVERIFY(fd);
@@ -50,7 +53,7 @@ class TestHttpListener : public QObject
         bool ok = false;
         Server* srv = server.get();
         QMetaObject::invokeMethod(
-            &srv->context,
+            srv->context,
             [this, srv, limits, fd = *fd] {
                 srv->listener = new HttpListener(limits, [this](HttpRequest& r) {
                     ++m_handled;
@@ -65,7 +68,7 @@ class TestHttpListener : public QObject
     int connectionCount()
     {
         int n = 0;
-        QMetaObject::invokeMethod(&m_server->context, [this] { return m_server->listener->connectionCount(); },
+        QMetaObject::invokeMethod(m_server->context, [this] { return m_server->listener->connectionCount(); },
                                   Qt::BlockingQueuedConnection, &n);
         return n;
     }

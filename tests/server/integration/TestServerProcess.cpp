@@ -8,6 +8,9 @@
 #include "TestEnvironment.h"
 
 #include <QDir>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslSocket>
 
 #include <QTest>
 
@@ -279,6 +282,46 @@ private Q_SLOTS:
         }
         QVERIFY(lines >= 2); // listening, audit, stopped
         QVERIFY(!server.log().contains(access));
+    }
+
+    void tlsListener()
+    {
+        ServerProcess server;
+        QVERIFY(configure(server));
+        const QString cert = server.dataDir() + QStringLiteral("/cert.pem");
+        const QString key = server.dataDir() + QStringLiteral("/key.pem");
+        const int rc = QProcess::execute(QStringLiteral("openssl"),
+                                         {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+                                          QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                                          QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert, QStringLiteral("-days"),
+                                          QStringLiteral("1"), QStringLiteral("-subj"), QStringLiteral("/CN=127.0.0.1"),
+                                          QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1")});
+        QCOMPARE(rc, 0);
+        server.setEnv(QStringLiteral("TLS_CERT_FILE"), cert);
+        server.setEnv(QStringLiteral("TLS_KEY_FILE"), key);
+        QVERIFY(server.start());
+        QCOMPARE(server.url().scheme(), QStringLiteral("https"));
+
+        QSslSocket tls;
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setCaCertificates(QSslCertificate::fromPath(cert));
+        tls.setSslConfiguration(config);
+        tls.connectToHostEncrypted(QStringLiteral("127.0.0.1"), quint16(server.url().port()));
+        QVERIFY2(tls.waitForEncrypted(10000), qPrintable(tls.errorString()));
+        tls.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        QByteArray reply;
+        while (tls.waitForReadyRead(5000))
+            reply += tls.readAll();
+        QVERIFY2(reply.startsWith("HTTP/1.1 200"), reply.constData());
+        // Plain HTTP on the TLS port gets no HTTP answer.
+        QCOMPARE(ApiClient(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(server.url().port()))).raw(
+                     "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 3000).status, 0);
+        // A mismatched pair is a clear start-up error.
+        ServerProcess broken;
+        broken.setEnv(QStringLiteral("TLS_CERT_FILE"), cert);
+        QByteArray out;
+        QCOMPARE(broken.run({QStringLiteral("serve")}, {}, &out), 2);
+        QVERIFY(out.contains("TLS_KEY_FILE"));
     }
 
     void embeddedDefaultKeepsItsKey()
