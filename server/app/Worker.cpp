@@ -2,6 +2,7 @@
 #include "Worker.h"
 
 #include "Logging.h"
+#include "app/LogHandler.h"
 
 #include <QElapsedTimer>
 
@@ -64,6 +65,7 @@ HttpResponse Worker::handle(HttpRequest& request)
 {
     QElapsedTimer timer;
     timer.start();
+    setCurrentRequestId(request.requestId);
     HttpResponse response;
     const QByteArray origin = request.header("origin");
     const bool corsAllowed = !origin.isEmpty() && m_shared.config().corsOrigins.contains(QString::fromLatin1(origin));
@@ -93,8 +95,8 @@ HttpResponse Worker::handle(HttpRequest& request)
     // The path only: query strings are never logged (they could carry secrets by mistake).
     const QByteArray route = m_router.patternFor(request);
     m_shared.metrics().observeRequest(route, request.method, response.status, double(timer.nsecsElapsed()) / 1e9);
-    qCDebug(lcHttp).noquote() << request.requestId << request.method << route << response.status
-                              << timer.nsecsElapsed() / 1000 << "us";
+    qCDebug(lcHttp).noquote() << request.method << route << response.status << timer.nsecsElapsed() / 1000 << "us";
+    setCurrentRequestId({});
     return response;
 }
 

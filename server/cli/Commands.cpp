@@ -4,7 +4,7 @@
 #include "Logging.h"
 #include "app/ServerApp.h"
 #include "app/ServiceBundle.h"
-#include "app/JsonLogHandler.h"
+#include "app/LogHandler.h"
 #include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
 
@@ -211,8 +211,7 @@ int rotateKeys(const ServerConfig& config)
 
 int serve(const ServerConfig& config)
 {
-    if (config.jsonLogs)
-        installJsonLogHandler();
+    installLogHandler(config.jsonLogs);
     auto shared = SharedState::create(config);
     if (!shared)
         return failWith(shared.error().message);

@@ -281,6 +281,8 @@ private Q_SLOTS:
             ++lines;
         }
         QVERIFY(lines >= 2); // listening, audit, stopped
+        // Lines written while handling a request carry its id (here: the login's audit line).
+        QVERIFY2(server.log().contains("\"requestId\""), server.log().constData());
         QVERIFY(!server.log().contains(access));
     }
 
