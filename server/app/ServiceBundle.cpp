@@ -10,7 +10,7 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
       limiter(redis.get(), s.localRateCounts(), s.clock()),
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
                                    s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
-                                   &s.metrics()}),
+                                   &s.metrics(), &s.geo()}),
       mfa(MfaService::Deps{*db, users, service, kv, s.hasher(), audit, s.clock(), s.mfaKeys(), s.mfaChallenges(), &limiter,
                            s.config()})
 {

@@ -92,6 +92,10 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
             return fail(tls.error());
         s->m_tls = *tls;
     }
+    auto geo = GeoLocator::open(c.geoipDatabase);
+    if (!geo)
+        return fail(geo.error());
+    s->m_geo = std::move(*geo);
     // A separate key for refresh-token tags, derived so that operators manage one secret.
     const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");
     s->m_tokens = std::make_unique<TokenService>(*s->m_keyRing, derivationKey, c.accessTokenTtl);

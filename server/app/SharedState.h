@@ -8,6 +8,7 @@
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
+#include "geo/GeoLocator.h"
 #include "metrics/HttpMetrics.h"
 #include "metrics/MetricsRegistry.h"
 #include "mfa/MfaChallengeCodec.h"
@@ -36,6 +37,7 @@ public:
     const Clock& clock() const { return *m_clock; }
     const TokenService& tokens() const { return *m_tokens; }
     KeyRing& keyRing() { return *m_keyRing; }
+    const GeoLocator& geo() const { return *m_geo; }
     /// The TLS configuration of the listeners, when TLS_CERT_FILE/TLS_KEY_FILE are set.
     const std::optional<QSslConfiguration>& tls() const { return m_tls; }
     const PasswordHasher& hasher() const { return m_hasher; }
@@ -62,6 +64,7 @@ private:
     ServerConfig m_config;
     std::shared_ptr<const Clock> m_clock;
     std::unique_ptr<KeyRing> m_keyRing;
+    std::unique_ptr<GeoLocator> m_geo;
     std::optional<QSslConfiguration> m_tls;
     std::unique_ptr<TokenService> m_tokens;
     PasswordHasher m_hasher;

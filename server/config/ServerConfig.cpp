@@ -85,6 +85,9 @@ const QList<ConfigOption>& ServerConfig::options()
                         "TLS-terminating load balancer in front.")},
         {QStringLiteral("TLS_KEY_FILE"), QStringLiteral("tls-key"), QStringLiteral("pem"),
          QStringLiteral("The PEM private key (RSA or EC) of TLS_CERT_FILE.")},
+        {QStringLiteral("GEOIP_DB"), QStringLiteral("geoip-db"), QStringLiteral("mmdb"),
+         QStringLiteral("A MaxMind-format city database (e.g. GeoLite2-City.mmdb) to show where sessions are. "
+                        "Unset: private addresses show \"Local network\", others nothing.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
          QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> (default: open; restrict it "
                         "at the load balancer).")},
@@ -250,6 +253,7 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     }
     c.metricsToken = v.value(QStringLiteral("METRICS_TOKEN")).toUtf8();
     c.jwtKeysDir = v.value(QStringLiteral("JWT_KEYS_DIR")).trimmed();
+    c.geoipDatabase = v.value(QStringLiteral("GEOIP_DB")).trimmed();
     for (const QString& item : v.value(QStringLiteral("INTROSPECTION_CLIENTS")).split(u',', Qt::SkipEmptyParts)) {
         const qsizetype colon = item.indexOf(u':');
         const QString id = item.left(colon).trimmed();

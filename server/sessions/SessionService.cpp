@@ -30,23 +30,6 @@ Error revokedError(const QString& reason)
     return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was ended from another device or by IT")};
 }
 
-QString locationFor(const QString& ip)
-{
-    const QHostAddress a(ip);
-    if (a.isNull())
-        return {};
-    static const QList<QPair<QHostAddress, int>> privateRanges = {
-        QHostAddress::parseSubnet(QStringLiteral("10.0.0.0/8")), QHostAddress::parseSubnet(QStringLiteral("172.16.0.0/12")),
-        QHostAddress::parseSubnet(QStringLiteral("192.168.0.0/16")),
-        QHostAddress::parseSubnet(QStringLiteral("100.64.0.0/10"))};
-    bool isPrivate = a.isLoopback() || a.isLinkLocal() || a.isUniqueLocalUnicast();
-    for (const auto& range : privateRanges)
-        isPrivate = isPrivate || a.isInSubnet(range);
-    if (isPrivate)
-        return QStringLiteral("Local network");
-    return {};
-}
-
 QByteArray bearerToken(QByteArrayView header)
 {
     const QByteArray h = header.toByteArray().trimmed();
@@ -358,7 +341,7 @@ SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentS
     v.expiresAt = QDateTime::fromMSecsSinceEpoch(
         qMin(s.expiresAt, s.lastActivityAt + qint64(d.config.idleTimeout) * 1000), Qt::UTC);
     v.ipAddress = s.ipAddress;
-    v.location = locationFor(s.ipAddress);
+    v.location = d.geo ? d.geo->locate(s.ipAddress) : QString();
     v.userAgent = s.userAgent;
     v.deviceInfo = s.device;
     v.isActive = s.isActive && !s.revokedAt;

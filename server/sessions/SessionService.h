@@ -14,6 +14,7 @@
 #include "mfa/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
 #include "config/ServerConfig.h"
+#include "geo/GeoLocator.h"
 #include "sessions/SessionStore.h"
 #include "sessions/TokenService.h"
 
@@ -60,6 +61,7 @@ public:
         RateLimiter* limiter = nullptr;
         const MfaChallengeCodec* mfaChallenges = nullptr; // users with TOTP get a challenge at login
         HttpMetrics* metrics = nullptr;
+        const GeoLocator* geo = nullptr;
     };
     explicit SessionService(Deps deps) : d(deps) {}
 

@@ -5,6 +5,7 @@
 #include "ServerProcess.h"
 #include "Crypto.h"
 #include "Ed25519JwtKey.h"
+#include "MmdbWriter.h"
 #include "TestEnvironment.h"
 
 #include <QDir>
@@ -208,14 +209,21 @@ private Q_SLOTS:
         QCOMPARE(list.json["sessions"][0]["ipAddress"].get<std::string>(), std::string("127.0.0.1"));
 
         server.setEnv(QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("127.0.0.1"));
+        const QString mmdb = server.dataDir() + QStringLiteral("/city.mmdb");
+        QVERIFY(MmdbWriter::write(mmdb, QHostAddress(QStringLiteral("203.0.113.0")), 24, "Springfield", "Testland", "TL"));
+        server.setEnv(QStringLiteral("GEOIP_DB"), mmdb);
         QVERIFY(server.start());
         ApiClient viaProxy(server.url());
         auto proxied = viaProxy.request("POST", "/api/auth/login", body, {}, {{"X-Forwarded-For", "198.51.100.2, 203.0.113.7"}});
         QCOMPARE(proxied.status, 200);
         auto list2 = viaProxy.request("GET", "/api/sessions", nullptr, QByteArray::fromStdString(proxied.str("accessToken")));
         bool seen = false;
-        for (const auto& s : list2.json["sessions"])
-            seen = seen || s["ipAddress"].get<std::string>() == "203.0.113.7";
+        for (const auto& s : list2.json["sessions"]) {
+            if (s["ipAddress"].get<std::string>() == "203.0.113.7") {
+                seen = true;
+                QCOMPARE(s["location"].get<std::string>(), std::string("Springfield, Testland"));
+            }
+        }
         QVERIFY2(seen, list2.body.constData()); // the last hop before the trusted proxy
     }
 
