@@ -151,6 +151,8 @@ bool RedisProcess::start(bool appendOnly)
                      QStringLiteral("127.0.0.1"), QStringLiteral("--save"), QString(),
                      QStringLiteral("--dir"), m_dir, QStringLiteral("--appendonly"),
                      appendOnly ? QStringLiteral("yes") : QStringLiteral("no")};
+    if (!m_password.isEmpty())
+        args << QStringLiteral("--requirepass") << m_password;
     m_process->start(QStringLiteral("redis-server"), args);
     if (!m_process->waitForStarted(5000))
         return false;
@@ -159,9 +161,13 @@ bool RedisProcess::start(bool appendOnly)
         QTcpSocket s;
         s.connectToHost(QHostAddress::LocalHost, quint16(m_port));
         if (s.waitForConnected(200)) {
+            // Unauthenticated PING gets -NOAUTH when a password is set: that still means "up".
             s.write("PING\r\n");
-            if (s.waitForReadyRead(500) && s.readAll().startsWith("+PONG"))
-                return true;
+            if (s.waitForReadyRead(500)) {
+                const QByteArray reply = s.readAll();
+                if (reply.startsWith("+PONG") || reply.startsWith("-NOAUTH"))
+                    return true;
+            }
         }
         if (m_process->state() == QProcess::NotRunning)
             break;
@@ -199,6 +205,8 @@ bool RedisProcess::isRunning() const
 
 QString RedisProcess::url() const
 {
+    if (!m_password.isEmpty())
+        return QStringLiteral("redis://:%1@127.0.0.1:%2/0").arg(m_password).arg(m_port);
     return QStringLiteral("redis://127.0.0.1:%1/0").arg(m_port);
 }
 

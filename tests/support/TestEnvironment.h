@@ -26,6 +26,8 @@ public:
     RedisProcess();
     ~RedisProcess();
     bool start(bool appendOnly = false);
+    /// Requires clients to authenticate (`requirepass`); url() then carries the password.
+    void setPassword(const QString& password) { m_password = password; }
     void kill(); // SIGKILL
     void stop(); // SHUTDOWN NOSAVE-like: SIGTERM
     bool isRunning() const;
@@ -36,6 +38,7 @@ private:
     std::unique_ptr<QProcess> m_process;
     QString m_dir;
     int m_port = 0;
+    QString m_password;
 };
 
 /// A private PostgreSQL 15 cluster (initdb into a temp dir, run as the postgres user) for tests

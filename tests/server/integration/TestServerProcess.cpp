@@ -334,6 +334,30 @@ private Q_SLOTS:
         QVERIFY(out.contains("TLS_KEY_FILE"));
     }
 
+    void redisWithPassword()
+    {
+        if (!postgres())
+            QSKIP("Redis is used with PostgreSQL deployments");
+        RedisProcess redis;
+        redis.setPassword(QStringLiteral("s3cret-redis-pass"));
+        QVERIFY(redis.start());
+        ServerProcess server;
+        QVERIFY(configure(server));
+        server.setEnv(QStringLiteral("REDIS_URL"), redis.url());
+        QVERIFY(server.start());
+        QTRY_COMPARE_WITH_TIMEOUT(ApiClient(server.url()).request("GET", "/readyz").str("cache"), std::string("redis"), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(ApiClient(server.url()).request("GET", "/readyz").str("revocationFeed"), std::string("up"), 5000);
+        // A wrong password: the server still serves, from the database.
+        ServerProcess wrong;
+        QVERIFY(configure(wrong));
+        wrong.setEnv(QStringLiteral("REDIS_URL"), QStringLiteral("redis://:wrong@127.0.0.1:%1/0").arg(redis.port()));
+        QVERIFY(wrong.start());
+        auto ready = ApiClient(wrong.url()).request("GET", "/readyz");
+        QCOMPARE(ready.status, 200);
+        QCOMPARE(ready.str("cache"), std::string("database-fallback"));
+        QVERIFY(!wrong.log().contains("wrong")); // the password is not logged
+    }
+
     void embeddedDefaultKeepsItsKey()
     {
         if (postgres())
