@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs the Debian 12 packages EHR Sessions needs. Usage: install-deps.sh [build|test|all]
+# Installs the Debian 12 packages EHR Sessions needs. Usage: install-deps.sh [build|run|test|all]
 set -euo pipefail
 what=${1:-build}
 
@@ -8,12 +8,14 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqt6sql6-psql libqt6sql6-sqlite libgl-dev
   qtkeychain-qt6-dev libssl-dev nlohmann-json3-dev libpq-dev libhiredis-dev libargon2-dev
   libexpected-dev libqrencode-dev libhttp-parser-dev libmaxminddb-dev)
+run_pkgs=(dbus-user-session gnome-keyring libsecret-tools)
 test_pkgs=(postgresql-15 postgresql-client-15 redis-server redis-tools
-  dbus dbus-x11 gnome-keyring libsecret-tools procps curl)
+  dbus dbus-x11 gnome-keyring libsecret-tools procps curl openssl)
 
 pkgs=("${build_pkgs[@]}")
 case "$what" in
-  test|all) pkgs+=("${test_pkgs[@]}") ;;
+  run) pkgs+=("${run_pkgs[@]}") ;;
+  test|all) pkgs+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
 esac
 
 missing=()
