@@ -3,6 +3,8 @@
 // inside dbus-run-session with an unlocked gnome-keyring). Access tokens live 6 s here, so every
 // refresh-related behaviour shows within seconds.
 #include "AgentProcess.h"
+#include "ApiClient.h"
+#include "mfa/Totp.h"
 #include "ServerProcess.h"
 #include "core/Await.h"
 #include "ipc/AgentClient.h"
@@ -57,6 +59,7 @@ private Q_SLOTS:
     void crashBetweenRotationAndKeychainWriteStaysSignedIn();
     void newSignInAndRevocationReachSubscribers();
     void serverDownThenBackRecovers();
+    void loginWithTotpSecondStep();
 
 private:
     QString newUser();
@@ -70,6 +73,41 @@ private:
     QNetworkAccessManager m_network;
     int m_users = 0;
 };
+
+void TestAgentEndToEnd::loginWithTotpSecondStep()
+{
+    const QString email = newUser();
+    QVERIFY(!email.isEmpty());
+    // Enrol TOTP through the server's API, as the desktop app does.
+    ehrs::test::ApiClient api(m_server.url());
+    auto first = api.request("POST", "/api/auth/login", {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
+    QCOMPARE(first.status, 200);
+    const QByteArray access = QByteArray::fromStdString(first.str("accessToken"));
+    auto setup = api.request("POST", "/api/auth/mfa/setup", nullptr, access);
+    QCOMPARE(setup.status, 200);
+    const QByteArray secret = *ehrs::server::Totp::base32Decode(QString::fromStdString(setup.str("secret")));
+    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    QCOMPARE(api.request("POST", "/api/auth/mfa/enable", {{"code", ehrs::server::Totp::code(secret, now).toStdString()}}, access).status,
+             200);
+
+    AgentProcess agent;
+    QVERIFY(agent.start());
+    // Wrong code: a clear failure, not signed in.
+    auto wrong = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
+                            QStringLiteral("--password-stdin"), email},
+                           kPassword.toUtf8() + "\n000000\n");
+    QVERIFY(wrong.exitCode != 0);
+    QVERIFY(token(agent).isEmpty());
+    // The next step's code (the enrolment used the current one).
+    const QString code = ehrs::server::Totp::code(secret, now + 30);
+    auto ok = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
+                         QStringLiteral("--password-stdin"), email},
+                        kPassword.toUtf8() + '\n' + code.toUtf8() + '\n');
+    QVERIFY2(ok.exitCode == 0, ok.err.constData());
+    const QString t = token(agent);
+    QVERIFY(!t.isEmpty());
+    QCOMPARE(httpStatus("GET", QStringLiteral("/api/sessions"), t), 200);
+}
 
 void TestAgentEndToEnd::initTestCase()
 {
