@@ -3,8 +3,15 @@
 
 #include "Crypto.h"
 
+#include <QFile>
+
 #include <atomic>
 #include <nlohmann/json.hpp>
+
+static void initApiResources()
+{
+    Q_INIT_RESOURCE(api);
+}
 
 namespace ehrs::server {
 namespace {
@@ -123,6 +130,17 @@ void ApiRoutes::registerAll(Router& router)
         return r;
     });
     router.add("POST", "/api/sessions/introspect", [this](const HttpRequest& r, const RouteParams&) { return introspect(r); });
+    router.add("GET", "/api/openapi.json", [](const HttpRequest&, const RouteParams&) {
+        // docs/openapi.yaml is written in YAML's JSON subset, so it is served as it is.
+        static const QByteArray spec = [] {
+            initApiResources();
+            QFile f(QStringLiteral(":/api/openapi.json"));
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        }();
+        HttpResponse r = HttpResponse::text(200, spec, "application/json");
+        r.setHeader("Cache-Control", "public, max-age=3600");
+        return r;
+    });
     router.add("GET", "/metrics", [this](const HttpRequest& r, const RouteParams&) { return metrics(r); });
 }
 

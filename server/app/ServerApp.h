@@ -27,6 +27,8 @@ public:
     void stop();
     QUrl url() const { return m_url; }
     SharedState& shared() { return *m_shared; }
+    /// "METHOD /pattern" of every registered route (the OpenAPI check).
+    QList<QByteArray> routes() const { return m_workers.empty() ? QList<QByteArray>() : m_workers.front()->router().routes(); }
 
 private:
     std::unique_ptr<SharedState> m_shared;

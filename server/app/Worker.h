@@ -30,6 +30,7 @@ public:
 
     /// The request pipeline: routing plus headers every response carries, and an access log line.
     HttpResponse handle(HttpRequest& request);
+    const Router& router() const { return m_router; }
 
 private:
     /// Answer to a browser's CORS preflight: allowed origins (CORS_ORIGINS) only.

@@ -120,6 +120,7 @@ private Q_SLOTS:
     void auditHasNoSecrets();
     void failedLoginsAreRateLimited();
     void metricsParseAsPrometheusText();
+    void openApiDescribesEveryRoute();
     void redisOutageFallsBackToDatabase();
 
 private:
@@ -653,6 +654,34 @@ void TestSessionsApi::metricsParseAsPrometheusText()
     QCOMPARE(e.value("ehrs_redis_up"), postgres() ? 1.0 : 0.0);
     // Nothing secret in there.
     QVERIFY(!r.body.contains(l.refresh) && !r.body.contains(l.access));
+}
+
+void TestSessionsApi::openApiDescribesEveryRoute()
+{
+    auto r = api().request("GET", "/api/openapi.json");
+    QCOMPARE(r.status, 200);
+    QVERIFY(r.json.is_object());
+    QCOMPARE(r.str("openapi"), std::string("3.1.0"));
+    const auto& paths = r.json["paths"];
+    std::set<std::string> documented;
+    for (auto it = paths.begin(); it != paths.end(); ++it) {
+        for (auto m = it.value().begin(); m != it.value().end(); ++m)
+            documented.insert(QByteArray::fromStdString(m.key()).toUpper().toStdString() + ' ' + it.key());
+    }
+    std::set<std::string> registered;
+    for (QByteArray route : m_server.app().routes()) {
+        route.replace(":id", "{id}");
+        registered.insert(route.toStdString());
+    }
+    for (const auto& route : registered)
+        QVERIFY2(documented.count(route), route.c_str());
+    for (const auto& route : documented)
+        QVERIFY2(registered.count(route), route.c_str());
+    // Every operation documents at least one success response.
+    for (auto it = paths.begin(); it != paths.end(); ++it) {
+        for (auto m = it.value().begin(); m != it.value().end(); ++m)
+            QVERIFY2(m.value().contains("responses") && !m.value()["responses"].empty(), it.key().c_str());
+    }
 }
 
 void TestSessionsApi::redisOutageFallsBackToDatabase()
