@@ -10,7 +10,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   libexpected-dev libqrencode-dev libhttp-parser-dev libmaxminddb-dev help2man)
 run_pkgs=(dbus-user-session gnome-keyring libsecret-tools)
 test_pkgs=(postgresql-15 postgresql-client-15 redis-server redis-tools
-  dbus dbus-x11 gnome-keyring libsecret-tools procps curl openssl)
+  dbus dbus-x11 gnome-keyring libsecret-tools procps curl openssl python3
+  wrk nginx-light argon2 xvfb xauth)
 
 pkgs=("${build_pkgs[@]}")
 case "$what" in

@@ -12,6 +12,7 @@
 #include <QTextStream>
 
 #include <cstdio>
+#include <functional>
 #include <termios.h>
 #include <unistd.h>
 
@@ -85,6 +86,24 @@ AuditActor cliActor()
 {
     return AuditActor{{}, {}, QStringLiteral("local"), QStringLiteral("ehr-sessions-server cli")};
 }
+
+/// Opens the services, finds the user, runs `action` and prints its one-line outcome.
+using UserAction = std::function<Result<QString>(SharedState&, ServiceBundle&, const UserRecord&)>;
+int withUser(const ServerConfig& config, const QString& emailOrId, const UserAction& action)
+{
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    auto user = findUser(**services, emailOrId);
+    if (!user)
+        return failWith(user.error().message);
+    auto outcome = action(*shared, **services, *user);
+    if (!outcome)
+        return failWith(outcome.error().message);
+    std::printf("%s\n", qPrintable(*outcome));
+    return 0;
+}
 } // namespace
 
 int migrate(const ServerConfig& config)
@@ -126,60 +145,42 @@ int userAdd(const ServerConfig& config, const QString& email, const QString& nam
 
 int userPasswd(const ServerConfig& config, const QString& email, bool passwordStdin)
 {
-    std::unique_ptr<SharedState> shared;
-    auto services = openServices(shared, config);
-    if (!services)
-        return failWith(services.error().message);
-    auto user = findUser(**services, email);
-    if (!user)
-        return failWith(user.error().message);
-    auto password = readNewPassword(passwordStdin);
-    if (!password)
-        return failWith(password.error().message);
-    if (auto p = PasswordHasher::checkPolicy(*password); !p)
-        return failWith(p.error().message);
-    auto hash = shared->hasher().hash(*password);
-    if (!hash)
-        return failWith(hash.error().message);
-    if (auto r = (*services)->users.setPasswordHash(user->id, *hash, shared->clock().nowMs()); !r)
-        return failWith(r.error().message);
-    auto n = (*services)->service.revokeAllForUser(user->id, QStringLiteral("password_changed"), cliActor());
-    std::printf("password changed for %s; %d session(s) ended\n", qPrintable(user->email), n ? *n : 0);
-    return 0;
+    return withUser(config, email, [&](SharedState& shared, ServiceBundle& services, const UserRecord& user) -> Result<QString> {
+        auto password = readNewPassword(passwordStdin);
+        if (!password)
+            return fail(password.error());
+        if (auto p = PasswordHasher::checkPolicy(*password); !p)
+            return fail(p.error());
+        auto hash = shared.hasher().hash(*password);
+        if (!hash)
+            return fail(hash.error());
+        if (auto r = services.users.setPasswordHash(user.id, *hash, shared.clock().nowMs()); !r)
+            return fail(r.error());
+        auto n = services.service.revokeAllForUser(user.id, QStringLiteral("password_changed"), cliActor());
+        return QStringLiteral("password changed for %1; %2 session(s) ended").arg(user.email).arg(n ? *n : 0);
+    });
 }
 
 int userDisable(const ServerConfig& config, const QString& email)
 {
-    std::unique_ptr<SharedState> shared;
-    auto services = openServices(shared, config);
-    if (!services)
-        return failWith(services.error().message);
-    auto user = findUser(**services, email);
-    if (!user)
-        return failWith(user.error().message);
-    if (auto r = (*services)->users.setDisabled(user->id, true, shared->clock().nowMs()); !r)
-        return failWith(r.error().message);
-    auto n = (*services)->service.revokeAllForUser(user->id, QStringLiteral("user_disabled"), cliActor());
-    if (!n)
-        return failWith(n.error().message);
-    std::printf("disabled %s; %d session(s) ended\n", qPrintable(user->email), *n);
-    return 0;
+    return withUser(config, email, [](SharedState& shared, ServiceBundle& services, const UserRecord& user) -> Result<QString> {
+        if (auto r = services.users.setDisabled(user.id, true, shared.clock().nowMs()); !r)
+            return fail(r.error());
+        auto n = services.service.revokeAllForUser(user.id, QStringLiteral("user_disabled"), cliActor());
+        if (!n)
+            return fail(n.error());
+        return QStringLiteral("disabled %1; %2 session(s) ended").arg(user.email).arg(*n);
+    });
 }
 
 int revokeUserSessions(const ServerConfig& config, const QString& emailOrId)
 {
-    std::unique_ptr<SharedState> shared;
-    auto services = openServices(shared, config);
-    if (!services)
-        return failWith(services.error().message);
-    auto user = findUser(**services, emailOrId);
-    if (!user)
-        return failWith(user.error().message);
-    auto n = (*services)->service.revokeAllForUser(user->id, QStringLiteral("revoked_by_admin"), cliActor());
-    if (!n)
-        return failWith(n.error().message);
-    std::printf("revoked %d session(s) of %s\n", *n, qPrintable(user->email));
-    return 0;
+    return withUser(config, emailOrId, [](SharedState&, ServiceBundle& services, const UserRecord& user) -> Result<QString> {
+        auto n = services.service.revokeAllForUser(user.id, QStringLiteral("revoked_by_admin"), cliActor());
+        if (!n)
+            return fail(n.error());
+        return QStringLiteral("revoked %1 session(s) of %2").arg(*n).arg(user.email);
+    });
 }
 
 int cleanup(const ServerConfig& config)

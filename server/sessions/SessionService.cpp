@@ -210,12 +210,12 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
         s.ipAddress = info.ipAddress;
         if (auto r = d.sessions.rotate(s); !r)
             return fail(r.error());
+        d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now); // same commit
         if (auto r = tx.commit(); !r)
             return fail(r.error());
         // The previous access token stops working now, not when it expires.
         d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash, remainingAccessLife(before));
         d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - now) / 1000));
-        d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now);
         if (d.metrics)
             d.metrics->refreshed();
         return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
@@ -290,6 +290,10 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
     // 2. The shared cache, then 3. the database.
     switch (d.cache.checkAccess(ctx.accessHash)) {
     case SessionCache::AccessState::Live:
+        // Redis writes a live entry only after the database confirmed the pair and noted the
+        // activity: from now on this process answers without asking anyone (the feed keeps it true).
+        if (feedUp)
+            d.live->remember(ctx.sessionId, LiveSessionTable::Entry{ctx.userId, ctx.accessHash, false, true, now, now});
         return ctx;
     case SessionCache::AccessState::Revoked:
         return fail(revokedError({}));

@@ -82,14 +82,8 @@ Result<std::vector<SessionRecord>> SessionStore::readAll(QSqlQuery* q)
     return out;
 }
 
-Result<std::optional<SessionRecord>> SessionStore::find(const QString& id, bool forUpdate)
+Result<std::optional<SessionRecord>> SessionStore::readOne(const Result<QSqlQuery*>& q)
 {
-    if (!validId(id))
-        return std::optional<SessionRecord>();
-    QString sql = QStringLiteral("SELECT ") + kColumns + QStringLiteral(" FROM user_sessions WHERE id = ?");
-    if (forUpdate && m_db.isPostgres())
-        sql += QStringLiteral(" FOR UPDATE");
-    auto q = m_db.exec(sql, {id});
     if (!q)
         return fail(q.error());
     auto rows = readAll(*q);
@@ -98,6 +92,17 @@ Result<std::optional<SessionRecord>> SessionStore::find(const QString& id, bool 
     if (rows->empty())
         return std::optional<SessionRecord>();
     return std::optional<SessionRecord>(std::move(rows->front()));
+}
+
+Result<std::optional<SessionRecord>> SessionStore::find(const QString& id, bool forUpdate)
+{
+    if (!validId(id))
+        return std::optional<SessionRecord>();
+    QString sql = QStringLiteral("SELECT ") + kColumns + QStringLiteral(" FROM user_sessions WHERE id = ?");
+    if (forUpdate && m_db.isPostgres())
+        sql += QStringLiteral(" FOR UPDATE");
+    auto q = m_db.exec(sql, {id});
+    return readOne(q);
 }
 
 Result<void> SessionStore::rotate(const SessionRecord& s)
@@ -150,14 +155,7 @@ Result<std::optional<SessionRecord>> SessionStore::revoke(const QString& id, con
     }
     sql += QStringLiteral(" RETURNING ") + kColumns;
     auto q = m_db.exec(sql, params);
-    if (!q)
-        return fail(q.error());
-    auto rows = readAll(*q);
-    if (!rows)
-        return fail(rows.error());
-    if (rows->empty())
-        return std::optional<SessionRecord>();
-    return std::optional<SessionRecord>(std::move(rows->front()));
+    return readOne(q);
 }
 
 Result<std::vector<SessionRecord>> SessionStore::revokeAllOf(const QString& userId, const QString& keepId,
@@ -182,14 +180,7 @@ Result<std::optional<SessionRecord>> SessionStore::rename(const QString& id, con
                                       "revoked_at IS NULL AND expires_at > ? RETURNING ") +
                            kColumns,
                        {nullIfEmpty(name), id, userId, nowMs});
-    if (!q)
-        return fail(q.error());
-    auto rows = readAll(*q);
-    if (!rows)
-        return fail(rows.error());
-    if (rows->empty())
-        return std::optional<SessionRecord>();
-    return std::optional<SessionRecord>(std::move(rows->front()));
+    return readOne(q);
 }
 
 Result<int> SessionStore::cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs, int batch)

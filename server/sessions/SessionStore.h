@@ -60,6 +60,7 @@ public:
 
 private:
     Result<std::vector<SessionRecord>> readAll(QSqlQuery* q);
+    Result<std::optional<SessionRecord>> readOne(const Result<QSqlQuery*>& q);
     Database& m_db;
 };
 

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Result.h"
+#include "api/AccessTokenSource.h"
+#include "ipc/AgentClient.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QTimer>
+
+namespace ehrs::app {
+
+/// The app's link to the per-user agent: one AgentClient connection for requests and events.
+/// start() connects, launching `ehr-sessions-agent run` when nothing listens on the socket, and
+/// subscribes to the agent's events, which come out as the signals below.
+class AgentConnection : public QObject, public AccessTokenSource
+{
+    Q_OBJECT
+public:
+    struct Options
+    {
+        QString socketPath;   // empty: the default ($XDG_RUNTIME_DIR/ehr-sessions/agent.sock)
+        QString agentProgram; // empty: next to the app, in the build tree, or on PATH
+        bool autoStart = true;
+    };
+    explicit AgentConnection(Options options, QObject* parent = nullptr);
+
+    /// Connected and subscribed, then the agent's status.
+    QFuture<Result<ipc::StatusReply>> start();
+    QFuture<Result<ipc::StatusReply>> status();
+    QFuture<Result<ipc::LoginReply>> login(const QString& serverUrl, const QString& email,
+                                           const QString& password);
+    QFuture<Result<ipc::LoginReply>> verifyMfa(const QString& code);
+    QFuture<Result<void>> logout();
+    QFuture<Result<QString>> accessToken(bool fresh) override;
+
+    /// Where the agent program is looked for when it must be started.
+    QString agentProgram() const;
+
+Q_SIGNALS:
+    /// The agent's session ended. `reason`: session_revoked, session_expired,
+    /// refresh_token_reused, unauthorized or logout (see signedOutMessage()).
+    void signedOut(const QString& reason, const QString& message);
+    /// Another session of the account appeared or disappeared.
+    void sessionsChanged();
+    void tokenRefreshed();
+    /// The agent went away; start() reconnects (and relaunches it).
+    void connectionLost();
+
+private:
+    QFuture<Result<void>> connectOrLaunch();
+    void tryConnect(std::shared_ptr<QPromise<Result<void>>> promise, int attemptsLeft);
+    void onEvent(const ipc::Event& event);
+
+    Options m_options;
+    ipc::AgentClient m_client;
+    bool m_launched = false;
+};
+
+/// What to tell the person on the sign-in page after the agent signed out for `reason`.
+QString signedOutMessage(const QString& reason);
+
+} // namespace ehrs::app

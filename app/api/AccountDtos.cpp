@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "AccountDtos.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ehrs::app {
+namespace {
+Error malformed(const char* what)
+{
+    return Error{ErrorCode::Internal,
+                 QStringLiteral("The server sent an unexpected %1 reply").arg(QLatin1String(what))};
+}
+
+QString str(const nlohmann::json& j, const char* field)
+{
+    auto it = j.find(field);
+    return it != j.end() && it->is_string() ? QString::fromStdString(it->get<std::string>()) : QString();
+}
+} // namespace
+
+Result<AccountInfo> accountInfoFromJson(const nlohmann::json& j)
+{
+    if (!j.is_object() || !j.contains("user"))
+        return fail(malformed("account"));
+    auto user = userFromJson(j["user"]);
+    if (!user)
+        return fail(user.error());
+    AccountInfo info{*user, str(j, "sessionId"), 0};
+    if (auto it = j.find("backupCodesRemaining"); it != j.end() && it->is_number_integer())
+        info.backupCodesRemaining = it->get<int>();
+    return info;
+}
+
+Result<MfaEnrolment> mfaEnrolmentFromJson(const nlohmann::json& j)
+{
+    if (!j.is_object())
+        return fail(malformed("2FA setup"));
+    MfaEnrolment e{str(j, "secret"), str(j, "otpauthUri"), str(j, "issuer"), str(j, "account")};
+    if (e.secret.isEmpty() || e.otpauthUri.isEmpty())
+        return fail(malformed("2FA setup"));
+    return e;
+}
+
+Result<QStringList> backupCodesFromJson(const nlohmann::json& j)
+{
+    auto it = j.is_object() ? j.find("backupCodes") : j.end();
+    if (it == j.end() || !it->is_array())
+        return fail(malformed("2FA"));
+    QStringList codes;
+    for (const auto& c : *it) {
+        if (c.is_string())
+            codes << QString::fromStdString(c.get<std::string>());
+    }
+    return codes;
+}
+
+Result<int> revokedCountFromJson(const nlohmann::json& j)
+{
+    auto it = j.is_object() ? j.find("revokedCount") : j.end();
+    if (it == j.end() || !it->is_number_integer())
+        return fail(malformed("sign-out"));
+    return it->get<int>();
+}
+
+} // namespace ehrs::app

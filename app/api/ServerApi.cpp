@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ServerApi.h"
+
+#include "Logging.h"
+
+#include <QNetworkReply>
+#include <QPromise>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace ehrs::app {
+namespace {
+using Json = nlohmann::json;
+using JsonPromise = std::shared_ptr<QPromise<Result<Json>>>;
+
+void finish(const JsonPromise& promise, Result<Json> value)
+{
+    promise->addResult(std::move(value));
+    promise->finish();
+}
+
+bool isAuthFailure(const Error& e)
+{
+    switch (e.code) {
+    case ErrorCode::Unauthenticated:
+    case ErrorCode::SessionRevoked:
+    case ErrorCode::SessionExpired:
+    case ErrorCode::RefreshReused:
+        return true;
+    default:
+        return false;
+    }
+}
+
+Result<Json> readReply(QNetworkReply* reply)
+{
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (status == 0) {
+        return fail(ErrorCode::NetworkError,
+                    QStringLiteral("Cannot reach the server (%1)").arg(reply->errorString()));
+    }
+    const QByteArray body = reply->readAll();
+    Json j = Json::parse(body.constBegin(), body.constEnd(), nullptr, false);
+    if (status >= 200 && status < 300)
+        return j.is_discarded() ? Json::object() : j;
+    Error e = apiErrorFromJson(j.is_discarded() ? Json() : j, status);
+    e.retryAfterSeconds = reply->rawHeader("Retry-After").toInt();
+    return fail(std::move(e));
+}
+
+template <typename T, typename F>
+QFuture<Result<T>> map(QFuture<Result<Json>> f, QObject* context, F&& convert)
+{
+    return f.then(context, [convert = std::forward<F>(convert)](const Result<Json>& r) -> Result<T> {
+        if (!r)
+            return fail(r.error());
+        return convert(*r);
+    });
+}
+
+QString pathId(const QString& id)
+{
+    return QString::fromLatin1(QUrl::toPercentEncoding(id));
+}
+} // namespace
+
+ServerApi::ServerApi(AccessTokenSource* tokens, QObject* parent) : QObject(parent), m_tokens(tokens)
+{
+    m_network.setAutoDeleteReplies(true);
+    m_network.setTransferTimeout(15000);
+}
+
+QFuture<Result<Json>> ServerApi::send(const QByteArray& method, const QString& path, const Json& body)
+{
+    auto promise = std::make_shared<QPromise<Result<Json>>>();
+    promise->start();
+    const QByteArray payload = body.is_null() ? QByteArray() : QByteArray::fromStdString(body.dump());
+    attempt(Call{promise, method, path, payload}, false);
+    return promise->future();
+}
+
+void ServerApi::attempt(Call call, bool retried)
+{
+    m_tokens->accessToken(retried).then(this, [this, call, retried](const Result<QString>& token) {
+        if (!token) {
+            if (isAuthFailure(token.error()))
+                Q_EMIT authenticationLost(token.error());
+            return finish(call.promise, fail(token.error()));
+        }
+        QUrl url = m_base;
+        QString basePath = url.path();
+        if (basePath.endsWith(u'/'))
+            basePath.chop(1);
+        url.setPath(basePath + call.path);
+        QNetworkRequest request(url);
+        request.setRawHeader("Authorization", "Bearer " + token->toUtf8());
+        request.setRawHeader("Accept", "application/json");
+        if (!call.payload.isEmpty())
+            request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+        QNetworkReply* reply = m_network.sendCustomRequest(request, call.method, call.payload);
+        connect(reply, &QNetworkReply::finished, this, [this, call, retried, reply] {
+            auto result = readReply(reply);
+            if (!result && isAuthFailure(result.error())) {
+                if (!retried) {
+                    qCInfo(lcApp) << "401 from the server; retrying once with a fresh token";
+                    return attempt(call, true);
+                }
+                Q_EMIT authenticationLost(result.error());
+            }
+            finish(call.promise, std::move(result));
+        });
+    });
+}
+
+QFuture<Result<std::vector<SessionDto>>> ServerApi::listSessions()
+{
+    return map<std::vector<SessionDto>>(send("GET", QStringLiteral("/api/sessions"), nullptr), this,
+                                        [](const Json& j) { return sessionListFromJson(j); });
+}
+
+QFuture<Result<void>> ServerApi::renameSession(const QString& id, const QString& name)
+{
+    return map<void>(
+        send("PATCH", QStringLiteral("/api/sessions/") + pathId(id), Json{{"name", name.toStdString()}}),
+        this, [](const Json&) { return Result<void>{}; });
+}
+
+QFuture<Result<void>> ServerApi::revokeSession(const QString& id)
+{
+    return map<void>(send("DELETE", QStringLiteral("/api/sessions/") + pathId(id), nullptr), this,
+                     [](const Json&) { return Result<void>{}; });
+}
+
+QFuture<Result<int>> ServerApi::revokeOtherSessions(const QString& password)
+{
+    return map<int>(
+        send("DELETE", QStringLiteral("/api/sessions"), Json{{"password", password.toStdString()}}), this,
+        [](const Json& j) { return revokedCountFromJson(j); });
+}
+
+QFuture<Result<AccountInfo>> ServerApi::account()
+{
+    return map<AccountInfo>(send("GET", QStringLiteral("/api/auth/me"), nullptr), this,
+                            [](const Json& j) { return accountInfoFromJson(j); });
+}
+
+QFuture<Result<MfaEnrolment>> ServerApi::startMfaSetup()
+{
+    return map<MfaEnrolment>(send("POST", QStringLiteral("/api/auth/mfa/setup"), Json::object()), this,
+                             [](const Json& j) { return mfaEnrolmentFromJson(j); });
+}
+
+QFuture<Result<QStringList>> ServerApi::enableMfa(const QString& code)
+{
+    return map<QStringList>(
+        send("POST", QStringLiteral("/api/auth/mfa/enable"), Json{{"code", code.toStdString()}}), this,
+        [](const Json& j) { return backupCodesFromJson(j); });
+}
+
+QFuture<Result<void>> ServerApi::disableMfa(const QString& password, const QString& code)
+{
+    return map<void>(send("POST", QStringLiteral("/api/auth/mfa/disable"),
+                          Json{{"password", password.toStdString()}, {"code", code.toStdString()}}),
+                     this, [](const Json&) { return Result<void>{}; });
+}
+
+QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, const QString& newPassword)
+{
+    return map<int>(send("POST", QStringLiteral("/api/auth/password"),
+                         Json{{"currentPassword", currentPassword.toStdString()},
+                              {"newPassword", newPassword.toStdString()}}),
+                    this, [](const Json& j) { return revokedCountFromJson(j); });
+}
+
+QString describeError(const Error& error)
+{
+    switch (error.code) {
+    case ErrorCode::NetworkError:
+        return QObject::tr("Cannot reach the server. Check the address and your network connection.");
+    case ErrorCode::RateLimited:
+        return error.retryAfterSeconds > 0 ? (error.retryAfterSeconds == 1
+                                                  ? QObject::tr("Too many attempts. Try again in 1 second.")
+                                                  : QObject::tr("Too many attempts. Try again in %1 seconds.")
+                                                        .arg(error.retryAfterSeconds))
+                                           : QObject::tr("Too many attempts. Wait a minute, then try again.");
+    case ErrorCode::Forbidden:
+        return error.message.isEmpty() ? QObject::tr("The password is not correct.") : error.message;
+    case ErrorCode::SessionRevoked:
+        return QObject::tr("Your session was ended from another device. Sign in again to continue.");
+    case ErrorCode::SessionExpired:
+        return QObject::tr("Your session expired. Sign in again to continue.");
+    case ErrorCode::RefreshReused:
+        return QObject::tr(
+            "Your session was ended because its sign-in was used from two places. Sign in again.");
+    case ErrorCode::Unavailable:
+        return QObject::tr("The server is temporarily unavailable. Try again shortly.");
+    default:
+        return error.message.isEmpty() ? QObject::tr("Something went wrong. Try again.") : error.message;
+    }
+}
+
+} // namespace ehrs::app

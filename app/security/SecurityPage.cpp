@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SecurityPage.h"
+
+#include "TotpSetupPanel.h"
+#include "api/ServerApi.h"
+#include "shell/PasswordDialog.h"
+#include "shell/Theme.h"
+
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QVBoxLayout>
+
+namespace ehrs::app {
+namespace {
+constexpr int kManySessions = 5;
+constexpr int kOldSessionDays = 30;
+constexpr int kFewBackupCodes = 3;
+
+QLabel* wrapped(const QString& text, QWidget* parent)
+{
+    auto* l = new QLabel(text, parent);
+    l->setWordWrap(true);
+    return l;
+}
+} // namespace
+
+SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m_api(api)
+{
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    outer->addWidget(scroll);
+    auto* content = new QWidget(scroll);
+    auto* layout = new QVBoxLayout(content);
+    layout->setContentsMargins(24, 20, 24, 20);
+    layout->setSpacing(16);
+
+    auto* title = new QLabel(tr("Security"), content);
+    QFont tf = title->font();
+    tf.setPointSizeF(tf.pointSizeF() * 1.5);
+    tf.setBold(true);
+    title->setFont(tf);
+    layout->addWidget(title);
+
+    auto* recBox = new QGroupBox(tr("Recommendations"), content);
+    auto* recLayout = new QVBoxLayout(recBox);
+    m_recommendations = wrapped(tr("Loading…"), recBox);
+    m_recommendations->setTextFormat(Qt::RichText);
+    m_recommendations->setAccessibleName(tr("Recommendations"));
+    recLayout->addWidget(m_recommendations);
+    layout->addWidget(recBox);
+    layout->addWidget(buildMfaBox());
+    layout->addWidget(buildPasswordBox());
+    layout->addStretch();
+    scroll->setWidget(content);
+}
+
+QGroupBox* SecurityPage::buildMfaBox()
+{
+    auto* box = new QGroupBox(tr("Two-step verification"), this);
+    auto* layout = new QVBoxLayout(box);
+    layout->addWidget(
+        wrapped(tr("Asks for a code from your phone when you sign in, so a stolen password alone "
+                   "is not enough."),
+                box));
+    auto* row = new QHBoxLayout;
+    m_mfaStatus = new QLabel(tr("Checking…"), box);
+    m_mfaStatus->setAccessibleName(tr("Two-step verification status"));
+    m_mfaOn = new QPushButton(tr("Turn &on…"), box);
+    m_mfaOff = new QPushButton(tr("Turn o&ff…"), box);
+    m_mfaOn->setVisible(false);
+    m_mfaOff->setVisible(false);
+    row->addWidget(m_mfaStatus, 1);
+    row->addWidget(m_mfaOn);
+    row->addWidget(m_mfaOff);
+    layout->addLayout(row);
+    m_totp = new TotpSetupPanel(m_api, box);
+    m_totp->setVisible(false);
+    layout->addWidget(m_totp);
+    connect(m_mfaOn, &QPushButton::clicked, this, &SecurityPage::beginTotpSetup);
+    connect(m_mfaOff, &QPushButton::clicked, this, &SecurityPage::disableTotp);
+    connect(m_totp, &TotpSetupPanel::finished, this, [this](bool) {
+        m_totp->setVisible(false);
+        reload();
+    });
+    return box;
+}
+
+QGroupBox* SecurityPage::buildPasswordBox()
+{
+    auto* box = new QGroupBox(tr("Password"), this);
+    auto* layout = new QVBoxLayout(box);
+    layout->addWidget(wrapped(tr("Changing your password signs out every other device."), box));
+    auto* form = new QFormLayout;
+    m_current = new QLineEdit(box);
+    m_new = new QLineEdit(box);
+    m_repeat = new QLineEdit(box);
+    for (QLineEdit* e : {m_current, m_new, m_repeat}) {
+        e->setEchoMode(QLineEdit::Password);
+        e->setMaximumWidth(320);
+    }
+    m_current->setAccessibleName(tr("Current password"));
+    m_new->setAccessibleName(tr("New password"));
+    m_repeat->setAccessibleName(tr("Repeat the new password"));
+    form->addRow(tr("C&urrent password:"), m_current);
+    form->addRow(tr("&New password:"), m_new);
+    form->addRow(tr("&Repeat new password:"), m_repeat);
+    layout->addLayout(form);
+    auto* row = new QHBoxLayout;
+    m_change = new QPushButton(tr("&Change password"), box);
+    row->addWidget(m_change);
+    row->addStretch();
+    layout->addLayout(row);
+    m_passwordMessage = wrapped(QString(), box);
+    m_passwordMessage->setVisible(false);
+    m_passwordMessage->setAccessibleName(tr("Password change result"));
+    layout->addWidget(m_passwordMessage);
+    connect(m_change, &QPushButton::clicked, this, &SecurityPage::changePassword);
+    connect(m_repeat, &QLineEdit::returnPressed, this, &SecurityPage::changePassword);
+    return box;
+}
+
+void SecurityPage::setMessage(QLabel* label, const QString& text, bool error)
+{
+    QPalette pal = label->palette();
+    pal.setColor(QPalette::WindowText, error ? Theme::danger(palette()) : Theme::success(palette()));
+    label->setPalette(pal);
+    label->setText(text);
+    label->setVisible(!text.isEmpty());
+}
+
+void SecurityPage::reload()
+{
+    m_api->account().then(this, [this](const Result<AccountInfo>& r) {
+        if (!r) {
+            m_mfaStatus->setText(tr("Could not check: %1").arg(describeError(r.error())));
+            return;
+        }
+        m_known = true;
+        m_mfaEnabled = r->user.mfaEnabled;
+        m_backupLeft = r->backupCodesRemaining;
+        m_mfaStatus->setText(m_mfaEnabled ? (m_backupLeft == 1
+                                                 ? tr("<b>On</b> — 1 backup code left.")
+                                                 : tr("<b>On</b> — %1 backup codes left.").arg(m_backupLeft))
+                                          : tr("<b>Off</b> — your password alone signs you in."));
+        m_mfaOn->setVisible(!m_mfaEnabled && !m_totp->isVisible());
+        m_mfaOff->setVisible(m_mfaEnabled);
+        updateRecommendations();
+        Q_EMIT accountLoaded(m_mfaEnabled);
+    });
+}
+
+void SecurityPage::setSessionStats(int count, int oldestDays)
+{
+    m_sessionCount = count;
+    m_oldestDays = oldestDays;
+    updateRecommendations();
+}
+
+void SecurityPage::updateRecommendations()
+{
+    if (!m_known)
+        return;
+    QStringList items;
+    if (!m_mfaEnabled)
+        items << tr("<b>Turn on two-step verification.</b> It stops someone who learns your password from "
+                    "signing in.");
+    else if (m_backupLeft <= kFewBackupCodes)
+        items
+            << tr("<b>Few backup codes left (%1).</b> Turn two-step verification off and on again to get new "
+                  "ones.")
+                   .arg(m_backupLeft);
+    if (m_sessionCount > kManySessions)
+        items
+            << tr("<b>You are signed in on %1 devices.</b> Sign out the ones you no longer use on the Active "
+                  "sessions page.")
+                   .arg(m_sessionCount);
+    if (m_oldestDays >= kOldSessionDays)
+        items << tr("<b>A session is %1 days old.</b> Sign out devices you have not used for a while.")
+                     .arg(m_oldestDays);
+    if (items.isEmpty()) {
+        m_recommendations->setText(tr("Nothing to do: your account follows the recommendations."));
+        return;
+    }
+    m_recommendations->setText(QStringLiteral("<ul style='margin-left:-20px'><li>%1</li></ul>")
+                                   .arg(items.join(QStringLiteral("</li><li>"))));
+}
+
+void SecurityPage::beginTotpSetup()
+{
+    m_mfaOn->setVisible(false);
+    m_totp->setVisible(true);
+    m_totp->begin();
+}
+
+void SecurityPage::disableTotp()
+{
+    auto* dialog = new PasswordDialog(tr("Turn off two-step verification"),
+                                      tr("Enter your password and a current code (or a backup code)."),
+                                      tr("Turn off"), true, this);
+    dialog->setObjectName(QStringLiteral("confirmDisableTotp"));
+    connect(dialog, &PasswordDialog::submitted, this,
+            [this, dialog](const QString& password, const QString& code) {
+                m_api->disableMfa(password, code).then(dialog, [this, dialog](const Result<void>& r) {
+                    if (!r) {
+                        dialog->showError(describeError(r.error()));
+                        return;
+                    }
+                    dialog->accept();
+                    reload();
+                });
+            });
+    dialog->open();
+}
+
+void SecurityPage::changePassword()
+{
+    const QString current = m_current->text();
+    const QString next = m_new->text();
+    if (current.isEmpty() || next.isEmpty()) {
+        setMessage(m_passwordMessage, tr("Enter your current password and a new one."), true);
+        return;
+    }
+    if (next != m_repeat->text()) {
+        setMessage(m_passwordMessage, tr("The new passwords do not match."), true);
+        m_repeat->clear();
+        m_repeat->setFocus();
+        return;
+    }
+    for (QLineEdit* e : {m_current, m_new, m_repeat})
+        e->clear();
+    m_change->setEnabled(false);
+    m_api->changePassword(current, next).then(this, [this](const Result<int>& r) {
+        m_change->setEnabled(true);
+        if (!r) {
+            setMessage(m_passwordMessage, describeError(r.error()), true);
+            m_current->setFocus();
+            return;
+        }
+        setMessage(m_passwordMessage,
+                   *r == 0 ? tr("Password changed. No other devices were signed in.")
+                           : (*r == 1 ? tr("Password changed. 1 other device was signed out.")
+                                      : tr("Password changed. %1 other devices were signed out.").arg(*r)),
+                   false);
+    });
+}
+
+} // namespace ehrs::app

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QWidget>
+
+class QGroupBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+
+namespace ehrs::app {
+
+class ServerApi;
+class TotpSetupPanel;
+
+/// Security settings: two-step verification (status, TOTP enrolment with a QR code and backup
+/// codes, turning it off), password change, and recommendations drawn from the account and its
+/// sessions.
+class SecurityPage : public QWidget
+{
+    Q_OBJECT
+public:
+    SecurityPage(ServerApi* api, QWidget* parent = nullptr);
+
+    /// Reloads the account (2FA status, backup codes left).
+    void reload();
+    /// What the Sessions page last saw, for the recommendations.
+    void setSessionStats(int count, int oldestDays);
+    /// Starts TOTP enrolment (the "Turn on" button).
+    void beginTotpSetup();
+
+    TotpSetupPanel* totpPanel() const { return m_totp; }
+    QLabel* mfaStatusLabel() const { return m_mfaStatus; }
+    QLabel* recommendationsLabel() const { return m_recommendations; }
+    QLabel* passwordMessage() const { return m_passwordMessage; }
+
+Q_SIGNALS:
+    void accountLoaded(bool mfaEnabled);
+
+private:
+    QGroupBox* buildMfaBox();
+    QGroupBox* buildPasswordBox();
+    void disableTotp();
+    void changePassword();
+    void updateRecommendations();
+    void setMessage(QLabel* label, const QString& text, bool error);
+
+    ServerApi* m_api;
+    QLabel* m_mfaStatus = nullptr;
+    QPushButton* m_mfaOn = nullptr;
+    QPushButton* m_mfaOff = nullptr;
+    TotpSetupPanel* m_totp = nullptr;
+    QLineEdit* m_current = nullptr;
+    QLineEdit* m_new = nullptr;
+    QLineEdit* m_repeat = nullptr;
+    QPushButton* m_change = nullptr;
+    QLabel* m_passwordMessage = nullptr;
+    QLabel* m_recommendations = nullptr;
+    bool m_known = false;
+    bool m_mfaEnabled = false;
+    int m_backupLeft = 0;
+    int m_sessionCount = 0;
+    int m_oldestDays = 0;
+};
+
+} // namespace ehrs::app

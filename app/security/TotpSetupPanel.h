@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QWidget>
+
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QStackedWidget;
+
+namespace ehrs::app {
+
+class QrCodeWidget;
+class ServerApi;
+
+/// TOTP enrolment: starts setup on the server, shows the QR code and the secret, confirms with a
+/// code from the authenticator app, then shows the backup codes once.
+class TotpSetupPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    TotpSetupPanel(ServerApi* api, QWidget* parent = nullptr);
+
+    /// Asks the server for a new secret and shows it.
+    void begin();
+    QrCodeWidget* qrCode() const { return m_qr; }
+    QLabel* secretLabel() const { return m_secret; }
+    QLineEdit* codeField() const { return m_code; }
+    QLabel* backupCodesLabel() const { return m_backupCodes; }
+
+Q_SIGNALS:
+    /// 2FA is on (after the backup codes were shown) or the user cancelled.
+    void finished(bool enabled);
+    /// The QR code is on screen (tests and the screenshot script wait for it).
+    void readyToScan();
+
+private:
+    void confirm();
+    void showError(const QString& text);
+
+    ServerApi* m_api;
+    QStackedWidget* m_steps;
+    QrCodeWidget* m_qr;
+    QLabel* m_secret;
+    QLabel* m_error;
+    QLineEdit* m_code;
+    QPushButton* m_confirm;
+    QLabel* m_backupCodes;
+    bool m_enabled = false;
+};
+
+} // namespace ehrs::app

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SessionsPage.h"
+
+#include "SessionDelegate.h"
+#include "SessionListModel.h"
+#include "api/ServerApi.h"
+#include "shell/PasswordDialog.h"
+#include "shell/Theme.h"
+
+#include <QAction>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListView>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QStackedWidget>
+#include <QVBoxLayout>
+
+namespace ehrs::app {
+namespace {
+constexpr int kReloadIntervalMs = 30'000;
+constexpr int kMinFocusReloadMs = 5'000;
+
+QLabel* stateLabel(const QString& text, QWidget* parent)
+{
+    auto* label = new QLabel(text, parent);
+    label->setAlignment(Qt::AlignCenter);
+    label->setWordWrap(true);
+    label->setTextFormat(Qt::RichText);
+    return label;
+}
+} // namespace
+
+SessionsPage::SessionsPage(ServerApi* api, SessionListModel* model, QWidget* parent)
+    : QWidget(parent), m_api(api), m_model(model)
+{
+    buildUi();
+    m_timer.setInterval(kReloadIntervalMs);
+    connect(&m_timer, &QTimer::timeout, this, [this] {
+        m_model->refreshTimes();
+        reload();
+    });
+    connect(m_model, &SessionListModel::renameRequested, this, &SessionsPage::renameSession);
+}
+
+void SessionsPage::buildUi()
+{
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(24, 20, 24, 20);
+    layout->setSpacing(12);
+
+    auto* header = new QHBoxLayout;
+    auto* titles = new QVBoxLayout;
+    auto* title = new QLabel(tr("Active sessions"), this);
+    QFont tf = title->font();
+    tf.setPointSizeF(tf.pointSizeF() * 1.5);
+    tf.setBold(true);
+    title->setFont(tf);
+    title->setAccessibleName(tr("Active sessions"));
+    m_summary = new QLabel(tr("Devices signed in to your account. Sign out any you do not recognise."), this);
+    m_summary->setWordWrap(true);
+    titles->addWidget(title);
+    titles->addWidget(m_summary);
+    header->addLayout(titles, 1);
+    m_refresh = new QPushButton(tr("&Refresh"), this);
+    m_refresh->setAccessibleName(tr("Refresh the list of sessions"));
+    m_signOutOthers = new QPushButton(tr("Sign out &all other devices…"), this);
+    m_signOutOthers->setAccessibleName(tr("Sign out all other devices"));
+    header->addWidget(m_refresh, 0, Qt::AlignBottom);
+    header->addWidget(m_signOutOthers, 0, Qt::AlignBottom);
+    layout->addLayout(header);
+
+    m_banner = new QLabel(this);
+    m_banner->setWordWrap(true);
+    m_banner->setVisible(false);
+    m_banner->setAccessibleName(tr("Status"));
+    m_banner->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    layout->addWidget(m_banner);
+
+    m_stack = new QStackedWidget(this);
+    m_stack->addWidget(stateLabel(tr("<p style='font-size:large'>Loading your sessions…</p>"), m_stack));
+
+    auto* errorPage = new QWidget(m_stack);
+    auto* errorLayout = new QVBoxLayout(errorPage);
+    errorLayout->addStretch();
+    m_errorText = stateLabel(QString(), errorPage);
+    m_errorText->setAccessibleName(tr("Error"));
+    errorLayout->addWidget(m_errorText);
+    auto* retry = new QPushButton(tr("&Try again"), errorPage);
+    errorLayout->addWidget(retry, 0, Qt::AlignHCenter);
+    errorLayout->addStretch();
+    connect(retry, &QPushButton::clicked, this, &SessionsPage::reload);
+    m_stack->addWidget(errorPage);
+
+    auto* listPage = new QWidget(m_stack);
+    auto* listLayout = new QVBoxLayout(listPage);
+    listLayout->setContentsMargins(0, 0, 0, 0);
+    m_view = new QListView(listPage);
+    m_view->setModel(m_model);
+    m_delegate = new SessionDelegate(m_view);
+    m_view->setItemDelegate(m_delegate);
+    m_view->setMouseTracking(true);
+    m_view->setFrameShape(QFrame::NoFrame);
+    m_view->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setEditTriggers(QAbstractItemView::EditKeyPressed | QAbstractItemView::DoubleClicked);
+    m_view->setAccessibleName(tr("Signed-in devices"));
+    m_view->setAccessibleDescription(tr("F2 renames the selected device, Delete signs it out."));
+    m_view->viewport()->setAutoFillBackground(false);
+    m_view->setContextMenuPolicy(Qt::ActionsContextMenu);
+    auto* renameAction = new QAction(tr("Rename…"), m_view);
+    renameAction->setShortcut(Qt::Key_F2);
+    renameAction->setShortcutContext(Qt::WidgetShortcut);
+    auto* revokeAction = new QAction(tr("Sign out this device…"), m_view);
+    revokeAction->setShortcut(QKeySequence::Delete);
+    revokeAction->setShortcutContext(Qt::WidgetShortcut);
+    m_view->addAction(renameAction);
+    m_view->addAction(revokeAction);
+    connect(renameAction, &QAction::triggered, this, [this] {
+        if (m_view->currentIndex().isValid())
+            m_view->edit(m_view->currentIndex());
+    });
+    connect(revokeAction, &QAction::triggered, this, [this] {
+        if (m_view->currentIndex().isValid())
+            confirmRevoke(m_view->currentIndex().row());
+    });
+    connect(m_delegate, &SessionDelegate::revokeClicked, this,
+            [this](const QModelIndex& index) { confirmRevoke(index.row()); });
+    connect(m_delegate, &SessionDelegate::renameClicked, this, [this](const QModelIndex& index) {
+        m_view->setCurrentIndex(index);
+        m_view->edit(index);
+    });
+    listLayout->addWidget(m_view, 1);
+    m_onlyThis = new QLabel(tr("No other devices are signed in. When you sign in elsewhere, the device shows "
+                               "up here and you can sign it out from this window."),
+                            listPage);
+    m_onlyThis->setWordWrap(true);
+    m_onlyThis->setAlignment(Qt::AlignCenter);
+    m_onlyThis->setContentsMargins(24, 8, 24, 24);
+    listLayout->addWidget(m_onlyThis);
+    m_stack->addWidget(listPage);
+    layout->addWidget(m_stack, 1);
+
+    connect(m_refresh, &QPushButton::clicked, this, &SessionsPage::reload);
+    connect(m_signOutOthers, &QPushButton::clicked, this, &SessionsPage::confirmSignOutOthers);
+    setTabOrder(m_refresh, m_signOutOthers);
+    setTabOrder(m_signOutOthers, m_view);
+}
+
+SessionsPage::State SessionsPage::state() const
+{
+    return static_cast<State>(m_stack->currentIndex());
+}
+
+void SessionsPage::setActive(bool active)
+{
+    if (active) {
+        m_timer.start();
+        reload();
+    } else {
+        m_timer.stop();
+        m_loadedOnce = false;
+        m_model->setSessions({});
+        m_stack->setCurrentIndex(int(State::Loading));
+        m_banner->setVisible(false);
+    }
+}
+
+void SessionsPage::reloadIfStale()
+{
+    if (!m_sinceReload.isValid() || m_sinceReload.elapsed() > kMinFocusReloadMs)
+        reload();
+}
+
+void SessionsPage::reload()
+{
+    if (m_loading) {
+        // Something changed while a load was on its way (an agent event, a revocation): its
+        // answer may predate the change, so load once more afterwards.
+        m_reloadAgain = true;
+        return;
+    }
+    m_loading = true;
+    m_sinceReload.start();
+    if (!m_loadedOnce)
+        m_stack->setCurrentIndex(int(State::Loading));
+    m_api->listSessions().then(this, [this](const Result<std::vector<SessionDto>>& r) {
+        m_loading = false;
+        if (std::exchange(m_reloadAgain, false))
+            QTimer::singleShot(0, this, &SessionsPage::reload);
+        if (!r) {
+            // A list already on screen stays; only the first load turns into the error state.
+            if (m_loadedOnce) {
+                showBanner(tr("Could not refresh the list: %1").arg(describeError(r.error())), true);
+            } else {
+                m_errorText->setText(
+                    tr("<p style='font-size:large'><b>Could not load your sessions</b></p><p>%1</p>")
+                        .arg(describeError(r.error()).toHtmlEscaped()));
+                m_stack->setCurrentIndex(int(State::Error));
+            }
+            return;
+        }
+        m_loadedOnce = true;
+        m_model->setSessions(*r);
+        const int count = m_model->rowCount();
+        int oldestDays = 0;
+        for (const SessionDto& s : *r)
+            oldestDays = std::max(oldestDays, int(s.createdAt.daysTo(QDateTime::currentDateTimeUtc())));
+        m_onlyThis->setVisible(count <= 1);
+        m_signOutOthers->setEnabled(count > 1);
+        m_summary->setText(count == 1
+                               ? tr("Only this device is signed in to your account.")
+                               : tr("%1 devices are signed in to your account. Sign out any you do not "
+                                    "recognise.")
+                                     .arg(count));
+        m_stack->setCurrentIndex(int(State::List));
+        Q_EMIT sessionsSeen(count, oldestDays);
+        Q_EMIT reloaded(count);
+    });
+}
+
+void SessionsPage::showBanner(const QString& text, bool error)
+{
+    QPalette pal = m_banner->palette();
+    pal.setColor(QPalette::WindowText, error ? Theme::danger(palette()) : Theme::success(palette()));
+    m_banner->setPalette(pal);
+    m_banner->setText(text);
+    m_banner->setVisible(!text.isEmpty());
+}
+
+void SessionsPage::confirmRevoke(int row)
+{
+    const QModelIndex index = m_model->index(row);
+    if (!index.isValid())
+        return;
+    if (index.data(SessionListModel::IsCurrentRole).toBool()) {
+        showBanner(tr("This is the device you are using. To end this session, sign out from the menu."),
+                   true);
+        return;
+    }
+    const QString id = index.data(SessionListModel::IdRole).toString();
+    const QString title = index.data(SessionListModel::TitleRole).toString();
+    auto* box = new QMessageBox(QMessageBox::Question, tr("Sign out device"), tr("Sign out “%1”?").arg(title),
+                                QMessageBox::Cancel, this);
+    box->setInformativeText(tr("Whoever uses that device will have to sign in again."));
+    QPushButton* yes = box->addButton(tr("Sign out"), QMessageBox::DestructiveRole);
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setObjectName(QStringLiteral("confirmRevoke"));
+    connect(box, &QMessageBox::buttonClicked, this, [this, yes, id, title](QAbstractButton* clicked) {
+        if (clicked != yes)
+            return;
+        m_api->revokeSession(id).then(this, [this, title](const Result<void>& r) {
+            if (r)
+                showBanner(tr("Signed out “%1”.").arg(title), false);
+            else
+                showBanner(tr("Could not sign out “%1”: %2").arg(title, describeError(r.error())), true);
+            reload();
+        });
+    });
+    box->open();
+}
+
+void SessionsPage::confirmSignOutOthers()
+{
+    auto* dialog = new PasswordDialog(
+        tr("Sign out all other devices"),
+        tr("Every device except this one will be signed out. Enter your password to confirm."),
+        tr("Sign out others"), false, this);
+    dialog->setObjectName(QStringLiteral("confirmSignOutOthers"));
+    connect(dialog, &PasswordDialog::submitted, this,
+            [this, dialog](const QString& password, const QString&) {
+                m_api->revokeOtherSessions(password).then(dialog, [this, dialog](const Result<int>& r) {
+                    if (!r) {
+                        dialog->showError(describeError(r.error()));
+                        return;
+                    }
+                    showBanner(*r == 0 ? tr("No other devices were signed in.")
+                                       : (*r == 1 ? tr("Signed out 1 other device.")
+                                                  : tr("Signed out %1 other devices.").arg(*r)),
+                               false);
+                    dialog->accept();
+                    reload();
+                });
+            });
+    dialog->open();
+}
+
+void SessionsPage::renameSession(const QString& id, const QString& name)
+{
+    m_api->renameSession(id, name).then(this, [this](const Result<void>& r) {
+        if (!r)
+            showBanner(tr("Could not rename the session: %1").arg(describeError(r.error())), true);
+        reload();
+    });
+}
+
+} // namespace ehrs::app

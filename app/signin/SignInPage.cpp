@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SignInPage.h"
+
+#include "agent/AgentConnection.h"
+#include "api/ServerApi.h"
+#include "shell/DeviceIcons.h"
+#include "shell/Theme.h"
+
+#include <QFormLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace ehrs::app {
+namespace {
+const QString kServerKey = QStringLiteral("signIn/serverUrl");
+const QString kEmailKey = QStringLiteral("signIn/email");
+
+QString credentialsError(const Error& e, const QString& server)
+{
+    switch (e.code) {
+    case ErrorCode::Unauthenticated:
+        return SignInPage::tr("The email or password is not correct.");
+    case ErrorCode::NetworkError:
+        return SignInPage::tr("Cannot reach the server at %1. Check the address and your network connection.")
+            .arg(server);
+    case ErrorCode::InvalidRequest:
+        return SignInPage::tr("Check the server address and email: %1").arg(e.message);
+    case ErrorCode::Conflict:
+        return SignInPage::tr("Another sign-in is in progress on this computer. Try again in a moment.");
+    default:
+        return describeError(e);
+    }
+}
+} // namespace
+
+SignInPage::SignInPage(AgentConnection* agent, QSettings* settings, QWidget* parent)
+    : QWidget(parent), m_agent(agent), m_settings(settings)
+{
+    buildUi();
+    m_server->setText(m_settings->value(kServerKey, QStringLiteral("http://127.0.0.1:8000")).toString());
+    m_email->setText(m_settings->value(kEmailKey).toString());
+}
+
+void SignInPage::buildUi()
+{
+    auto* outer = new QVBoxLayout(this);
+    outer->addStretch(1);
+    auto* card = new QWidget(this);
+    card->setMaximumWidth(420);
+    card->setMinimumWidth(340);
+    auto* layout = new QVBoxLayout(card);
+    layout->setSpacing(10);
+
+    auto* logo = new QLabel(card);
+    logo->setPixmap(DeviceIcons::appIcon(56, devicePixelRatioF()));
+    logo->setAlignment(Qt::AlignCenter);
+    logo->setAccessibleName(tr("EHR Sessions"));
+    layout->addWidget(logo);
+    auto* title = new QLabel(tr("Sign in to EHR Sessions"), card);
+    QFont tf = title->font();
+    tf.setPointSizeF(tf.pointSizeF() * 1.5);
+    tf.setBold(true);
+    title->setFont(tf);
+    title->setAlignment(Qt::AlignCenter);
+    layout->addWidget(title);
+
+    m_reason = new QLabel(card);
+    m_reason->setWordWrap(true);
+    m_reason->setAlignment(Qt::AlignCenter);
+    m_reason->setVisible(false);
+    m_reason->setAccessibleName(tr("Why you are signed out"));
+    layout->addWidget(m_reason);
+
+    m_steps = new QStackedWidget(card);
+    auto* credentials = new QWidget(m_steps);
+    auto* form = new QFormLayout(credentials);
+    form->setContentsMargins(0, 0, 0, 0);
+    m_server = new QLineEdit(credentials);
+    m_server->setAccessibleName(tr("Server address"));
+    m_server->setPlaceholderText(QStringLiteral("https://sessions.hospital.example"));
+    m_email = new QLineEdit(credentials);
+    m_email->setAccessibleName(tr("Email"));
+    m_email->setPlaceholderText(tr("name@hospital.example"));
+    m_password = new QLineEdit(credentials);
+    m_password->setAccessibleName(tr("Password"));
+    m_password->setEchoMode(QLineEdit::Password);
+    form->addRow(tr("&Server:"), m_server);
+    form->addRow(tr("&Email:"), m_email);
+    form->addRow(tr("&Password:"), m_password);
+    m_signIn = new QPushButton(tr("Sign in"), credentials);
+    m_signIn->setDefault(true);
+    m_signIn->setAutoDefault(true);
+    form->addRow(QString(), m_signIn);
+    m_steps->addWidget(credentials);
+
+    auto* codeStep = new QWidget(m_steps);
+    auto* codeLayout = new QVBoxLayout(codeStep);
+    codeLayout->setContentsMargins(0, 0, 0, 0);
+    m_codeHint = new QLabel(
+        tr("Enter the 6-digit code from your authenticator app, or one of your backup codes."), codeStep);
+    m_codeHint->setWordWrap(true);
+    codeLayout->addWidget(m_codeHint);
+    m_code = new QLineEdit(codeStep);
+    m_code->setAccessibleName(tr("Authentication code"));
+    m_code->setPlaceholderText(tr("123456"));
+    m_code->setMaxLength(64);
+    m_code->setInputMethodHints(Qt::ImhPreferNumbers | Qt::ImhSensitiveData | Qt::ImhNoPredictiveText);
+    codeLayout->addWidget(m_code);
+    auto* codeButtons = new QHBoxLayout;
+    m_back = new QPushButton(tr("&Back"), codeStep);
+    m_verify = new QPushButton(tr("&Verify"), codeStep);
+    m_verify->setAutoDefault(true);
+    codeButtons->addWidget(m_back);
+    codeButtons->addStretch();
+    codeButtons->addWidget(m_verify);
+    codeLayout->addLayout(codeButtons);
+    m_steps->addWidget(codeStep);
+    layout->addWidget(m_steps);
+
+    m_error = new QLabel(card);
+    m_error->setWordWrap(true);
+    m_error->setVisible(false);
+    m_error->setAccessibleName(tr("Sign-in error"));
+    QPalette pal = m_error->palette();
+    pal.setColor(QPalette::WindowText, Theme::danger(palette()));
+    m_error->setPalette(pal);
+    layout->addWidget(m_error);
+
+    outer->addWidget(card, 0, Qt::AlignHCenter);
+    outer->addStretch(2);
+
+    connect(m_signIn, &QPushButton::clicked, this, &SignInPage::submitCredentials);
+    connect(m_password, &QLineEdit::returnPressed, this, &SignInPage::submitCredentials);
+    connect(m_verify, &QPushButton::clicked, this, &SignInPage::submitCode);
+    connect(m_code, &QLineEdit::returnPressed, this, &SignInPage::submitCode);
+    connect(m_back, &QPushButton::clicked, this, [this] { reset({}); });
+    setTabOrder(m_server, m_email);
+    setTabOrder(m_email, m_password);
+    setTabOrder(m_password, m_signIn);
+    setTabOrder(m_code, m_back);
+    setTabOrder(m_back, m_verify);
+}
+
+void SignInPage::reset(const QString& reason)
+{
+    // The challenge lives in the agent for this connection; a new login replaces it.
+    m_steps->setCurrentIndex(0);
+    m_password->clear();
+    m_code->clear();
+    m_error->setVisible(false);
+    m_reason->setText(reason);
+    m_reason->setVisible(!reason.isEmpty());
+    setBusy(false);
+    (m_email->text().isEmpty() ? m_email : m_password)->setFocus();
+}
+
+bool SignInPage::isAskingForCode() const
+{
+    return m_steps->currentIndex() == 1;
+}
+
+void SignInPage::setBusy(bool busy)
+{
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{m_server, m_email, m_password, m_signIn, m_code, m_verify, m_back})
+        w->setEnabled(!busy);
+    m_signIn->setText(busy && !isAskingForCode() ? tr("Signing in…") : tr("Sign in"));
+    m_verify->setText(busy && isAskingForCode() ? tr("Verifying…") : tr("&Verify"));
+}
+
+void SignInPage::showError(const QString& text)
+{
+    m_error->setText(text);
+    m_error->setVisible(!text.isEmpty());
+}
+
+void SignInPage::submitCredentials()
+{
+    QString server = m_server->text().trimmed();
+    const QString email = m_email->text().trimmed();
+    const QString password = m_password->text();
+    if (!server.contains(u"://"))
+        server.prepend(QStringLiteral("https://"));
+    const QUrl url(server, QUrl::StrictMode);
+    if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"https" && url.scheme() != u"http")) {
+        showError(tr("Enter the server address, for example https://sessions.hospital.example"));
+        m_server->setFocus();
+        return;
+    }
+    if (email.isEmpty() || password.isEmpty()) {
+        showError(tr("Enter your email and password."));
+        (email.isEmpty() ? m_email : m_password)->setFocus();
+        return;
+    }
+    m_password->clear();
+    showError({});
+    m_reason->setVisible(false);
+    setBusy(true);
+    m_settings->setValue(kServerKey, server);
+    m_settings->setValue(kEmailKey, email);
+    m_agent->login(server, email, password).then(this, [this, server](const Result<ipc::LoginReply>& r) {
+        setBusy(false);
+        if (!r) {
+            showError(credentialsError(r.error(), server));
+            m_password->setFocus();
+            return;
+        }
+        if (r->requiresMfa) {
+            m_steps->setCurrentIndex(1);
+            const bool backup = r->methods.contains(u"backup_code");
+            m_codeHint->setText(backup
+                                    ? tr("Enter the 6-digit code from your authenticator app, or one of your "
+                                         "backup codes.")
+                                    : tr("Enter the 6-digit code from your authenticator app."));
+            m_code->setFocus();
+            return;
+        }
+        Q_EMIT signedIn();
+    });
+}
+
+void SignInPage::submitCode()
+{
+    const QString code = m_code->text().simplified().remove(u' ');
+    if (code.isEmpty()) {
+        showError(tr("Enter the code."));
+        return;
+    }
+    m_code->clear();
+    showError({});
+    setBusy(true);
+    m_agent->verifyMfa(code).then(this, [this](const Result<ipc::LoginReply>& r) {
+        setBusy(false);
+        if (!r) {
+            if (r.error().code == ErrorCode::Unauthenticated)
+                showError(tr("That code is not correct, or it has expired. Try the current code."));
+            else
+                showError(describeError(r.error()));
+            m_code->setFocus();
+            return;
+        }
+        Q_EMIT signedIn();
+    });
+}
+
+} // namespace ehrs::app

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <QWidget>
+
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSettings;
+class QStackedWidget;
+
+namespace ehrs::app {
+
+class AgentConnection;
+
+/// Sign-in through the agent: server address (remembered), email and password, then the TOTP or
+/// backup-code step when the server asks for it. Errors show inline; the password and code fields
+/// are cleared as soon as they have been sent.
+class SignInPage : public QWidget
+{
+    Q_OBJECT
+public:
+    SignInPage(AgentConnection* agent, QSettings* settings, QWidget* parent = nullptr);
+
+    /// Back to the first step, with an explanation above the form (why the user is here).
+    void reset(const QString& reason);
+    bool isAskingForCode() const;
+
+    QLineEdit* serverField() const { return m_server; }
+    QLineEdit* emailField() const { return m_email; }
+    QLineEdit* passwordField() const { return m_password; }
+    QLineEdit* codeField() const { return m_code; }
+    QPushButton* signInButton() const { return m_signIn; }
+    QPushButton* verifyButton() const { return m_verify; }
+    QLabel* errorLabel() const { return m_error; }
+    QLabel* reasonLabel() const { return m_reason; }
+
+Q_SIGNALS:
+    void signedIn();
+
+private:
+    void buildUi();
+    void submitCredentials();
+    void submitCode();
+    void setBusy(bool busy);
+    void showError(const QString& text);
+
+    AgentConnection* m_agent;
+    QSettings* m_settings;
+    QStackedWidget* m_steps = nullptr;
+    QLineEdit* m_server = nullptr;
+    QLineEdit* m_email = nullptr;
+    QLineEdit* m_password = nullptr;
+    QLineEdit* m_code = nullptr;
+    QPushButton* m_signIn = nullptr;
+    QPushButton* m_verify = nullptr;
+    QPushButton* m_back = nullptr;
+    QLabel* m_reason = nullptr;
+    QLabel* m_error = nullptr;
+    QLabel* m_codeHint = nullptr;
+};
+
+} // namespace ehrs::app

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// Widgets alone, with canned data: the session delegate, device icons, the QR code, the
+// password dialog.
+#include "security/QrCodeWidget.h"
+#include "sessions/SessionDelegate.h"
+#include "sessions/SessionListModel.h"
+#include "shell/DeviceIcons.h"
+#include "shell/PasswordDialog.h"
+#include "shell/Theme.h"
+
+#include <QApplication>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace ehrs;
+using namespace ehrs::app;
+
+namespace {
+SessionDto session(const QString& id, const QString& type, bool current = false)
+{
+    SessionDto s;
+    s.id = id;
+    s.deviceInfo.type = type;
+    s.deviceInfo.name = type + QStringLiteral("-device");
+    s.isCurrent = current;
+    s.createdAt = QDateTime::currentDateTimeUtc().addDays(-2);
+    s.lastActivityAt = QDateTime::currentDateTimeUtc().addSecs(-300);
+    return s;
+}
+} // namespace
+
+class TestAppWidgets : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void deviceIconsExistForEveryType_data();
+    void deviceIconsExistForEveryType();
+    void iconsAreCrispAtTwoX();
+    void delegateOffersRevokeOnlyOnOtherDevices();
+    void clickingRevokeEmitsTheRow();
+    void rowsPaintInLightAndDark();
+    void qrCodeEncodesTheUri();
+    void passwordDialogClearsThePasswordOnError();
+};
+
+void TestAppWidgets::deviceIconsExistForEveryType_data()
+{
+    QTest::addColumn<QString>("type");
+    QTest::addColumn<QString>("path");
+    for (const char* t : {"desktop", "laptop", "mobile", "tablet", "unknown"})
+        QTest::newRow(t) << QString::fromLatin1(t)
+                         << QStringLiteral(":/icons/device-%1.svg").arg(QLatin1String(t));
+    QTest::newRow("not a type") << QStringLiteral("fridge") << QStringLiteral(":/icons/device-unknown.svg");
+}
+
+void TestAppWidgets::deviceIconsExistForEveryType()
+{
+    QFETCH(QString, type);
+    QFETCH(QString, path);
+    QCOMPARE(DeviceIcons::resourcePath(type), path);
+    const QPixmap pm = DeviceIcons::pixmap(type, 32, Qt::black, 1.0);
+    QVERIFY(QFile::exists(path));
+    QVERIFY(!pm.isNull());
+    // Something was drawn: at least one opaque pixel.
+    const QImage img = pm.toImage();
+    bool drawn = false;
+    for (int y = 0; y < img.height() && !drawn; ++y)
+        for (int x = 0; x < img.width() && !drawn; ++x)
+            drawn = qAlpha(img.pixel(x, y)) > 128;
+    QVERIFY(drawn);
+}
+
+void TestAppWidgets::iconsAreCrispAtTwoX()
+{
+    const QPixmap pm = DeviceIcons::pixmap(QStringLiteral("mobile"), 32, Qt::black, 2.0);
+    QCOMPARE(pm.size(), QSize(64, 64));
+    QCOMPARE(pm.devicePixelRatio(), 2.0);
+    QCOMPARE(pm.deviceIndependentSize(), QSizeF(32, 32));
+}
+
+void TestAppWidgets::delegateOffersRevokeOnlyOnOtherDevices()
+{
+    SessionListModel model;
+    model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true),
+                       session(QStringLiteral("phone"), QStringLiteral("mobile"))});
+    QListView view;
+    SessionDelegate delegate(&view);
+    view.setModel(&model);
+    view.setItemDelegate(&delegate);
+    view.resize(700, 400);
+    QStyleOptionViewItem option;
+    option.initFrom(&view);
+    option.rect = view.visualRect(model.index(0));
+    QVERIFY(delegate.buttonRect(option, model.index(0), SessionDelegate::Button::Revoke).isNull());
+    QVERIFY(!delegate.buttonRect(option, model.index(0), SessionDelegate::Button::Rename).isNull());
+    option.rect = view.visualRect(model.index(1));
+    const QRect revoke = delegate.buttonRect(option, model.index(1), SessionDelegate::Button::Revoke);
+    QVERIFY(!revoke.isNull());
+    QVERIFY(option.rect.contains(revoke));
+}
+
+void TestAppWidgets::clickingRevokeEmitsTheRow()
+{
+    SessionListModel model;
+    model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true),
+                       session(QStringLiteral("phone"), QStringLiteral("mobile")),
+                       session(QStringLiteral("pad"), QStringLiteral("tablet"))});
+    QListView view;
+    auto* delegate = new SessionDelegate(&view);
+    view.setModel(&model);
+    view.setItemDelegate(delegate);
+    view.resize(700, 500);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QSignalSpy revoke(delegate, &SessionDelegate::revokeClicked);
+    QStyleOptionViewItem option;
+    option.initFrom(&view);
+    option.rect = view.visualRect(model.index(2));
+    const QRect button = delegate->buttonRect(option, model.index(2), SessionDelegate::Button::Revoke);
+    QTest::mouseClick(view.viewport(), Qt::LeftButton, {}, button.center());
+    QCOMPARE(revoke.size(), 1);
+    QCOMPARE(revoke.at(0).at(0).toModelIndex().data(SessionListModel::IdRole).toString(),
+             QStringLiteral("pad"));
+}
+
+void TestAppWidgets::rowsPaintInLightAndDark()
+{
+    for (ThemeMode mode : {ThemeMode::Light, ThemeMode::Dark}) {
+        SessionListModel model;
+        model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true),
+                           session(QStringLiteral("phone"), QStringLiteral("mobile"))});
+        QListView view;
+        view.setPalette(Theme::palette(mode));
+        view.setItemDelegate(new SessionDelegate(&view));
+        view.setModel(&model);
+        view.resize(640, 300);
+        const QImage img = view.grab().toImage();
+        QVERIFY(!img.isNull());
+        // The current row is tinted with the accent, so it differs from the base colour.
+        const QRect current = view.visualRect(model.index(0));
+        const QColor base = Theme::palette(mode).color(QPalette::Base);
+        const QColor inCard = img.pixelColor(current.center().x(), current.top() + 6);
+        QVERIFY2(inCard != base, qPrintable(inCard.name()));
+    }
+}
+
+void TestAppWidgets::qrCodeEncodesTheUri()
+{
+    QrCodeWidget qr;
+    QVERIFY(
+        qr.setText(QStringLiteral("otpauth://totp/EHR%20Sessions:nurse%40example.org?secret=JBSWY3DPEHPK3PXP&"
+                                  "issuer=EHR%20Sessions")));
+    QVERIFY(qr.moduleCount() >= 21);
+    QCOMPARE((qr.moduleCount() - 17) % 4, 0); // a valid QR version: 17 + 4v modules
+    // The three finder patterns: dark corners.
+    QVERIFY(qr.isDark(0, 0));
+    QVERIFY(qr.isDark(qr.moduleCount() - 1, 0));
+    QVERIFY(qr.isDark(0, qr.moduleCount() - 1));
+    qr.resize(qr.sizeHint());
+    const QImage img = qr.grab().toImage();
+    QCOMPARE(img.pixelColor(1, 1), QColor(Qt::white)); // quiet zone
+}
+
+void TestAppWidgets::passwordDialogClearsThePasswordOnError()
+{
+    PasswordDialog dialog(QStringLiteral("t"), QStringLiteral("e"), QStringLiteral("Go"), true);
+    QSignalSpy submitted(&dialog, &PasswordDialog::submitted);
+    dialog.show();
+    QTest::keyClicks(dialog.passwordField(), QStringLiteral("secret"));
+    QTest::keyClicks(dialog.codeField(), QStringLiteral("123456"));
+    QTest::keyClick(dialog.codeField(), Qt::Key_Return);
+    QCOMPARE(submitted.size(), 1);
+    QCOMPARE(submitted.at(0).at(0).toString(), QStringLiteral("secret"));
+    QCOMPARE(submitted.at(0).at(1).toString(), QStringLiteral("123456"));
+    dialog.showError(QStringLiteral("The password is not correct"));
+    QVERIFY(dialog.passwordField()->text().isEmpty());
+    QVERIFY(dialog.errorLabel()->isVisibleTo(&dialog));
+}
+
+QTEST_MAIN(TestAppWidgets)
+#include "TestAppWidgets.moc"
