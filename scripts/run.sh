@@ -21,6 +21,8 @@ export EHRS_DATA_DIR=$data
 mkdir -p "$data" && chmod 700 "$data"
 if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   export XDG_RUNTIME_DIR=/tmp/ehr-sessions-runtime-$(id -u)
+fi
+if [ ! -d "$XDG_RUNTIME_DIR" ]; then
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 fi
 
