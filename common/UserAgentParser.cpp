@@ -380,9 +380,7 @@ QString detectBrowser(QStringView s, const DeviceInfo& platform)
     return {};
 }
 
-} // namespace
-
-DeviceInfo parseUserAgent(QStringView userAgent)
+DeviceInfo parseUnbounded(QStringView userAgent)
 {
     const QStringView s = userAgent.first(std::min(userAgent.size(), kMaxInput)).trimmed();
     if (s.isEmpty())
@@ -420,6 +418,22 @@ DeviceInfo parseUserAgent(QStringView userAgent)
         const QString version = versionPrefix(versionAt(first.version, 0), 2);
         if (!version.isEmpty())
             d.browser = withVersion(first.name, version);
+    }
+    return d;
+}
+
+} // namespace
+
+DeviceInfo parseUserAgent(QStringView userAgent)
+{
+    DeviceInfo d = parseUnbounded(userAgent);
+    // Absurd version strings ("Chrome/111...1") must not make a field longer than a stored
+    // DeviceInfo may be (found by fuzz_user_agent).
+    constexpr qsizetype kMaxShown = 100;
+    static_assert(kMaxShown <= DeviceInfo::kMaxFieldLength);
+    for (QString* field : {&d.name, &d.os, &d.browser}) {
+        if (field->size() > kMaxShown)
+            field->truncate(kMaxShown);
     }
     return d;
 }

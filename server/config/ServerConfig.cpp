@@ -233,10 +233,19 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     if (!proxies.isEmpty()) {
         for (const QString& item : proxies.split(u',', Qt::SkipEmptyParts)) {
             const QString t = item.trimmed();
-            auto subnet = QHostAddress::parseSubnet(t.contains(u'/') ? t : t + (t.contains(u':') ? QStringLiteral("/128") : QStringLiteral("/32")));
-            if (subnet.first.isNull())
+            // Strict: a full address and an in-range prefix (QHostAddress::parseSubnet also takes
+            // abbreviations like "10.0", with surprising prefixes).
+            const qsizetype slash = t.indexOf(u'/');
+            QHostAddress address;
+            const bool addressOk = address.setAddress(slash < 0 ? t : t.left(slash)) &&
+                                   (address.protocol() == QAbstractSocket::IPv6Protocol ||
+                                    (slash < 0 ? t : t.left(slash)).count(u'.') == 3);
+            const int maxPrefix = address.protocol() == QAbstractSocket::IPv6Protocol ? 128 : 32;
+            bool prefixOk = true;
+            const int prefix = slash < 0 ? maxPrefix : t.mid(slash + 1).toInt(&prefixOk);
+            if (!addressOk || !prefixOk || prefix < 0 || prefix > maxPrefix)
                 return fail(ErrorCode::InvalidRequest, QStringLiteral("TRUSTED_PROXIES: '%1' is not an address or CIDR").arg(t));
-            c.trustedProxies.append(subnet);
+            c.trustedProxies.append({address, prefix});
         }
     }
     for (auto [key, rule] : {std::pair{"RATE_LIMIT_LOGIN_ACCOUNT", &c.loginPerAccount},

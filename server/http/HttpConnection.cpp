@@ -211,6 +211,7 @@ int HttpConnection::onMessageBegin(http_parser* p)
     c->m_lastWasValue = false;
     c->m_headerBytes = 0;
     c->m_inRequest = true;
+    c->m_headersDone = false;
     c->armTimer(); // the request deadline starts with its first byte
     return 0;
 }
@@ -234,6 +235,8 @@ int HttpConnection::onHeaderField(http_parser* p, const char* at, size_t length)
         c->m_errorStatus = 431;
         return -1;
     }
+    if (c->m_headersDone)
+        return 0; // a trailer: never a header of the request (found by fuzz_http_request)
     if (c->m_lastWasValue) {
         if (c->m_current.headers.size() >= c->m_limits.maxHeaderCount) {
             c->m_errorStatus = 431;
@@ -256,6 +259,8 @@ int HttpConnection::onHeaderValue(http_parser* p, const char* at, size_t length)
         c->m_errorStatus = 431;
         return -1;
     }
+    if (c->m_headersDone)
+        return 0;
     c->m_value.append(at, qsizetype(length));
     c->m_lastWasValue = true;
     return 0;
@@ -264,6 +269,7 @@ int HttpConnection::onHeaderValue(http_parser* p, const char* at, size_t length)
 int HttpConnection::onHeadersComplete(http_parser* p)
 {
     auto* c = self(p);
+    c->m_headersDone = true;
     if (c->m_lastWasValue || !c->m_field.isEmpty()) {
         if (c->m_current.headers.size() >= c->m_limits.maxHeaderCount) {
             c->m_errorStatus = 431;

@@ -60,6 +60,7 @@ private:
     bool m_lastWasValue = false;
     qint64 m_headerBytes = 0;
     bool m_inRequest = false;
+    bool m_headersDone = false; // later header callbacks are chunked trailers: counted, not kept
     int m_errorStatus = 0; // set by a callback that rejected the request
     bool m_closing = false;
 

@@ -46,6 +46,17 @@ class TestUserAgentParser : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void absurdVersionsStayBounded()
+    {
+        // Found by fuzz_user_agent: a 300-digit version made a field longer than DeviceInfo allows.
+        const QString ua = QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/") +
+                           QString(300, u'9') + QStringLiteral(" Safari/537.36");
+        const DeviceInfo d = parseUserAgent(ua);
+        QVERIFY(d.browser.startsWith(u"Chrome"));
+        for (const QString& field : {d.name, d.os, d.browser})
+            QVERIFY(field.size() <= 100);
+    }
+
     void parse_data();
     void parse();
     void acceptsViewsOfLargerBuffers();

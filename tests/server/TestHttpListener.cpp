@@ -159,6 +159,17 @@ private Q_SLOTS:
         QCOMPARE(ok.json["size"].get<int>(), 5);
     }
 
+    void chunkTrailersAreNotHeaders()
+    {
+        m_router.add("GET", "/probe", [](const HttpRequest& r, const RouteParams&) {
+            return HttpResponse::json(200, {{"auth", r.header("authorization").toStdString()}});
+        });
+        auto r = client().raw("GET /probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "0\r\nAuthorization: Bearer smuggled\r\n\r\n");
+        QCOMPARE(r.status, 200);
+        QCOMPARE(r.json["auth"].get<std::string>(), std::string());
+    }
+
     void malformedRequests_data()
     {
         QTest::addColumn<QByteArray>("request");

@@ -76,6 +76,10 @@ private Q_SLOTS:
                                     << QStringLiteral("RATE_LIMIT_LOGIN_IP");
         QTest::newRow("proxy") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/8,nonsense")}}
                                << QStringLiteral("TRUSTED_PROXIES");
+        QTest::newRow("proxy abbreviation") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0")}}
+                                            << QStringLiteral("TRUSTED_PROXIES");
+        QTest::newRow("proxy prefix") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/33")}}
+                                      << QStringLiteral("TRUSTED_PROXIES");
     }
 
     void errors()
