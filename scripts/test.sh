@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Quick start command 2: installs what is missing, builds, starts a private PostgreSQL 15 and
 # Redis 7 on loopback and a D-Bus session with an unlocked gnome-keyring, runs every CTest test,
-# and stops what it started. Extra arguments go to ctest (e.g. -L unit, -R Api).
+# and stops what it started; also runs the fuzz targets for 30 s each (scripts/fuzz.sh --ci).
+# Extra arguments go to ctest (e.g. -L unit, -R Api).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${EHRS_BUILD_DIR:-$root/build}
@@ -15,6 +16,13 @@ werror=OFF
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEHRS_BUILD_TESTS=ON \
   -DEHRS_WERROR=$werror >/dev/null
 cmake --build "$build" -j "$jobs"
+
+# Fuzzing first (bounded: 30 s per target; builds its own clang tree), so CTest's summary ends
+# the output. EHRS_SKIP_FUZZ=1 skips it for quick local runs.
+fuzz_rc=0
+if [ "${EHRS_SKIP_FUZZ:-}" != "1" ]; then
+  bash "$root/scripts/fuzz.sh" --ci --jobs "$jobs" || fuzz_rc=$?
+fi
 
 work=$(mktemp -d /tmp/ehrs-test.XXXXXX)
 chmod 755 "$work"
@@ -69,4 +77,8 @@ dbus-run-session -- sh -c '
   build=$0 jobs=$1; shift
   ctest --test-dir "$build" --output-on-failure --timeout 600 -j "$jobs" "$@"' "$build" "$jobs" "$@"
 rc=$?
+if [ "$fuzz_rc" -ne 0 ]; then
+  echo "test.sh: fuzzing found a problem (see the fuzz.sh lines above)" >&2
+  [ "$rc" -ne 0 ] || rc=$fuzz_rc
+fi
 exit $rc

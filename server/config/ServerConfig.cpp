@@ -274,9 +274,17 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     }
     for (const QString& item : v.value(QStringLiteral("CORS_ORIGINS")).split(u',', Qt::SkipEmptyParts)) {
         const QString origin = item.trimmed();
-        const QUrl url(origin);
-        if (!url.isValid() || (url.scheme() != u"https" && url.scheme() != u"http") || url.host().isEmpty() ||
-            !url.path().isEmpty() || origin.endsWith(u'/'))
+        // Exactly as browsers serialise an Origin header (lower case, no default port, nothing
+        // after the authority), or it would never match one.
+        const QUrl url(origin, QUrl::StrictMode);
+        const bool web = url.scheme() == u"https" || url.scheme() == u"http";
+        const int defaultPort = url.scheme() == u"https" ? 443 : 80;
+        QString serialised = url.scheme() + QStringLiteral("://") +
+                             (url.host().contains(u':') ? u'[' + url.host() + u']' : url.host());
+        if (url.port() != -1)
+            serialised += u':' + QString::number(url.port());
+        if (!url.isValid() || !web || url.host().isEmpty() || url.port() == defaultPort || url.hasQuery() ||
+            url.hasFragment() || !url.userInfo().isEmpty() || origin != serialised)
             return fail(ErrorCode::InvalidRequest,
                         QStringLiteral("CORS_ORIGINS: '%1' is not an origin like https://ehr.example.org").arg(origin));
         c.corsOrigins << origin;

@@ -76,6 +76,12 @@ private Q_SLOTS:
                                     << QStringLiteral("RATE_LIMIT_LOGIN_IP");
         QTest::newRow("proxy") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/8,nonsense")}}
                                << QStringLiteral("TRUSTED_PROXIES");
+        QTest::newRow("cors upper case") << Settings{{QStringLiteral("CORS_ORIGINS"), QStringLiteral("https://EHR.example.org")}}
+                                         << QStringLiteral("CORS_ORIGINS");
+        QTest::newRow("cors query") << Settings{{QStringLiteral("CORS_ORIGINS"), QStringLiteral("https://ehr.example.org?x=1")}}
+                                    << QStringLiteral("CORS_ORIGINS");
+        QTest::newRow("cors default port") << Settings{{QStringLiteral("CORS_ORIGINS"), QStringLiteral("https://ehr.example.org:443")}}
+                                           << QStringLiteral("CORS_ORIGINS");
         QTest::newRow("proxy abbreviation") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0")}}
                                             << QStringLiteral("TRUSTED_PROXIES");
         QTest::newRow("proxy prefix") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/33")}}
