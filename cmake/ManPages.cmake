@@ -11,7 +11,7 @@ function(ehrs_add_manpage target description)
   set(page ${CMAKE_CURRENT_BINARY_DIR}/${target}.1)
   add_custom_command(OUTPUT ${page}
     COMMAND ${CMAKE_COMMAND} -E env QT_QPA_PLATFORM=offscreen
-            ${HELP2MAN_EXECUTABLE} --no-info --no-discard-stderr --name=${description}
+            ${HELP2MAN_EXECUTABLE} --no-info --name=${description}
             --output=${page} $<TARGET_FILE:${target}>
     DEPENDS ${target}
     COMMENT "Generating the ${target}(1) man page"
