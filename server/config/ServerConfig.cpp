@@ -166,6 +166,10 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
             v.insert(o.key, flagValues.value(o.flag));
     }
 
+    for (auto it = v.cbegin(); it != v.cend(); ++it) {
+        if (it.value().contains(QChar(0)))
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("%1 contains a NUL character").arg(it.key()));
+    }
     ServerConfig c;
     c.databaseUrl = v.value(QStringLiteral("DATABASE_URL")).trimmed();
     c.redisUrl = v.value(QStringLiteral("REDIS_URL")).trimmed();
@@ -279,8 +283,9 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         const QUrl url(origin, QUrl::StrictMode);
         const bool web = url.scheme() == u"https" || url.scheme() == u"http";
         const int defaultPort = url.scheme() == u"https" ? 443 : 80;
-        QString serialised = url.scheme() + QStringLiteral("://") +
-                             (url.host().contains(u':') ? u'[' + url.host() + u']' : url.host());
+        // Browsers send internationalised hosts in their ASCII (punycode) form.
+        const QString host = url.host(QUrl::FullyEncoded);
+        QString serialised = url.scheme() + QStringLiteral("://") + (host.contains(u':') ? u'[' + host + u']' : host);
         if (url.port() != -1)
             serialised += u':' + QString::number(url.port());
         if (!url.isValid() || !web || url.host().isEmpty() || url.port() == defaultPort || url.hasQuery() ||

@@ -78,7 +78,9 @@ bool isSerializedOrigin(const QString& origin)
         !url.userInfo().isEmpty() || !url.path().isEmpty() || url.hasQuery() || url.hasFragment())
         return false;
     const int defaultPort = url.scheme() == u"https" ? 443 : 80;
-    QString serialized = url.scheme() + QStringLiteral("://") + url.host(QUrl::FullyEncoded);
+    // Browsers write the host in ASCII (punycode for IDN) and IPv6 addresses in brackets.
+    const QString host = url.host(QUrl::FullyEncoded);
+    QString serialized = url.scheme() + QStringLiteral("://") + (host.contains(u':') ? u'[' + host + u']' : host);
     if (url.port() != -1 && url.port() != defaultPort)
         serialized += u':' + QString::number(url.port());
     return origin == serialized;

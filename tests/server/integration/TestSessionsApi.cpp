@@ -12,6 +12,8 @@
 #include "db/Database.h"
 
 #include <QDeadlineTimer>
+#include <QElapsedTimer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUuid>
@@ -121,6 +123,7 @@ private Q_SLOTS:
     void failedLoginsAreRateLimited();
     void metricsParseAsPrometheusText();
     void openApiDescribesEveryRoute();
+    void busyWorkerDoesNotBlockOthers();
     void redisOutageFallsBackToDatabase();
 
 private:
@@ -682,6 +685,48 @@ void TestSessionsApi::openApiDescribesEveryRoute()
         for (auto m = it.value().begin(); m != it.value().end(); ++m)
             QVERIFY2(m.value().contains("responses") && !m.value()["responses"].empty(), it.key().c_str());
     }
+}
+
+void TestSessionsApi::busyWorkerDoesNotBlockOthers()
+{
+    Login l = login(newUser());
+    // Hold the session's row (PostgreSQL) or the database write lock (SQLite) from the test's own
+    // connection: a refresh of that session now waits inside the worker thread that took it.
+    Transaction tx(m_server.db());
+    QVERIFY(tx.begin());
+    if (postgres()) {
+        auto q = m_server.db().exec(QStringLiteral("SELECT id FROM user_sessions WHERE id = ? FOR UPDATE"), {l.sessionId});
+        QVERIFY(q);
+        (*q)->finish();
+    }
+    QTcpSocket stuck;
+    stuck.connectToHost(QHostAddress::LocalHost, quint16(m_server.app().url().port()));
+    QVERIFY(stuck.waitForConnected(2000));
+    stuck.write(ApiClient::build("POST", "/api/sessions/refresh", api().hostHeader(), {{"refreshToken", l.refresh.toStdString()}},
+                                 {}, {}));
+    QVERIFY(stuck.waitForBytesWritten(2000));
+    QTest::qWait(200);
+    // New connections are spread over the workers; those on the other worker answer at once.
+    int quick = 0;
+    for (int i = 0; i < 8 && quick == 0; ++i) {
+        QElapsedTimer t;
+        t.start();
+        auto r = api().raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 600);
+        if (r.status == 200 && t.elapsed() < 500)
+            ++quick;
+    }
+    QVERIFY2(quick >= 1, "every worker was blocked by one slow request");
+    QVERIFY(stuck.bytesAvailable() == 0); // the refresh is still waiting for the lock
+    QVERIFY(tx.commit());
+    // Released: the held request completes normally.
+    QByteArray reply;
+    QElapsedTimer t;
+    t.start();
+    while (!reply.contains("\r\n\r\n") && t.elapsed() < 10000) {
+        stuck.waitForReadyRead(100);
+        reply += stuck.readAll();
+    }
+    QVERIFY2(reply.startsWith("HTTP/1.1 200"), reply.left(80).constData());
 }
 
 void TestSessionsApi::redisOutageFallsBackToDatabase()
