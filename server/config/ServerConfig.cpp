@@ -284,8 +284,9 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         const bool web = url.scheme() == u"https" || url.scheme() == u"http";
         const int defaultPort = url.scheme() == u"https" ? 443 : 80;
         // Browsers send internationalised hosts in their ASCII (punycode) form.
-        const QString host = url.host(QUrl::FullyEncoded);
-        QString serialised = url.scheme() + QStringLiteral("://") + (host.contains(u':') ? u'[' + host + u']' : host);
+        const QString originHost = url.host(QUrl::FullyEncoded);
+        QString serialised = url.scheme() + QStringLiteral("://") +
+                             (originHost.contains(u':') ? u'[' + originHost + u']' : originHost);
         if (url.port() != -1)
             serialised += u':' + QString::number(url.port());
         if (!url.isValid() || !web || url.host().isEmpty() || url.port() == defaultPort || url.hasQuery() ||
