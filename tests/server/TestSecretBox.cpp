@@ -84,8 +84,11 @@ private Q_SLOTS:
     {
         QTest::addColumn<QByteArray>("sealed");
         const SecretBox box(kKey);
-        const QByteArray good = *box.seal("12345678901234567890");
-        const QByteArray raw = *crypto::base64UrlDecode(good.mid(3));
+        QByteArray good, raw;
+        do { // a sealing whose standard base64 differs from base64url (no '+' or '/' is ~13% likely)
+            good = *box.seal("12345678901234567890");
+            raw = *crypto::base64UrlDecode(good.mid(3));
+        } while (raw.toBase64() == crypto::base64UrlEncode(raw));
         const QByteArray emptySealed = *box.seal(QByteArray());
         QTest::newRow("empty") << QByteArray();
         QTest::newRow("prefix only") << QByteArray("v1.");
