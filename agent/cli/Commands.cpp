@@ -6,7 +6,6 @@
 #include "ipc/AgentClient.h"
 
 #include <QTextStream>
-
 #include <cstdio>
 
 namespace ehrs::agent::cli {
@@ -80,9 +79,9 @@ int status(const QString& socketPath, bool json)
         return kExitFailure;
     }
     if (!s->signedIn) {
-        out(QStringLiteral("Signed out%1").arg(s->signedOutReason.isEmpty()
-                                                   ? QString()
-                                                   : QStringLiteral(" (%1)").arg(s->signedOutReason)));
+        out(QStringLiteral("Signed out%1")
+                .arg(s->signedOutReason.isEmpty() ? QString()
+                                                  : QStringLiteral(" (%1)").arg(s->signedOutReason)));
         if (!s->lastError.isEmpty())
             out(QStringLiteral("Last error:      %1").arg(s->lastError));
         out(QStringLiteral("Storage:         %1").arg(s->storage));
@@ -95,7 +94,8 @@ int status(const QString& socketPath, bool json)
     out(QStringLiteral("Token expires:   %1").arg(when(s->accessTokenExpiresAt)));
     out(QStringLiteral("Last refresh:    %1").arg(when(s->lastRefreshAt)));
     out(QStringLiteral("Next refresh:    %1").arg(when(s->nextRefreshAt)));
-    out(QStringLiteral("Last error:      %1").arg(s->lastError.isEmpty() ? QStringLiteral("-") : s->lastError));
+    out(QStringLiteral("Last error:      %1")
+            .arg(s->lastError.isEmpty() ? QStringLiteral("-") : s->lastError));
     out(QStringLiteral("Storage:         %1").arg(s->storage));
     return 0;
 }
@@ -105,7 +105,8 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
     ipc::AgentClient client;
     if (int rc = connectTo(client, socketPath))
         return rc;
-    auto password = passwordFromStdin ? readStdinLine() : promptHidden(QStringLiteral("Password for %1: ").arg(email));
+    auto password =
+        passwordFromStdin ? readStdinLine() : promptHidden(QStringLiteral("Password for %1: ").arg(email));
     if (!password) {
         err(password.error().message);
         return kExitFailure;
@@ -123,10 +124,15 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
         reply = await(client.verifyMfa(*code));
     }
     if (!reply) {
-        err(QStringLiteral("sign-in failed: %1").arg(reply.error().message));
+        QString reason = reply.error().message;
+        if (const int wait = reply.error().retryAfterSeconds; wait > 0)
+            reason += wait < 120 ? QStringLiteral(" (try again in %1 seconds)").arg(wait)
+                                 : QStringLiteral(" (try again in %1 minutes)").arg((wait + 59) / 60);
+        err(QStringLiteral("sign-in failed: %1").arg(reason));
         return kExitFailure;
     }
-    std::fprintf(stderr, "Signed in as %s (session %s)\n", qPrintable(reply->email), qPrintable(reply->sessionId));
+    std::fprintf(stderr, "Signed in as %s (session %s)\n", qPrintable(reply->email),
+                 qPrintable(reply->sessionId));
     return 0;
 }
 

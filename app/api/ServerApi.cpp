@@ -172,16 +172,25 @@ QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, c
                     this, [](const Json& j) { return revokedCountFromJson(j); });
 }
 
+QString describeWait(int seconds)
+{
+    if (seconds <= 1)
+        return QObject::tr("1 second");
+    if (seconds < 120)
+        return QObject::tr("%1 seconds").arg(seconds);
+    const int minutes = (seconds + 59) / 60; // never promise less than the server asked for
+    return minutes < 120 ? QObject::tr("%1 minutes").arg(minutes)
+                         : QObject::tr("%1 hours").arg((minutes + 59) / 60);
+}
+
 QString describeError(const Error& error)
 {
     switch (error.code) {
     case ErrorCode::NetworkError:
         return QObject::tr("Cannot reach the server. Check the address and your network connection.");
     case ErrorCode::RateLimited:
-        return error.retryAfterSeconds > 0 ? (error.retryAfterSeconds == 1
-                                                  ? QObject::tr("Too many attempts. Try again in 1 second.")
-                                                  : QObject::tr("Too many attempts. Try again in %1 seconds.")
-                                                        .arg(error.retryAfterSeconds))
+        return error.retryAfterSeconds > 0 ? QObject::tr("Too many attempts. Try again in %1.")
+                                                 .arg(describeWait(error.retryAfterSeconds))
                                            : QObject::tr("Too many attempts. Wait a minute, then try again.");
     case ErrorCode::Forbidden:
         return error.message.isEmpty() ? QObject::tr("The password is not correct.") : error.message;

@@ -65,5 +65,7 @@ private:
 
 /// The sentence shown to a person for an error of the server or the agent.
 QString describeError(const Error& error);
+/// "45 seconds", "15 minutes": a wait, rounded up so that trying again then works.
+QString describeWait(int seconds);
 
 } // namespace ehrs::app

@@ -36,6 +36,7 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     auto* scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setAccessibleName(tr("Security settings"));
     outer->addWidget(scroll);
     auto* content = new QWidget(scroll);
     auto* layout = new QVBoxLayout(content);

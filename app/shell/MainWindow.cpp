@@ -107,6 +107,7 @@ QWidget* MainWindow::buildMainPage()
 
     m_tabs = new QTabWidget(page);
     m_tabs->setDocumentMode(true);
+    m_tabs->setAccessibleName(tr("Account pages"));
     m_sessions = new SessionsPage(m_api, m_model, m_tabs);
     m_security = new SecurityPage(m_api, m_tabs);
     m_tabs->addTab(m_sessions, tr("Active &sessions"));

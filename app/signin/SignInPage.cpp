@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -144,6 +145,10 @@ void SignInPage::buildUi()
     setTabOrder(m_password, m_signIn);
     setTabOrder(m_code, m_back);
     setTabOrder(m_back, m_verify);
+
+    m_holdOffTick = new QTimer(this);
+    m_holdOffTick->setInterval(1000);
+    connect(m_holdOffTick, &QTimer::timeout, this, &SignInPage::updateHoldOff);
 }
 
 void SignInPage::reset(const QString& reason)
@@ -156,6 +161,8 @@ void SignInPage::reset(const QString& reason)
     m_reason->setText(reason);
     m_reason->setVisible(!reason.isEmpty());
     setBusy(false);
+    if (isHoldingOff())
+        updateHoldOff();
     (m_email->text().isEmpty() ? m_email : m_password)->setFocus();
 }
 
@@ -164,11 +171,41 @@ bool SignInPage::isAskingForCode() const
     return m_steps->currentIndex() == 1;
 }
 
+bool SignInPage::isHoldingOff() const
+{
+    return m_holdOffTick->isActive();
+}
+
+void SignInPage::holdOff(int seconds)
+{
+    m_holdOffUntil = QDeadlineTimer(std::chrono::seconds(seconds));
+    m_holdOffTick->start();
+    updateHoldOff();
+}
+
+void SignInPage::updateHoldOff()
+{
+    const qint64 left = (m_holdOffUntil.remainingTime() + 999) / 1000;
+    if (left <= 0) {
+        m_holdOffTick->stop();
+        setBusy(false);
+        showError(tr("You can try again now."));
+        return;
+    }
+    m_signIn->setEnabled(false);
+    m_verify->setEnabled(false);
+    showError(tr("Too many attempts. Try again in %1.").arg(describeWait(int(left))));
+}
+
 void SignInPage::setBusy(bool busy)
 {
     for (QWidget* w :
          std::initializer_list<QWidget*>{m_server, m_email, m_password, m_signIn, m_code, m_verify, m_back})
         w->setEnabled(!busy);
+    if (isHoldingOff()) {
+        m_signIn->setEnabled(false);
+        m_verify->setEnabled(false);
+    }
     m_signIn->setText(busy && !isAskingForCode() ? tr("Signing in…") : tr("Sign in"));
     m_verify->setText(busy && isAskingForCode() ? tr("Verifying…") : tr("&Verify"));
 }
@@ -181,6 +218,8 @@ void SignInPage::showError(const QString& text)
 
 void SignInPage::submitCredentials()
 {
+    if (isHoldingOff())
+        return; // Return in the password field while the server's wait holds
     QString server = m_server->text().trimmed();
     const QString email = m_email->text().trimmed();
     const QString password = m_password->text();
@@ -206,7 +245,10 @@ void SignInPage::submitCredentials()
     m_agent->login(server, email, password).then(this, [this, server](const Result<ipc::LoginReply>& r) {
         setBusy(false);
         if (!r) {
-            showError(credentialsError(r.error(), server));
+            if (r.error().code == ErrorCode::RateLimited && r.error().retryAfterSeconds > 0)
+                holdOff(r.error().retryAfterSeconds);
+            else
+                showError(credentialsError(r.error(), server));
             m_password->setFocus();
             return;
         }
@@ -226,6 +268,8 @@ void SignInPage::submitCredentials()
 
 void SignInPage::submitCode()
 {
+    if (isHoldingOff())
+        return;
     const QString code = m_code->text().simplified().remove(u' ');
     if (code.isEmpty()) {
         showError(tr("Enter the code."));
@@ -239,6 +283,8 @@ void SignInPage::submitCode()
         if (!r) {
             if (r.error().code == ErrorCode::Unauthenticated)
                 showError(tr("That code is not correct, or it has expired. Try the current code."));
+            else if (r.error().code == ErrorCode::RateLimited && r.error().retryAfterSeconds > 0)
+                holdOff(r.error().retryAfterSeconds);
             else
                 showError(describeError(r.error()));
             m_code->setFocus();

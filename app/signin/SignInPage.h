@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <QDeadlineTimer>
 #include <QWidget>
 
 class QLabel;
@@ -8,6 +9,7 @@ class QLineEdit;
 class QPushButton;
 class QSettings;
 class QStackedWidget;
+class QTimer;
 
 namespace ehrs::app {
 
@@ -25,6 +27,8 @@ public:
     /// Back to the first step, with an explanation above the form (why the user is here).
     void reset(const QString& reason);
     bool isAskingForCode() const;
+    /// True while the server's rate limit holds: the buttons stay disabled and the error counts down.
+    bool isHoldingOff() const;
 
     QLineEdit* serverField() const { return m_server; }
     QLineEdit* emailField() const { return m_email; }
@@ -44,6 +48,8 @@ private:
     void submitCode();
     void setBusy(bool busy);
     void showError(const QString& text);
+    void holdOff(int seconds);
+    void updateHoldOff();
 
     AgentConnection* m_agent;
     QSettings* m_settings;
@@ -58,6 +64,8 @@ private:
     QLabel* m_reason = nullptr;
     QLabel* m_error = nullptr;
     QLabel* m_codeHint = nullptr;
+    QTimer* m_holdOffTick = nullptr;
+    QDeadlineTimer m_holdOffUntil;
 };
 
 } // namespace ehrs::app

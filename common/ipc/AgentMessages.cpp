@@ -3,9 +3,9 @@
 
 #include "WireModels.h"
 
-#include <nlohmann/json.hpp>
-
+#include <algorithm>
 #include <array>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 namespace ehrs::ipc {
@@ -254,8 +254,13 @@ QByteArray okPayload(qint64 id)
 
 QByteArray errorPayload(qint64 id, const Error& error)
 {
-    json j{{"type", "reply"}, {"id", id}, {"ok", false}, {"error", std::string(errorCodeName(error.code))},
+    json j{{"type", "reply"},
+           {"id", id},
+           {"ok", false},
+           {"error", std::string(errorCodeName(error.code))},
            {"message", s(error.message)}};
+    if (error.retryAfterSeconds > 0)
+        j["retryAfter"] = error.retryAfterSeconds; // seconds, as the server's Retry-After said
     return dump(j);
 }
 
@@ -282,6 +287,8 @@ Result<Incoming> incomingFromPayload(QByteArrayView payload)
         Error e;
         e.code = errorCodeFromName(str(*j, "error").toStdString());
         e.message = str(*j, "message");
+        if (auto it = j->find("retryAfter"); it != j->end() && it->is_number_integer())
+            e.retryAfterSeconds = static_cast<int>(std::clamp<qint64>(it->get<qint64>(), 0, 86400));
         in.error = e;
     }
     return in;

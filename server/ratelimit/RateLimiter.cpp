@@ -4,6 +4,7 @@
 #include "Clock.h"
 #include "Crypto.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ehrs::server {
@@ -19,7 +20,8 @@ Result<RateLimitRule> RateLimitRule::parse(const QString& text)
     }
     if (!okLimit || !okWindow || rule.limit < 0 || rule.windowSeconds < 1 || rule.windowSeconds > 86400)
         return fail(ErrorCode::InvalidRequest,
-                    QStringLiteral("'%1' is not a rate limit; use COUNT/SECONDS, e.g. 10/900 (0/1 disables)").arg(text));
+                    QStringLiteral("'%1' is not a rate limit; use COUNT/SECONDS, e.g. 10/900 (0/1 disables)")
+                        .arg(text));
     return rule;
 }
 
@@ -38,8 +40,8 @@ Result<void> RateLimiter::check(const QByteArray& scope, const QByteArray& subje
     return evaluate(scope, subject, rule, false);
 }
 
-Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
-                                   bool count)
+Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& subject,
+                                   const RateLimitRule& rule, bool count)
 {
     if (rule.limit <= 0)
         return {};
@@ -75,10 +77,32 @@ Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& su
     const double total = count ? weighted : weighted + 1.0;
     if (total <= double(rule.limit))
         return {};
-    // Conservative: by the end of the current window the previous one no longer weighs in.
-    const int retryAfter = int(std::ceil(double(windowMs - (nowMs - index * windowMs)) / 1000.0));
-    return fail(ErrorCode::RateLimited, QStringLiteral("Too many attempts; try again in %1 seconds").arg(qMax(1, retryAfter)),
-                qMax(1, retryAfter));
+    const int retryAfter =
+        retryAfterSeconds(counts.first, counts.second, rule.limit, nowMs - index * windowMs, windowMs);
+    return fail(ErrorCode::RateLimited,
+                QStringLiteral("Too many attempts; try again in %1 seconds").arg(retryAfter), retryAfter);
+}
+
+int RateLimiter::retryAfterSeconds(qint64 current, qint64 previous, int limit, qint64 offsetMs,
+                                   qint64 windowMs)
+{
+    // The next attempt passes when the estimate, without new events, leaves room for it:
+    // estimate(t) + 1 <= limit. While still in this window the estimate is
+    // current + previous * (1 - (offset + t) / window); in the next one it is
+    // current * (1 - s / window), s being the time into that window. Both only fall.
+    const double budget = double(limit) - 1.0;
+    double waitMs = 0;
+    if (double(current) <= budget) {
+        if (previous > 0) {
+            const double keep = (budget - double(current)) / double(previous); // share of `previous` allowed
+            waitMs = std::max(0.0, double(windowMs) * (1.0 - keep) - double(offsetMs));
+        }
+    } else {
+        const double rest = double(windowMs - offsetMs);
+        waitMs =
+            rest + (current > 0 ? double(windowMs) * (1.0 - std::max(budget, 0.0) / double(current)) : 0.0);
+    }
+    return int(std::clamp(std::ceil(waitMs / 1000.0), 1.0, 2.0 * double(windowMs) / 1000.0 + 1.0));
 }
 
 } // namespace ehrs::server

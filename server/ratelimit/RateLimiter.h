@@ -36,14 +36,23 @@ public:
 
     /// Counts one event for `scope`/`subject` and says whether it is over the limit: then an
     /// ErrorCode::RateLimited error whose retryAfterSeconds tells when to try again.
-    [[nodiscard]] Result<void> hit(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule);
+    [[nodiscard]] Result<void> hit(const QByteArray& scope, const QByteArray& subject,
+                                   const RateLimitRule& rule);
     /// Checks without counting (e.g. failed logins are counted only when they fail).
-    [[nodiscard]] Result<void> check(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule);
+    [[nodiscard]] Result<void> check(const QByteArray& scope, const QByteArray& subject,
+                                     const RateLimitRule& rule);
 
     static QByteArray accountSubject(const QString& email);
 
+    /// Seconds until one more event fits under `limit`, if none happens meanwhile: what a 429's
+    /// Retry-After says, so that trying again then works (and not much earlier would).
+    /// `offsetMs`: how far into the current window we are.
+    static int retryAfterSeconds(qint64 current, qint64 previous, int limit, qint64 offsetMs,
+                                 qint64 windowMs);
+
 private:
-    Result<void> evaluate(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule, bool count);
+    Result<void> evaluate(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
+                          bool count);
 
     KeyValueStore* m_shared;
     KeyValueStore& m_local;

@@ -134,6 +134,16 @@ void TestAgentMessages::errorReply()
     QVERIFY(in->error);
     QCOMPARE(in->error->code, ErrorCode::SessionRevoked);
     QCOMPARE(in->error->message, u"revoked"_s);
+    QCOMPARE(in->error->retryAfterSeconds, 0);
+    QVERIFY(!errorPayload(3, Error{ErrorCode::SessionRevoked, u"revoked"_s}).contains("retryAfter"));
+    // A rate-limited reply carries the server's wait, so the app can say how long.
+    auto limited = incomingFromPayload(errorPayload(4, Error{ErrorCode::RateLimited, u"slow down"_s, 840}));
+    QVERIFY(limited && limited->error);
+    QCOMPARE(limited->error->code, ErrorCode::RateLimited);
+    QCOMPARE(limited->error->retryAfterSeconds, 840);
+    auto bogus = incomingFromPayload(R"({"type":"reply","id":5,"ok":false,"error":"rate_limited","retryAfter":-7})");
+    QVERIFY(bogus && bogus->error);
+    QCOMPARE(bogus->error->retryAfterSeconds, 0);
     QVERIFY(!incomingFromPayload("{\"type\":\"reply\",\"id\":1}")); // no ok
     QVERIFY(!incomingFromPayload("{\"type\":\"other\"}"));
 }

@@ -5,6 +5,7 @@
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
+#include "mfa/Totp.h"
 #include "sessions/SessionDelegate.h"
 #include "sessions/SessionListModel.h"
 #include "sessions/SessionsPage.h"
@@ -13,7 +14,11 @@
 #include "shell/PasswordDialog.h"
 #include "signin/SignInPage.h"
 
+#include <QAccessible>
 #include <QApplication>
+#include <QDateTime>
+#include <QTabBar>
+#include <QTabWidget>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
@@ -25,6 +30,7 @@
 
 using namespace ehrs;
 using namespace ehrs::app;
+using namespace Qt::StringLiterals;
 using ehrs::agent::test::AgentProcess;
 using ehrs::test::ApiClient;
 using ehrs::test::ServerProcess;
@@ -62,6 +68,10 @@ private Q_SLOTS:
     void signOutOthersNeedsThePassword();
     void agentSignOutReturnsToSignIn();
     void sessionEndedElsewhereReturnsToSignInWithReason();
+    void signInAsksForTheCodeWhenTwoFactorIsOn();
+    void rateLimitedSignInShowsTheWait();
+    void keyboardOnlySignInAndRevoke();
+    void everyControlHasAnAccessibleName();
 
 private:
     QString newUser();
@@ -70,6 +80,11 @@ private:
     std::pair<QString, QString> loginAs(const QString& email, const Device& device);
     int httpStatus(const QByteArray& method, const QByteArray& path, const QString& bearer);
     void reloadAndWait();
+    /// Turns TOTP on for the account over HTTP; returns the secret and the backup codes.
+    std::pair<QByteArray, QStringList> enableTotp(const QString& email);
+    /// Sends a key to whatever has the keyboard focus, as typing would.
+    static void press(Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier);
+    static void type(const QString& text);
 
     ServerProcess m_server;
     std::unique_ptr<AgentProcess> m_agent;
@@ -314,6 +329,237 @@ void TestAppEndToEnd::sessionEndedElsewhereReturnsToSignInWithReason()
     // And signing in again works (the agent forgot the dead session).
     signInThroughUi(m_email, kPassword);
     QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+}
+
+std::pair<QByteArray, QStringList> TestAppEndToEnd::enableTotp(const QString& email)
+{
+    ApiClient api(m_server.url());
+    auto first = api.request("POST", "/api/auth/login",
+                             {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
+    if (first.status != 200)
+        return {};
+    const QByteArray access = QByteArray::fromStdString(first.str("accessToken"));
+    auto setup = api.request("POST", "/api/auth/mfa/setup", nullptr, access);
+    auto secret = ehrs::server::Totp::base32Decode(QString::fromStdString(setup.str("secret")));
+    if (setup.status != 200 || !secret)
+        return {};
+    const QString code = ehrs::server::Totp::code(*secret, QDateTime::currentSecsSinceEpoch());
+    auto enabled = api.request("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access);
+    if (enabled.status != 200)
+        return {};
+    QStringList backup;
+    for (const auto& c : enabled.json["backupCodes"])
+        backup << QString::fromStdString(c.get<std::string>());
+    return {*secret, backup};
+}
+
+void TestAppEndToEnd::press(Qt::Key key, Qt::KeyboardModifiers modifiers)
+{
+    QWidget* target = QApplication::focusWidget();
+    QVERIFY2(target, "nothing has the keyboard focus");
+    QTest::keyClick(target, key, modifiers);
+}
+
+void TestAppEndToEnd::type(const QString& text)
+{
+    QWidget* target = QApplication::focusWidget();
+    QVERIFY2(target, "nothing has the keyboard focus");
+    QTest::keyClicks(target, text);
+}
+
+void TestAppEndToEnd::signInAsksForTheCodeWhenTwoFactorIsOn()
+{
+    const auto [secret, backupCodes] = enableTotp(m_email);
+    QVERIFY(!secret.isEmpty());
+    QCOMPARE(backupCodes.size(), 10);
+    SignInPage* page = m_window->signInPage();
+
+    signInThroughUi(m_email, kPassword);
+    QTRY_VERIFY_WITH_TIMEOUT(page->isAskingForCode(), 15000);
+    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QVERIFY(page->codeField()->isVisibleTo(page));
+    QVERIFY(!page->passwordField()->isVisibleTo(page));
+
+    // A wrong code: an inline error, still on the code step, the field emptied for the next try.
+    QTest::keyClicks(page->codeField(), QStringLiteral("000000"));
+    QTest::mouseClick(page->verifyButton(), Qt::LeftButton);
+    QVERIFY(page->codeField()->text().isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(page->errorLabel()->isVisibleTo(page) && page->verifyButton()->isEnabled(), 10000);
+    QCOMPARE(page->errorLabel()->text(),
+             QStringLiteral("That code is not correct, or it has expired. Try the current code."));
+    QVERIFY(page->isAskingForCode());
+    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QVERIFY(m_agent->cli({QStringLiteral("token")}).exitCode != 0);
+
+    // The right one (the next time step: the enrolment used the current one, and codes are single use).
+    const QString code = ehrs::server::Totp::code(secret, QDateTime::currentSecsSinceEpoch() + 30);
+    QTest::keyClicks(page->codeField(), code);
+    QTest::keyClick(page->codeField(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QVERIFY(page->codeField()->text().isEmpty());
+    QCOMPARE(m_agent->cli({QStringLiteral("token")}).exitCode, 0);
+
+    // Signed out, then back in with a backup code instead of the authenticator.
+    QCOMPARE(m_agent->cli({QStringLiteral("logout")}).exitCode, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 10000);
+    QVERIFY(!page->isAskingForCode());
+    signInThroughUi(m_email, kPassword);
+    QTRY_VERIFY_WITH_TIMEOUT(page->isAskingForCode(), 15000);
+    QTest::keyClicks(page->codeField(), backupCodes.first());
+    QTest::keyClick(page->codeField(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+
+    // That backup code is spent: the server refuses it a second time.
+    ApiClient api(m_server.url());
+    auto login = api.request("POST", "/api/auth/login",
+                             {{"email", m_email.toStdString()}, {"password", kPassword.toStdString()}});
+    QCOMPARE(login.status, 200);
+    auto reuse = api.request("POST", "/api/auth/verify-mfa",
+                             {{"mfaToken", login.str("mfaToken")}, {"code", backupCodes.first().toStdString()}});
+    QCOMPARE(reuse.status, 401);
+}
+
+void TestAppEndToEnd::rateLimitedSignInShowsTheWait()
+{
+    // Ten failed attempts (the server's default per-account limit in 15 minutes) from elsewhere.
+    ApiClient api(m_server.url());
+    for (int i = 0; i < 10; ++i) {
+        auto r = api.request("POST", "/api/auth/login",
+                             {{"email", m_email.toStdString()}, {"password", "guess " + std::to_string(i)}});
+        QCOMPARE(r.status, 401);
+    }
+    SignInPage* page = m_window->signInPage();
+    signInThroughUi(m_email, kPassword); // even the right password waits now
+    QTRY_VERIFY_WITH_TIMEOUT(page->isHoldingOff(), 15000);
+    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QVERIFY(page->errorLabel()->isVisibleTo(page));
+    // It says the server's wait: ask the server directly (a right password is not counted as a failure).
+    auto direct = api.request("POST", "/api/auth/login",
+                              {{"email", m_email.toStdString()}, {"password", kPassword.toStdString()}});
+    QCOMPARE(direct.status, 429);
+    const int retryAfter = direct.header("retry-after").toInt();
+    QVERIFY(retryAfter > 0);
+    const QString text = page->errorLabel()->text();
+    bool matches = false;
+    for (int w = retryAfter; w <= retryAfter + 5 && !matches; ++w) // the UI asked a moment earlier
+        matches = text == QStringLiteral("Too many attempts. Try again in %1.").arg(describeWait(w));
+    QVERIFY2(matches, qPrintable(text + QStringLiteral(" / Retry-After: %1").arg(retryAfter)));
+    // The wait holds: the button is off, and Return in the password field sends nothing.
+    QVERIFY(!page->signInButton()->isEnabled());
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::keyClick(page->passwordField(), Qt::Key_Return);
+    QCOMPARE(page->passwordField()->text(), kPassword); // not taken, so not cleared
+    QTest::qWait(300);
+    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QVERIFY(page->isHoldingOff());
+    QVERIFY(m_agent->cli({QStringLiteral("token")}).exitCode != 0);
+    // The command line says how long, too.
+    auto cli = m_agent->cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
+                             QStringLiteral("--password-stdin"), m_email},
+                            kPassword.toUtf8() + "\n");
+    QVERIFY(cli.exitCode != 0);
+    QVERIFY2(cli.err.contains("sign-in failed") && cli.err.contains("(try again in "), cli.err.constData());
+}
+
+void TestAppEndToEnd::keyboardOnlySignInAndRevoke()
+{
+    QApplication::setActiveWindow(m_window.get());
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+    SignInPage* page = m_window->signInPage();
+    page->serverField()->setText(m_server.url().toString()); // remembered from an earlier sign-in
+    page->emailField()->clear();
+    page->reset({});
+    // Focus starts in the first empty field; Tab walks server -> email -> password -> Sign in.
+    QCOMPARE(QApplication::focusWidget(), page->emailField());
+    press(Qt::Key_Backtab);
+    QCOMPARE(QApplication::focusWidget(), page->serverField());
+    press(Qt::Key_Tab);
+    QCOMPARE(QApplication::focusWidget(), page->emailField());
+    type(m_email);
+    press(Qt::Key_Tab);
+    QCOMPARE(QApplication::focusWidget(), page->passwordField());
+    type(kPassword);
+    press(Qt::Key_Tab);
+    QCOMPARE(QApplication::focusWidget(), static_cast<QWidget*>(page->signInButton()));
+    press(Qt::Key_Space);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+
+    const auto [phoneId, phoneToken] = loginAs(m_email, kDevices[0]);
+    reloadAndWait();
+    SessionListModel* model = m_window->sessionModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
+
+    // Tab reaches the list of devices; arrow keys pick the phone; Delete asks; the keyboard confirms.
+    SessionsPage* sessions = m_window->sessionsPage();
+    QListView* view = sessions->view();
+    for (int i = 0; i < 10 && QApplication::focusWidget() != view; ++i)
+        press(Qt::Key_Tab);
+    QCOMPARE(QApplication::focusWidget(), static_cast<QWidget*>(view));
+    press(Qt::Key_Home);
+    for (int i = 0; i < model->rowCount() && view->currentIndex().row() != model->rowOf(phoneId); ++i)
+        press(Qt::Key_Down);
+    QCOMPARE(view->currentIndex().row(), model->rowOf(phoneId));
+    press(Qt::Key_Delete);
+    auto* box = sessions->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    // Cancel is the default: Return alone must not sign anything out.
+    QVERIFY(box->defaultButton() == box->button(QMessageBox::Cancel));
+    QApplication::setActiveWindow(box);
+    QVERIFY(QTest::qWaitForWindowActive(box));
+    QAbstractButton* signOut = nullptr;
+    for (QAbstractButton* b : box->buttons()) {
+        if (box->buttonRole(b) == QMessageBox::DestructiveRole)
+            signOut = b;
+    }
+    QVERIFY(signOut);
+    for (int i = 0; i < 5 && QApplication::focusWidget() != signOut; ++i)
+        press(Qt::Key_Tab);
+    QCOMPARE(QApplication::focusWidget(), static_cast<QWidget*>(signOut));
+    press(Qt::Key_Space);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+    QCOMPARE(httpStatus("GET", "/api/sessions", phoneToken), 401);
+
+    // Ctrl+Tab reaches the Security page without the mouse.
+    QTabWidget* tabs = m_window->tabs();
+    const int before = tabs->currentIndex();
+    tabs->setFocus();
+    QTest::keyClick(tabs, Qt::Key_Tab, Qt::ControlModifier);
+    QCOMPARE(tabs->currentIndex(), (before + 1) % tabs->count());
+}
+
+namespace {
+/// Focusable controls a screen reader could not name: no accessible name and no text of their own.
+QStringList unnamedControls(QWidget* root)
+{
+    QStringList unnamed;
+    for (QWidget* w : root->findChildren<QWidget*>()) {
+        if (!w->isVisibleTo(root) || w->focusPolicy() == Qt::NoFocus || !w->isEnabled())
+            continue;
+        if (qobject_cast<QTabBar*>(w))
+            continue; // named by its tabs' texts
+        QAccessibleInterface* iface = QAccessible::queryAccessibleInterface(w);
+        const QString name = iface ? iface->text(QAccessible::Name) : QString();
+        if (name.trimmed().isEmpty())
+            unnamed << QStringLiteral("%1 '%2'").arg(QLatin1String(w->metaObject()->className()), w->objectName());
+    }
+    return unnamed;
+}
+} // namespace
+
+void TestAppEndToEnd::everyControlHasAnAccessibleName()
+{
+    QStringList missing = unnamedControls(m_window->signInPage());
+    QVERIFY2(missing.isEmpty(), qPrintable(u"sign-in: "_s + missing.join(u", ")));
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionsPage()->state(), SessionsPage::State::List, 10000);
+    for (int i = 0; i < m_window->tabs()->count(); ++i) {
+        m_window->tabs()->setCurrentIndex(i);
+        QTest::qWait(200); // let the page load what it shows
+        missing = unnamedControls(m_window.get());
+        QVERIFY2(missing.isEmpty(), qPrintable(m_window->tabs()->tabText(i) + u": "_s + missing.join(u", ")));
+    }
 }
 
 QTEST_MAIN(TestAppEndToEnd)
