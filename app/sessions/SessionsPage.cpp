@@ -86,10 +86,10 @@ void SessionsPage::buildUi()
     m_errorText = stateLabel(QString(), errorPage);
     m_errorText->setAccessibleName(tr("Error"));
     errorLayout->addWidget(m_errorText);
-    auto* retry = new QPushButton(tr("&Try again"), errorPage);
-    errorLayout->addWidget(retry, 0, Qt::AlignHCenter);
+    m_retry = new QPushButton(tr("&Try again"), errorPage);
+    errorLayout->addWidget(m_retry, 0, Qt::AlignHCenter);
     errorLayout->addStretch();
-    connect(retry, &QPushButton::clicked, this, &SessionsPage::reload);
+    connect(m_retry, &QPushButton::clicked, this, &SessionsPage::reload);
     m_stack->addWidget(errorPage);
 
     auto* listPage = new QWidget(m_stack);

@@ -38,6 +38,10 @@ public:
     SessionDelegate* delegate() const { return m_delegate; }
     QPushButton* signOutOthersButton() const { return m_signOutOthers; }
     QLabel* banner() const { return m_banner; }
+    QLabel* errorText() const { return m_errorText; }
+    QPushButton* retryButton() const { return m_retry; }
+    /// The empty state: shown when this device is the only one signed in.
+    QLabel* onlyThisDeviceLabel() const { return m_onlyThis; }
 
     /// Asks to confirm, then revokes the session of `row`.
     void confirmRevoke(int row);
@@ -66,6 +70,7 @@ private:
     QLabel* m_summary = nullptr;
     QPushButton* m_signOutOthers = nullptr;
     QPushButton* m_refresh = nullptr;
+    QPushButton* m_retry = nullptr;
     QTimer m_timer;
     QElapsedTimer m_sinceReload;
     bool m_loading = false;

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Active Sessions page keeps itself current and says what is wrong, against a real server and
+// agent: the error state when the server is down and recovery with "Try again"; reloads on the
+// agent's events, on window focus and every 30 s with no user action; and the app starts the agent
+// when none is running.
+#include "AgentProcess.h"
+#include "ApiClient.h"
+#include "ServerProcess.h"
+#include "agent/AgentConnection.h"
+#include "api/ServerApi.h"
+#include "sessions/SessionListModel.h"
+#include "sessions/SessionsPage.h"
+#include "shell/MainWindow.h"
+#include "signin/SignInPage.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocalSocket>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <csignal>
+#include <sys/socket.h>
+
+using namespace ehrs;
+using namespace ehrs::app;
+using ehrs::agent::test::AgentProcess;
+using ehrs::test::ApiClient;
+using ehrs::test::ServerProcess;
+
+namespace {
+const QString kPassword = QStringLiteral("correct horse battery staple");
+
+/// The pid of the process serving a local socket (SO_PEERCRED), or 0.
+pid_t socketOwner(const QString& path)
+{
+    QLocalSocket socket;
+    socket.connectToServer(path);
+    if (!socket.waitForConnected(2000))
+        return 0;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(int(socket.socketDescriptor()), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return 0;
+    return cred.pid;
+}
+
+bool processExists(pid_t pid)
+{
+    return pid > 0 && ::kill(pid, 0) == 0;
+}
+} // namespace
+
+class TestAppLiveUpdates : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void errorStateThenRecoveryThenAgentEvents();
+    void reloadsOnFocusAndEveryThirtySeconds();
+    void startsTheAgentWhenNoneIsRunning();
+
+private:
+    bool signInAgent(AgentProcess& agent, ServerProcess& server, const QString& email);
+    std::unique_ptr<MainWindow> openWindow(AgentConnection* connection, ServerApi* api);
+    QString loginElsewhere(ServerProcess& server, const QString& email, const char* device);
+};
+
+void TestAppLiveUpdates::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+}
+
+bool TestAppLiveUpdates::signInAgent(AgentProcess& agent, ServerProcess& server, const QString& email)
+{
+    auto r = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), server.url().toString(),
+                        QStringLiteral("--password-stdin"), email},
+                       kPassword.toUtf8() + '\n');
+    if (r.exitCode != 0)
+        qWarning("agent login failed: %s", r.err.constData());
+    return r.exitCode == 0;
+}
+
+std::unique_ptr<MainWindow> TestAppLiveUpdates::openWindow(AgentConnection* connection, ServerApi* api)
+{
+    auto window = std::make_unique<MainWindow>(connection, api);
+    window->show();
+    window->start();
+    return window;
+}
+
+QString TestAppLiveUpdates::loginElsewhere(ServerProcess& server, const QString& email, const char* device)
+{
+    nlohmann::json body{{"email", email.toStdString()},
+                        {"password", kPassword.toStdString()},
+                        {"deviceInfo", {{"type", "mobile"}, {"name", device}, {"os", "iOS 17"}}}};
+    auto r = ApiClient(server.url()).request("POST", "/api/auth/login", body);
+    return r.status == 200 ? QString::fromStdString(r.str("sessionId")) : QString();
+}
+
+void TestAppLiveUpdates::errorStateThenRecoveryThenAgentEvents()
+{
+    // Short-lived access tokens: the agent refreshes every few seconds and, alongside, notices
+    // sessions it has not seen (its new-sign-in event).
+    ServerProcess server;
+    server.setEnv(QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("8"));
+    QVERIFY(server.start());
+    const QString email = QStringLiteral("nurse@example.org");
+    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Nurse")));
+    AgentProcess agent;
+    QVERIFY(agent.start());
+    QVERIFY(signInAgent(agent, server, email));
+    const QString port = QString::number(server.url().port());
+
+    // The clinician opens the app while the server is down: a designed error state, not a blank list.
+    server.stop();
+    AgentConnection connection(AgentConnection::Options{agent.socketPath(), {}, false});
+    ServerApi api(&connection);
+    auto window = openWindow(&connection, &api);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
+    SessionsPage* page = window->sessionsPage();
+    QTRY_COMPARE_WITH_TIMEOUT(page->state(), SessionsPage::State::Error, 15000);
+    QVERIFY2(page->errorText()->text().contains(QStringLiteral("Cannot reach the server")),
+             qPrintable(page->errorText()->text()));
+    QVERIFY(page->retryButton()->isVisibleTo(window.get()));
+    QCOMPARE(window->page(), MainWindow::Page::Main); // an outage is not a sign-out
+
+    // The server is back (same address): "Try again" shows the list, with the empty state.
+    QVERIFY(server.start({QStringLiteral("--port"), port}));
+    QCOMPARE(QString::number(server.url().port()), port);
+    QTest::mouseClick(page->retryButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(page->state(), SessionsPage::State::List, 15000);
+    QCOMPARE(window->sessionModel()->rowCount(), 1);
+    QVERIFY(page->onlyThisDeviceLabel()->isVisibleTo(window.get()));
+
+    // A sign-in elsewhere: the agent reports it and the list follows, with no click, no focus
+    // change and well before the 30 s timer.
+    QSignalSpy changed(&connection, &AgentConnection::sessionsChanged);
+    QElapsedTimer clock;
+    clock.start();
+    const QString phone = loginElsewhere(server, email, "Ward phone");
+    QVERIFY(!phone.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(window->sessionModel()->rowOf(phone) >= 0, 25000);
+    QVERIFY(changed.count() >= 1);
+    QVERIFY2(clock.elapsed() < 25000, "the list followed the agent's event, not the periodic reload");
+    QVERIFY(!page->onlyThisDeviceLabel()->isVisibleTo(window.get()));
+    if (QTest::currentTestFailed())
+        qWarning("agent log:\n%s", agent.log().constData());
+}
+
+void TestAppLiveUpdates::reloadsOnFocusAndEveryThirtySeconds()
+{
+    ServerProcess server;
+    QVERIFY(server.start()); // default 15-minute tokens: the agent stays quiet meanwhile
+    const QString email = QStringLiteral("doctor@example.org");
+    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Doctor")));
+    AgentProcess agent;
+    QVERIFY(agent.start());
+    QVERIFY(signInAgent(agent, server, email));
+    AgentConnection connection(AgentConnection::Options{agent.socketPath(), {}, false});
+    ServerApi api(&connection);
+    auto window = openWindow(&connection, &api);
+    QApplication::setActiveWindow(window.get());
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
+    SessionListModel* model = window->sessionModel();
+    QCOMPARE(model->rowCount(), 1);
+    QSignalSpy changed(&connection, &AgentConnection::sessionsChanged);
+
+    // Coming back to the window (after a few seconds away) reloads.
+    QTest::qWait(5500); // focus reloads are throttled to one per 5 s
+    const QString tablet = loginElsewhere(server, email, "Ward tablet");
+    QVERIFY(!tablet.isEmpty());
+    QTest::qWait(500);
+    QCOMPARE(model->rowOf(tablet), -1); // nothing reloads by itself this quickly
+    QWidget other;
+    other.show();
+    QApplication::setActiveWindow(&other);
+    QApplication::setActiveWindow(window.get());
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowOf(tablet) >= 0, 5000);
+
+    // Left alone, the page still notices within about 30 s.
+    QElapsedTimer clock;
+    clock.start();
+    const QString phone = loginElsewhere(server, email, "Ward phone");
+    QVERIFY(!phone.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowOf(phone) >= 0, 40000);
+    QVERIFY2(clock.elapsed() > 500, "the periodic reload, not an immediate one");
+    QCOMPARE(changed.count(), 0); // neither came from an agent event
+}
+
+void TestAppLiveUpdates::startsTheAgentWhenNoneIsRunning()
+{
+    ServerProcess server;
+    QVERIFY(server.start());
+    const QString email = QStringLiteral("porter@example.org");
+    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Porter")));
+    // The agent the app starts inherits this environment: a private socket directory and
+    // keychain entry, no desktop notifications.
+    QTemporaryDir runtime;
+    QVERIFY(runtime.isValid());
+    const QByteArray savedRuntime = qgetenv("XDG_RUNTIME_DIR");
+    qputenv("XDG_RUNTIME_DIR", runtime.path().toUtf8());
+    qputenv("EHRS_AGENT_KEYCHAIN_SERVICE", "ehr-sessions-test-autostart");
+    qputenv("EHRS_AGENT_NOTIFY", "0");
+    auto restore = qScopeGuard([&] {
+        qputenv("XDG_RUNTIME_DIR", savedRuntime);
+        qunsetenv("EHRS_AGENT_KEYCHAIN_SERVICE");
+        qunsetenv("EHRS_AGENT_NOTIFY");
+    });
+    const QString socket = runtime.filePath(QStringLiteral("ehr-sessions/agent.sock"));
+    QCOMPARE(socketOwner(socket), 0); // nothing is running there
+
+    AgentConnection connection(AgentConnection::Options{{}, QStringLiteral(EHRS_AGENT_BINARY), true});
+    ServerApi api(&connection);
+    auto window = openWindow(&connection, &api);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::SignIn, 15000);
+    const pid_t agentPid = socketOwner(socket);
+    QVERIFY2(agentPid > 0 && agentPid != QCoreApplication::applicationPid(), "the app started an agent");
+    auto stopAgent = qScopeGuard([agentPid] {
+        ::kill(agentPid, SIGTERM);
+        for (int i = 0; i < 100 && processExists(agentPid); ++i)
+            QTest::qWait(50);
+    });
+
+    // And it is a working one: sign in through the window.
+    SignInPage* signIn = window->signInPage();
+    signIn->serverField()->setText(server.url().toString());
+    signIn->emailField()->setText(email);
+    QTest::keyClicks(signIn->passwordField(), kPassword);
+    QTest::keyClick(signIn->passwordField(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessionModel()->rowCount(), 1, 10000);
+
+    // The agent outlives the app (it keeps other apps signed in), and the next app uses it.
+    window.reset();
+    QVERIFY(processExists(agentPid));
+    AgentConnection again(AgentConnection::Options{{}, QStringLiteral(EHRS_AGENT_BINARY), true});
+    ServerApi api2(&again);
+    auto second = openWindow(&again, &api2);
+    QTRY_COMPARE_WITH_TIMEOUT(second->page(), MainWindow::Page::Main, 15000);
+    QCOMPARE(socketOwner(socket), agentPid);
+    second.reset();
+    // Leave no keychain entry behind.
+    QVERIFY(QProcess::execute(QStringLiteral(EHRS_AGENT_BINARY), {QStringLiteral("logout")}) == 0);
+}
+
+QTEST_MAIN(TestAppLiveUpdates)
+#include "TestAppLiveUpdates.moc"
