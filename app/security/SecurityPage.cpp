@@ -9,6 +9,7 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHideEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -54,6 +55,7 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     auto* recLayout = new QVBoxLayout(recBox);
     m_recommendations = wrapped(tr("Loading…"), recBox);
     m_recommendations->setTextFormat(Qt::RichText);
+    m_recommendations->setObjectName(QStringLiteral("recommendations"));
     m_recommendations->setAccessibleName(tr("Recommendations"));
     recLayout->addWidget(m_recommendations);
     layout->addWidget(recBox);
@@ -73,9 +75,14 @@ QGroupBox* SecurityPage::buildMfaBox()
                 box));
     auto* row = new QHBoxLayout;
     m_mfaStatus = new QLabel(tr("Checking…"), box);
+    m_mfaStatus->setObjectName(QStringLiteral("mfaStatus"));
     m_mfaStatus->setAccessibleName(tr("Two-step verification status"));
     m_mfaOn = new QPushButton(tr("Turn &on…"), box);
+    m_mfaOn->setObjectName(QStringLiteral("turnOnTwoStep"));
+    m_mfaOn->setAccessibleName(tr("Turn on two-step verification"));
     m_mfaOff = new QPushButton(tr("Turn o&ff…"), box);
+    m_mfaOff->setObjectName(QStringLiteral("turnOffTwoStep"));
+    m_mfaOff->setAccessibleName(tr("Turn off two-step verification"));
     m_mfaOn->setVisible(false);
     m_mfaOff->setVisible(false);
     row->addWidget(m_mfaStatus, 1);
@@ -91,6 +98,8 @@ QGroupBox* SecurityPage::buildMfaBox()
         m_totp->setVisible(false);
         reload();
     });
+    // The status line above the backup codes says "On" as soon as the server agrees.
+    connect(m_totp, &TotpSetupPanel::turnedOn, this, &SecurityPage::reload);
     return box;
 }
 
@@ -107,8 +116,11 @@ QGroupBox* SecurityPage::buildPasswordBox()
         e->setEchoMode(QLineEdit::Password);
         e->setMaximumWidth(320);
     }
+    m_current->setObjectName(QStringLiteral("currentPassword"));
     m_current->setAccessibleName(tr("Current password"));
+    m_new->setObjectName(QStringLiteral("newPassword"));
     m_new->setAccessibleName(tr("New password"));
+    m_repeat->setObjectName(QStringLiteral("repeatPassword"));
     m_repeat->setAccessibleName(tr("Repeat the new password"));
     form->addRow(tr("C&urrent password:"), m_current);
     form->addRow(tr("&New password:"), m_new);
@@ -116,11 +128,13 @@ QGroupBox* SecurityPage::buildPasswordBox()
     layout->addLayout(form);
     auto* row = new QHBoxLayout;
     m_change = new QPushButton(tr("&Change password"), box);
+    m_change->setObjectName(QStringLiteral("changePassword"));
     row->addWidget(m_change);
     row->addStretch();
     layout->addLayout(row);
     m_passwordMessage = wrapped(QString(), box);
     m_passwordMessage->setVisible(false);
+    m_passwordMessage->setObjectName(QStringLiteral("passwordMessage"));
     m_passwordMessage->setAccessibleName(tr("Password change result"));
     layout->addWidget(m_passwordMessage);
     connect(m_change, &QPushButton::clicked, this, &SecurityPage::changePassword);
@@ -151,11 +165,28 @@ void SecurityPage::reload()
                                                  ? tr("<b>On</b> — 1 backup code left.")
                                                  : tr("<b>On</b> — %1 backup codes left.").arg(m_backupLeft))
                                           : tr("<b>Off</b> — your password alone signs you in."));
-        m_mfaOn->setVisible(!m_mfaEnabled && !m_totp->isVisible());
-        m_mfaOff->setVisible(m_mfaEnabled);
+        // isHidden(), not isVisible(): the page itself may be hidden behind another tab.
+        m_mfaOn->setVisible(!m_mfaEnabled && m_totp->isHidden());
+        m_mfaOff->setVisible(m_mfaEnabled && m_totp->isHidden());
         updateRecommendations();
         Q_EMIT accountLoaded(m_mfaEnabled);
     });
+}
+
+void SecurityPage::hideEvent(QHideEvent* event)
+{
+    QWidget::hideEvent(event);
+    if (event->spontaneous()) // minimised: the same person comes back
+        return;
+    for (QLineEdit* e : {m_current, m_new, m_repeat})
+        e->clear();
+    setMessage(m_passwordMessage, QString(), false);
+    if (!m_totp->isHidden()) {
+        m_totp->reset();
+        m_totp->setVisible(false);
+        m_mfaOn->setVisible(m_known && !m_mfaEnabled);
+        m_mfaOff->setVisible(m_known && m_mfaEnabled);
+    }
 }
 
 void SecurityPage::setSessionStats(int count, int oldestDays)

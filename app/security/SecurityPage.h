@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QWidget>
+#include <array>
 
 class QGroupBox;
 class QLabel;
@@ -31,11 +32,21 @@ public:
 
     TotpSetupPanel* totpPanel() const { return m_totp; }
     QLabel* mfaStatusLabel() const { return m_mfaStatus; }
+    QPushButton* turnOnButton() const { return m_mfaOn; }
+    QPushButton* turnOffButton() const { return m_mfaOff; }
     QLabel* recommendationsLabel() const { return m_recommendations; }
+    /// The current, new and repeated password fields, in that order.
+    std::array<QLineEdit*, 3> passwordFields() const { return {m_current, m_new, m_repeat}; }
+    QPushButton* changePasswordButton() const { return m_change; }
     QLabel* passwordMessage() const { return m_passwordMessage; }
 
 Q_SIGNALS:
     void accountLoaded(bool mfaEnabled);
+
+protected:
+    /// Leaving the page (another tab, sign-out) ends an unfinished enrolment and forgets the
+    /// backup codes and typed passwords: a shared workstation shows none of them to the next person.
+    void hideEvent(QHideEvent* event) override;
 
 private:
     QGroupBox* buildMfaBox();

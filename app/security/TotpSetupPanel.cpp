@@ -30,8 +30,10 @@ QString groupedSecret(const QString& secret)
 TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     : QWidget(parent), m_api(api), m_steps(new QStackedWidget(this)), m_qr(new QrCodeWidget(this)),
       m_secret(new QLabel(this)), m_error(new QLabel(this)), m_code(new QLineEdit(this)),
-      m_confirm(new QPushButton(tr("&Turn on"), this)), m_backupCodes(new QLabel(this))
+      m_confirm(new QPushButton(tr("&Turn on"), this)), m_backupCodes(new QLabel(this)),
+      m_saved(new QPushButton(tr("I have saved them"), this))
 {
+    setObjectName(QStringLiteral("totpSetup"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_steps);
@@ -40,6 +42,7 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     auto* scan = new QWidget(m_steps);
     auto* scanLayout = new QHBoxLayout(scan);
     scanLayout->setContentsMargins(0, 0, 0, 0);
+    m_qr->setObjectName(QStringLiteral("totpQrCode"));
     m_qr->setAccessibleName(tr("QR code for your authenticator app"));
     scanLayout->addWidget(m_qr, 0, Qt::AlignTop);
     auto* right = new QVBoxLayout;
@@ -51,10 +54,12 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     right->addWidget(steps);
     m_secret->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_secret->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_secret->setObjectName(QStringLiteral("totpSecret"));
     m_secret->setAccessibleName(tr("Secret key"));
     m_secret->setFocusPolicy(Qt::StrongFocus);
     right->addWidget(m_secret);
     right->addWidget(new QLabel(tr("3. Enter the 6-digit code the app shows:"), scan));
+    m_code->setObjectName(QStringLiteral("totpCode"));
     m_code->setAccessibleName(tr("Code from the authenticator app"));
     m_code->setPlaceholderText(QStringLiteral("123456"));
     m_code->setMaxLength(16);
@@ -62,10 +67,16 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     auto* row = new QHBoxLayout;
     row->addWidget(m_code);
     row->addWidget(m_confirm);
+    m_confirm->setObjectName(QStringLiteral("totpConfirm"));
+    m_confirm->setAccessibleName(tr("Turn on two-step verification"));
     auto* cancel = new QPushButton(tr("Cancel"), scan);
+    cancel->setObjectName(QStringLiteral("totpCancel"));
+    cancel->setAccessibleName(tr("Cancel turning on two-step verification"));
     row->addWidget(cancel);
     row->addStretch();
     right->addLayout(row);
+    m_error->setObjectName(QStringLiteral("totpError"));
+    m_error->setAccessibleName(tr("Error"));
     m_error->setWordWrap(true);
     m_error->setVisible(false);
     QPalette pal = m_error->palette();
@@ -88,14 +99,16 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     codesLayout->addWidget(done);
     m_backupCodes->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_backupCodes->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_backupCodes->setObjectName(QStringLiteral("backupCodes"));
     m_backupCodes->setAccessibleName(tr("Backup codes"));
     m_backupCodes->setFocusPolicy(Qt::StrongFocus);
     codesLayout->addWidget(m_backupCodes);
     auto* codeButtons = new QHBoxLayout;
     auto* copy = new QPushButton(tr("&Copy codes"), codes);
-    auto* saved = new QPushButton(tr("I have saved them"), codes);
+    copy->setObjectName(QStringLiteral("copyBackupCodes"));
+    m_saved->setObjectName(QStringLiteral("backupCodesSaved"));
     codeButtons->addWidget(copy);
-    codeButtons->addWidget(saved);
+    codeButtons->addWidget(m_saved);
     codeButtons->addStretch();
     codesLayout->addLayout(codeButtons);
     m_steps->addWidget(codes);
@@ -107,10 +120,22 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
         QApplication::clipboard()->setText(
             m_backupCodes->text().replace(QStringLiteral("   "), QStringLiteral("\n")));
     });
-    connect(saved, &QPushButton::clicked, this, [this] {
+    connect(m_saved, &QPushButton::clicked, this, [this] {
         m_backupCodes->clear(); // shown once
         Q_EMIT finished(true);
     });
+}
+
+void TotpSetupPanel::reset()
+{
+    ++m_generation;
+    m_steps->setCurrentIndex(0);
+    m_qr->setText({});
+    m_secret->clear();
+    m_code->clear();
+    m_backupCodes->clear();
+    showError({});
+    m_confirm->setEnabled(false);
 }
 
 void TotpSetupPanel::showError(const QString& text)
@@ -121,13 +146,11 @@ void TotpSetupPanel::showError(const QString& text)
 
 void TotpSetupPanel::begin()
 {
-    m_steps->setCurrentIndex(0);
-    m_qr->setText({});
+    reset();
     m_secret->setText(tr("Preparing…"));
-    m_code->clear();
-    showError({});
-    m_confirm->setEnabled(false);
-    m_api->startMfaSetup().then(this, [this](const Result<MfaEnrolment>& r) {
+    m_api->startMfaSetup().then(this, [this, generation = m_generation](const Result<MfaEnrolment>& r) {
+        if (generation != m_generation)
+            return;
         if (!r) {
             m_secret->clear();
             showError(tr("Could not start the setup: %1").arg(describeError(r.error())));
@@ -148,7 +171,9 @@ void TotpSetupPanel::confirm()
         return;
     m_confirm->setEnabled(false);
     m_code->clear();
-    m_api->enableMfa(code).then(this, [this](const Result<QStringList>& r) {
+    m_api->enableMfa(code).then(this, [this, generation = m_generation](const Result<QStringList>& r) {
+        if (generation != m_generation)
+            return;
         m_confirm->setEnabled(true);
         if (!r) {
             showError(r.error().code == ErrorCode::Unauthenticated ||
@@ -165,6 +190,7 @@ void TotpSetupPanel::confirm()
         m_backupCodes->setText(lines.join(u'\n'));
         m_steps->setCurrentIndex(1);
         m_backupCodes->setFocus();
+        Q_EMIT turnedOn();
     });
 }
 

@@ -23,16 +23,25 @@ public:
 
     /// Asks the server for a new secret and shows it.
     void begin();
+    /// Forgets the secret, the code typed and the backup codes, and ignores a reply still on its
+    /// way: nothing of an unfinished enrolment stays in the widgets for whoever comes next.
+    void reset();
     QrCodeWidget* qrCode() const { return m_qr; }
     QLabel* secretLabel() const { return m_secret; }
     QLineEdit* codeField() const { return m_code; }
+    QPushButton* confirmButton() const { return m_confirm; }
+    QLabel* errorLabel() const { return m_error; }
     QLabel* backupCodesLabel() const { return m_backupCodes; }
+    /// "I have saved them", under the backup codes.
+    QPushButton* savedButton() const { return m_saved; }
 
 Q_SIGNALS:
     /// 2FA is on (after the backup codes were shown) or the user cancelled.
     void finished(bool enabled);
     /// The QR code is on screen (tests and the screenshot script wait for it).
     void readyToScan();
+    /// The server turned 2FA on; the backup codes are on screen.
+    void turnedOn();
 
 private:
     void confirm();
@@ -46,7 +55,8 @@ private:
     QLineEdit* m_code;
     QPushButton* m_confirm;
     QLabel* m_backupCodes;
-    bool m_enabled = false;
+    QPushButton* m_saved;
+    int m_generation = 0; // replies of an earlier begin() or confirm() are ignored
 };
 
 } // namespace ehrs::app
