@@ -25,6 +25,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 using namespace ehrs;
 using namespace ehrs::agent;
@@ -69,9 +70,13 @@ int runDaemon(const QString& socketPath)
                                  scheduler.networkAvailable();
                          });
     }
-    DesktopNotifier notifier;
-    if (config.notifyNewSignIns)
-        QObject::connect(&service, &AgentService::eventOccurred, &notifier, &DesktopNotifier::onEvent);
+    // Off switch: [notifications] newSignIn=false or EHRS_AGENT_NOTIFY=0. Subscribed apps still
+    // get new-sign-in events.
+    std::optional<DesktopNotifier> notifier;
+    if (config.notifyNewSignIns) {
+        notifier.emplace();
+        QObject::connect(&service, &AgentService::eventOccurred, &*notifier, &DesktopNotifier::onEvent);
+    }
 
     // SIGTERM from systemd: leave the event loop so the socket file is removed.
     std::signal(SIGTERM, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });

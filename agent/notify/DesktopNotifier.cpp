@@ -3,33 +3,61 @@
 
 #include "Logging.h"
 
-#include <QDBusConnection>
 #include <QDBusMessage>
 #include <QDBusPendingCall>
 #include <QVariantMap>
 
 namespace ehrs::agent {
+namespace {
+constexpr qsizetype kMaxFieldLength = 120;
 
-DesktopNotifier::DesktopNotifier(QObject* parent) : QObject(parent) {}
+/// Daemons with the "body-markup" capability render tags (links too, with "body-hyperlinks"), and
+/// a line break or a bidi override could fake a reassuring line or reorder the address. Drops
+/// markup characters, turns control and format characters into spaces, keeps one line.
+QString plainText(const QString& untrusted)
+{
+    QString out;
+    out.reserve(untrusted.size());
+    for (const QChar c : untrusted) {
+        if (c == u'<' || c == u'>' || c == u'&')
+            continue;
+        out += c.isPrint() || c.isSurrogate() ? c : QChar(u' ');
+    }
+    out = out.simplified();
+    if (out.size() > kMaxFieldLength)
+        out = out.left(kMaxFieldLength - 1) + QChar(0x2026);
+    return out;
+}
+} // namespace
+
+DesktopNotifier::DesktopNotifier(QDBusConnection bus, QObject* parent)
+    : QObject(parent), m_bus(std::move(bus))
+{
+}
+
+QString DesktopNotifier::newSignInBody(const ipc::NewSignInEvent& signIn)
+{
+    QString body = plainText(signIn.device);
+    if (body.isEmpty())
+        body = QStringLiteral("Unknown device");
+    if (const QString ip = plainText(signIn.ipAddress); !ip.isEmpty())
+        body += QStringLiteral(", ") + ip;
+    if (const QString location = plainText(signIn.location); !location.isEmpty())
+        body += QStringLiteral(" (") + location + QLatin1Char(')');
+    return body + QStringLiteral("\nNot you? Revoke it in EHR Sessions and change your password.");
+}
 
 void DesktopNotifier::onEvent(const ipc::Event& event)
 {
     const auto* signIn = std::get_if<ipc::NewSignInEvent>(&event);
     if (!signIn)
         return;
-    QString body = signIn->device;
-    if (!signIn->ipAddress.isEmpty())
-        body += QStringLiteral(", ") + signIn->ipAddress;
-    if (!signIn->location.isEmpty())
-        body += QStringLiteral(" (") + signIn->location + QLatin1Char(')');
-    notify(QStringLiteral("New sign-in"),
-           body + QStringLiteral("\nNot you? Revoke it in EHR Sessions and change your password."));
+    notify(QStringLiteral("New sign-in"), newSignInBody(*signIn));
 }
 
 void DesktopNotifier::notify(const QString& summary, const QString& body)
 {
-    QDBusConnection bus = QDBusConnection::sessionBus();
-    if (!bus.isConnected()) {
+    if (!m_bus.isConnected()) {
         qCInfo(lcAgent) << "no session bus: cannot show the notification" << summary;
         return;
     }
@@ -38,7 +66,7 @@ void DesktopNotifier::notify(const QString& summary, const QString& body)
         QStringLiteral("org.freedesktop.Notifications"), QStringLiteral("Notify"));
     call << QStringLiteral("EHR Sessions") << 0u << QStringLiteral("dialog-password") << summary << body
          << QStringList() << QVariantMap{{QStringLiteral("urgency"), QVariant::fromValue<uchar>(1)}} << -1;
-    bus.asyncCall(call); // no reply needed; a missing daemon just yields an error reply nobody reads
+    m_bus.asyncCall(call); // no reply needed; a missing daemon just yields an error reply nobody reads
 }
 
 } // namespace ehrs::agent

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <limits>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -32,10 +33,11 @@ ClockJumpWatcher::~ClockJumpWatcher()
 
 void ClockJumpWatcher::arm()
 {
-    // An absolute expiry far in the future: the timer never fires by itself, it only gets
-    // cancelled when the clock is set.
+    // An absolute expiry as far in the future as time_t goes (the kernel clamps it): the timer
+    // never fires by itself, it only gets cancelled when the clock is set. Not INT32_MAX: from
+    // 2038 on (or with the clock set past it) that expiry would be due at once, every time.
     itimerspec spec{};
-    spec.it_value.tv_sec = INT32_MAX;
+    spec.it_value.tv_sec = std::numeric_limits<time_t>::max();
     if (timerfd_settime(m_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, nullptr) != 0)
         qCWarning(lcAgentRefresh) << "timerfd_settime failed:" << errno;
 }

@@ -73,6 +73,8 @@ void RefreshScheduler::clockChanged()
             scheduleIn(0);
             return;
         }
+    } else {
+        qCDebug(lcAgentRefresh) << "wall clock set without a suspend: re-checking the deadline";
     }
     poll();
 }

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+// The new-sign-in desktop notification, end to end: a real server, a real agent process, a real
+// session bus (scripts/test.sh runs this inside dbus-run-session). Only the notification daemon is
+// a stand-in: this process owns org.freedesktop.Notifications and records the Notify calls.
+#include "AgentProcess.h"
+#include "ApiClient.h"
+#include "ServerProcess.h"
+#include "core/Await.h"
+#include "ipc/AgentClient.h"
+#include "notify/DesktopNotifier.h"
+
+#include <QDBusConnection>
+#include <QDBusConnectionInterface>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+
+using namespace ehrs;
+using namespace ehrs::agent;
+using ehrs::agent::test::AgentProcess;
+
+namespace {
+const QString kPassword = QStringLiteral("Correct-horse-battery-9");
+const QString kService = QStringLiteral("org.freedesktop.Notifications");
+const QString kPath = QStringLiteral("/org/freedesktop/Notifications");
+const QByteArray kChromeOnWindows =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36";
+const QByteArray kOtherDeviceIp = "203.0.113.7";
+} // namespace
+
+/// A recording stand-in for the notification daemon (freedesktop Desktop Notifications 1.2).
+class RecordingNotifications : public QObject
+{
+    Q_OBJECT
+    Q_CLASSINFO("D-Bus Interface", "org.freedesktop.Notifications")
+public:
+    struct Call
+    {
+        QString appName;
+        QString icon;
+        QString summary;
+        QString body;
+        QVariantMap hints;
+    };
+    QList<Call> calls;
+
+public Q_SLOTS:
+    uint Notify(const QString& appName, uint replacesId, const QString& appIcon, const QString& summary,
+                const QString& body, const QStringList& actions, const QVariantMap& hints, int expireTimeout)
+    {
+        Q_UNUSED(replacesId);
+        Q_UNUSED(actions);
+        Q_UNUSED(expireTimeout);
+        calls.append({appName, appIcon, summary, body, hints});
+        Q_EMIT notified();
+        return uint(calls.size());
+    }
+    QStringList GetCapabilities() { return {QStringLiteral("body"), QStringLiteral("body-markup")}; }
+    void CloseNotification(uint id) { Q_UNUSED(id); }
+    QString GetServerInformation(QString& vendor, QString& version, QString& specVersion)
+    {
+        vendor = QStringLiteral("ehrs-test");
+        version = QStringLiteral("1");
+        specVersion = QStringLiteral("1.2");
+        return QStringLiteral("recording stand-in");
+    }
+
+Q_SIGNALS:
+    void notified();
+};
+
+class TestDesktopNotifier : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanupTestCase();
+    void formatsAndSanitisesInProcess();
+    void newSignInShowsNotification();
+    void offSwitchMeansNoNotification_data();
+    void offSwitchMeansNoNotification();
+
+private:
+    QString newUser();
+    /// Starts `agent` with its own XDG_CONFIG_HOME holding `agentConf` (empty: no file) and signs in.
+    bool startSignedIn(AgentProcess& agent, QTemporaryDir& config, const QByteArray& agentConf,
+                       const QString& email);
+    /// Signs in to `email` as Chrome on Windows from kOtherDeviceIp (through a trusted proxy).
+    bool signInFromOtherDevice(const QString& email);
+
+    QDBusConnection m_bus{QString()};
+    RecordingNotifications m_daemon;
+    ehrs::test::ServerProcess m_server;
+    int m_users = 0;
+};
+
+void TestDesktopNotifier::initTestCase()
+{
+    const bool required = qEnvironmentVariable("EHRS_REQUIRE_SERVICES") == u"1";
+    // A connection of its own, so the agent code in this process (the in-process test) talks to
+    // the stand-in through the bus like any other client.
+    m_bus =
+        QDBusConnection::connectToBus(QDBusConnection::SessionBus, QStringLiteral("ehrs-test-notifications"));
+    if (!m_bus.isConnected()) {
+        if (required)
+            QFAIL("no D-Bus session bus");
+        QSKIP("no D-Bus session bus: run inside dbus-run-session (scripts/test.sh does)");
+    }
+    if (m_bus.interface()->isServiceRegistered(kService))
+        QSKIP("org.freedesktop.Notifications is already owned on this session bus (a real notification "
+              "daemon?): run inside a private dbus-run-session (scripts/test.sh does) so the test can "
+              "stand in for it");
+    QVERIFY(m_bus.registerObject(kPath, &m_daemon, QDBusConnection::ExportAllSlots));
+    QVERIFY2(m_bus.registerService(kService), qPrintable(m_bus.lastError().message()));
+
+    m_server.setEnv(QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("6"));
+    // The other device's address reaches the server through a reverse proxy on loopback.
+    m_server.setEnv(QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("127.0.0.1"));
+    QVERIFY(m_server.start());
+}
+
+void TestDesktopNotifier::init()
+{
+    m_daemon.calls.clear();
+}
+
+void TestDesktopNotifier::cleanupTestCase()
+{
+    if (m_bus.isConnected()) {
+        m_bus.unregisterService(kService);
+        m_bus.unregisterObject(kPath);
+    }
+}
+
+QString TestDesktopNotifier::newUser()
+{
+    const QString email = QStringLiteral("notified%1@example.org").arg(++m_users);
+    if (!m_server.addUser(email, kPassword, QStringLiteral("Clinician %1").arg(m_users)))
+        return {};
+    return email;
+}
+
+bool TestDesktopNotifier::startSignedIn(AgentProcess& agent, QTemporaryDir& config,
+                                        const QByteArray& agentConf, const QString& email)
+{
+    if (!agentConf.isEmpty()) {
+        QDir(config.path()).mkpath(QStringLiteral("ehr-sessions"));
+        QFile conf(config.filePath(QStringLiteral("ehr-sessions/agent.conf")));
+        if (!conf.open(QIODevice::WriteOnly) || conf.write(agentConf) != agentConf.size())
+            return false;
+    }
+    agent.setEnv(QStringLiteral("XDG_CONFIG_HOME"), config.path());
+    if (!agent.start())
+        return false;
+    auto r = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
+                        QStringLiteral("--password-stdin"), email},
+                       kPassword.toUtf8() + '\n');
+    if (r.exitCode != 0)
+        qWarning("login failed (%d): %s\nagent log:\n%s", r.exitCode, r.err.constData(),
+                 agent.log().constData());
+    return r.exitCode == 0;
+}
+
+bool TestDesktopNotifier::signInFromOtherDevice(const QString& email)
+{
+    ehrs::test::ApiClient api(m_server.url());
+    auto r = api.request("POST", "/api/auth/login",
+                         {{"email", email.toStdString()}, {"password", kPassword.toStdString()}}, {},
+                         {{"User-Agent", kChromeOnWindows}, {"X-Forwarded-For", kOtherDeviceIp}});
+    if (r.status != 200)
+        qWarning("other device's login: %d %s", r.status, r.body.constData());
+    return r.status == 200;
+}
+
+void TestDesktopNotifier::formatsAndSanitisesInProcess()
+{
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+    DesktopNotifier notifier; // the session bus, as in the agent
+    // Other events never notify; D-Bus keeps the order of one sender's calls, so a notification
+    // for this one would be recorded first.
+    notifier.onEvent(
+        ipc::TokenRefreshedEvent{QStringLiteral("not-a-real-token"), QDateTime::currentDateTimeUtc()});
+    // Device and location are chosen by whoever signed in: no markup, no extra lines.
+    notifier.onEvent(ipc::NewSignInEvent{
+        QStringLiteral("s1"),
+        QStringLiteral("<a href=\"https://evil.example\">Chrome</a>\nThis was you, "
+                       "no action needed\u202e"),
+        QStringLiteral("203.0.113.7"), QStringLiteral("Berlin, <b>DE</b>"), QDateTime::currentDateTimeUtc()});
+    QVERIFY(notified.wait(5000));
+    QVERIFY(!notified.wait(300));
+    QCOMPARE(m_daemon.calls.size(), 1);
+    const auto& call = m_daemon.calls.first();
+    QCOMPARE(call.appName, QStringLiteral("EHR Sessions"));
+    QCOMPARE(call.summary, QStringLiteral("New sign-in"));
+    const QStringList lines = call.body.split(u'\n');
+    QCOMPARE(lines.size(), 2);
+    QCOMPARE(
+        lines.at(0),
+        QStringLiteral("a href=\"https://evil.example\"Chrome/a This was you, no action needed, 203.0.113.7 "
+                       "(Berlin, bDE/b)"));
+    QVERIFY(lines.at(1).startsWith(u"Not you?"));
+}
+
+void TestDesktopNotifier::newSignInShowsNotification()
+{
+    const QString email = newUser();
+    QVERIFY(!email.isEmpty());
+    AgentProcess agent;
+    agent.unsetEnv(QStringLiteral("EHRS_AGENT_NOTIFY")); // the default: notifications on
+    QTemporaryDir config;
+    QVERIFY(startSignedIn(agent, config, {}, email));
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+    // Signing in on this machine is not a "new sign-in" to warn about.
+    QVERIFY(!notified.wait(1000));
+
+    QVERIFY(signInFromOtherDevice(email));
+    // Noticed alongside the next refresh (6 s tokens: within ~5 s).
+    QVERIFY2(notified.wait(15000), agent.log().constData());
+    QVERIFY(!notified.wait(500));
+    QCOMPARE(m_daemon.calls.size(), 1);
+    const auto& call = m_daemon.calls.first();
+    QCOMPARE(call.appName, QStringLiteral("EHR Sessions"));
+    QCOMPARE(call.summary, QStringLiteral("New sign-in"));
+    QCOMPARE(call.body.section(u'\n', 0, 0), QStringLiteral("Chrome 120 on Windows 10/11, 203.0.113.7"));
+    QVERIFY(call.body.contains(u"Not you?"));
+    QVERIFY(!call.icon.isEmpty());
+    QCOMPARE(call.hints.value(QStringLiteral("urgency")).toInt(), 1);
+}
+
+void TestDesktopNotifier::offSwitchMeansNoNotification_data()
+{
+    QTest::addColumn<QByteArray>("agentConf");
+    QTest::addColumn<QString>("notifyEnv"); // empty: unset
+    QTest::newRow("agent.conf newSignIn=false")
+        << QByteArray("[notifications]\nnewSignIn=false\n") << QString();
+    QTest::newRow("EHRS_AGENT_NOTIFY=0") << QByteArray() << QStringLiteral("0");
+}
+
+void TestDesktopNotifier::offSwitchMeansNoNotification()
+{
+    QFETCH(QByteArray, agentConf);
+    QFETCH(QString, notifyEnv);
+    const QString email = newUser();
+    QVERIFY(!email.isEmpty());
+    AgentProcess agent;
+    if (notifyEnv.isEmpty())
+        agent.unsetEnv(QStringLiteral("EHRS_AGENT_NOTIFY"));
+    else
+        agent.setEnv(QStringLiteral("EHRS_AGENT_NOTIFY"), notifyEnv);
+    QTemporaryDir config;
+    QVERIFY(startSignedIn(agent, config, agentConf, email));
+    ipc::AgentClient subscriber;
+    QList<ipc::Event> events;
+    connect(&subscriber, &ipc::AgentClient::eventReceived, this,
+            [&events](const ipc::Event& e) { events << e; });
+    QVERIFY(await(subscriber.connectToAgent(agent.socketPath())));
+    QVERIFY(await(subscriber.subscribe()));
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+
+    QVERIFY(signInFromOtherDevice(email));
+    // The agent does notice the sign-in (its subscribers hear of it) ...
+    auto sawNewSignIn = [&events] {
+        return std::any_of(events.cbegin(), events.cend(), [](const ipc::Event& e) {
+            return std::holds_alternative<ipc::NewSignInEvent>(e);
+        });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(sawNewSignIn(), 15000);
+    // ... but sends no notification. When on, the call leaves the agent right after the event.
+    QVERIFY(!notified.wait(1500));
+    QCOMPARE(m_daemon.calls.size(), 0);
+}
+
+QTEST_GUILESS_MAIN(TestDesktopNotifier)
+#include "TestDesktopNotifier.moc"
