@@ -84,7 +84,7 @@ void ServerApi::attempt(Call call, bool retried)
     m_tokens->accessToken(retried).then(this, [this, call, retried](const Result<QString>& token) {
         if (!token) {
             if (isAuthFailure(token.error()))
-                Q_EMIT authenticationLost(token.error());
+                Q_EMIT agentSignedOut(token.error());
             return finish(call.promise, fail(token.error()));
         }
         QUrl url = m_base;

@@ -45,6 +45,9 @@ public:
 Q_SIGNALS:
     /// The server refused even a fresh token: session revoked, expired or signed out.
     void authenticationLost(const ehrs::Error& error);
+    /// The agent has no session to give a token for (it signed out, or is signing out: its
+    /// signed-out event, with the reason, may arrive just before or after this).
+    void agentSignedOut(const ehrs::Error& error);
 
 private:
     struct Call

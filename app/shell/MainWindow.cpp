@@ -19,6 +19,7 @@
 #include <QTabWidget>
 #include <QTimer>
 #include <QVBoxLayout>
+#include <utility>
 
 namespace ehrs::app {
 
@@ -54,6 +55,7 @@ MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
     });
     connect(m_api, &ServerApi::authenticationLost, this,
             [this](const Error& error) { onAuthenticationLost(describeError(error)); });
+    connect(m_api, &ServerApi::agentSignedOut, this, &MainWindow::onAgentSignedOut);
 }
 
 MainWindow::~MainWindow() = default;
@@ -196,7 +198,33 @@ void MainWindow::onAuthenticationLost(const QString& message)
     qCInfo(lcApp) << "the server refused the session; returning to sign-in";
     m_pendingReason = message;
     showSignIn(message);
-    m_agent->logout().then(this, [this](const Result<void>&) { m_pendingReason.clear(); });
+    // Until the agent has let go of the old session a new sign-in would be refused as a conflict.
+    m_signIn->setEnabled(false);
+    m_agent->logout().then(this, [this](const Result<void>&) {
+        m_pendingReason.clear();
+        m_signIn->setEnabled(true);
+        m_signIn->reset(m_signIn->reasonLabel()->text());
+    });
+}
+
+void MainWindow::onAgentSignedOut(const Error& error)
+{
+    if (page() != Page::Main)
+        return; // the signed-out event got here first
+    // Asked for a token while the agent signed out (another program ran `logout`, or a refresh
+    // found the session ended): tell the agent's reason, not the bare "not signed in".
+    m_agent->status().then(this, [this, error](const Result<ipc::StatusReply>& status) {
+        if (page() != Page::Main)
+            return;
+        if (status && status->signedIn) {
+            m_sessions->reload(); // signed in again meanwhile
+            return;
+        }
+        const QString reason = status ? status->signedOutReason : QString();
+        showSignIn(!m_pendingReason.isEmpty() ? std::exchange(m_pendingReason, QString())
+                   : !reason.isEmpty()        ? signedOutMessage(reason)
+                                              : describeError(error));
+    });
 }
 
 void MainWindow::changeEvent(QEvent* event)

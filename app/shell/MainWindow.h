@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "Result.h"
+
 #include <QMainWindow>
 #include <QSettings>
 
@@ -52,6 +54,7 @@ private:
     void showMain();
     void setPage(Page page);
     void onAuthenticationLost(const QString& message);
+    void onAgentSignedOut(const Error& error);
 
     AgentConnection* m_agent;
     ServerApi* m_api;

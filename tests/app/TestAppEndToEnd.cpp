@@ -17,8 +17,6 @@
 #include <QAccessible>
 #include <QApplication>
 #include <QDateTime>
-#include <QTabBar>
-#include <QTabWidget>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
@@ -26,6 +24,9 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QTabBar>
+#include <QTabWidget>
+#include <QTcpServer>
 #include <QTest>
 
 using namespace ehrs;
@@ -67,11 +68,15 @@ private Q_SLOTS:
     void revokeAfterConfirmationRemovesTheRow();
     void signOutOthersNeedsThePassword();
     void agentSignOutReturnsToSignIn();
+    void signOutSeenThroughATokenRequestGivesTheReason();
     void sessionEndedElsewhereReturnsToSignInWithReason();
     void signInAsksForTheCodeWhenTwoFactorIsOn();
     void rateLimitedSignInShowsTheWait();
     void keyboardOnlySignInAndRevoke();
     void everyControlHasAnAccessibleName();
+    void renameInlineWithTheKeyboard();
+    void unreachableServerIsShownInline();
+    void serverAddressIsRemembered();
 
 private:
     QString newUser();
@@ -137,6 +142,7 @@ void TestAppEndToEnd::cleanup()
 void TestAppEndToEnd::signInThroughUi(const QString& email, const QString& password)
 {
     SignInPage* page = m_window->signInPage();
+    QTRY_VERIFY_WITH_TIMEOUT(page->isEnabled(), 10000); // e.g. while the agent forgets an ended session
     page->serverField()->setText(m_server.url().toString());
     page->emailField()->clear();
     QTest::keyClicks(page->emailField(), email);
@@ -311,6 +317,22 @@ void TestAppEndToEnd::agentSignOutReturnsToSignIn()
     QCOMPARE(m_window->signInPage()->reasonLabel()->text(), QStringLiteral("You signed out."));
 }
 
+void TestAppEndToEnd::signOutSeenThroughATokenRequestGivesTheReason()
+{
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionsPage()->state(), SessionsPage::State::List, 10000);
+    {
+        // The agent signs out, but the app learns it from a token request rather than the event
+        // (the two race; here the event is held back to make the order certain).
+        const QSignalBlocker holdEvents(m_connection.get());
+        QCOMPARE(m_agent->cli({QStringLiteral("logout")}).exitCode, 0);
+        m_window->sessionsPage()->reload();
+        QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 10000);
+    }
+    QCOMPARE(m_window->signInPage()->reasonLabel()->text(), QStringLiteral("You signed out."));
+}
+
 void TestAppEndToEnd::sessionEndedElsewhereReturnsToSignInWithReason()
 {
     signInThroughUi(m_email, kPassword);
@@ -384,7 +406,8 @@ void TestAppEndToEnd::signInAsksForTheCodeWhenTwoFactorIsOn()
     QTest::keyClicks(page->codeField(), QStringLiteral("000000"));
     QTest::mouseClick(page->verifyButton(), Qt::LeftButton);
     QVERIFY(page->codeField()->text().isEmpty());
-    QTRY_VERIFY_WITH_TIMEOUT(page->errorLabel()->isVisibleTo(page) && page->verifyButton()->isEnabled(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(page->errorLabel()->isVisibleTo(page) && page->verifyButton()->isEnabled(),
+                             10000);
     QCOMPARE(page->errorLabel()->text(),
              QStringLiteral("That code is not correct, or it has expired. Try the current code."));
     QVERIFY(page->isAskingForCode());
@@ -414,8 +437,9 @@ void TestAppEndToEnd::signInAsksForTheCodeWhenTwoFactorIsOn()
     auto login = api.request("POST", "/api/auth/login",
                              {{"email", m_email.toStdString()}, {"password", kPassword.toStdString()}});
     QCOMPARE(login.status, 200);
-    auto reuse = api.request("POST", "/api/auth/verify-mfa",
-                             {{"mfaToken", login.str("mfaToken")}, {"code", backupCodes.first().toStdString()}});
+    auto reuse =
+        api.request("POST", "/api/auth/verify-mfa",
+                    {{"mfaToken", login.str("mfaToken")}, {"code", backupCodes.first().toStdString()}});
     QCOMPARE(reuse.status, 401);
 }
 
@@ -541,7 +565,8 @@ QStringList unnamedControls(QWidget* root)
         QAccessibleInterface* iface = QAccessible::queryAccessibleInterface(w);
         const QString name = iface ? iface->text(QAccessible::Name) : QString();
         if (name.trimmed().isEmpty())
-            unnamed << QStringLiteral("%1 '%2'").arg(QLatin1String(w->metaObject()->className()), w->objectName());
+            unnamed << QStringLiteral("%1 '%2'").arg(QLatin1String(w->metaObject()->className()),
+                                                     w->objectName());
     }
     return unnamed;
 }
@@ -560,6 +585,100 @@ void TestAppEndToEnd::everyControlHasAnAccessibleName()
         missing = unnamedControls(m_window.get());
         QVERIFY2(missing.isEmpty(), qPrintable(m_window->tabs()->tabText(i) + u": "_s + missing.join(u", ")));
     }
+}
+
+void TestAppEndToEnd::renameInlineWithTheKeyboard()
+{
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    const auto [phoneId, phoneToken] = loginAs(m_email, kDevices[0]);
+    reloadAndWait();
+    SessionListModel* model = m_window->sessionModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
+    QListView* view = m_window->sessionsPage()->view();
+    view->setFocus();
+    view->setCurrentIndex(model->index(model->rowOf(phoneId)));
+    QTest::keyClick(view, Qt::Key_F2);
+    auto* editor = qobject_cast<QLineEdit*>(QApplication::focusWidget());
+    QVERIFY2(editor && view->isAncestorOf(editor), "F2 opens an inline editor");
+    QCOMPARE(editor->accessibleName(), QStringLiteral("Session name"));
+    QSignalSpy renameSpy(model, &SessionListModel::renameRequested);
+    editor->selectAll();
+    QTest::keyClicks(editor, QStringLiteral("Night-shift phone"));
+    QTest::keyClick(editor, Qt::Key_Return);
+    QTRY_COMPARE(renameSpy.count(), 1); // the delegate commits on the next turn of the event loop
+    // The row shows the new name at once, and the server gets it.
+    QCOMPARE(renameSpy.at(0).at(0).toString(), phoneId);
+    QCOMPARE(model->index(model->rowOf(phoneId)).data(SessionListModel::TitleRole).toString(),
+             QStringLiteral("Night-shift phone"));
+    auto serverName = [&] {
+        auto list = ApiClient(m_server.url()).request("GET", "/api/sessions", nullptr, phoneToken.toUtf8());
+        for (const auto& s : list.json["sessions"]) {
+            if (s.value("id", "") == phoneId.toStdString())
+                return QString::fromStdString(s.value("name", std::string()));
+        }
+        return QStringLiteral("<no such session>");
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(serverName(), QStringLiteral("Night-shift phone"), 10000);
+    reloadAndWait();
+    QCOMPARE(model->index(model->rowOf(phoneId)).data(SessionListModel::TitleRole).toString(),
+             QStringLiteral("Night-shift phone"));
+    QVERIFY(m_window->sessionsPage()->banner()->text().isEmpty() ||
+            !m_window->sessionsPage()->banner()->isVisible());
+    // Escape abandons an edit: nothing is sent.
+    view->setFocus();
+    QTest::keyClick(view, Qt::Key_F2);
+    editor = qobject_cast<QLineEdit*>(QApplication::focusWidget());
+    QVERIFY(editor);
+    editor->selectAll();
+    QTest::keyClicks(editor, QStringLiteral("Abandoned"));
+    QTest::keyClick(editor, Qt::Key_Escape);
+    QTest::qWait(100);
+    QCOMPARE(renameSpy.count(), 1);
+    reloadAndWait();
+    QCOMPARE(serverName(), QStringLiteral("Night-shift phone"));
+    QCOMPARE(model->index(model->rowOf(phoneId)).data(SessionListModel::TitleRole).toString(),
+             QStringLiteral("Night-shift phone"));
+}
+
+void TestAppEndToEnd::unreachableServerIsShownInline()
+{
+    // A port nothing listens on: find one by binding and releasing it.
+    QTcpServer probe;
+    QVERIFY(probe.listen(QHostAddress::LocalHost));
+    const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(probe.serverPort());
+    probe.close();
+    SignInPage* page = m_window->signInPage();
+    page->serverField()->setText(dead);
+    page->emailField()->setText(m_email);
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::mouseClick(page->signInButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(page->errorLabel()->isVisibleTo(page) && page->signInButton()->isEnabled(),
+                             20000);
+    QCOMPARE(page->errorLabel()->text(),
+             QStringLiteral("Cannot reach the server at %1. Check the address and your network connection.")
+                 .arg(dead));
+    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QVERIFY(page->passwordField()->text().isEmpty());
+
+    // Not a server address at all: said before anything is sent.
+    page->serverField()->setText(QStringLiteral("ftp://files.example"));
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::mouseClick(page->signInButton(), Qt::LeftButton);
+    QCOMPARE(page->errorLabel()->text(),
+             QStringLiteral("Enter the server address, for example https://sessions.hospital.example"));
+    QCOMPARE(QApplication::focusWidget() == page->serverField() || !m_window->isActiveWindow(), true);
+}
+
+void TestAppEndToEnd::serverAddressIsRemembered()
+{
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    // The next start of the app (a new window, same settings) offers the same server and email.
+    MainWindow next(m_connection.get(), m_api.get());
+    QCOMPARE(next.signInPage()->serverField()->text(), m_server.url().toString());
+    QCOMPARE(next.signInPage()->emailField()->text(), m_email);
+    QVERIFY(next.signInPage()->passwordField()->text().isEmpty());
 }
 
 QTEST_MAIN(TestAppEndToEnd)
