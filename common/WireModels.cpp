@@ -21,7 +21,40 @@ std::string toIsoString(const QDateTime& t)
 {
     if (!t.isValid())
         return {};
-    return t.toUTC().toString(Qt::ISODateWithMs).toStdString();
+    return isoStringFromMs(t.toMSecsSinceEpoch());
+}
+
+std::string isoStringFromMs(qint64 ms)
+{
+    // Hand-written: every session list formats three times per row, and QDateTime::toString
+    // (locale-free as it is) costs more than the rest of the row. Days to civil date: Howard
+    // Hinnant's algorithm (proleptic Gregorian, valid far beyond any session's lifetime).
+    qint64 days = ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000;
+    const qint64 msOfDay = ms - days * 86'400'000;
+    days += 719'468;
+    const qint64 era = (days >= 0 ? days : days - 146'096) / 146'097;
+    const qint64 doe = days - era * 146'097;
+    const qint64 yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+    const qint64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const qint64 mp = (5 * doy + 2) / 153;
+    const qint64 day = doy - (153 * mp + 2) / 5 + 1;
+    const qint64 month = mp < 10 ? mp + 3 : mp - 9;
+    const qint64 year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    if (year < 0 || year > 9999)
+        return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs).toStdString();
+    char out[] = "0000-00-00T00:00:00.000Z"; // 24 characters and the NUL
+    auto put = [&out](int at, qint64 value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10)
+            out[at + i] = char('0' + value % 10);
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, msOfDay / 3'600'000, 2);
+    put(14, msOfDay / 60'000 % 60, 2);
+    put(17, msOfDay / 1000 % 60, 2);
+    put(20, msOfDay % 1000, 3);
+    return std::string(out, 24);
 }
 
 QDateTime fromIsoString(const std::string& v)

@@ -93,6 +93,8 @@ Error apiErrorFromJson(const nlohmann::json& j, int httpStatus);
 
 /// ISO 8601 UTC with milliseconds, e.g. 2026-11-28T07:18:33.000Z
 std::string toIsoString(const QDateTime& t);
+/// The same from milliseconds since the epoch (what toIsoString() uses).
+std::string isoStringFromMs(qint64 ms);
 QDateTime fromIsoString(const std::string& s);
 
 /// Input-checking helpers for JSON request bodies (clear 400s instead of exceptions).

@@ -65,6 +65,10 @@ QFuture<Result<json>> ServerClient::send(const QByteArray& verb, const QUrl& url
     QNetworkRequest request(url);
     request.setTransferTimeout(m_timeoutMs);
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
+    // The agent talks to the server once per refresh (minutes apart): a kept-alive connection
+    // would only make Qt's network thread wake up later to expire it (the server's idle timeout
+    // at 60 s, Qt's cache at 120 s). Closing it after each exchange keeps the idle agent asleep.
+    request.setAttribute(QNetworkRequest::ConnectionCacheExpiryTimeoutSecondsAttribute, 0);
     request.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("ehr-sessions-agent/" EHRS_VERSION));
     if (!body.isEmpty())
         request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
