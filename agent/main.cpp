@@ -9,6 +9,7 @@
 #include "core/SystemClock.h"
 #include "ipc/SocketPath.h"
 #include "localapi/LocalApiServer.h"
+#include "net/NetworkWatcher.h"
 #include "net/ServerClient.h"
 #include "notify/DesktopNotifier.h"
 #include "refresh/ClockJumpWatcher.h"
@@ -19,7 +20,6 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QNetworkAccessManager>
-#include <QNetworkInformation>
 #include <QRandomGenerator>
 
 #include <csignal>
@@ -63,13 +63,9 @@ int runDaemon(const QString& socketPath)
 
     ClockJumpWatcher clockWatcher;
     QObject::connect(&clockWatcher, &ClockJumpWatcher::clockJumped, &scheduler, &RefreshScheduler::clockChanged);
-    if (QNetworkInformation::loadBackendByFeatures(QNetworkInformation::Feature::Reachability)) {
-        QObject::connect(QNetworkInformation::instance(), &QNetworkInformation::reachabilityChanged, &scheduler,
-                         [&scheduler](QNetworkInformation::Reachability r) {
-                             if (r == QNetworkInformation::Reachability::Online)
-                                 scheduler.networkAvailable();
-                         });
-    }
+    NetworkWatcher networkWatcher;
+    QObject::connect(&networkWatcher, &NetworkWatcher::networkAvailable, &scheduler,
+                     &RefreshScheduler::networkAvailable);
     // Off switch: [notifications] newSignIn=false or EHRS_AGENT_NOTIFY=0. Subscribed apps still
     // get new-sign-in events.
     std::optional<DesktopNotifier> notifier;
