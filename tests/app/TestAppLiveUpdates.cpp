@@ -24,6 +24,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUuid>
 #include <csignal>
 #include <sys/socket.h>
 
@@ -205,7 +206,8 @@ void TestAppLiveUpdates::startsTheAgentWhenNoneIsRunning()
     QVERIFY(runtime.isValid());
     const QByteArray savedRuntime = qgetenv("XDG_RUNTIME_DIR");
     qputenv("XDG_RUNTIME_DIR", runtime.path().toUtf8());
-    qputenv("EHRS_AGENT_KEYCHAIN_SERVICE", "ehr-sessions-test-autostart");
+    qputenv("EHRS_AGENT_KEYCHAIN_SERVICE",
+            "ehr-sessions-test-autostart-" + QUuid::createUuid().toByteArray(QUuid::Id128).left(12));
     qputenv("EHRS_AGENT_NOTIFY", "0");
     auto restore = qScopeGuard([&] {
         qputenv("XDG_RUNTIME_DIR", savedRuntime);
