@@ -378,14 +378,20 @@ Result<SessionDto> SessionService::rename(const AuthContext& who, const QString&
 Result<void> SessionService::revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info)
 {
     const qint64 now = d.clock.nowMs();
+    // The audit row shares the revocation's commit: one WAL flush, and no revocation without it.
+    Transaction tx(d.db);
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
     auto row = d.sessions.revoke(sessionId, who.userId, QStringLiteral("revoked_by_user"), now);
     if (!row)
         return fail(row.error());
     if (!*row)
         return fail(ErrorCode::NotFound, QStringLiteral("No such session"));
-    endSessionInCache(**row, "revoked_by_user");
     d.audit.record(QStringLiteral("session_revoked"), actorOf(who.userId, who.sessionId, info),
                    {{"revokedSession", sessionId.toStdString()}}, now);
+    if (auto r = tx.commit(); !r)
+        return fail(r.error());
+    endSessionInCache(**row, "revoked_by_user");
     return {};
 }
 
@@ -400,25 +406,35 @@ Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& 
         return fail(ErrorCode::Forbidden, QStringLiteral("The password is not correct"));
     }
     const qint64 now = d.clock.nowMs();
+    Transaction tx(d.db);
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
     auto rows = d.sessions.revokeAllOf(who.userId, who.sessionId, QStringLiteral("revoked_by_user"), now);
     if (!rows)
         return fail(rows.error());
-    for (const auto& s : *rows)
-        endSessionInCache(s, "revoked_by_user");
     d.audit.record(QStringLiteral("sessions_revoked_all_others"), actorOf(who.userId, who.sessionId, info),
                    {{"count", rows->size()}}, now);
+    if (auto r = tx.commit(); !r)
+        return fail(r.error());
+    for (const auto& s : *rows)
+        endSessionInCache(s, "revoked_by_user");
     return int(rows->size());
 }
 
 Result<void> SessionService::logout(const AuthContext& who, const RequestInfo& info)
 {
     const qint64 now = d.clock.nowMs();
+    Transaction tx(d.db);
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
     auto row = d.sessions.revoke(who.sessionId, who.userId, QStringLiteral("logout"), now);
     if (!row)
         return fail(row.error());
+    d.audit.record(QStringLiteral("logout"), actorOf(who.userId, who.sessionId, info), nlohmann::json::object(), now);
+    if (auto r = tx.commit(); !r)
+        return fail(r.error());
     if (*row)
         endSessionInCache(**row, "logout");
-    d.audit.record(QStringLiteral("logout"), actorOf(who.userId, who.sessionId, info), nlohmann::json::object(), now);
     return {};
 }
 
