@@ -63,6 +63,17 @@ QDateTime fromIsoString(const std::string& v)
 }
 
 namespace json {
+Result<QString> requiredTrimmed(const nlohmann::json& obj, const char* field, qsizetype maxLength)
+{
+    auto value = requiredString(obj, field, maxLength);
+    if (!value)
+        return value;
+    const QString trimmed = value->trimmed();
+    if (trimmed.isEmpty())
+        return fail(badField(field, "must not be blank"));
+    return trimmed;
+}
+
 Result<QString> requiredString(const nlohmann::json& obj, const char* field, qsizetype maxLength)
 {
     auto it = obj.find(field);
@@ -157,13 +168,13 @@ void to_json(nlohmann::json& j, const LoginRequest& r)
 Result<LoginRequest> loginRequestFromJson(const nlohmann::json& j)
 {
     LoginRequest r;
-    auto email = json::requiredString(j, "email", 320);
+    auto email = json::requiredTrimmed(j, "email", 320);
     if (!email)
         return fail(email.error());
     auto password = json::requiredString(j, "password", 1024);
     if (!password)
         return fail(password.error());
-    r.email = email->trimmed();
+    r.email = *email;
     r.password = *password;
     if (auto it = j.find("deviceInfo"); it != j.end() && !it->is_null()) {
         auto d = deviceInfoFromJson(*it);

@@ -101,6 +101,8 @@ QDateTime fromIsoString(const std::string& s);
 namespace json {
 /// Required string field, trimmed of nothing, at most `maxLength` characters.
 [[nodiscard]] Result<QString> requiredString(const nlohmann::json& obj, const char* field, qsizetype maxLength);
+/// The same, trimmed; a value of only whitespace is an error too (emails, codes).
+[[nodiscard]] Result<QString> requiredTrimmed(const nlohmann::json& obj, const char* field, qsizetype maxLength);
 /// Optional string field: empty when absent or null.
 [[nodiscard]] Result<QString> optionalString(const nlohmann::json& obj, const char* field, qsizetype maxLength);
 /// Parses a request body that must be a JSON object.

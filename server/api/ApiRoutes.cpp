@@ -264,7 +264,7 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
     auto token = json::requiredString(*body, "mfaToken", 2048);
     if (!token)
         return errorOf(token);
-    auto code = json::requiredString(*body, "code", 64);
+    auto code = json::requiredTrimmed(*body, "code", 64);
     if (!code)
         return errorOf(code);
     auto tokens = m_s.mfa.verifyLogin(token->toLatin1(), *code, infoOf(request));
@@ -290,7 +290,7 @@ HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext&
     auto body = json::parseObject(request.body);
     if (!body)
         return errorOf(body);
-    auto code = json::requiredString(*body, "code", 64);
+    auto code = json::requiredTrimmed(*body, "code", 64);
     if (!code)
         return errorOf(code);
     auto codes = m_s.mfa.enable(who, *code, infoOf(request));
@@ -310,7 +310,7 @@ HttpResponse ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext
     auto password = json::requiredString(*body, "password", 1024);
     if (!password)
         return errorOf(password);
-    auto code = json::requiredString(*body, "code", 64);
+    auto code = json::requiredTrimmed(*body, "code", 64);
     if (!code)
         return errorOf(code);
     auto r = m_s.mfa.disable(who, *password, *code, infoOf(request));

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "HttpConnection.h"
 
+#include "Logging.h"
+
 #include <QCoreApplication>
 #include <QSslSocket>
 #include <QTcpSocket>
@@ -197,6 +199,11 @@ void HttpConnection::failAndClose(int status, const QString& message)
         code = "headers_too_large";
     HttpResponse r = HttpResponse::json(status, nlohmann::json{{"error", code}, {"message", message.toStdString()}});
     m_ready.clear();
+    // The request may have failed before its headers (and any X-Request-Id) were read.
+    if (m_current.requestId.isEmpty())
+        m_current.requestId = newRequestId();
+    qCInfo(lcHttp).noquote() << "rejected a request:" << status << code << "from" << m_socket->peerAddress().toString()
+                             << "request id" << m_current.requestId;
     sendResponse(std::move(r), m_current.requestId, false, false);
 }
 

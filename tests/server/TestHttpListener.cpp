@@ -193,6 +193,8 @@ private Q_SLOTS:
         QCOMPARE(r.status, status);
         QVERIFY(r.json.is_object() && r.json.contains("error"));
         QCOMPARE(r.header("connection"), QByteArray("close"));
+        // Even a request that never parsed gets an id, to find its log line.
+        QVERIFY2(!r.header("x-request-id").isEmpty(), r.body.constData());
     }
 
     void upgradeIsIgnored()

@@ -232,6 +232,10 @@ void TestSessionsApi::badInputGets4xxAndChangesNothing_data()
                                         << QByteArray("{\"email\":\"' OR 1=1; DROP TABLE users; --\",\"password\":\"x' OR '1'='1\"}") << false << 401;
     QTest::newRow("nul in email") << QByteArray("POST") << QByteArray("/api/auth/login")
                                   << QByteArray("{\"email\":\"a\\u0000@b.org\",\"password\":\"pppppppppppp\"}") << false << 400;
+    QTest::newRow("blank email") << QByteArray("POST") << QByteArray("/api/auth/login")
+                                 << QByteArray("{\"email\":\"  \\t \",\"password\":\"pppppppppppp\"}") << false << 400;
+    QTest::newRow("blank mfa code") << QByteArray("POST") << QByteArray("/api/auth/verify-mfa")
+                                    << QByteArray("{\"mfaToken\":\"x.y.z\",\"code\":\"   \"}") << false << 400;
     QTest::newRow("refresh not a string") << QByteArray("POST") << QByteArray("/api/sessions/refresh") << QByteArray("{\"refreshToken\":42}") << false << 400;
     QTest::newRow("refresh garbage") << QByteArray("POST") << QByteArray("/api/sessions/refresh") << QByteArray("{\"refreshToken\":\"abc\"}") << false << 401;
     QTest::newRow("refresh sql") << QByteArray("POST") << QByteArray("/api/sessions/refresh")
