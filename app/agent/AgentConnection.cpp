@@ -60,6 +60,7 @@ void AgentConnection::tryConnect(std::shared_ptr<QPromise<Result<void>>> promise
     m_client.connectToAgent(m_options.socketPath)
         .then(this, [this, promise, attemptsLeft](const Result<void>& r) {
             if (r) {
+                m_launched = false; // if this agent goes away, starting another one is right again
                 promise->addResult(r);
                 promise->finish();
                 return;

@@ -22,6 +22,9 @@
 #include <utility>
 
 namespace ehrs::app {
+namespace {
+constexpr int kReconnectIntervalMs = 3000;
+} // namespace
 
 MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
     : QMainWindow(parent), m_agent(agent), m_api(api), m_model(new SessionListModel(nullptr, this))
@@ -153,10 +156,17 @@ void MainWindow::start()
     m_connectingText->setText(tr("Connecting to the EHR Sessions agent…"));
     m_agent->start().then(this, [this](const Result<ipc::StatusReply>& status) {
         if (!status) {
-            m_connectingText->setText(tr("<b>Cannot reach the EHR Sessions agent.</b><br>%1")
+            m_connectingText->setText(tr("<b>Cannot reach the EHR Sessions agent.</b><br>%1<br>Trying again "
+                                         "every few seconds.")
                                           .arg(status.error().message.toHtmlEscaped()));
             m_retry->setVisible(true);
             m_retry->setFocus();
+            // The agent may be restarting (systemd brings it back after a crash): keep trying,
+            // so that nobody has to click to get back to work.
+            QTimer::singleShot(kReconnectIntervalMs, this, [this] {
+                if (page() == Page::Connecting && m_retry->isVisible())
+                    start();
+            });
             return;
         }
         if (status->signedIn)

@@ -65,6 +65,7 @@ private Q_SLOTS:
     void errorStateThenRecoveryThenAgentEvents();
     void reloadsOnFocusAndEveryThirtySeconds();
     void startsTheAgentWhenNoneIsRunning();
+    void agentCrashDoesNotSignTheClinicianOut();
 
 private:
     bool signInAgent(AgentProcess& agent, ServerProcess& server, const QString& email);
@@ -228,9 +229,9 @@ void TestAppLiveUpdates::startsTheAgentWhenNoneIsRunning()
     ServerApi api(&connection);
     auto window = openWindow(&connection, &api);
     QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::SignIn, 15000);
-    const pid_t agentPid = socketOwner(socket);
+    pid_t agentPid = socketOwner(socket);
     QVERIFY2(agentPid > 0 && agentPid != QCoreApplication::applicationPid(), "the app started an agent");
-    auto stopAgent = qScopeGuard([agentPid] {
+    auto stopAgent = qScopeGuard([&agentPid] {
         ::kill(agentPid, SIGTERM);
         for (int i = 0; i < 100 && processExists(agentPid); ++i)
             QTest::qWait(50);
@@ -245,6 +246,15 @@ void TestAppLiveUpdates::startsTheAgentWhenNoneIsRunning()
     QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionModel()->rowCount(), 1, 10000);
 
+    // That agent crashes: the app starts a new one, which signs back in from the keychain.
+    ::kill(agentPid, SIGKILL);
+    QTRY_VERIFY_WITH_TIMEOUT(!processExists(agentPid) || window->page() == MainWindow::Page::Connecting, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Connecting, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 20000);
+    const pid_t relaunched = socketOwner(socket);
+    QVERIFY(relaunched > 0 && relaunched != agentPid);
+    agentPid = relaunched;
+
     // The agent outlives the app (it keeps other apps signed in), and the next app uses it.
     window.reset();
     QVERIFY(processExists(agentPid));
@@ -256,6 +266,38 @@ void TestAppLiveUpdates::startsTheAgentWhenNoneIsRunning()
     second.reset();
     // Leave no keychain entry behind.
     QVERIFY(QProcess::execute(QStringLiteral(EHRS_AGENT_BINARY), {QStringLiteral("logout")}) == 0);
+}
+
+void TestAppLiveUpdates::agentCrashDoesNotSignTheClinicianOut()
+{
+    ServerProcess server;
+    QVERIFY(server.start());
+    const QString email = QStringLiteral("midwife@example.org");
+    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Midwife")));
+    AgentProcess agent;
+    QVERIFY(agent.start());
+    QVERIFY(signInAgent(agent, server, email));
+    AgentConnection connection(AgentConnection::Options{agent.socketPath(), {}, false});
+    ServerApi api(&connection);
+    auto window = openWindow(&connection, &api);
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
+    const QString session = window->sessionModel()->index(0).data(SessionListModel::IdRole).toString();
+    QVERIFY(!session.isEmpty());
+
+    // The agent dies mid-shift: the window says so and keeps trying, it does not sign anyone out.
+    agent.kill();
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Connecting, 10000);
+    QTest::qWait(1500); // a few reconnection attempts against a missing agent
+    QCOMPARE(window->page(), MainWindow::Page::Connecting);
+
+    // It comes back (systemd restarts it): same session from the keychain, no password asked.
+    QVERIFY(agent.start());
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessionModel()->rowCount(), 1, 10000);
+    QCOMPARE(window->sessionModel()->index(0).data(SessionListModel::IdRole).toString(), session);
+    if (QTest::currentTestFailed())
+        qWarning("agent log:\n%s", agent.log().constData());
 }
 
 QTEST_MAIN(TestAppLiveUpdates)
