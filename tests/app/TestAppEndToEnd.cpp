@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The app against a real ehr-sessions-server and ehr-sessions-agent, driven through its widgets.
 #include "AgentProcess.h"
+#include "AppUnderTest.h"
 #include "ApiClient.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
@@ -92,10 +93,7 @@ private:
     static void type(const QString& text);
 
     ServerProcess m_server;
-    std::unique_ptr<AgentProcess> m_agent;
-    std::unique_ptr<AgentConnection> m_connection;
-    std::unique_ptr<ServerApi> m_api;
-    std::unique_ptr<MainWindow> m_window;
+    ehrs::app::test::AppUnderTest m_app;
     QString m_email;
     int m_users = 0;
 };
@@ -118,30 +116,17 @@ void TestAppEndToEnd::init()
 {
     m_email = newUser();
     QVERIFY(!m_email.isEmpty());
-    m_agent = std::make_unique<AgentProcess>();
-    QVERIFY(m_agent->start());
-    m_connection =
-        std::make_unique<AgentConnection>(AgentConnection::Options{m_agent->socketPath(), {}, false});
-    m_api = std::make_unique<ServerApi>(m_connection.get());
-    m_window = std::make_unique<MainWindow>(m_connection.get(), m_api.get());
-    m_window->show();
-    m_window->start();
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 15000);
+    QVERIFY(m_app.open());
 }
 
 void TestAppEndToEnd::cleanup()
 {
-    m_window.reset();
-    m_api.reset();
-    m_connection.reset();
-    if (m_agent && QTest::currentTestFailed())
-        qWarning("agent log:\n%s", m_agent->log().constData());
-    m_agent.reset();
+    m_app.close();
 }
 
 void TestAppEndToEnd::signInThroughUi(const QString& email, const QString& password)
 {
-    SignInPage* page = m_window->signInPage();
+    SignInPage* page = m_app.window->signInPage();
     QTRY_VERIFY_WITH_TIMEOUT(page->isEnabled(), 10000); // e.g. while the agent forgets an ended session
     page->serverField()->setText(m_server.url().toString());
     page->emailField()->clear();
@@ -173,41 +158,41 @@ int TestAppEndToEnd::httpStatus(const QByteArray& method, const QByteArray& path
 
 void TestAppEndToEnd::reloadAndWait()
 {
-    QSignalSpy reloaded(m_window->sessionsPage(), &SessionsPage::reloaded);
-    m_window->sessionsPage()->reload();
+    QSignalSpy reloaded(m_app.window->sessionsPage(), &SessionsPage::reloaded);
+    m_app.window->sessionsPage()->reload();
     QVERIFY(reloaded.wait(10000));
 }
 
 void TestAppEndToEnd::signsInThroughTheForm()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionsPage()->state(), SessionsPage::State::List, 10000);
-    SessionListModel* model = m_window->sessionModel();
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->sessionsPage()->state(), SessionsPage::State::List, 10000);
+    SessionListModel* model = m_app.window->sessionModel();
     QCOMPARE(model->rowCount(), 1);
     QVERIFY(model->index(0).data(SessionListModel::IsCurrentRole).toBool());
-    QVERIFY(!m_window->sessionsPage()->signOutOthersButton()->isEnabled());
+    QVERIFY(!m_app.window->sessionsPage()->signOutOthersButton()->isEnabled());
 }
 
 void TestAppEndToEnd::wrongPasswordIsShownInline()
 {
     signInThroughUi(m_email, QStringLiteral("not the password"));
-    SignInPage* page = m_window->signInPage();
+    SignInPage* page = m_app.window->signInPage();
     QTRY_VERIFY_WITH_TIMEOUT(page->errorLabel()->isVisibleTo(page), 15000);
     QCOMPARE(page->errorLabel()->text(), QStringLiteral("The email or password is not correct."));
-    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::SignIn);
     QVERIFY(page->passwordField()->text().isEmpty());
 }
 
 void TestAppEndToEnd::listShowsEveryDeviceWithItsIcon()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     QStringList others;
     for (const Device& d : kDevices)
         others << loginAs(m_email, d).first;
     reloadAndWait();
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1 + int(std::size(kDevices)), 10000);
     QVERIFY(model->index(0).data(SessionListModel::IsCurrentRole).toBool());
     for (int i = 0; i < int(std::size(kDevices)); ++i) {
@@ -225,29 +210,29 @@ void TestAppEndToEnd::listShowsEveryDeviceWithItsIcon()
                      QString::fromLatin1(kDevices[i].name));
     }
     // Every row is laid out and painted without a hiccup.
-    QVERIFY(!m_window->sessionsPage()->view()->grab().isNull());
+    QVERIFY(!m_app.window->sessionsPage()->view()->grab().isNull());
 }
 
 void TestAppEndToEnd::revokeAfterConfirmationRemovesTheRow()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     const auto [phoneId, phoneToken] = loginAs(m_email, kDevices[0]);
     QCOMPARE(httpStatus("GET", "/api/sessions", phoneToken), 200);
     reloadAndWait();
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
 
     // Click the row's "Sign out" button, as a person would.
-    QListView* view = m_window->sessionsPage()->view();
+    QListView* view = m_app.window->sessionsPage()->view();
     const QModelIndex index = model->index(model->rowOf(phoneId));
     QStyleOptionViewItem option;
     option.initFrom(view);
     option.rect = view->visualRect(index);
     const QRect button =
-        m_window->sessionsPage()->delegate()->buttonRect(option, index, SessionDelegate::Button::Revoke);
+        m_app.window->sessionsPage()->delegate()->buttonRect(option, index, SessionDelegate::Button::Revoke);
     QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, button.center());
-    auto* box = m_window->sessionsPage()->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
+    auto* box = m_app.window->sessionsPage()->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
     QVERIFY(box);
     QVERIFY(box->text().contains(QStringLiteral("iPhone")));
     QAbstractButton* confirm = nullptr;
@@ -260,7 +245,7 @@ void TestAppEndToEnd::revokeAfterConfirmationRemovesTheRow()
 
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
     QCOMPARE(model->rowOf(phoneId), -1);
-    QVERIFY(m_window->sessionsPage()->banner()->text().contains(QStringLiteral("iPhone")));
+    QVERIFY(m_app.window->sessionsPage()->banner()->text().contains(QStringLiteral("iPhone")));
     // The server agrees: the phone's token no longer works.
     auto r = ApiClient(m_server.url()).request("GET", "/api/sessions", nullptr, phoneToken.toUtf8());
     QCOMPARE(r.status, 401);
@@ -270,14 +255,14 @@ void TestAppEndToEnd::revokeAfterConfirmationRemovesTheRow()
 void TestAppEndToEnd::signOutOthersNeedsThePassword()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     QStringList tokens;
     for (int i = 0; i < 3; ++i)
         tokens << loginAs(m_email, kDevices[i]).second;
     reloadAndWait();
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 4, 10000);
-    SessionsPage* page = m_window->sessionsPage();
+    SessionsPage* page = m_app.window->sessionsPage();
     QVERIFY(page->signOutOthersButton()->isEnabled());
 
     // Wrong password: an inline error, the dialog stays, nothing is signed out.
@@ -309,48 +294,48 @@ void TestAppEndToEnd::signOutOthersNeedsThePassword()
 void TestAppEndToEnd::agentSignOutReturnsToSignIn()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     // Another program of the user signs the agent out: the app follows the agent's event.
-    auto r = m_agent->cli({QStringLiteral("logout")});
+    auto r = m_app.agent->cli({QStringLiteral("logout")});
     QCOMPARE(r.exitCode, 0);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 10000);
-    QCOMPARE(m_window->signInPage()->reasonLabel()->text(), QStringLiteral("You signed out."));
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 10000);
+    QCOMPARE(m_app.window->signInPage()->reasonLabel()->text(), QStringLiteral("You signed out."));
 }
 
 void TestAppEndToEnd::signOutSeenThroughATokenRequestGivesTheReason()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionsPage()->state(), SessionsPage::State::List, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->sessionsPage()->state(), SessionsPage::State::List, 10000);
     {
         // The agent signs out, but the app learns it from a token request rather than the event
         // (the two race; here the event is held back to make the order certain).
-        const QSignalBlocker holdEvents(m_connection.get());
-        QCOMPARE(m_agent->cli({QStringLiteral("logout")}).exitCode, 0);
-        m_window->sessionsPage()->reload();
-        QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 10000);
+        const QSignalBlocker holdEvents(m_app.connection.get());
+        QCOMPARE(m_app.agent->cli({QStringLiteral("logout")}).exitCode, 0);
+        m_app.window->sessionsPage()->reload();
+        QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 10000);
     }
-    QCOMPARE(m_window->signInPage()->reasonLabel()->text(), QStringLiteral("You signed out."));
+    QCOMPARE(m_app.window->signInPage()->reasonLabel()->text(), QStringLiteral("You signed out."));
 }
 
 void TestAppEndToEnd::sessionEndedElsewhereReturnsToSignInWithReason()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionModel()->rowCount(), 1, 10000);
-    const QString mine = m_window->sessionModel()->index(0).data(SessionListModel::IdRole).toString();
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->sessionModel()->rowCount(), 1, 10000);
+    const QString mine = m_app.window->sessionModel()->index(0).data(SessionListModel::IdRole).toString();
     QVERIFY(!mine.isEmpty());
     // From another device, end this one.
     const auto [otherId, otherToken] = loginAs(m_email, kDevices[2]);
     QCOMPARE(httpStatus("DELETE", "/api/sessions/" + mine.toUtf8(), otherToken), 200);
     // The next reload gets a 401; a fresh token from the agent does not help either.
-    m_window->sessionsPage()->reload();
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 10000);
-    QCOMPARE(m_window->signInPage()->reasonLabel()->text(),
+    m_app.window->sessionsPage()->reload();
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 10000);
+    QCOMPARE(m_app.window->signInPage()->reasonLabel()->text(),
              QStringLiteral("Your session was ended from another device. Sign in again to continue."));
     // And signing in again works (the agent forgot the dead session).
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
 }
 
 std::pair<QByteArray, QStringList> TestAppEndToEnd::enableTotp(const QString& email)
@@ -394,11 +379,11 @@ void TestAppEndToEnd::signInAsksForTheCodeWhenTwoFactorIsOn()
     const auto [secret, backupCodes] = enableTotp(m_email);
     QVERIFY(!secret.isEmpty());
     QCOMPARE(backupCodes.size(), 10);
-    SignInPage* page = m_window->signInPage();
+    SignInPage* page = m_app.window->signInPage();
 
     signInThroughUi(m_email, kPassword);
     QTRY_VERIFY_WITH_TIMEOUT(page->isAskingForCode(), 15000);
-    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::SignIn);
     QVERIFY(page->codeField()->isVisibleTo(page));
     QVERIFY(!page->passwordField()->isVisibleTo(page));
 
@@ -411,26 +396,26 @@ void TestAppEndToEnd::signInAsksForTheCodeWhenTwoFactorIsOn()
     QCOMPARE(page->errorLabel()->text(),
              QStringLiteral("That code is not correct, or it has expired. Try the current code."));
     QVERIFY(page->isAskingForCode());
-    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
-    QVERIFY(m_agent->cli({QStringLiteral("token")}).exitCode != 0);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::SignIn);
+    QVERIFY(m_app.agent->cli({QStringLiteral("token")}).exitCode != 0);
 
     // The right one (the next time step: the enrolment used the current one, and codes are single use).
     const QString code = ehrs::server::Totp::code(secret, QDateTime::currentSecsSinceEpoch() + 30);
     QTest::keyClicks(page->codeField(), code);
     QTest::keyClick(page->codeField(), Qt::Key_Return);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     QVERIFY(page->codeField()->text().isEmpty());
-    QCOMPARE(m_agent->cli({QStringLiteral("token")}).exitCode, 0);
+    QCOMPARE(m_app.agent->cli({QStringLiteral("token")}).exitCode, 0);
 
     // Signed out, then back in with a backup code instead of the authenticator.
-    QCOMPARE(m_agent->cli({QStringLiteral("logout")}).exitCode, 0);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 10000);
+    QCOMPARE(m_app.agent->cli({QStringLiteral("logout")}).exitCode, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 10000);
     QVERIFY(!page->isAskingForCode());
     signInThroughUi(m_email, kPassword);
     QTRY_VERIFY_WITH_TIMEOUT(page->isAskingForCode(), 15000);
     QTest::keyClicks(page->codeField(), backupCodes.first());
     QTest::keyClick(page->codeField(), Qt::Key_Return);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
 
     // That backup code is spent: the server refuses it a second time.
     ApiClient api(m_server.url());
@@ -452,10 +437,10 @@ void TestAppEndToEnd::rateLimitedSignInShowsTheWait()
                              {{"email", m_email.toStdString()}, {"password", "guess " + std::to_string(i)}});
         QCOMPARE(r.status, 401);
     }
-    SignInPage* page = m_window->signInPage();
+    SignInPage* page = m_app.window->signInPage();
     signInThroughUi(m_email, kPassword); // even the right password waits now
     QTRY_VERIFY_WITH_TIMEOUT(page->isHoldingOff(), 15000);
-    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::SignIn);
     QVERIFY(page->errorLabel()->isVisibleTo(page));
     // It says the server's wait: ask the server directly (a right password is not counted as a failure).
     auto direct = api.request("POST", "/api/auth/login",
@@ -474,11 +459,11 @@ void TestAppEndToEnd::rateLimitedSignInShowsTheWait()
     QTest::keyClick(page->passwordField(), Qt::Key_Return);
     QCOMPARE(page->passwordField()->text(), kPassword); // not taken, so not cleared
     QTest::qWait(300);
-    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::SignIn);
     QVERIFY(page->isHoldingOff());
-    QVERIFY(m_agent->cli({QStringLiteral("token")}).exitCode != 0);
+    QVERIFY(m_app.agent->cli({QStringLiteral("token")}).exitCode != 0);
     // The command line says how long, too.
-    auto cli = m_agent->cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
+    auto cli = m_app.agent->cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
                              QStringLiteral("--password-stdin"), m_email},
                             kPassword.toUtf8() + "\n");
     QVERIFY(cli.exitCode != 0);
@@ -487,9 +472,9 @@ void TestAppEndToEnd::rateLimitedSignInShowsTheWait()
 
 void TestAppEndToEnd::keyboardOnlySignInAndRevoke()
 {
-    QApplication::setActiveWindow(m_window.get());
-    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
-    SignInPage* page = m_window->signInPage();
+    QApplication::setActiveWindow(m_app.window.get());
+    QVERIFY(QTest::qWaitForWindowActive(m_app.window.get()));
+    SignInPage* page = m_app.window->signInPage();
     page->serverField()->setText(m_server.url().toString()); // remembered from an earlier sign-in
     page->emailField()->clear();
     page->reset({});
@@ -506,15 +491,15 @@ void TestAppEndToEnd::keyboardOnlySignInAndRevoke()
     press(Qt::Key_Tab);
     QCOMPARE(QApplication::focusWidget(), static_cast<QWidget*>(page->signInButton()));
     press(Qt::Key_Space);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
 
     const auto [phoneId, phoneToken] = loginAs(m_email, kDevices[0]);
     reloadAndWait();
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
 
     // Tab reaches the list of devices; arrow keys pick the phone; Delete asks; the keyboard confirms.
-    SessionsPage* sessions = m_window->sessionsPage();
+    SessionsPage* sessions = m_app.window->sessionsPage();
     QListView* view = sessions->view();
     for (int i = 0; i < 10 && QApplication::focusWidget() != view; ++i)
         press(Qt::Key_Tab);
@@ -545,7 +530,7 @@ void TestAppEndToEnd::keyboardOnlySignInAndRevoke()
     QCOMPARE(httpStatus("GET", "/api/sessions", phoneToken), 401);
 
     // Ctrl+Tab reaches the Security page without the mouse.
-    QTabWidget* tabs = m_window->tabs();
+    QTabWidget* tabs = m_app.window->tabs();
     const int before = tabs->currentIndex();
     tabs->setFocus();
     QTest::keyClick(tabs, Qt::Key_Tab, Qt::ControlModifier);
@@ -574,28 +559,28 @@ QStringList unnamedControls(QWidget* root)
 
 void TestAppEndToEnd::everyControlHasAnAccessibleName()
 {
-    QStringList missing = unnamedControls(m_window->signInPage());
+    QStringList missing = unnamedControls(m_app.window->signInPage());
     QVERIFY2(missing.isEmpty(), qPrintable(u"sign-in: "_s + missing.join(u", ")));
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionsPage()->state(), SessionsPage::State::List, 10000);
-    for (int i = 0; i < m_window->tabs()->count(); ++i) {
-        m_window->tabs()->setCurrentIndex(i);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->sessionsPage()->state(), SessionsPage::State::List, 10000);
+    for (int i = 0; i < m_app.window->tabs()->count(); ++i) {
+        m_app.window->tabs()->setCurrentIndex(i);
         QTest::qWait(200); // let the page load what it shows
-        missing = unnamedControls(m_window.get());
-        QVERIFY2(missing.isEmpty(), qPrintable(m_window->tabs()->tabText(i) + u": "_s + missing.join(u", ")));
+        missing = unnamedControls(m_app.window.get());
+        QVERIFY2(missing.isEmpty(), qPrintable(m_app.window->tabs()->tabText(i) + u": "_s + missing.join(u", ")));
     }
 }
 
 void TestAppEndToEnd::renameInlineWithTheKeyboard()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     const auto [phoneId, phoneToken] = loginAs(m_email, kDevices[0]);
     reloadAndWait();
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
-    QListView* view = m_window->sessionsPage()->view();
+    QListView* view = m_app.window->sessionsPage()->view();
     view->setFocus();
     view->setCurrentIndex(model->index(model->rowOf(phoneId)));
     QTest::keyClick(view, Qt::Key_F2);
@@ -623,8 +608,8 @@ void TestAppEndToEnd::renameInlineWithTheKeyboard()
     reloadAndWait();
     QCOMPARE(model->index(model->rowOf(phoneId)).data(SessionListModel::TitleRole).toString(),
              QStringLiteral("Night-shift phone"));
-    QVERIFY(m_window->sessionsPage()->banner()->text().isEmpty() ||
-            !m_window->sessionsPage()->banner()->isVisible());
+    QVERIFY(m_app.window->sessionsPage()->banner()->text().isEmpty() ||
+            !m_app.window->sessionsPage()->banner()->isVisible());
     // Escape abandons an edit: nothing is sent.
     view->setFocus();
     QTest::keyClick(view, Qt::Key_F2);
@@ -648,7 +633,7 @@ void TestAppEndToEnd::unreachableServerIsShownInline()
     QVERIFY(probe.listen(QHostAddress::LocalHost));
     const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(probe.serverPort());
     probe.close();
-    SignInPage* page = m_window->signInPage();
+    SignInPage* page = m_app.window->signInPage();
     page->serverField()->setText(dead);
     page->emailField()->setText(m_email);
     QTest::keyClicks(page->passwordField(), kPassword);
@@ -658,7 +643,7 @@ void TestAppEndToEnd::unreachableServerIsShownInline()
     QCOMPARE(page->errorLabel()->text(),
              QStringLiteral("Cannot reach the server at %1. Check the address and your network connection.")
                  .arg(dead));
-    QCOMPARE(m_window->page(), MainWindow::Page::SignIn);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::SignIn);
     QVERIFY(page->passwordField()->text().isEmpty());
 
     // Not a server address at all: said before anything is sent.
@@ -667,15 +652,15 @@ void TestAppEndToEnd::unreachableServerIsShownInline()
     QTest::mouseClick(page->signInButton(), Qt::LeftButton);
     QCOMPARE(page->errorLabel()->text(),
              QStringLiteral("Enter the server address, for example https://sessions.hospital.example"));
-    QCOMPARE(QApplication::focusWidget() == page->serverField() || !m_window->isActiveWindow(), true);
+    QCOMPARE(QApplication::focusWidget() == page->serverField() || !m_app.window->isActiveWindow(), true);
 }
 
 void TestAppEndToEnd::serverAddressIsRemembered()
 {
     signInThroughUi(m_email, kPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
     // The next start of the app (a new window, same settings) offers the same server and email.
-    MainWindow next(m_connection.get(), m_api.get());
+    MainWindow next(m_app.connection.get(), m_app.api.get());
     QCOMPARE(next.signInPage()->serverField()->text(), m_server.url().toString());
     QCOMPARE(next.signInPage()->emailField()->text(), m_email);
     QVERIFY(next.signInPage()->passwordField()->text().isEmpty());

@@ -2,6 +2,7 @@
 // The Security page against a real ehr-sessions-server and ehr-sessions-agent, driven through its
 // widgets: 2FA status and recommendations, TOTP enrolment, turning 2FA off, password change.
 #include "AgentProcess.h"
+#include "AppUnderTest.h"
 #include "ApiClient.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
@@ -93,10 +94,7 @@ private:
     bool ageSession(const QString& id, int days);
 
     ServerProcess m_server;
-    std::unique_ptr<AgentProcess> m_agent;
-    std::unique_ptr<AgentConnection> m_connection;
-    std::unique_ptr<ServerApi> m_api;
-    std::unique_ptr<MainWindow> m_window;
+    ehrs::app::test::AppUnderTest m_app;
     QString m_email;
     int m_users = 0;
 };
@@ -143,44 +141,31 @@ void TestSecurityEndToEnd::init()
 {
     m_email = newUser();
     QVERIFY(!m_email.isEmpty());
-    m_agent = std::make_unique<AgentProcess>();
-    QVERIFY(m_agent->start());
-    m_connection =
-        std::make_unique<AgentConnection>(AgentConnection::Options{m_agent->socketPath(), {}, false});
-    m_api = std::make_unique<ServerApi>(m_connection.get());
-    m_window = std::make_unique<MainWindow>(m_connection.get(), m_api.get());
-    m_window->show();
-    m_window->start();
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::SignIn, 15000);
+    QVERIFY(m_app.open());
 }
 
 void TestSecurityEndToEnd::cleanup()
 {
-    m_window.reset();
-    m_api.reset();
-    m_connection.reset();
-    if (m_agent && QTest::currentTestFailed())
-        qWarning("agent log:\n%s", m_agent->log().constData());
-    m_agent.reset();
+    m_app.close();
 }
 
 void TestSecurityEndToEnd::signInThroughUi()
 {
-    SignInPage* page = m_window->signInPage();
+    SignInPage* page = m_app.window->signInPage();
     page->serverField()->setText(m_server.url().toString());
     page->emailField()->clear();
     QTest::keyClicks(page->emailField(), m_email);
     QTest::keyClicks(page->passwordField(), kPassword);
     QTest::mouseClick(page->signInButton(), Qt::LeftButton);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->page(), MainWindow::Page::Main, 15000);
-    QTRY_COMPARE_WITH_TIMEOUT(m_window->sessionsPage()->state(), SessionsPage::State::List, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->sessionsPage()->state(), SessionsPage::State::List, 10000);
 }
 
 SecurityPage* TestSecurityEndToEnd::openSecurityPage()
 {
-    SecurityPage* page = m_window->securityPage();
+    SecurityPage* page = m_app.window->securityPage();
     QSignalSpy loaded(page, &SecurityPage::accountLoaded);
-    m_window->tabs()->setCurrentWidget(page);
+    m_app.window->tabs()->setCurrentWidget(page);
     if (!loaded.wait(10000))
         qWarning("the Security page did not load the account");
     return page;
@@ -219,8 +204,8 @@ int TestSecurityEndToEnd::httpStatus(const QByteArray& method, const QByteArray&
 bool TestSecurityEndToEnd::reloadSessionsUntil(const std::function<bool()>& done)
 {
     for (int attempt = 0; attempt < 5; ++attempt) {
-        QSignalSpy reloaded(m_window->sessionsPage(), &SessionsPage::reloaded);
-        m_window->sessionsPage()->reload();
+        QSignalSpy reloaded(m_app.window->sessionsPage(), &SessionsPage::reloaded);
+        m_app.window->sessionsPage()->reload();
         if (!reloaded.wait(10000))
             return false;
         if (done())
@@ -254,7 +239,7 @@ bool TestSecurityEndToEnd::ageSession(const QString& id, int days)
 
 void TestSecurityEndToEnd::enrolThroughUi(Enrolment* out)
 {
-    SecurityPage* page = m_window->securityPage();
+    SecurityPage* page = m_app.window->securityPage();
     TotpSetupPanel* panel = page->totpPanel();
     QVERIFY(page->turnOnButton()->isVisibleTo(page));
     QSignalSpy ready(panel, &TotpSetupPanel::readyToScan);
@@ -300,7 +285,7 @@ void TestSecurityEndToEnd::newUserSeesTwoStepOffAndRecommendations()
         ids << QString::fromStdString(r.str("sessionId"));
         tokens << QByteArray::fromStdString(r.str("accessToken"));
     }
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QVERIFY(reloadSessionsUntil([model] { return model->rowCount() == 6; }));
     QVERIFY2(advice->text().contains(kManyAdvice + QStringLiteral(" 6 devices")), qPrintable(advice->text()));
     QVERIFY(!advice->text().contains(kOldAdvice));
@@ -403,7 +388,7 @@ void TestSecurityEndToEnd::enrolmentShowsQrCodeAndNeedsTheRightCode()
              qPrintable(page->recommendationsLabel()->text()));
 
     // Shown once: after leaving the page and coming back, the codes are gone.
-    m_window->tabs()->setCurrentWidget(m_window->sessionsPage());
+    m_app.window->tabs()->setCurrentWidget(m_app.window->sessionsPage());
     QVERIFY(panel->backupCodesLabel()->text().isEmpty());
     page = openSecurityPage();
     QVERIFY(!panel->isVisibleTo(page));
@@ -411,7 +396,7 @@ void TestSecurityEndToEnd::enrolmentShowsQrCodeAndNeedsTheRightCode()
     QVERIFY(!page->turnOnButton()->isVisibleTo(page));
     QVERIFY(panel->secretLabel()->text().isEmpty());
     QVERIFY(panel->qrCode()->text().isEmpty());
-    for (const QLabel* label : m_window->findChildren<QLabel*>()) {
+    for (const QLabel* label : m_app.window->findChildren<QLabel*>()) {
         for (const QString& code : codes)
             QVERIFY2(!label->text().contains(code), qPrintable(label->objectName()));
     }
@@ -538,14 +523,14 @@ void TestSecurityEndToEnd::passwordChangeEndsTheOtherSessions()
     QCOMPARE(login(kNewPassword).status, 200);
 
     // This device stays signed in (DESIGN: the change ends all *other* sessions).
-    SessionListModel* model = m_window->sessionModel();
+    SessionListModel* model = m_app.window->sessionModel();
     QVERIFY(reloadSessionsUntil([model] { return model->rowCount() == 2; })); // this one and the new login
-    QCOMPARE(m_window->page(), MainWindow::Page::Main);
-    QCOMPARE(m_window->sessionsPage()->state(), SessionsPage::State::List);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::Main);
+    QCOMPARE(m_app.window->sessionsPage()->state(), SessionsPage::State::List);
     QSignalSpy loaded(page, &SecurityPage::accountLoaded);
     page->reload();
     QVERIFY(loaded.wait(10000));
-    QCOMPARE(m_window->page(), MainWindow::Page::Main);
+    QCOMPARE(m_app.window->page(), MainWindow::Page::Main);
 }
 
 QTEST_MAIN(TestSecurityEndToEnd)
