@@ -7,19 +7,29 @@ namespace ehrs::app::test {
 
 bool AppUnderTest::open()
 {
-    agent = std::make_unique<agent::test::AgentProcess>();
-    if (!agent->start())
+    if (!startAgent())
         return false;
-    connection = std::make_unique<AgentConnection>(AgentConnection::Options{agent->socketPath(), {}, false});
-    api = std::make_unique<ServerApi>(connection.get());
-    window = std::make_unique<MainWindow>(connection.get(), api.get());
-    window->show();
-    window->start();
+    openWindow();
     if (!QTest::qWaitFor([this] { return window->page() == MainWindow::Page::SignIn; }, 15000)) {
         qWarning("the app did not reach the sign-in page; agent log:\n%s", agent->log().constData());
         return false;
     }
     return true;
+}
+
+bool AppUnderTest::startAgent()
+{
+    agent = std::make_unique<agent::test::AgentProcess>();
+    return agent->start();
+}
+
+void AppUnderTest::openWindow()
+{
+    connection = std::make_unique<AgentConnection>(AgentConnection::Options{agent->socketPath(), {}, false});
+    api = std::make_unique<ServerApi>(connection.get());
+    window = std::make_unique<MainWindow>(connection.get(), api.get());
+    window->show();
+    window->start();
 }
 
 void AppUnderTest::close()

@@ -23,6 +23,9 @@ struct AppUnderTest
     /// Starts the agent, opens the window and waits for the sign-in page; false (with a QWARN)
     /// when that does not happen.
     bool open();
+    /// The two halves of open(), for tests that prepare the agent (sign it in, say) first.
+    bool startAgent();
+    void openWindow();
     /// Closes the window and stops the agent; prints the agent's log when the test failed.
     void close();
 };

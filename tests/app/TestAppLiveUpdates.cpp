@@ -4,6 +4,7 @@
 // agent's events, on window focus and every 30 s with no user action; and the app starts the agent
 // when none is running.
 #include "AgentProcess.h"
+#include "AppUnderTest.h"
 #include "ApiClient.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
@@ -31,6 +32,7 @@
 using namespace ehrs;
 using namespace ehrs::app;
 using ehrs::agent::test::AgentProcess;
+using ehrs::app::test::AppUnderTest;
 using ehrs::test::ApiClient;
 using ehrs::test::ServerProcess;
 
@@ -69,6 +71,8 @@ private Q_SLOTS:
 
 private:
     bool signInAgent(AgentProcess& agent, ServerProcess& server, const QString& email);
+    /// Starts `server` with `email` as its user and `app`'s agent signed in to it (no window yet).
+    bool startSignedIn(ServerProcess& server, const QString& email, AppUnderTest& app);
     std::unique_ptr<MainWindow> openWindow(AgentConnection* connection, ServerApi* api);
     QString loginElsewhere(ServerProcess& server, const QString& email, const char* device);
 };
@@ -86,6 +90,12 @@ bool TestAppLiveUpdates::signInAgent(AgentProcess& agent, ServerProcess& server,
     if (r.exitCode != 0)
         qWarning("agent login failed: %s", r.err.constData());
     return r.exitCode == 0;
+}
+
+bool TestAppLiveUpdates::startSignedIn(ServerProcess& server, const QString& email, AppUnderTest& app)
+{
+    return server.start() && server.addUser(email, kPassword, email.section(u'@', 0, 0)) && app.startAgent() &&
+           signInAgent(*app.agent, server, email);
 }
 
 std::unique_ptr<MainWindow> TestAppLiveUpdates::openWindow(AgentConnection* connection, ServerApi* api)
@@ -111,25 +121,22 @@ void TestAppLiveUpdates::errorStateThenRecoveryThenAgentEvents()
     // sessions it has not seen (its new-sign-in event).
     ServerProcess server;
     server.setEnv(QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("8"));
-    QVERIFY(server.start());
     const QString email = QStringLiteral("nurse@example.org");
-    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Nurse")));
-    AgentProcess agent;
-    QVERIFY(agent.start());
-    QVERIFY(signInAgent(agent, server, email));
+    AppUnderTest app;
+    auto closeApp = qScopeGuard([&app] { app.close(); });
+    QVERIFY(startSignedIn(server, email, app));
     const QString port = QString::number(server.url().port());
 
     // The clinician opens the app while the server is down: a designed error state, not a blank list.
     server.stop();
-    AgentConnection connection(AgentConnection::Options{agent.socketPath(), {}, false});
-    ServerApi api(&connection);
-    auto window = openWindow(&connection, &api);
+    app.openWindow();
+    MainWindow* window = app.window.get();
     QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
     SessionsPage* page = window->sessionsPage();
     QTRY_COMPARE_WITH_TIMEOUT(page->state(), SessionsPage::State::Error, 15000);
     QVERIFY2(page->errorText()->text().contains(QStringLiteral("Cannot reach the server")),
              qPrintable(page->errorText()->text()));
-    QVERIFY(page->retryButton()->isVisibleTo(window.get()));
+    QVERIFY(page->retryButton()->isVisibleTo(window));
     QCOMPARE(window->page(), MainWindow::Page::Main); // an outage is not a sign-out
 
     // The server is back (same address): "Try again" shows the list, with the empty state.
@@ -138,16 +145,16 @@ void TestAppLiveUpdates::errorStateThenRecoveryThenAgentEvents()
     QTest::mouseClick(page->retryButton(), Qt::LeftButton);
     QTRY_COMPARE_WITH_TIMEOUT(page->state(), SessionsPage::State::List, 15000);
     QCOMPARE(window->sessionModel()->rowCount(), 1);
-    QVERIFY(page->onlyThisDeviceLabel()->isVisibleTo(window.get()));
+    QVERIFY(page->onlyThisDeviceLabel()->isVisibleTo(window));
 
     // A sign-in elsewhere: the agent reports it and the list follows, with no click, no focus
     // change and well before the 30 s timer.
     // First let the agent complete a refresh against the restarted server: the check that follows
     // it records the sessions it knows, so the phone below is new to it.
-    QSignalSpy refreshed(&connection, &AgentConnection::tokenRefreshed);
+    QSignalSpy refreshed(app.connection.get(), &AgentConnection::tokenRefreshed);
     QVERIFY(refreshed.wait(30000));
     QTest::qWait(500);
-    QSignalSpy changed(&connection, &AgentConnection::sessionsChanged);
+    QSignalSpy changed(app.connection.get(), &AgentConnection::sessionsChanged);
     QElapsedTimer clock;
     clock.start();
     const QString phone = loginElsewhere(server, email, "Ward phone");
@@ -157,28 +164,23 @@ void TestAppLiveUpdates::errorStateThenRecoveryThenAgentEvents()
     QTRY_VERIFY_WITH_TIMEOUT(window->sessionModel()->rowOf(phone) >= 0, 25000);
     QTRY_VERIFY_WITH_TIMEOUT(changed.count() >= 1, 20000);
     QVERIFY2(clock.elapsed() < 25000, "the list followed the agent's events, not the periodic reload");
-    QVERIFY(!page->onlyThisDeviceLabel()->isVisibleTo(window.get()));
-    if (QTest::currentTestFailed())
-        qWarning("agent log:\n%s", agent.log().constData());
+    QVERIFY(!page->onlyThisDeviceLabel()->isVisibleTo(window));
 }
 
 void TestAppLiveUpdates::reloadsOnFocusAndEveryThirtySeconds()
 {
-    ServerProcess server;
-    QVERIFY(server.start()); // default 15-minute tokens: the agent stays quiet meanwhile
+    ServerProcess server; // default 15-minute tokens: the agent stays quiet meanwhile
     const QString email = QStringLiteral("doctor@example.org");
-    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Doctor")));
-    AgentProcess agent;
-    QVERIFY(agent.start());
-    QVERIFY(signInAgent(agent, server, email));
-    AgentConnection connection(AgentConnection::Options{agent.socketPath(), {}, false});
-    ServerApi api(&connection);
-    auto window = openWindow(&connection, &api);
-    QApplication::setActiveWindow(window.get());
+    AppUnderTest app;
+    auto closeApp = qScopeGuard([&app] { app.close(); });
+    QVERIFY(startSignedIn(server, email, app));
+    app.openWindow();
+    MainWindow* window = app.window.get();
+    QApplication::setActiveWindow(window);
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
     SessionListModel* model = window->sessionModel();
     QCOMPARE(model->rowCount(), 1);
-    QSignalSpy changed(&connection, &AgentConnection::sessionsChanged);
+    QSignalSpy changed(app.connection.get(), &AgentConnection::sessionsChanged);
 
     // Coming back to the window (after a few seconds away) reloads.
     QTest::qWait(5500); // focus reloads are throttled to one per 5 s
@@ -189,7 +191,7 @@ void TestAppLiveUpdates::reloadsOnFocusAndEveryThirtySeconds()
     QWidget other;
     other.show();
     QApplication::setActiveWindow(&other);
-    QApplication::setActiveWindow(window.get());
+    QApplication::setActiveWindow(window);
     QTRY_VERIFY_WITH_TIMEOUT(model->rowOf(tablet) >= 0, 5000);
 
     // Left alone, the page still notices within about 30 s.
@@ -271,33 +273,28 @@ void TestAppLiveUpdates::startsTheAgentWhenNoneIsRunning()
 void TestAppLiveUpdates::agentCrashDoesNotSignTheClinicianOut()
 {
     ServerProcess server;
-    QVERIFY(server.start());
     const QString email = QStringLiteral("midwife@example.org");
-    QVERIFY(server.addUser(email, kPassword, QStringLiteral("Midwife")));
-    AgentProcess agent;
-    QVERIFY(agent.start());
-    QVERIFY(signInAgent(agent, server, email));
-    AgentConnection connection(AgentConnection::Options{agent.socketPath(), {}, false});
-    ServerApi api(&connection);
-    auto window = openWindow(&connection, &api);
+    AppUnderTest app;
+    auto closeApp = qScopeGuard([&app] { app.close(); });
+    QVERIFY(startSignedIn(server, email, app));
+    app.openWindow();
+    MainWindow* window = app.window.get();
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
     const QString session = window->sessionModel()->index(0).data(SessionListModel::IdRole).toString();
     QVERIFY(!session.isEmpty());
 
     // The agent dies mid-shift: the window says so and keeps trying, it does not sign anyone out.
-    agent.kill();
+    app.agent->kill();
     QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Connecting, 10000);
     QTest::qWait(1500); // a few reconnection attempts against a missing agent
     QCOMPARE(window->page(), MainWindow::Page::Connecting);
 
     // It comes back (systemd restarts it): same session from the keychain, no password asked.
-    QVERIFY(agent.start());
+    QVERIFY(app.agent->start());
     QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionModel()->rowCount(), 1, 10000);
     QCOMPARE(window->sessionModel()->index(0).data(SessionListModel::IdRole).toString(), session);
-    if (QTest::currentTestFailed())
-        qWarning("agent log:\n%s", agent.log().constData());
 }
 
 QTEST_MAIN(TestAppLiveUpdates)
