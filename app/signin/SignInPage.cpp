@@ -186,15 +186,11 @@ void SignInPage::holdOff(int seconds)
 void SignInPage::updateHoldOff()
 {
     const qint64 left = (m_holdOffUntil.remainingTime() + 999) / 1000;
-    if (left <= 0) {
+    if (left <= 0)
         m_holdOffTick->stop();
-        setBusy(false);
-        showError(tr("You can try again now."));
-        return;
-    }
-    m_signIn->setEnabled(false);
-    m_verify->setEnabled(false);
-    showError(tr("Too many attempts. Try again in %1.").arg(describeWait(int(left))));
+    setBusy(false); // keeps the buttons off while the wait holds
+    showError(left <= 0 ? tr("You can try again now.")
+                        : tr("Too many attempts. Try again in %1.").arg(describeWait(int(left))));
 }
 
 void SignInPage::setBusy(bool busy)
