@@ -336,6 +336,12 @@ def cmd_argon2ref(a):
         except OSError:
             lib = None
     if lib:
+        # Without argtypes ctypes passes Python ints as C int: the size_t lengths would carry
+        # garbage in their upper halves (seen: ARGON2_SALT_TOO_LONG, -7, now and then).
+        f = lib.argon2id_hash_raw
+        f.argtypes = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t,
+                      ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]
+        f.restype = ctypes.c_int
         h = ctypes.create_string_buffer(32)
         t0 = time.thread_time()
         for i in range(a.n):
