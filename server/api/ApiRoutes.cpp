@@ -362,6 +362,13 @@ HttpResponse ApiRoutes::metrics(const HttpRequest& request)
         const QByteArray presented = request.header("authorization");
         if (!crypto::constantTimeEquals(presented, "Bearer " + token))
             return HttpResponse::error(Error{ErrorCode::Unauthenticated, QStringLiteral("Metrics need METRICS_TOKEN")});
+    } else if (!request.peerAddress.isLoopback() || !request.header("x-forwarded-for").isEmpty() ||
+               !request.header("forwarded").isEmpty()) {
+        // Without a token only a scraper on this host may read them: not a client through a
+        // reverse proxy on this host (its forwarding header gives it away), not the network.
+        return HttpResponse::error(Error{ErrorCode::Forbidden,
+                                         QStringLiteral("Metrics are served to loopback only; set METRICS_TOKEN to "
+                                                        "scrape them from elsewhere")});
     }
     // Counting live sessions scans an index: at most every 30 s, whichever worker is asked.
     static std::atomic<qint64> lastCount{0};

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace ehrs::server {
 namespace {
@@ -57,9 +58,16 @@ void installLogHandler(bool json)
     qInstallMessageHandler(write);
 }
 
-void setCurrentRequestId(const QByteArray& id)
+RequestScope::RequestScope(const QByteArray& requestId) : m_previous(std::exchange(t_requestId, requestId)) {}
+
+RequestScope::~RequestScope()
 {
-    t_requestId = id;
+    t_requestId = std::move(m_previous);
+}
+
+const QByteArray& RequestScope::current()
+{
+    return t_requestId;
 }
 
 } // namespace ehrs::server

@@ -11,7 +11,23 @@ namespace ehrs::server {
 /// never carry secrets: the code that logs takes care of that.
 void installLogHandler(bool json);
 
-/// Marks the request a worker thread is handling (empty: none), for log lines.
-void setCurrentRequestId(const QByteArray& id);
+/// Marks the request whose work runs on this thread while the scope lives, so that its log lines
+/// carry the request's id; the previous mark comes back at the end. One worker thread interleaves
+/// many requests, so every piece of a request's work (the handler, each continuation after a
+/// database or hashing reply) opens its own scope: the id follows the request, not the thread.
+class RequestScope
+{
+public:
+    explicit RequestScope(const QByteArray& requestId);
+    ~RequestScope();
+    RequestScope(const RequestScope&) = delete;
+    RequestScope& operator=(const RequestScope&) = delete;
+
+    /// The id of the request whose work is running on this thread, or empty.
+    static const QByteArray& current();
+
+private:
+    QByteArray m_previous;
+};
 
 } // namespace ehrs::server

@@ -40,6 +40,11 @@ Result<void> ServerApp::start()
     count = qBound(1, count, 256);
     HttpLimits limits;
     limits.maxBodyBytes = config.maxBodyBytes;
+    limits.idleTimeoutMs = config.httpIdleTimeout * 1000;
+    limits.maxConnectionsPerClient = config.maxConnectionsPerClient;
+    // One count for all workers; reverse proxies carry many clients and are not capped.
+    auto connections =
+        std::make_shared<ClientConnectionCounter>(config.maxConnectionsPerClient, config.trustedProxies);
 
     quint16 port = config.port;
     std::vector<qintptr> sockets;
@@ -57,7 +62,7 @@ Result<void> ServerApp::start()
     for (int i = 0; i < count; ++i) {
         auto thread = std::make_unique<QThread>();
         thread->setObjectName(QStringLiteral("http-%1").arg(i));
-        auto worker = std::make_unique<Worker>(*m_shared, sockets[size_t(i)], limits);
+        auto worker = std::make_unique<Worker>(*m_shared, sockets[size_t(i)], limits, connections);
         worker->moveToThread(thread.get());
         thread->start();
         QString error;

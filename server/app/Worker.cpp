@@ -5,13 +5,13 @@
 #include "app/LogHandler.h"
 
 #include <QElapsedTimer>
-
 #include <exception>
 
 namespace ehrs::server {
 
-Worker::Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits)
-    : m_shared(shared), m_socket(listenSocket), m_limits(limits)
+Worker::Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits,
+               std::shared_ptr<ClientConnectionCounter> connections)
+    : m_shared(shared), m_socket(listenSocket), m_limits(limits), m_connections(std::move(connections))
 {
 }
 
@@ -25,7 +25,9 @@ QString Worker::start()
     m_services = std::move(*services);
     m_api = std::make_unique<ApiRoutes>(*m_services);
     m_api->registerAll(m_router);
-    m_listener = std::make_unique<HttpListener>(m_limits, [this](HttpRequest& r) { return handle(r); }, m_shared.tls());
+    m_listener = std::make_unique<HttpListener>(
+        m_limits, [this](HttpRequest& r, HttpResponder responder) { handle(r, std::move(responder)); },
+        m_shared.tls(), m_connections);
     if (auto r = m_listener->listen(m_socket); !r)
         return r.error().message;
     return {};
@@ -42,7 +44,8 @@ void Worker::runCleanup()
 {
     if (!m_services)
         return;
-    auto n = m_services->service.cleanup(AuditActor{{}, {}, QStringLiteral("system"), QStringLiteral("cleanup-job")});
+    auto n = m_services->service.cleanup(
+        AuditActor{{}, {}, QStringLiteral("system"), QStringLiteral("cleanup-job")});
     if (n)
         qCInfo(lcSessions) << "cleanup deleted" << *n << "old sessions";
     else
@@ -52,7 +55,8 @@ void Worker::runCleanup()
 HttpResponse Worker::corsPreflight(bool allowed) const
 {
     if (!allowed) // no CORS headers: the browser refuses the real request
-        return HttpResponse::error(Error{ErrorCode::Forbidden, QStringLiteral("This origin may not call the API")});
+        return HttpResponse::error(
+            Error{ErrorCode::Forbidden, QStringLiteral("This origin may not call the API")});
     HttpResponse r;
     r.status = 204;
     r.setHeader("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE");
@@ -61,43 +65,49 @@ HttpResponse Worker::corsPreflight(bool allowed) const
     return r;
 }
 
-HttpResponse Worker::handle(HttpRequest& request)
+void Worker::handle(HttpRequest& request, HttpResponder responder)
 {
+    RequestScope scope(request.requestId);
     QElapsedTimer timer;
     timer.start();
-    setCurrentRequestId(request.requestId);
-    HttpResponse response;
     const QByteArray origin = request.header("origin");
-    const bool corsAllowed = !origin.isEmpty() && m_shared.config().corsOrigins.contains(QString::fromLatin1(origin));
+    const bool corsAllowed =
+        !origin.isEmpty() && m_shared.config().corsOrigins.contains(QString::fromLatin1(origin));
+    // What the answer needs once it is ready, which may be after this function has returned.
+    auto done = [this, responder, origin, corsAllowed, timer, id = request.requestId, method = request.method,
+                 route = m_router.patternFor(request)](HttpResponse response) {
+        RequestScope answerScope(id);
+        if (corsAllowed) {
+            response.setHeader("Access-Control-Allow-Origin", origin);
+            response.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+        }
+        if (!origin.isEmpty())
+            response.setHeader("Vary", "Origin");
+        if (!response.hasHeader("Cache-Control")) // tokens and personal data are never cached
+            response.setHeader("Cache-Control", "no-store");
+        response.setHeader("Pragma", "no-cache");
+        response.setHeader("X-Content-Type-Options", "nosniff");
+        response.setHeader("X-Frame-Options", "DENY");
+        response.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        response.setHeader("Referrer-Policy", "no-referrer");
+        // The path only: query strings are never logged (they could carry secrets by mistake).
+        m_shared.metrics().observeRequest(route, method, response.status, double(timer.nsecsElapsed()) / 1e9);
+        qCDebug(lcHttp).noquote() << method << route << response.status << timer.nsecsElapsed() / 1000
+                                  << "us";
+        responder.send(std::move(response));
+    };
     try {
-        if (request.method == "OPTIONS" && !origin.isEmpty() && !request.header("access-control-request-method").isEmpty())
-            response = corsPreflight(corsAllowed);
+        if (request.method == "OPTIONS" && !origin.isEmpty() &&
+            !request.header("access-control-request-method").isEmpty())
+            done(corsPreflight(corsAllowed));
         else
-            response = m_router.dispatch(request);
+            m_router.dispatch(request, done);
     } catch (const std::exception& e) {
-        // A bug, not bad input: keep serving, log it, never show details to the client.
+        // A bug, not bad input: keep serving, log it, never show details to the client. (An
+        // answer already sent for this request makes this one a no-op.)
         qCCritical(lcHttp) << "unhandled exception for" << request.method << request.path << ":" << e.what();
-        response = HttpResponse::error(Error{ErrorCode::Internal, QStringLiteral("Internal error")});
+        done(HttpResponse::error(Error{ErrorCode::Internal, QStringLiteral("Internal error")}));
     }
-    if (corsAllowed) {
-        response.setHeader("Access-Control-Allow-Origin", origin);
-        response.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
-    }
-    if (!origin.isEmpty())
-        response.setHeader("Vary", "Origin");
-    if (!response.hasHeader("Cache-Control")) // tokens and personal data are never cached
-        response.setHeader("Cache-Control", "no-store");
-    response.setHeader("Pragma", "no-cache");
-    response.setHeader("X-Content-Type-Options", "nosniff");
-    response.setHeader("X-Frame-Options", "DENY");
-    response.setHeader("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    response.setHeader("Referrer-Policy", "no-referrer");
-    // The path only: query strings are never logged (they could carry secrets by mistake).
-    const QByteArray route = m_router.patternFor(request);
-    m_shared.metrics().observeRequest(route, request.method, response.status, double(timer.nsecsElapsed()) / 1e9);
-    qCDebug(lcHttp).noquote() << request.method << route << response.status << timer.nsecsElapsed() / 1000 << "us";
-    setCurrentRequestId({});
-    return response;
 }
 
 } // namespace ehrs::server

@@ -19,7 +19,9 @@ class Worker : public QObject
 {
     Q_OBJECT
 public:
-    Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits);
+    /// `connections` counts connections per client address across all workers.
+    Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits,
+           std::shared_ptr<ClientConnectionCounter> connections);
     ~Worker() override;
 
     /// Builds the services and starts accepting; call in the worker's thread. Empty on success.
@@ -28,8 +30,9 @@ public:
     void shutdown();
     void runCleanup();
 
-    /// The request pipeline: routing plus headers every response carries, and an access log line.
-    HttpResponse handle(HttpRequest& request);
+    /// The request pipeline: routing plus headers every response carries, and an access log line
+    /// when the answer is ready (at once, or later for an asynchronous handler).
+    void handle(HttpRequest& request, HttpResponder responder);
     const Router& router() const { return m_router; }
 
 private:
@@ -40,6 +43,7 @@ private:
     SharedState& m_shared;
     qintptr m_socket;
     HttpLimits m_limits;
+    std::shared_ptr<ClientConnectionCounter> m_connections;
     std::unique_ptr<ServiceBundle> m_services;
     std::unique_ptr<ApiRoutes> m_api;
     Router m_router;

@@ -61,6 +61,12 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("HTTP worker threads, each with its own listener and connections (default: CPU count).")},
         {QStringLiteral("MAX_BODY_BYTES"), QStringLiteral("max-body-bytes"), QStringLiteral("bytes"),
          QStringLiteral("Largest accepted request body (default 65536); larger ones get 413.")},
+        {QStringLiteral("HTTP_IDLE_TIMEOUT"), QStringLiteral("http-idle-timeout"), QStringLiteral("seconds"),
+         QStringLiteral("A connection that makes no progress for this long is closed: no request coming, or answers "
+                        "the client does not read (default 60).")},
+        {QStringLiteral("MAX_CONNECTIONS_PER_CLIENT"), QStringLiteral("max-connections-per-client"), QStringLiteral("n"),
+         QStringLiteral("Open connections allowed per client address (IPv6: per /64) across all workers; more get 429. "
+                        "Trusted proxies are exempt. 0: no cap (default 256).")},
         {QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("trusted-proxies"), QStringLiteral("cidrs"),
          QStringLiteral("Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
                         "is believed (default: none).")},
@@ -89,8 +95,8 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("A MaxMind-format city database (e.g. GeoLite2-City.mmdb) to show where sessions are. "
                         "Unset: private addresses show \"Local network\", others nothing.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
-         QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> (default: open; restrict it "
-                        "at the load balancer).")},
+         QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> from any address. Unset: "
+                        "/metrics answers only direct (not proxied) connections from loopback.")},
         {QStringLiteral("JWT_ISSUER"), QStringLiteral("issuer"), QStringLiteral("iss"),
          QStringLiteral("The iss claim of access tokens (default ehr-sessions).")},
         {QStringLiteral("JWT_AUDIENCE"), QStringLiteral("audience"), QStringLiteral("aud"),
@@ -223,6 +229,10 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     if (auto r = num("MAX_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024, maxBody); !r)
         return fail(r.error());
     c.maxBodyBytes = maxBody;
+    if (auto r = num("HTTP_IDLE_TIMEOUT", 60, 1, 3600, c.httpIdleTimeout); !r)
+        return fail(r.error());
+    if (auto r = num("MAX_CONNECTIONS_PER_CLIENT", 256, 0, 1'000'000, c.maxConnectionsPerClient); !r)
+        return fail(r.error());
     if (c.refreshTokenTtl < c.accessTokenTtl)
         return fail(ErrorCode::InvalidRequest, QStringLiteral("REFRESH_TOKEN_TTL must not be shorter than ACCESS_TOKEN_TTL"));
 

@@ -42,6 +42,8 @@ struct ServerConfig
     int sessionRetention = 604800;     // keep expired/revoked sessions this long before deleting
     int workerThreads = 0;             // 0: one per CPU
     qint64 maxBodyBytes = 64 * 1024;
+    int httpIdleTimeout = 60;                       // seconds without progress before a connection is closed
+    int maxConnectionsPerClient = 256;              // per client address (IPv6 /64), all workers; 0: no cap
     QList<QPair<QHostAddress, int>> trustedProxies; // X-Forwarded-For is believed only from these
     QString issuer = QStringLiteral("ehr-sessions");
     QString audience = QStringLiteral("ehr");

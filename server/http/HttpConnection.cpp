@@ -7,7 +7,6 @@
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QUrl>
-
 #include <atomic>
 #include <climits>
 #include <nlohmann/json.hpp>
@@ -16,6 +15,8 @@
 namespace ehrs::server {
 namespace {
 constexpr int kLingerMs = 2000;
+constexpr qint64 kReadBufferBytes = 64 * 1024; // unread bytes Qt holds for us before it stops reading
+constexpr qint64 kReadChunkBytes = 16 * 1024;  // parsed at a time
 
 HttpConnection* self(http_parser* p)
 {
@@ -25,7 +26,8 @@ HttpConnection* self(http_parser* p)
 QByteArray newRequestId()
 {
     static std::atomic<quint64> counter{0};
-    static const QByteArray prefix = QByteArray::number(quint64(QCoreApplication::applicationPid()), 36) + '-';
+    static const QByteArray prefix =
+        QByteArray::number(quint64(QCoreApplication::applicationPid()), 36) + '-';
     return prefix + QByteArray::number(++counter, 36);
 }
 
@@ -34,8 +36,8 @@ bool acceptableRequestId(const QByteArray& id)
     if (id.isEmpty() || id.size() > 64)
         return false;
     for (char c : id) {
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.'))
             return false;
     }
     return true;
@@ -63,78 +65,189 @@ HttpConnection::HttpConnection(QTcpSocket* socket, const HttpLimits& limits, Han
     : QObject(parent), m_socket(socket), m_limits(limits), m_handler(std::move(handler))
 {
     m_socket->setParent(this);
+    // Qt stops reading from the kernel once this much is buffered and unread: while this
+    // connection does not read (back-pressure), TCP flow control holds the client back.
+    m_socket->setReadBufferSize(kReadBufferBytes);
     http_parser_init(&m_parser, HTTP_REQUEST);
     m_parser.data = this;
-    m_timer.setSingleShot(true);
-    connect(&m_timer, &QTimer::timeout, this, &HttpConnection::onTimeout);
-    connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this, [this] {
-        Q_EMIT closed();
-        deleteLater();
-    });
-    armTimer();
+    m_requestTimer.setSingleShot(true);
+    m_idleTimer.setSingleShot(true);
+    connect(&m_requestTimer, &QTimer::timeout, this, &HttpConnection::onRequestTimeout);
+    connect(&m_idleTimer, &QTimer::timeout, this, &HttpConnection::onIdleTimeout);
+    connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::processInput);
+    connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onBytesWritten);
+    connect(m_socket, &QTcpSocket::disconnected, this, &HttpConnection::finish);
+    updateIdleTimer(false);
     if (m_socket->bytesAvailable() > 0)
-        QMetaObject::invokeMethod(this, &HttpConnection::onReadyRead, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, &HttpConnection::processInput, Qt::QueuedConnection);
 }
 
 HttpConnection::~HttpConnection() = default;
 
-void HttpConnection::armTimer()
+void HttpConnection::finish()
 {
-    m_timer.start(m_inRequest ? m_limits.requestTimeoutMs : m_limits.idleTimeoutMs);
+    if (m_finished)
+        return;
+    m_finished = true;
+    m_requestTimer.stop();
+    m_idleTimer.stop();
+    Q_EMIT closed();
+    deleteLater();
 }
 
-void HttpConnection::onTimeout()
+void HttpConnection::updateIdleTimer(bool progress)
+{
+    if (m_closing || m_finished)
+        return;
+    IdleMode mode = IdleMode::Off;
+    if (m_socket->bytesToWrite() > 0)
+        mode = IdleMode::WaitingForReader;
+    else if (m_slots.empty() && !m_inRequest)
+        mode = IdleMode::WaitingForRequest;
+    if (mode == IdleMode::Off)
+        m_idleTimer.stop();
+    else if (mode != m_idleMode || progress)
+        m_idleTimer.start(m_limits.idleTimeoutMs);
+    m_idleMode = mode;
+}
+
+void HttpConnection::onIdleTimeout()
+{
+    if (m_idleMode == IdleMode::WaitingForReader) {
+        // The client stopped reading its answers: waiting for the buffer to drain (as a graceful
+        // close would) could take forever, so the connection and what it holds go now.
+        qCInfo(lcHttp).noquote() << "dropped a connection that did not read its answers for"
+                                 << m_limits.idleTimeoutMs / 1000 << "s from"
+                                 << m_socket->peerAddress().toString();
+        m_socket->abort();
+        finish();
+        return;
+    }
+    m_socket->disconnectFromHost();
+}
+
+void HttpConnection::onRequestTimeout()
 {
     if (m_inRequest)
         failAndClose(408, QStringLiteral("Request not received in time"));
-    else
-        m_socket->disconnectFromHost();
 }
 
-void HttpConnection::onReadyRead()
+void HttpConnection::onBytesWritten()
 {
+    updateIdleTimer(true);
+    if (!m_closing && m_socket->bytesToWrite() <= m_limits.maxUnsentBytes / 2)
+        processInput(); // resumes reading if the unsent answers had paused it
+}
+
+void HttpConnection::processInput()
+{
+    if (m_processing || m_finished)
+        return;
     if (m_closing) {
-        m_socket->readAll(); // discard: we do not buffer what follows a rejected request
+        m_socket->read(kReadBufferBytes); // discard: nothing after a closing answer is parsed
         return;
     }
-    const QByteArray data = m_socket->readAll();
-    const size_t parsed = http_parser_execute(&m_parser, &settings(), data.constData(), size_t(data.size()));
-    const auto err = HTTP_PARSER_ERRNO(&m_parser);
-
-    // Answer every complete request first, in order (pipelining).
-    while (!m_ready.isEmpty() && !m_closing) {
-        Pending p = m_ready.takeFirst();
-        const bool head = p.request.method == "HEAD";
-        const QByteArray id = p.request.requestId;
-        HttpResponse response = m_handler(p.request);
-        sendResponse(std::move(response), id, head, p.keepAlive);
-    }
-    if (m_closing)
-        return;
-    if (err != HPE_OK) {
-        if (m_errorStatus == 413)
-            failAndClose(413, QStringLiteral("Request body too large (limit %1 bytes)").arg(m_limits.maxBodyBytes));
-        else if (m_errorStatus)
-            failAndClose(m_errorStatus, QStringLiteral("Request rejected"));
-        else
+    m_processing = true;
+    while (!m_closing && !m_stopReading) {
+        // Back-pressure: leave the rest in the socket (and the kernel) until answers are out.
+        if (int(m_slots.size()) >= m_limits.maxPipelined ||
+            m_socket->bytesToWrite() > m_limits.maxUnsentBytes)
+            break;
+        if (m_inputPos >= m_input.size()) {
+            m_input = m_socket->read(kReadChunkBytes);
+            m_inputPos = 0;
+            if (m_input.isEmpty())
+                break;
+        }
+        const size_t available = size_t(m_input.size() - m_inputPos);
+        const size_t parsed =
+            http_parser_execute(&m_parser, &settings(), m_input.constData() + m_inputPos, available);
+        m_inputPos += qsizetype(parsed);
+        const auto err = HTTP_PARSER_ERRNO(&m_parser);
+        if (err == HPE_PAUSED) {
+            // onMessageComplete paused the parser after one request: hand it over, then go on.
+            http_parser_pause(&m_parser, 0);
+            dispatchCompleted();
+            continue;
+        }
+        if (err != HPE_OK) {
+            if (m_errorStatus == 413)
+                failAndClose(
+                    413,
+                    QStringLiteral("Request body too large (limit %1 bytes)").arg(m_limits.maxBodyBytes));
+            else if (m_errorStatus)
+                failAndClose(m_errorStatus, QStringLiteral("Request rejected"));
+            else
+                failAndClose(400, QStringLiteral("Malformed HTTP request"));
+            break;
+        }
+        if (parsed != available) {
             failAndClose(400, QStringLiteral("Malformed HTTP request"));
-        return;
+            break;
+        }
+        // No timer restart here: bytes trickling in do not extend a request's deadline.
     }
-    if (m_parser.upgrade) {
-        // Upgrade (h2c, websocket) is ignored as RFC 9110 allows: the request was answered
-        // with Connection: close, and nothing after it is parsed.
-        return;
-    }
-    if (parsed != size_t(data.size()))
-        failAndClose(400, QStringLiteral("Malformed HTTP request"));
-    // No timer restart here: bytes trickling in do not extend a request's deadline.
+    m_processing = false;
+    updateIdleTimer(false);
 }
 
-void HttpConnection::sendResponse(HttpResponse response, const QByteArray& requestId, bool headOnly, bool keepAlive)
+void HttpConnection::dispatchCompleted()
 {
+    if (!m_completed)
+        return;
+    HttpRequest request = std::move(*m_completed);
+    m_completed.reset();
+    const bool keepAlive = m_completedKeepAlive;
+    if (!keepAlive) {
+        // Connection: close, HTTP/1.0 without keep-alive, or an Upgrade (ignored as RFC 9110
+        // allows): this is the last request of the connection, nothing after it is parsed.
+        m_stopReading = true;
+    }
+    const quint64 sequence = m_nextSequence++;
+    m_slots.push_back(Slot{sequence, request.requestId, request.method == "HEAD", keepAlive});
+    m_handler(request, HttpResponder(this, sequence));
+}
+
+void HttpConnection::answer(quint64 sequence, HttpResponse response)
+{
+    if (m_closing || m_finished || m_slots.empty() || sequence < m_slots.front().sequence)
+        return;
+    const size_t index = size_t(sequence - m_slots.front().sequence);
+    if (index >= m_slots.size() || m_slots[index].answered)
+        return;
+    Slot& slot = m_slots[index];
     if (response.closeConnection)
-        keepAlive = false;
+        slot.keepAlive = false;
+    slot.bytes = serialize(response, slot.requestId, slot.headOnly, slot.keepAlive);
+    slot.answered = true;
+    if (index == 0)
+        flush();
+}
+
+void HttpConnection::flush()
+{
+    bool wrote = false;
+    while (!m_slots.empty() && m_slots.front().answered) {
+        Slot slot = std::move(m_slots.front());
+        m_slots.pop_front();
+        m_socket->write(slot.bytes);
+        wrote = true;
+        if (!slot.keepAlive) {
+            m_slots.clear(); // nothing is answered after a response that closes the connection
+            closeGracefully();
+            return;
+        }
+    }
+    if (!wrote)
+        return;
+    updateIdleTimer(false);
+    if (!m_processing)
+        processInput(); // an answer freed a slot: read on if back-pressure had stopped us
+}
+
+QByteArray HttpConnection::serialize(const HttpResponse& response, const QByteArray& requestId, bool headOnly,
+                                     bool keepAlive) const
+{
     QByteArray out;
     out.reserve(256 + response.body.size());
     out += "HTTP/1.1 ";
@@ -158,9 +271,7 @@ void HttpConnection::sendResponse(HttpResponse response, const QByteArray& reque
     out += keepAlive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
     if (!headOnly)
         out += response.body;
-    m_socket->write(out);
-    if (!keepAlive)
-        closeGracefully();
+    return out;
 }
 
 void HttpConnection::closeGracefully()
@@ -168,7 +279,20 @@ void HttpConnection::closeGracefully()
     if (m_closing)
         return;
     m_closing = true;
-    m_timer.stop();
+    m_stopReading = true;
+    m_requestTimer.stop();
+    m_idleTimer.stop();
+    // However the close goes, a client that does not read cannot keep the connection: it goes
+    // once the answer has not moved for the idle timeout.
+    auto* stall = new QTimer(m_socket);
+    stall->setSingleShot(true);
+    connect(stall, &QTimer::timeout, this, [this] {
+        m_socket->abort();
+        finish();
+    });
+    connect(m_socket, &QTcpSocket::bytesWritten, stall,
+            [stall, ms = m_limits.idleTimeoutMs] { stall->start(ms); });
+    stall->start(m_limits.idleTimeoutMs);
     if (qobject_cast<QSslSocket*>(m_socket)) {
         // TLS flushes its own records and sends close_notify; a raw half-close would cut them off.
         m_socket->disconnectFromHost();
@@ -177,14 +301,14 @@ void HttpConnection::closeGracefully()
     }
     // Half-close once the response is out, then drain what the client still sends for a moment:
     // closing with unread data would reset the connection and the client could lose the answer.
-    auto finish = [this] {
+    auto halfClose = [this] {
         if (m_socket->bytesToWrite() > 0)
             return;
         ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
         QTimer::singleShot(kLingerMs, m_socket, [s = m_socket] { s->abort(); });
     };
-    connect(m_socket, &QTcpSocket::bytesWritten, this, finish);
-    finish();
+    connect(m_socket, &QTcpSocket::bytesWritten, this, halfClose);
+    halfClose();
 }
 
 void HttpConnection::failAndClose(int status, const QString& message)
@@ -197,14 +321,20 @@ void HttpConnection::failAndClose(int status, const QString& message)
         code = "uri_too_long";
     else if (status == 431)
         code = "headers_too_large";
-    HttpResponse r = HttpResponse::json(status, nlohmann::json{{"error", code}, {"message", message.toStdString()}});
-    m_ready.clear();
+    HttpResponse r =
+        HttpResponse::json(status, nlohmann::json{{"error", code}, {"message", message.toStdString()}});
+    m_stopReading = true;
+    m_inRequest = false;
+    m_requestTimer.stop();
     // The request may have failed before its headers (and any X-Request-Id) were read.
     if (m_current.requestId.isEmpty())
         m_current.requestId = newRequestId();
-    qCInfo(lcHttp).noquote() << "rejected a request:" << status << code << "from" << m_socket->peerAddress().toString()
-                             << "request id" << m_current.requestId;
-    sendResponse(std::move(r), m_current.requestId, false, false);
+    qCInfo(lcHttp).noquote() << "rejected a request:" << status << code << "from"
+                             << m_socket->peerAddress().toString() << "request id" << m_current.requestId;
+    // Answered after the requests before it (which may still be in a handler's hands).
+    const quint64 sequence = m_nextSequence++;
+    m_slots.push_back(Slot{sequence, m_current.requestId, false, false});
+    answer(sequence, std::move(r));
 }
 
 int HttpConnection::onMessageBegin(http_parser* p)
@@ -219,7 +349,8 @@ int HttpConnection::onMessageBegin(http_parser* p)
     c->m_headerBytes = 0;
     c->m_inRequest = true;
     c->m_headersDone = false;
-    c->armTimer(); // the request deadline starts with its first byte
+    c->m_requestTimer.start(c->m_limits.requestTimeoutMs); // the deadline starts with the first byte
+    c->updateIdleTimer(false);
     return 0;
 }
 
@@ -322,9 +453,12 @@ int HttpConnection::onMessageComplete(http_parser* p)
 {
     auto* c = self(p);
     c->m_inRequest = false;
-    c->m_ready.append(Pending{std::move(c->m_current), http_should_keep_alive(p) != 0 && !p->upgrade});
+    c->m_requestTimer.stop();
+    c->m_completed = std::move(c->m_current);
+    c->m_completedKeepAlive = http_should_keep_alive(p) != 0 && !p->upgrade;
     c->m_current = HttpRequest{};
-    c->armTimer(); // idle deadline until the next request starts
+    // One request at a time: processInput() hands it over, then checks back-pressure before the next.
+    http_parser_pause(p, 1);
     return 0;
 }
 

@@ -3,7 +3,7 @@
 
 #include <QSslServer>
 #include <QTcpSocket>
-
+#include <QTimer>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -35,7 +35,8 @@ Result<qintptr> createListeningSocket(const QHostAddress& address, quint16 port)
     }
     const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return fail(ErrorCode::Internal, QStringLiteral("socket(): %1").arg(QString::fromLocal8Bit(strerror(errno))));
+        return fail(ErrorCode::Internal,
+                    QStringLiteral("socket(): %1").arg(QString::fromLocal8Bit(strerror(errno))));
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
@@ -59,10 +60,13 @@ quint16 boundPort(qintptr fd)
     return ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
 }
 
-HttpListener::HttpListener(HttpLimits limits, HttpConnection::Handler handler, std::optional<QSslConfiguration> tls,
-                           QObject* parent)
-    : QObject(parent), m_limits(limits), m_handler(std::move(handler))
+HttpListener::HttpListener(HttpLimits limits, HttpConnection::Handler handler,
+                           std::optional<QSslConfiguration> tls,
+                           std::shared_ptr<ClientConnectionCounter> perClient, QObject* parent)
+    : QObject(parent), m_limits(limits), m_handler(std::move(handler)), m_perClient(std::move(perClient))
 {
+    if (!m_perClient)
+        m_perClient = std::make_shared<ClientConnectionCounter>(limits.maxConnectionsPerClient);
     if (tls) {
         auto ssl = std::make_unique<QSslServer>();
         ssl->setSslConfiguration(*tls);
@@ -80,7 +84,8 @@ HttpListener::HttpListener(HttpLimits limits, HttpConnection::Handler handler, s
 Result<void> HttpListener::listen(qintptr socketDescriptor)
 {
     if (!m_server->setSocketDescriptor(socketDescriptor))
-        return fail(ErrorCode::Internal, QStringLiteral("cannot adopt listening socket: %1").arg(m_server->errorString()));
+        return fail(ErrorCode::Internal,
+                    QStringLiteral("cannot adopt listening socket: %1").arg(m_server->errorString()));
     return {};
 }
 
@@ -89,21 +94,47 @@ void HttpListener::close()
     m_server->close();
 }
 
+namespace {
+// Answers a connection that is not taken and closes it; the socket deletes itself once closed or
+// after a short while (a client that does not read cannot keep it).
+void refuse(QTcpSocket* socket, QByteArrayView statusLine, int retryAfter, QByteArrayView body)
+{
+    QByteArray response = statusLine.toByteArray();
+    response += "\r\nContent-Type: application/json\r\nRetry-After: " + QByteArray::number(retryAfter) +
+                "\r\nConnection: close\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n";
+    response += body;
+    socket->write(response);
+    socket->disconnectFromHost();
+    QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+    QTimer::singleShot(2000, socket, [socket] {
+        socket->abort();
+        socket->deleteLater();
+    });
+}
+} // namespace
+
 void HttpListener::onNewConnection()
 {
     while (QTcpSocket* socket = m_server->nextPendingConnection()) {
         if (m_connections >= m_limits.maxConnections) {
-            socket->write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-                          "Connection: close\r\nContent-Length: 63\r\n\r\n"
-                          "{\"error\":\"unavailable\",\"message\":\"Too many connections; retry\"}");
-            socket->disconnectFromHost();
-            connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+            refuse(socket, "HTTP/1.1 503 Service Unavailable", 1,
+                   R"({"error":"unavailable","message":"Too many connections; retry"})");
+            continue;
+        }
+        const QHostAddress peer = socket->peerAddress();
+        if (!m_perClient->tryAcquire(peer)) {
+            refuse(
+                socket, "HTTP/1.1 429 Too Many Requests", 5,
+                R"({"error":"rate_limited","message":"Too many open connections from your address; retry"})");
             continue;
         }
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         ++m_connections;
         auto* connection = new HttpConnection(socket, m_limits, m_handler, this);
-        connect(connection, &HttpConnection::closed, this, [this] { --m_connections; });
+        connect(connection, &HttpConnection::closed, this, [this, peer] {
+            --m_connections;
+            m_perClient->release(peer);
+        });
     }
 }
 

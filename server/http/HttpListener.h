@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "ClientConnectionCounter.h"
 #include "HttpConnection.h"
 #include "HttpLimits.h"
 #include "Result.h"
@@ -9,7 +10,6 @@
 #include <QObject>
 #include <QSslConfiguration>
 #include <QTcpServer>
-
 #include <memory>
 #include <optional>
 
@@ -28,8 +28,11 @@ class HttpListener : public QObject
 public:
     /// With `tls`, connections are TLS (QSslServer): the handshake must finish within the request
     /// deadline, and plain-text clients are dropped.
-    HttpListener(HttpLimits limits, HttpConnection::Handler handler, std::optional<QSslConfiguration> tls = std::nullopt,
-                 QObject* parent = nullptr);
+    /// `perClient` (shared by the listeners of a process) caps connections per client address;
+    /// without it, the cap is this listener's own.
+    HttpListener(HttpLimits limits, HttpConnection::Handler handler,
+                 std::optional<QSslConfiguration> tls = std::nullopt,
+                 std::shared_ptr<ClientConnectionCounter> perClient = nullptr, QObject* parent = nullptr);
     /// Takes ownership of a listening socket from createListeningSocket().
     [[nodiscard]] Result<void> listen(qintptr socketDescriptor);
     void close();
@@ -41,6 +44,7 @@ private:
     std::unique_ptr<QTcpServer> m_server;
     HttpLimits m_limits;
     HttpConnection::Handler m_handler;
+    std::shared_ptr<ClientConnectionCounter> m_perClient;
     int m_connections = 0;
 };
 

@@ -13,6 +13,13 @@ QList<QByteArray> splitPath(const QByteArray& path)
 
 void Router::add(QByteArray method, QByteArray pattern, Handler handler)
 {
+    addAsync(std::move(method), std::move(pattern),
+             [handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
+                                            Respond respond) { respond(handler(request, params)); });
+}
+
+void Router::addAsync(QByteArray method, QByteArray pattern, AsyncHandler handler)
+{
     Route r{std::move(method), pattern, splitPath(pattern), std::move(handler)};
     m_routes.push_back(std::move(r));
 }
@@ -33,7 +40,7 @@ bool Router::match(const Route& route, const QList<QByteArray>& segments, RouteP
     return true;
 }
 
-HttpResponse Router::dispatch(const HttpRequest& request) const
+void Router::dispatch(const HttpRequest& request, Respond respond) const
 {
     const QList<QByteArray> segments = splitPath(request.path);
     QList<QByteArray> allowed;
@@ -42,7 +49,7 @@ HttpResponse Router::dispatch(const HttpRequest& request) const
         if (!match(route, segments, &params))
             continue;
         if (route.method == request.method || (request.method == "HEAD" && route.method == "GET"))
-            return route.handler(request, params);
+            return route.handler(request, params, std::move(respond));
         if (!allowed.contains(route.method))
             allowed.append(route.method);
     }
@@ -51,9 +58,9 @@ HttpResponse Router::dispatch(const HttpRequest& request) const
             Error{ErrorCode::MethodNotAllowed,
                   QStringLiteral("Method %1 is not allowed here").arg(QString::fromLatin1(request.method))});
         r.setHeader(QByteArrayLiteral("Allow"), allowed.join(", "));
-        return r;
+        return respond(std::move(r));
     }
-    return HttpResponse::error(Error{ErrorCode::NotFound, QStringLiteral("No such endpoint")});
+    respond(HttpResponse::error(Error{ErrorCode::NotFound, QStringLiteral("No such endpoint")}));
 }
 
 QList<QByteArray> Router::routes() const

@@ -10,15 +10,19 @@
 namespace ehrs::server {
 
 /// Maps method + path pattern (`/api/sessions/:id`) to a handler. A path that matches with
-/// another method gives 405 with `Allow`; no match gives 404. Handlers are plain
-/// request -> response functions, testable without a socket.
+/// another method gives 405 with `Allow`; no match gives 404. Handlers are request -> response
+/// functions, testable without a socket: plain ones answer at once, asynchronous ones call
+/// `respond` once, later (it must be called in the thread that dispatched).
 class Router
 {
 public:
+    using Respond = std::function<void(HttpResponse)>;
     using Handler = std::function<HttpResponse(const HttpRequest&, const RouteParams&)>;
+    using AsyncHandler = std::function<void(const HttpRequest&, const RouteParams&, Respond)>;
 
     void add(QByteArray method, QByteArray pattern, Handler handler);
-    HttpResponse dispatch(const HttpRequest& request) const;
+    void addAsync(QByteArray method, QByteArray pattern, AsyncHandler handler);
+    void dispatch(const HttpRequest& request, Respond respond) const;
     /// "METHOD pattern" of every route, for the OpenAPI check and metrics labels.
     QList<QByteArray> routes() const;
     /// The pattern that matches a path (for metrics labels), or "unmatched".
@@ -30,7 +34,7 @@ private:
         QByteArray method;
         QByteArray pattern;
         QList<QByteArray> segments;
-        Handler handler;
+        AsyncHandler handler;
     };
     static bool match(const Route& route, const QList<QByteArray>& segments, RouteParams* params);
 

@@ -9,7 +9,6 @@
 // may be answered after a response that closes the connection.
 
 #include "FuzzSupport.h"
-
 #include "HttpConnection.h"
 #include "HttpLimits.h"
 #include "HttpRequest.h"
@@ -17,11 +16,10 @@
 
 #include <QCoreApplication>
 #include <QTcpSocket>
-#include <fuzzer/FuzzedDataProvider.h>
-#include <nlohmann/json.hpp>
-
 #include <cstring>
+#include <fuzzer/FuzzedDataProvider.h>
 #include <http_parser.h>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 using namespace ehrs;
@@ -82,7 +80,8 @@ bool acceptableRequestId(const QByteArray& id)
     if (id.isEmpty() || id.size() > 64)
         return false;
     for (const char c : id) {
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.'))
             return false;
     }
     return true;
@@ -91,18 +90,22 @@ bool acceptableRequestId(const QByteArray& id)
 void checkRequest(const HttpRequest& r, const HttpLimits& limits)
 {
     FUZZ_CHECK(!r.method.isEmpty(), QStringLiteral("request without a method"));
-    FUZZ_CHECK(r.body.size() <= limits.maxBodyBytes,
-               QStringLiteral("body of %1 bytes passed a limit of %2").arg(r.body.size()).arg(limits.maxBodyBytes));
-    FUZZ_CHECK(r.headers.size() <= limits.maxHeaderCount,
-               QStringLiteral("%1 headers passed a limit of %2").arg(r.headers.size()).arg(limits.maxHeaderCount));
+    FUZZ_CHECK(
+        r.body.size() <= limits.maxBodyBytes,
+        QStringLiteral("body of %1 bytes passed a limit of %2").arg(r.body.size()).arg(limits.maxBodyBytes));
+    FUZZ_CHECK(
+        r.headers.size() <= limits.maxHeaderCount,
+        QStringLiteral("%1 headers passed a limit of %2").arg(r.headers.size()).arg(limits.maxHeaderCount));
     qint64 headerBytes = 0;
     for (const auto& [name, value] : r.headers) {
         headerBytes += name.size() + value.size();
         for (const char c : name)
-            FUZZ_CHECK(!(c >= 'A' && c <= 'Z'), QStringLiteral("header name not in lower case: ") + fuzz::shown(name));
+            FUZZ_CHECK(!(c >= 'A' && c <= 'Z'),
+                       QStringLiteral("header name not in lower case: ") + fuzz::shown(name));
     }
-    FUZZ_CHECK(headerBytes <= limits.maxHeaderBytes,
-               QStringLiteral("%1 header bytes passed a limit of %2").arg(headerBytes).arg(limits.maxHeaderBytes));
+    FUZZ_CHECK(
+        headerBytes <= limits.maxHeaderBytes,
+        QStringLiteral("%1 header bytes passed a limit of %2").arg(headerBytes).arg(limits.maxHeaderBytes));
     FUZZ_CHECK(r.path.size() + r.query.size() <= limits.maxUrlBytes, QStringLiteral("URL passed the limit"));
     FUZZ_CHECK(acceptableRequestId(r.requestId), QStringLiteral("request id ") + fuzz::shown(r.requestId));
 }
@@ -244,14 +247,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     std::vector<HttpRequest> seen;
     bool closedBefore = false; // a closing response had been written when the handler was called
     auto* socket = new MemorySocket;
-    auto* connection = new HttpConnection(
-        socket, limits,
-        [&](HttpRequest& request) {
-            checkRequest(request, limits);
-            seen.push_back(request);
-            closedBefore = closedBefore || socket->written().contains("Connection: close");
-            return HttpResponse::json(200, nlohmann::json{{"ok", true}});
-        });
+    auto* connection = new HttpConnection(socket, limits, [&](HttpRequest& request, HttpResponder responder) {
+        checkRequest(request, limits);
+        seen.push_back(request);
+        closedBefore = closedBefore || socket->written().contains("Connection: close");
+        responder.send(HttpResponse::json(200, nlohmann::json{{"ok", true}}));
+    });
 
     Reference reference;
     qsizetype pos = 0;
@@ -268,16 +269,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     for (size_t i = 0; i < written.size(); ++i) {
         const QByteArray& r = written[i];
         answered += r.startsWith("HTTP/1.1 200 ") ? 1 : 0;
-        FUZZ_CHECK(r.contains("\r\nContent-Length: "), QStringLiteral("response without Content-Length: ") + fuzz::shown(r));
+        FUZZ_CHECK(r.contains("\r\nContent-Length: "),
+                   QStringLiteral("response without Content-Length: ") + fuzz::shown(r));
         if (r.contains("Connection: close"))
-            FUZZ_CHECK(i + 1 == written.size(), QStringLiteral("a response was written after Connection: close"));
+            FUZZ_CHECK(i + 1 == written.size(),
+                       QStringLiteral("a response was written after Connection: close"));
     }
     const int handled = int(seen.size());
-    FUZZ_CHECK(answered == handled, QStringLiteral("%1 requests handled, %2 answered").arg(handled).arg(answered));
+    FUZZ_CHECK(answered == handled,
+               QStringLiteral("%1 requests handled, %2 answered").arg(handled).arg(answered));
 
     // The requests handled are the first ones of the stream, with their own headers and body.
     FUZZ_CHECK(seen.size() <= reference.messages.size(),
-               QStringLiteral("%1 requests handled, the stream holds %2").arg(seen.size()).arg(reference.messages.size()));
+               QStringLiteral("%1 requests handled, the stream holds %2")
+                   .arg(seen.size())
+                   .arg(reference.messages.size()));
     for (size_t i = 0; i < seen.size(); ++i) {
         const ReferenceMessage& want = reference.messages[i];
         FUZZ_CHECK(seen[i].headers == want.headers,

@@ -8,6 +8,7 @@
 #include <QThread>
 #include <QTcpSocket>
 #include <QTest>
+#include <QTimer>
 
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -42,6 +43,40 @@ class TestHttpListener : public QObject
     std::unique_ptr<Server> m_server;
     quint16 m_port = 0;
     std::atomic<int> m_handled{0};
+    std::vector<Router::Respond> m_held; // answers of /hold, touched only in the server's thread
+
+    /// Runs `f` in the server's thread and returns its result.
+    template <typename F> auto inServer(F f)
+    {
+        decltype(f()) out{};
+        QMetaObject::invokeMethod(
+            m_server->context, [&] { out = f(); }, Qt::BlockingQueuedConnection);
+        return out;
+    }
+    /// Answers every held /hold request (in the server's thread), oldest first.
+    void releaseHeld()
+    {
+        inServer([this] {
+            auto held = std::move(m_held);
+            m_held.clear();
+            int n = 0;
+            for (auto& respond : held)
+                respond(HttpResponse::json(200, {{"released", ++n}}));
+            return n;
+        });
+    }
+    /// Reads from a raw socket until `count` responses (status lines) have arrived or `ms` pass.
+    static QByteArray readResponses(QTcpSocket& s, int count, int ms)
+    {
+        QByteArray got;
+        QElapsedTimer t;
+        t.start();
+        while (got.count("HTTP/1.1 ") < count && t.elapsed() < ms) {
+            s.waitForReadyRead(50);
+            got += s.readAll();
+        }
+        return got;
+    }
 
     void startListener(HttpLimits limits)
     {
@@ -55,9 +90,10 @@ class TestHttpListener : public QObject
         QMetaObject::invokeMethod(
             srv->context,
             [this, srv, limits, fd = *fd] {
-                srv->listener = new HttpListener(limits, [this](HttpRequest& r) {
+                srv->listener = new HttpListener(limits, [this](HttpRequest& r, HttpResponder responder) {
                     ++m_handled;
-                    return m_router.dispatch(r);
+                    m_router.dispatch(
+                        r, [responder](HttpResponse answer) { responder.send(std::move(answer)); });
                 });
                 return srv->listener->listen(fd).has_value();
             },
@@ -72,6 +108,27 @@ class TestHttpListener : public QObject
                                   Qt::BlockingQueuedConnection, &n);
         return n;
     }
+    /// For one test, a listener with other limits; the usual one is back when this goes out of
+    /// scope, also when the test fails half-way.
+    class OtherLimits
+    {
+    public:
+        OtherLimits(TestHttpListener& test, HttpLimits limits)
+            : m_test(test), m_saved(std::move(test.m_server)), m_savedPort(test.m_port)
+        {
+            test.startListener(limits);
+        }
+        ~OtherLimits()
+        {
+            m_test.m_server = std::move(m_saved);
+            m_test.m_port = m_savedPort;
+        }
+
+    private:
+        TestHttpListener& m_test;
+        std::unique_ptr<Server> m_saved;
+        quint16 m_savedPort;
+    };
     ApiClient client() const { return ApiClient(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_port))); }
 
     /// Reads from a raw socket until the peer closes or `ms` pass; returns what arrived.
@@ -99,6 +156,20 @@ private Q_SLOTS:
         });
         m_router.add("DELETE", "/items/:id", [](const HttpRequest&, const RouteParams& p) {
             return HttpResponse::json(200, {{"id", p.value("id").toStdString()}});
+        });
+        // Answered after a delay, as a handler waiting for its database would be.
+        m_router.addAsync(
+            "GET", "/later/:ms", [](const HttpRequest&, const RouteParams& p, Router::Respond respond) {
+                const int ms = p.value("ms").toInt();
+                QTimer::singleShot(ms, [respond, ms] { respond(HttpResponse::json(200, {{"waited", ms}})); });
+            });
+        // Answered only when the test says so.
+        m_router.addAsync("GET", "/hold",
+                          [this](const HttpRequest&, const RouteParams&, Router::Respond respond) {
+                              m_held.push_back(std::move(respond));
+                          });
+        m_router.add("GET", "/big", [](const HttpRequest&, const RouteParams&) {
+            return HttpResponse::text(200, QByteArray(64 * 1024, 'b'));
         });
         HttpLimits limits;
         limits.maxBodyBytes = 64 * 1024;
@@ -264,13 +335,108 @@ private Q_SLOTS:
         QCOMPARE(s.state(), QAbstractSocket::UnconnectedState);
     }
 
+    void asyncAnswersKeepRequestOrder()
+    {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        // The first answer is ready last: the others wait for it, then all leave in request order.
+        s.write("GET /later/300 HTTP/1.1\r\nHost: x\r\n\r\nGET /later/10 HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        const QByteArray got = readResponses(s, 3, 5000);
+        QCOMPARE(got.count("HTTP/1.1 200"), 3);
+        const qsizetype first = got.indexOf("\"waited\":300");
+        const qsizetype second = got.indexOf("\"waited\":10}");
+        const qsizetype third = got.indexOf("world");
+        QVERIFY2(first >= 0 && first < second && second < third, got.constData());
+        QCOMPARE(s.state(), QAbstractSocket::ConnectedState);
+    }
+
+    void unansweredRequestsAreBounded()
+    {
+        HttpLimits limits;
+        limits.maxPipelined = 8;
+        OtherLimits other(*this, limits);
+        const int before = m_handled;
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        QByteArray burst;
+        for (int i = 0; i < 1000; ++i)
+            burst += "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n";
+        s.write(burst);
+        s.waitForBytesWritten(2000);
+        // The connection stops reading at the bound: the other 992 wait in the socket.
+        QTRY_COMPARE(m_handled - before, 8);
+        QTest::qWait(300);
+        QCOMPARE(m_handled - before, 8);
+        QCOMPARE(inServer([this] { return int(m_held.size()); }), 8);
+        // Answers free the slots: reading resumes, never holding more than the bound.
+        QByteArray got;
+        QElapsedTimer t;
+        t.start();
+        while (got.count("HTTP/1.1 200") < 1000 && t.elapsed() < 20000) {
+            QVERIFY(inServer([this] { return int(m_held.size()); }) <= 8);
+            releaseHeld();
+            s.waitForReadyRead(20);
+            got += s.readAll();
+        }
+        QCOMPARE(got.count("HTTP/1.1 200"), 1000);
+        QCOMPARE(m_handled - before, 1000);
+    }
+
+    void clientThatDoesNotReadIsDropped()
+    {
+        HttpLimits limits;
+        limits.idleTimeoutMs = 1000;
+        OtherLimits other(*this, limits);
+        const int before = m_handled;
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(s.waitForConnected(2000));
+        s.setReadBufferSize(1); // this client does not read what it asked for
+        QByteArray burst;
+        for (int i = 0; i < 2000; ++i)
+            burst += "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+        s.write(burst);
+        s.flush();
+        QTRY_VERIFY(m_handled - before > 0);
+        // 2000 answers of 64 KiB are 128 MiB; what the server produces is bounded by the socket
+        // buffers, and the stalled connection is closed after the idle timeout.
+        QTRY_COMPARE_WITH_TIMEOUT(connectionCount(), 0, 10000);
+        QVERIFY2(m_handled - before < 1000, QByteArray::number(m_handled - before).constData());
+    }
+
+    void connectionsPerClientAreCapped()
+    {
+        HttpLimits limits;
+        limits.maxConnectionsPerClient = 3;
+        OtherLimits other(*this, limits);
+        QTcpSocket a, b, c, d;
+        for (QTcpSocket* s : {&a, &b, &c}) {
+            s->connectToHost(QHostAddress::LocalHost, m_port);
+            QVERIFY(s->waitForConnected(2000));
+        }
+        QTRY_COMPARE(connectionCount(), 3);
+        d.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(d.waitForConnected(2000));
+        const QByteArray reply = readUntilClosed(d, 3000);
+        QVERIFY2(reply.startsWith("HTTP/1.1 429"), reply.constData());
+        QVERIFY(reply.contains("Retry-After: 5"));
+        // A closed connection gives its slot back.
+        a.disconnectFromHost();
+        QTRY_COMPARE(connectionCount(), 2);
+        QTcpSocket e;
+        e.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(e.waitForConnected(2000));
+        QTRY_COMPARE(connectionCount(), 3);
+    }
+
     void connectionLimit()
     {
         HttpLimits limits;
         limits.maxConnections = 2;
-        auto saved = std::move(m_server);
-        const quint16 savedPort = m_port;
-        startListener(limits);
+        OtherLimits other(*this, limits);
         QTcpSocket a, b, c;
         for (QTcpSocket* s : {&a, &b}) {
             s->connectToHost(QHostAddress::LocalHost, m_port);
@@ -282,8 +448,6 @@ private Q_SLOTS:
         const QByteArray reply = readUntilClosed(c, 3000);
         QVERIFY2(reply.startsWith("HTTP/1.1 503"), reply.constData());
         QVERIFY(reply.contains("Retry-After"));
-        m_server = std::move(saved);
-        m_port = savedPort;
     }
 };
 

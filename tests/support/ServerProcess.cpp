@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerProcess.h"
 
+#include "TestEnvironment.h"
+
 #include <QDeadlineTimer>
 #include <QFile>
 #include <QTest>
@@ -27,6 +29,25 @@ ServerProcess::~ServerProcess()
 void ServerProcess::setEnv(const QString& name, const QString& value)
 {
     m_env.insert(name, value);
+}
+
+bool ServerProcess::onPostgres()
+{
+    return qEnvironmentVariable("EHRS_TEST_BACKEND") == u"postgres";
+}
+
+bool ServerProcess::useBackendUnderTest()
+{
+    if (!onPostgres())
+        return true;
+    const QString db = createPostgresDatabase();
+    if (db.isEmpty())
+        return false;
+    setEnv(QStringLiteral("DATABASE_URL"), db);
+    setEnv(QStringLiteral("JWT_SECRET"), QStringLiteral("process-test-secret-0123456789abcdef0123"));
+    if (!sharedRedisUrl().isEmpty())
+        setEnv(QStringLiteral("REDIS_URL"), sharedRedisUrl());
+    return true;
 }
 
 bool ServerProcess::start(const QStringList& extraArgs)

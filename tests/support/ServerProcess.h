@@ -23,6 +23,13 @@ public:
     void setEnv(const QString& name, const QString& value);
     QString dataDir() const { return m_dataDir.path(); }
 
+    /// Points the process at the backend the integration test runs on (EHRS_TEST_BACKEND):
+    /// `postgres` gives it a fresh PostgreSQL database, the shared Redis and a JWT_SECRET; otherwise
+    /// it keeps the embedded SQLite default. False when the PostgreSQL database cannot be created.
+    bool useBackendUnderTest();
+    /// True when the integration test runs on PostgreSQL + Redis (EHRS_TEST_BACKEND=postgres).
+    static bool onPostgres();
+
     /// Starts `serve --port 0` and waits until it listens; false (with a QWARN) on failure.
     bool start(const QStringList& extraArgs = {});
     /// SIGTERM and wait; the port is free afterwards.

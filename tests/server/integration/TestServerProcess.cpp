@@ -39,22 +39,7 @@ class TestServerProcess : public QObject
 {
     Q_OBJECT
 
-    bool postgres() const { return qEnvironmentVariable("EHRS_TEST_BACKEND") == u"postgres"; }
-
-    /// Configures the process for the backend under test.
-    bool configure(ServerProcess& server)
-    {
-        if (!postgres())
-            return true;
-        const QString db = createPostgresDatabase();
-        if (db.isEmpty())
-            return false;
-        server.setEnv(QStringLiteral("DATABASE_URL"), db);
-        server.setEnv(QStringLiteral("JWT_SECRET"), QStringLiteral("process-test-secret-0123456789abcdef0123"));
-        if (!sharedRedisUrl().isEmpty())
-            server.setEnv(QStringLiteral("REDIS_URL"), sharedRedisUrl());
-        return true;
-    }
+    bool postgres() const { return ServerProcess::onPostgres(); }
 
 private Q_SLOTS:
     void initTestCase()
@@ -104,7 +89,7 @@ private Q_SLOTS:
     void usersAndSessionsFromTheCommandLine()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         QByteArray out;
         QCOMPARE(server.run({QStringLiteral("migrate")}, {}, &out), 0);
         QCOMPARE(server.run({QStringLiteral("migrate")}, {}, &out), 0);
@@ -159,7 +144,7 @@ private Q_SLOTS:
     void servesAndStopsCleanly()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         QVERIFY(server.start());
         auto ready = ApiClient(server.url()).request("GET", "/readyz");
         QCOMPARE(ready.status, 200);
@@ -178,7 +163,7 @@ private Q_SLOTS:
     void periodicCleanupRuns()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         server.setEnv(QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("1"));
         server.setEnv(QStringLiteral("SESSION_RETENTION"), QStringLiteral("0"));
         QVERIFY(server.addUser(QStringLiteral("clean@example.org"), QString::fromLatin1(kPassword)));
@@ -198,7 +183,7 @@ private Q_SLOTS:
     void forwardedForIsTrustedOnlyFromProxies()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         QVERIFY(server.addUser(QStringLiteral("proxy@example.org"), QString::fromLatin1(kPassword)));
         QVERIFY(server.start());
         ApiClient api(server.url());
@@ -230,7 +215,7 @@ private Q_SLOTS:
     void eddsaKeysJwksAndRotation()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         const QString keysDir = server.dataDir() + QStringLiteral("/keys");
         server.setEnv(QStringLiteral("JWT_KEYS_DIR"), keysDir);
         QVERIFY(server.addUser(QStringLiteral("ed@example.org"), QString::fromLatin1(kPassword)));
@@ -272,7 +257,7 @@ private Q_SLOTS:
     void jsonLogsAreJson()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         server.setEnv(QStringLiteral("LOG_FORMAT"), QStringLiteral("json"));
         QVERIFY(server.addUser(QStringLiteral("json@example.org"), QString::fromLatin1(kPassword)));
         QVERIFY(server.start());
@@ -297,7 +282,7 @@ private Q_SLOTS:
     void tlsListener()
     {
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         const QString cert = server.dataDir() + QStringLiteral("/cert.pem");
         const QString key = server.dataDir() + QStringLiteral("/key.pem");
         const int rc = QProcess::execute(QStringLiteral("openssl"),
@@ -342,14 +327,14 @@ private Q_SLOTS:
         redis.setPassword(QStringLiteral("s3cret-redis-pass"));
         QVERIFY(redis.start());
         ServerProcess server;
-        QVERIFY(configure(server));
+        QVERIFY(server.useBackendUnderTest());
         server.setEnv(QStringLiteral("REDIS_URL"), redis.url());
         QVERIFY(server.start());
         QTRY_COMPARE_WITH_TIMEOUT(ApiClient(server.url()).request("GET", "/readyz").str("cache"), std::string("redis"), 5000);
         QTRY_COMPARE_WITH_TIMEOUT(ApiClient(server.url()).request("GET", "/readyz").str("revocationFeed"), std::string("up"), 5000);
         // A wrong password: the server still serves, from the database.
         ServerProcess wrong;
-        QVERIFY(configure(wrong));
+        QVERIFY(wrong.useBackendUnderTest());
         wrong.setEnv(QStringLiteral("REDIS_URL"), QStringLiteral("redis://:wrong@127.0.0.1:%1/0").arg(redis.port()));
         QVERIFY(wrong.start());
         auto ready = ApiClient(wrong.url()).request("GET", "/readyz");
