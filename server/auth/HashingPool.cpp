@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "HashingPool.h"
+
+#include <QThread>
+
+namespace ehrs::server {
+
+HashingPool::HashingPool(int threads, int maxQueued)
+{
+    const int n = threads > 0 ? threads : qMax(1, QThread::idealThreadCount());
+    m_pool.setMaxThreadCount(n);
+    m_pool.setExpiryTimeout(-1); // threads stay: no thread creation on the login path
+    m_capacity = n + qMax(0, maxQueued);
+}
+
+HashingPool::~HashingPool()
+{
+    m_pool.waitForDone();
+}
+
+bool HashingPool::admit()
+{
+    int current = m_inFlight.load(std::memory_order_relaxed);
+    do {
+        if (current >= m_capacity)
+            return false;
+    } while (!m_inFlight.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
+    return true;
+}
+
+Error HashingPool::busy()
+{
+    return Error{ErrorCode::Unavailable,
+                 QStringLiteral("The server is busy checking other sign-ins; retry shortly"), 1};
+}
+
+} // namespace ehrs::server
