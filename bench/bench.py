@@ -269,6 +269,9 @@ def cmd_wrk(a):
     res = {"requests": raw["requests"], "seconds": round(secs, 2), "rps": good / secs if secs else 0,
            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "p999_ms": raw["p999_us"] / 1000,
            "max_ms": raw["max_us"] / 1000, "errors": errors, "starved": raw.get("starved", 0), "raw": raw}
+    if a.cpu_ticks is not None and a.hz and raw["requests"]:
+        # all requests cost server CPU, answered well or not
+        res["cpu_us"] = 1e6 * a.cpu_ticks / a.hz / raw["requests"]
     res.update(json.loads(a.meta))
     print(json.dumps(res))
 
@@ -384,8 +387,9 @@ def cmd_report(a):
     by_id = {r["id"]: r for r in rows}
     quick = a.quick
     out = []
-    out.append("| # | scenario | conns | req/s | p50 ms | p99 ms | p99.9 ms | errors | vs reference (same run) | target | met |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|")
+    out.append("| # | scenario | conns | req/s | server CPU µs/req | p50 ms | p99 ms | p99.9 ms | errors | vs reference (same run) "
+               "| target | met |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     verdicts = []
     for r in rows:
         if r.get("hidden"):
@@ -412,8 +416,9 @@ def cmd_report(a):
                 ok = ok and good
             met = "n/a (quick)" if quick else ("yes" if ok else "**no**")
             verdicts.append((r["name"], met))
-        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r.get("num", ""), r["name"], fmt(r.get("conns")), fmt(r.get("rps"), 1), fmt(r.get("p50_ms"), 3),
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r.get("num", ""), r["name"], fmt(r.get("conns")), fmt(r.get("rps"), 1), fmt(r.get("cpu_us"), 0),
+            fmt(r.get("p50_ms"), 3),
             fmt(r.get("p99_ms"), 3), fmt(r.get("p999_ms"), 3), fmt(r.get("errors")), ratio, r.get("target", ""), met))
     for r in rows:
         if r.get("starved"):
@@ -438,7 +443,8 @@ def main():
     s.set_defaults(f=cmd_agent)
     s = sub.add_parser("idle"); s.add_argument("--pid", type=int); s.add_argument("--seconds", type=float, default=60)
     s.set_defaults(f=cmd_idle)
-    s = sub.add_parser("wrk"); s.add_argument("file"); s.add_argument("--meta", default="{}"); s.set_defaults(f=cmd_wrk)
+    s = sub.add_parser("wrk"); s.add_argument("file"); s.add_argument("--meta", default="{}")
+    s.add_argument("--cpu-ticks", type=int); s.add_argument("--hz", type=int); s.set_defaults(f=cmd_wrk)
     s = sub.add_parser("pgbench"); s.add_argument("--logs"); s.add_argument("--summary"); s.add_argument("--meta", default="{}")
     s.set_defaults(f=cmd_pgbench)
     s = sub.add_parser("redis"); s.add_argument("file"); s.add_argument("--meta", default="{}"); s.set_defaults(f=cmd_redis)
