@@ -2,6 +2,7 @@
 #include "ApiRoutes.h"
 
 #include "Crypto.h"
+#include "SessionListJson.h"
 
 #include <QFile>
 
@@ -187,10 +188,7 @@ HttpResponse ApiRoutes::listSessions(const AuthContext& who)
     auto sessions = m_s.service.list(who);
     if (!sessions)
         return errorOf(sessions);
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& s : *sessions)
-        items.push_back(s);
-    return HttpResponse::json(200, {{"success", true}, {"sessions", items}, {"total", sessions->size()}});
+    return HttpResponse::text(200, sessionListJson(*sessions), "application/json");
 }
 
 HttpResponse ApiRoutes::renameSession(const HttpRequest& request, const QString& id, const AuthContext& who)
