@@ -189,7 +189,9 @@ public:
 
     void feed(QByteArrayView bytes)
     {
-        if (m_stopped)
+        // An empty read is not the end of the stream (http_parser would take a zero length as
+        // EOF); the connection does not feed one to its parser either.
+        if (m_stopped || bytes.isEmpty())
             return;
         const size_t parsed = http_parser_execute(&m_parser, &m_settings, bytes.data(), size_t(bytes.size()));
         m_stopped = HTTP_PARSER_ERRNO(&m_parser) != HPE_OK || m_upgraded || parsed != size_t(bytes.size());
