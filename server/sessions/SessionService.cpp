@@ -157,10 +157,12 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
             d.metrics->login("mfa_required");
         return LoginResult(std::move(challenge));
     }
+    // Before the session: its writes then do not eat into the new access token's life.
+    const QString deviceCredential = deviceCredentialAfterSignIn(u.id, request.deviceCredential);
     auto tokens = startSession(u, request.deviceInfo, info);
     if (!tokens)
         return fail(tokens.error());
-    tokens->deviceCredential = deviceCredentialAfterSignIn(u.id, request.deviceCredential);
+    tokens->deviceCredential = deviceCredential;
     return LoginResult(std::move(*tokens));
 }
 
@@ -176,7 +178,13 @@ QString SessionService::deviceCredentialAfterSignIn(const QString& userId, const
             return presented;
     }
     const QByteArray fresh = DeviceCredentialStore::generate();
-    if (auto r = d.devices->insert(fresh, userId, now, expiresAt, kDeviceCredentialsPerUser); !r) {
+    Transaction tx(d.db); // one commit for the row and the pruning
+    auto r = tx.begin();
+    if (r)
+        r = d.devices->insert(fresh, userId, now, expiresAt, kDeviceCredentialsPerUser);
+    if (r)
+        r = tx.commit();
+    if (!r) {
         // The sign-in stands; the client just stays an unknown one for the next login.
         qCWarning(lcSessions) << "cannot store a device credential:" << r.error().message;
         return {};
