@@ -133,6 +133,8 @@ void to_json(nlohmann::json& j, const AuthTokens& t)
                        {"sessionId", s(t.sessionId)}};
     if (t.user)
         j["user"] = *t.user;
+    if (!t.deviceCredential.isEmpty())
+        j["deviceCredential"] = s(t.deviceCredential);
 }
 
 void to_json(nlohmann::json& j, const MfaChallenge& c)
@@ -163,6 +165,8 @@ void to_json(nlohmann::json& j, const LoginRequest& r)
     j = nlohmann::json{{"email", s(r.email)}, {"password", s(r.password)}};
     if (r.deviceInfo)
         j["deviceInfo"] = *r.deviceInfo;
+    if (!r.deviceCredential.isEmpty())
+        j["deviceCredential"] = s(r.deviceCredential);
 }
 
 Result<LoginRequest> loginRequestFromJson(const nlohmann::json& j)
@@ -182,6 +186,10 @@ Result<LoginRequest> loginRequestFromJson(const nlohmann::json& j)
             return fail(d.error());
         r.deviceInfo = *d;
     }
+    auto credential = json::optionalString(j, "deviceCredential", 256);
+    if (!credential)
+        return fail(credential.error());
+    r.deviceCredential = *credential;
     return r;
 }
 
@@ -229,6 +237,10 @@ Result<AuthTokens> authTokensFromJson(const nlohmann::json& j)
             return fail(user.error());
         t.user = *user;
     }
+    auto credential = json::optionalString(j, "deviceCredential", 256);
+    if (!credential)
+        return fail(credential.error());
+    t.deviceCredential = *credential;
     return t;
 }
 

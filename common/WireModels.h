@@ -32,6 +32,9 @@ struct LoginRequest
     QString email;
     QString password;
     std::optional<DeviceInfo> deviceInfo;
+    /// The device credential an earlier sign-in of this account on this device returned (empty:
+    /// none). With it, other clients' failures do not lock this one out.
+    QString deviceCredential;
 };
 
 /// Body of a successful login, MFA verification or refresh: `token` and `accessToken` carry the
@@ -43,6 +46,9 @@ struct AuthTokens
     QString refreshToken;
     qint64 expiresIn = 0; // seconds
     QString sessionId;
+    /// Login and MFA verification only: the device credential to present at this account's
+    /// next login from this device (empty on refresh).
+    QString deviceCredential;
 };
 
 /// Body of a login that needs a second factor.

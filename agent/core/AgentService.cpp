@@ -372,13 +372,31 @@ QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const Q
     if (server.scheme() == u"http" && server.host() != u"127.0.0.1" && server.host() != u"localhost" &&
         server.host() != u"::1")
         qCWarning(lcAgent) << "signing in over plain HTTP to" << server.host() << "- use https in production";
-    LoginRequest request{email, password, m_config.deviceInfo};
     m_loginInProgress = true;
-    return m_server.login(server, request)
-        .then(this, [this, server, email](const Result<LoginOutcome>& outcome) {
-            return completeLogin(server, email, outcome);
-        })
+    // The device credential of an earlier sign-in here exempts this login from the lock-out that
+    // other clients' failed attempts cause; without one the login still goes ahead.
+    return m_store.loadDeviceCredential(accountServerUrl(server), email)
+        .then(this,
+              [this, server, email, password](const Result<QString>& credential) {
+                  if (!credential)
+                      qCWarning(lcAgentStorage)
+                          << "cannot read the device credential:" << credential.error().message;
+                  LoginRequest request{email, password, m_config.deviceInfo};
+                  request.deviceCredential = credential.value_or(QString());
+                  return m_server.login(server, request)
+                      .then(this,
+                            [this, server, email,
+                             presented = request.deviceCredential](const Result<LoginOutcome>& outcome) {
+                                return completeLogin(server, email, presented, outcome);
+                            })
+                      .unwrap();
+              })
         .unwrap();
+}
+
+QString AgentService::accountServerUrl(const QUrl& server)
+{
+    return server.toString(QUrl::RemoveUserInfo | QUrl::StripTrailingSlash);
 }
 
 QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, const QString& code)
@@ -389,14 +407,16 @@ QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, co
     if (m_loginInProgress)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
     m_loginInProgress = true;
-    return m_server.verifyMfa(pending.server, pending.mfaToken, code)
-        .then(this, [this, pending](const Result<LoginOutcome>& outcome) {
-            return completeLogin(pending.server, pending.email, outcome);
-        })
+    return m_server.verifyMfa(pending.server, pending.mfaToken, code, pending.deviceCredential)
+        .then(this,
+              [this, pending](const Result<LoginOutcome>& outcome) {
+                  return completeLogin(pending.server, pending.email, pending.deviceCredential, outcome);
+              })
         .unwrap();
 }
 
 QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const QString& email,
+                                                       const QString& deviceCredential,
                                                        const Result<LoginOutcome>& outcome)
 {
     using R = Result<LoginStep>;
@@ -407,14 +427,14 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         LoginStep step;
         step.reply.requiresMfa = true;
         step.reply.methods = challenge->methods;
-        step.pendingMfa = PendingMfa{server, email, challenge->mfaToken};
+        step.pendingMfa = PendingMfa{server, email, challenge->mfaToken, deviceCredential};
         return readyFuture(R(std::move(step)));
     }
     if (m_account)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("signed in by another client meanwhile"))));
     const AuthTokens tokens = std::get<AuthTokens>(*outcome);
     StoredAccount account;
-    account.serverUrl = server.toString(QUrl::RemoveUserInfo | QUrl::StripTrailingSlash);
+    account.serverUrl = accountServerUrl(server);
     account.userId = tokens.user ? tokens.user->id : subjectOf(tokens.accessToken);
     account.email = tokens.user && !tokens.user->email.isEmpty() ? tokens.user->email : email;
     account.sessionId = tokens.sessionId;
@@ -422,6 +442,17 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
     ++m_generation;
     const quint64 generation = m_generation;
     auto promise = startedPromise<R>();
+    // The device credential outlives this session (sign-out keeps it). Queued before the account,
+    // so it is stored by the time the account is; failing to store it only makes the next login
+    // an unknown client's.
+    if (!tokens.deviceCredential.isEmpty() && tokens.deviceCredential != deviceCredential) {
+        m_store.saveDeviceCredential(account.serverUrl, email, tokens.deviceCredential)
+            .then(this, [](const Result<void>& stored) {
+                if (!stored)
+                    qCWarning(lcAgentStorage)
+                        << "cannot store the device credential:" << stored.error().message;
+            });
+    }
     m_store.save(account).then(this, [this, promise, generation, account, tokens](const Result<void>& saved) {
         if (generation != m_generation) {
             finishPromise(*promise, R(fail(ErrorCode::Conflict, QStringLiteral("state changed during sign-in"))));

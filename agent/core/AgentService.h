@@ -83,7 +83,9 @@ private:
     void signOut(const QString& reason, const QString& message, bool revoked);
     void checkSessions();
     QFuture<Result<LoginStep>> completeLogin(const QUrl& server, const QString& email,
+                                             const QString& deviceCredential,
                                              const Result<LoginOutcome>& outcome);
+    static QString accountServerUrl(const QUrl& server);
     qint64 remainingValidityMs() const;
     static bool endsSession(ErrorCode code);
 

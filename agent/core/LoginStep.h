@@ -17,6 +17,7 @@ struct PendingMfa
     QUrl server;
     QString email;
     QString mfaToken;
+    QString deviceCredential; // presented at login; presented again with the code
 };
 
 /// Outcome of `login` / `verify-mfa`: the reply for the client and, when a code is needed, the

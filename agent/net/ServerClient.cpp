@@ -112,9 +112,12 @@ QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const Logi
         .then(this, [](const Result<json>& r) { return toLoginOutcome(r); });
 }
 
-QFuture<Result<LoginOutcome>> ServerClient::verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code)
+QFuture<Result<LoginOutcome>> ServerClient::verifyMfa(const QUrl& server, const QString& mfaToken,
+                                                      const QString& code, const QString& deviceCredential)
 {
-    const json body{{"mfaToken", mfaToken.toStdString()}, {"code", code.toStdString()}};
+    json body{{"mfaToken", mfaToken.toStdString()}, {"code", code.toStdString()}};
+    if (!deviceCredential.isEmpty())
+        body["deviceCredential"] = deviceCredential.toStdString();
     return send("POST", endpoint(server, QStringLiteral("/api/auth/verify-mfa")),
                 QByteArray::fromStdString(body.dump()), {})
         .then(this, [](const Result<json>& r) { return toLoginOutcome(r); });

@@ -31,7 +31,8 @@ public:
     explicit ServerClient(QNetworkAccessManager& network, QObject* parent = nullptr);
 
     QFuture<Result<LoginOutcome>> login(const QUrl& server, const LoginRequest& request);
-    QFuture<Result<LoginOutcome>> verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code);
+    QFuture<Result<LoginOutcome>> verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code,
+                                            const QString& deviceCredential = {});
     QFuture<Result<AuthTokens>> refresh(const QUrl& server, const QString& refreshToken);
     QFuture<Result<void>> logout(const QUrl& server, const QString& accessToken);
     QFuture<Result<std::vector<SessionDto>>> sessions(const QUrl& server, const QString& accessToken);

@@ -159,4 +159,25 @@ QFuture<Result<void>> KeychainTokenStore::remove(const StoredAccount& account)
     return promise->future();
 }
 
+QFuture<Result<QString>> KeychainTokenStore::loadDeviceCredential(const QString& serverUrl,
+                                                                  const QString& email)
+{
+    auto promise = startedPromise<Result<QString>>();
+    readEntry(StoredAccount::deviceCredentialKey(serverUrl, email))
+        .then(this, [promise](const Result<std::optional<QString>>& entry) {
+            if (!entry)
+                finishPromise(*promise, Result<QString>(fail(entry.error())));
+            else
+                finishPromise(*promise, Result<QString>(entry->value_or(QString())));
+        });
+    return promise->future();
+}
+
+QFuture<Result<void>> KeychainTokenStore::saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                                               const QString& credential)
+{
+    const QString key = StoredAccount::deviceCredentialKey(serverUrl, email);
+    return credential.isEmpty() ? deleteEntry(key) : writeEntry(key, credential);
+}
+
 } // namespace ehrs::agent

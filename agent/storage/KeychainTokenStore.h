@@ -26,6 +26,9 @@ public:
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) override;
+    QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                               const QString& credential) override;
     QString kind() const override { return QStringLiteral("keychain"); }
     bool isPersistent() const override { return true; }
 

@@ -25,4 +25,22 @@ QFuture<Result<void>> MemoryTokenStore::remove(const StoredAccount& account)
     return deferredFuture(Result<void>{});
 }
 
+QFuture<Result<QString>> MemoryTokenStore::loadDeviceCredential(const QString& serverUrl,
+                                                                const QString& email)
+{
+    return deferredFuture(
+        Result<QString>(m_deviceCredentials.value(StoredAccount::deviceCredentialKey(serverUrl, email))));
+}
+
+QFuture<Result<void>> MemoryTokenStore::saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                                             const QString& credential)
+{
+    const QString key = StoredAccount::deviceCredentialKey(serverUrl, email);
+    if (credential.isEmpty())
+        m_deviceCredentials.remove(key);
+    else
+        m_deviceCredentials.insert(key, credential);
+    return deferredFuture(Result<void>{});
+}
+
 } // namespace ehrs::agent

@@ -3,6 +3,8 @@
 
 #include "TokenStore.h"
 
+#include <QHash>
+
 namespace ehrs::agent {
 
 /// The fallback when there is no keychain: the account lives as long as the agent process and
@@ -14,11 +16,15 @@ public:
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) override;
+    QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                               const QString& credential) override;
     QString kind() const override { return QStringLiteral("memory"); }
     bool isPersistent() const override { return false; }
 
 private:
     std::optional<StoredAccount> m_account;
+    QHash<QString, QString> m_deviceCredentials; // by StoredAccount::deviceCredentialKey()
 };
 
 } // namespace ehrs::agent

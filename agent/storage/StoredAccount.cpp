@@ -12,6 +12,11 @@ QString StoredAccount::storageKey() const
     return QStringLiteral("account:%1|%2").arg(serverUrl, email.toLower());
 }
 
+QString StoredAccount::deviceCredentialKey(const QString& serverUrl, const QString& email)
+{
+    return QStringLiteral("device:%1|%2").arg(serverUrl, email.trimmed().toLower());
+}
+
 QByteArray StoredAccount::toJson() const
 {
     const nlohmann::json j{{"serverUrl", serverUrl.toStdString()},

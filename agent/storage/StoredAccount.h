@@ -21,6 +21,9 @@ struct StoredAccount
     bool operator==(const StoredAccount&) const = default;
     /// Name of the keychain entry: one per server + account.
     QString storageKey() const;
+    /// Name of the keychain entry of the device credential for an account on a server: its own
+    /// entry, since it outlives the account entry (sign-out deletes that one).
+    static QString deviceCredentialKey(const QString& serverUrl, const QString& email);
     QByteArray toJson() const;
     [[nodiscard]] static Result<StoredAccount> fromJson(QByteArrayView json);
 };

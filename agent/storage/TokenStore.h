@@ -30,6 +30,14 @@ public:
     /// is not there succeeds.
     virtual QFuture<Result<void>> remove(const StoredAccount& account) = 0;
 
+    /// The device credential the server issued to this device for `email` on `serverUrl` (empty:
+    /// none). It names the device, not a session: remove() leaves it, so the next sign-in of that
+    /// account here is not locked out by other clients' failed attempts.
+    virtual QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) = 0;
+    /// Stores it; an empty `credential` deletes the entry.
+    virtual QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                                       const QString& credential) = 0;
+
     /// "keychain" or "memory", as `status` reports it.
     virtual QString kind() const = 0;
     /// True when what is saved outlives the process.

@@ -3,6 +3,7 @@
 
 #include "Crypto.h"
 #include "SessionListJson.h"
+#include "ForwardedChain.h"
 
 #include <QFile>
 
@@ -30,31 +31,7 @@ HttpResponse errorOf(const Result<T>& r)
 
 QString ApiRoutes::clientAddress(const HttpRequest& request, const ServerConfig& config)
 {
-    QHostAddress peer = request.peerAddress;
-    bool ok = false;
-    const QHostAddress v4(peer.toIPv4Address(&ok));
-    if (ok)
-        peer = v4;
-    auto trusted = [&](const QHostAddress& a) {
-        for (const auto& subnet : config.trustedProxies) {
-            if (a.isInSubnet(subnet))
-                return true;
-        }
-        return false;
-    };
-    if (config.trustedProxies.isEmpty() || !trusted(peer))
-        return peer.toString();
-    // Walk X-Forwarded-For from the right: the first hop that is not a trusted proxy is the client.
-    const QList<QByteArray> hops = request.header("x-forwarded-for").split(',');
-    for (auto it = hops.crbegin(); it != hops.crend(); ++it) {
-        const QHostAddress hop(QString::fromLatin1(it->trimmed()));
-        if (hop.isNull())
-            break;
-        if (!trusted(hop))
-            return hop.toString();
-        peer = hop;
-    }
-    return peer.toString();
+    return resolveClientAddress(request, config.trustedProxies, config.forwardedHeader).toString();
 }
 
 RequestInfo ApiRoutes::infoOf(const HttpRequest& request) const
@@ -265,9 +242,14 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
     auto code = json::requiredTrimmed(*body, "code", 64);
     if (!code)
         return errorOf(code);
+    auto device = json::optionalString(*body, "deviceCredential", 256);
+    if (!device)
+        return errorOf(device);
     auto tokens = m_s.mfa.verifyLogin(token->toLatin1(), *code, infoOf(request));
     if (!tokens)
         return errorOf(tokens);
+    if (tokens->user)
+        tokens->deviceCredential = m_s.service.deviceCredentialAfterSignIn(tokens->user->id, *device);
     return tokenResponse(*tokens);
 }
 

@@ -14,8 +14,8 @@ public:
     explicit ApiRoutes(ServiceBundle& services) : m_s(services) {}
     void registerAll(Router& router);
 
-    /// Client address: the socket peer, or the last untrusted X-Forwarded-For hop when the peer is
-    /// a configured trusted proxy.
+    /// Client address: the socket peer, or the last untrusted hop of the forwarding chain
+    /// (TRUSTED_PROXY_HEADER, all its lines) when the peer is a configured trusted proxy.
     static QString clientAddress(const HttpRequest& request, const ServerConfig& config);
 
 private:

@@ -5,12 +5,12 @@ namespace ehrs::server {
 
 ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database, std::unique_ptr<RedisStore> redisStore,
                              KeyValueStore& kv)
-    : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
+    : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db), devices(*db),
       cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
       limiter(redis.get(), s.localRateCounts(), s.clock()),
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
                                    s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
-                                   &s.metrics(), &s.geo()}),
+                                   &s.metrics(), &s.geo(), &devices}),
       mfa(MfaService::Deps{*db, users, service, kv, s.hasher(), audit, s.clock(), s.mfaKeys(), s.mfaChallenges(), &limiter,
                            s.config()})
 {

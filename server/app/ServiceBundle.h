@@ -3,6 +3,7 @@
 
 #include "app/SharedState.h"
 #include "audit/AuditLog.h"
+#include "auth/DeviceCredentialStore.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
 #include "mfa/MfaService.h"
@@ -27,6 +28,7 @@ public:
     KeyValueStore& store;
     UserStore users;
     SessionStore sessions;
+    DeviceCredentialStore devices;
     SessionCache cache;
     AuditLog audit;
     RateLimiter limiter;

@@ -70,12 +70,20 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("trusted-proxies"), QStringLiteral("cidrs"),
          QStringLiteral("Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
                         "is believed (default: none).")},
+        {QStringLiteral("TRUSTED_PROXY_HEADER"), QStringLiteral("trusted-proxy-header"), QStringLiteral("name"),
+         QStringLiteral("Header the trusted proxies write the client address into: X-Forwarded-For (default) or "
+                        "Forwarded (RFC 7239). Only that one is read; all its lines count.")},
         {QStringLiteral("RATE_LIMIT_LOGIN_ACCOUNT"), QStringLiteral("rate-limit-login-account"), QStringLiteral("n/s"),
          QStringLiteral("Failed logins allowed per account per window (default 10/900); then 429 with Retry-After.")},
         {QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("rate-limit-login-ip"), QStringLiteral("n/s"),
          QStringLiteral("Login attempts allowed per client address per window (default 100/60).")},
         {QStringLiteral("RATE_LIMIT_MFA_ACCOUNT"), QStringLiteral("rate-limit-mfa-account"), QStringLiteral("n/s"),
          QStringLiteral("MFA code attempts allowed per account per window (default 5/300).")},
+        {QStringLiteral("DEVICE_CREDENTIAL_TTL"), QStringLiteral("device-credential-ttl"), QStringLiteral("seconds"),
+         QStringLiteral("Lifetime of the device credential a client gets at sign-in, renewed on each use (default "
+                        "7776000, 90 days). A client presenting one is not locked out by other clients' failures.")},
+        {QStringLiteral("DEVICE_CREDENTIAL_MAX_FAILURES"), QStringLiteral("device-credential-max-failures"),
+         QStringLiteral("n"), QStringLiteral("Wrong passwords in a row that revoke a device credential (default 5).")},
         {QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("rate-limit-refresh-session"), QStringLiteral("n/s"),
          QStringLiteral("Refreshes allowed per session per window (default 30/60). Limits are shared through Redis.")},
         {QStringLiteral("INTROSPECTION_CLIENTS"), QString(), QString(),
@@ -233,6 +241,11 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         return fail(r.error());
     if (auto r = num("MAX_CONNECTIONS_PER_CLIENT", 256, 0, 1'000'000, c.maxConnectionsPerClient); !r)
         return fail(r.error());
+    for (auto r : {num("DEVICE_CREDENTIAL_TTL", 90 * 86400, 60, 31536000, c.deviceCredentialTtl),
+                   num("DEVICE_CREDENTIAL_MAX_FAILURES", 5, 1, 100, c.deviceCredentialMaxFailures)}) {
+        if (!r)
+            return fail(r.error());
+    }
     if (c.refreshTokenTtl < c.accessTokenTtl)
         return fail(ErrorCode::InvalidRequest, QStringLiteral("REFRESH_TOKEN_TTL must not be shorter than ACCESS_TOKEN_TTL"));
 
@@ -262,6 +275,11 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
             c.trustedProxies.append({address, prefix});
         }
     }
+    const QString proxyHeader = v.value(QStringLiteral("TRUSTED_PROXY_HEADER")).trimmed().toLower();
+    if (proxyHeader == u"forwarded")
+        c.forwardedHeader = ForwardedHeader::Forwarded;
+    else if (!proxyHeader.isEmpty() && proxyHeader != u"x-forwarded-for")
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("TRUSTED_PROXY_HEADER must be X-Forwarded-For or Forwarded"));
     for (auto [key, rule] : {std::pair{"RATE_LIMIT_LOGIN_ACCOUNT", &c.loginPerAccount},
                              std::pair{"RATE_LIMIT_LOGIN_IP", &c.loginPerIp},
                              std::pair{"RATE_LIMIT_MFA_ACCOUNT", &c.mfaPerAccount},

@@ -14,6 +14,10 @@
 
 namespace ehrs::server {
 
+/// The header a trusted reverse proxy writes the client chain into (TRUSTED_PROXY_HEADER). Only
+/// that one is read: the other is whatever the client sent, since the proxy leaves it alone.
+enum class ForwardedHeader { XForwardedFor, Forwarded };
+
 /// One configuration setting: its environment / config-file name, its command-line flag and
 /// what it means (shown by --help).
 struct ConfigOption
@@ -45,12 +49,15 @@ struct ServerConfig
     int httpIdleTimeout = 60;                       // seconds without progress before a connection is closed
     int maxConnectionsPerClient = 256;              // per client address (IPv6 /64), all workers; 0: no cap
     QList<QPair<QHostAddress, int>> trustedProxies; // X-Forwarded-For is believed only from these
+    ForwardedHeader forwardedHeader = ForwardedHeader::XForwardedFor;
     QString issuer = QStringLiteral("ehr-sessions");
     QString audience = QStringLiteral("ehr");
     RateLimitRule loginPerAccount{10, 900};  // failed logins per account
     RateLimitRule loginPerIp{100, 60};       // login attempts per client address
     RateLimitRule mfaPerAccount{5, 300};     // MFA verification attempts per account
     RateLimitRule refreshPerSession{30, 60}; // refreshes per session
+    int deviceCredentialTtl = 90 * 86400;    // seconds a device credential lives unused; renewed on use
+    int deviceCredentialMaxFailures = 5;     // wrong passwords in a row that revoke a device credential
     QMap<QString, QByteArray> introspectionClients; // client id -> secret (HTTP Basic on /introspect)
     QStringList corsOrigins;                         // exact origins allowed to call the API from a browser
     bool jsonLogs = false;

@@ -30,6 +30,17 @@ struct HttpRequest
         }
         return {};
     }
+
+    /// Every value of a header, in the order the lines arrived (name in lower case).
+    QList<QByteArray> headerValues(QByteArrayView lowerName) const
+    {
+        QList<QByteArray> values;
+        for (const auto& [name, value] : headers) {
+            if (name == lowerName)
+                values.append(value);
+        }
+        return values;
+    }
 };
 
 /// Values of `:name` segments of the matched route.

@@ -4,6 +4,7 @@
 #include "Clock.h"
 #include "Crypto.h"
 
+#include <QHostAddress>
 #include <algorithm>
 #include <cmath>
 
@@ -28,6 +29,23 @@ Result<RateLimitRule> RateLimitRule::parse(const QString& text)
 QByteArray RateLimiter::accountSubject(const QString& email)
 {
     return crypto::sha256Hex(email.trimmed().toLower().toUtf8()).left(32);
+}
+
+QByteArray RateLimiter::addressSubject(const QString& address)
+{
+    QHostAddress a;
+    if (!a.setAddress(address))
+        return address.toLatin1().left(64);
+    bool isV4 = false;
+    const quint32 v4 = a.toIPv4Address(&isV4);
+    if (isV4)
+        return QHostAddress(v4).toString().toLatin1();
+    // One end site usually gets a whole /64 (RFC 6177): counting per address would hand an
+    // attacker 2^64 fresh budgets.
+    Q_IPV6ADDR bytes = a.toIPv6Address();
+    for (int i = 8; i < 16; ++i)
+        bytes[i] = 0;
+    return QHostAddress(bytes).toString().toLatin1() + "/64";
 }
 
 Result<void> RateLimiter::hit(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule)

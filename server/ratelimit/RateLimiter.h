@@ -43,6 +43,9 @@ public:
                                      const RateLimitRule& rule);
 
     static QByteArray accountSubject(const QString& email);
+    /// Subject of per-address limits: an IPv4 address as it is, an IPv6 address by its /64
+    /// ("2001:db8:1:2::/64"), IPv4-mapped IPv6 as IPv4.
+    static QByteArray addressSubject(const QString& address);
 
     /// Seconds until one more event fits under `limit`, if none happens meanwhile: what a 429's
     /// Retry-After says, so that trying again then works (and not much earlier would).

@@ -3,6 +3,7 @@
 
 #include "Logging.h"
 #include "UserAgentParser.h"
+#include "auth/EmailPseudonym.h"
 
 #include <QHostAddress>
 #include <QUuid>
@@ -13,6 +14,8 @@ constexpr qint64 kActivityGranularityMs = 60'000; // how stale last_activity_at 
 // Bound on how long a live-table entry is trusted without asking the database again; covers an
 // instance whose own Redis connection failed while it published (its peers' feeds stayed up).
 constexpr qint64 kLiveEntryMaxAgeMs = 30'000;
+// Device credentials kept per user (most recently used first): one per device a person uses.
+constexpr int kDeviceCredentialsPerUser = 20;
 
 Error invalidCredentials()
 {
@@ -43,6 +46,11 @@ AuditActor actorOf(const QString& userId, const QString& sessionId, const Reques
     return AuditActor{userId, sessionId, info.ipAddress, info.userAgent};
 }
 } // namespace
+
+SessionService::SessionService(Deps deps)
+    : d(deps), m_auditEmailKey(EmailPseudonym::keyFrom(deps.config.jwtSecret))
+{
+}
 
 int SessionService::remainingAccessLife(const SessionRecord& s) const
 {
@@ -79,9 +87,22 @@ Result<void> SessionService::limit(Result<void> verdict, const char* scope, cons
 Result<LoginResult> SessionService::login(const LoginRequest& request, const RequestInfo& info)
 {
     const QByteArray account = RateLimiter::accountSubject(request.email);
-    if (d.limiter) {
-        if (auto r = limit(d.limiter->hit("login-ip", info.ipAddress.toLatin1(), d.config.loginPerIp), "login-ip",
-                           info.ipAddress.toLatin1(), actorOf({}, {}, info));
+    const QByteArray address = RateLimiter::addressSubject(info.ipAddress);
+    const qint64 now = d.clock.nowMs();
+    // A live device credential of this very account (OWASP "device cookies"): its holder signed in
+    // here before, so the limits that unknown clients share do not apply to it; it has a failure
+    // budget of its own instead. A credential of another account counts for nothing.
+    std::optional<DeviceCredentialRecord> device;
+    if (d.devices && !request.deviceCredential.isEmpty()) {
+        auto found = d.devices->findLive(request.deviceCredential.toUtf8(), now);
+        if (!found)
+            return fail(found.error());
+        if (*found && (*found)->email == UserStore::normalizeEmail(request.email))
+            device = **found;
+    }
+    if (d.limiter && !device) {
+        if (auto r = limit(d.limiter->hit("login-ip", address, d.config.loginPerIp), "login-ip", address,
+                           actorOf({}, {}, info));
             !r)
             return fail(r.error());
         if (auto r = limit(d.limiter->check("login-account", account, d.config.loginPerAccount), "login-account",
@@ -89,18 +110,29 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
             !r)
             return fail(r.error());
     }
-    auto countFailure = [&] {
-        if (d.limiter)
+    auto countFailure = [&](const QString& userId) {
+        if (device) {
+            auto revoked = d.devices->recordFailure(request.deviceCredential.toUtf8(), now,
+                                                    d.config.deviceCredentialMaxFailures);
+            if (revoked && *revoked)
+                d.audit.record(
+                    QStringLiteral("device_credential_revoked"), actorOf(userId, {}, info),
+                    {{"reason", "too_many_failures"}, {"failures", d.config.deviceCredentialMaxFailures}});
+        } else if (d.limiter) {
             (void)d.limiter->hit("login-account", account, d.config.loginPerAccount);
+        }
     };
     auto user = d.users.findByEmail(request.email);
     if (!user)
         return fail(user.error());
     if (!*user) {
         d.hasher.verifyDummy(request.password);
-        d.audit.record(QStringLiteral("login_failure"), actorOf({}, {}, info),
-                       {{"reason", "unknown_email"}, {"email", UserStore::normalizeEmail(request.email).left(254).toStdString()}});
-        countFailure();
+        // Never the typed text: it may be a password typed into the wrong box.
+        d.audit.record(
+            QStringLiteral("login_failure"), actorOf({}, {}, info),
+            {{"reason", "unknown_email"},
+             {"emailPseudonym", EmailPseudonym::of(m_auditEmailKey, request.email).toStdString()}});
+        countFailure({});
         if (d.metrics)
             d.metrics->login("failure");
         return fail(invalidCredentials());
@@ -109,8 +141,9 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
     const bool passwordOk = d.hasher.verify(u.passwordHash, request.password);
     if (!passwordOk || u.disabled) {
         d.audit.record(QStringLiteral("login_failure"), actorOf(u.id, {}, info),
-                       {{"reason", u.disabled ? "disabled" : "wrong_password"}});
-        countFailure();
+                       {{"reason", u.disabled ? "disabled" : "wrong_password"},
+                        {"deviceCredential", device.has_value()}});
+        countFailure(u.id);
         if (d.metrics)
             d.metrics->login("failure");
         return fail(invalidCredentials());
@@ -124,10 +157,39 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
             d.metrics->login("mfa_required");
         return LoginResult(std::move(challenge));
     }
+    // Before the session: its writes then do not eat into the new access token's life.
+    const QString deviceCredential = deviceCredentialAfterSignIn(u.id, request.deviceCredential);
     auto tokens = startSession(u, request.deviceInfo, info);
     if (!tokens)
         return fail(tokens.error());
+    tokens->deviceCredential = deviceCredential;
     return LoginResult(std::move(*tokens));
+}
+
+QString SessionService::deviceCredentialAfterSignIn(const QString& userId, const QString& presented)
+{
+    if (!d.devices)
+        return {};
+    const qint64 now = d.clock.nowMs();
+    const qint64 expiresAt = now + qint64(d.config.deviceCredentialTtl) * 1000;
+    if (!presented.isEmpty()) {
+        auto renewed = d.devices->renew(presented.toUtf8(), userId, now, expiresAt);
+        if (renewed && *renewed)
+            return presented;
+    }
+    const QByteArray fresh = DeviceCredentialStore::generate();
+    Transaction tx(d.db); // one commit for the row and the pruning
+    auto r = tx.begin();
+    if (r)
+        r = d.devices->insert(fresh, userId, now, expiresAt, kDeviceCredentialsPerUser);
+    if (r)
+        r = tx.commit();
+    if (!r) {
+        // The sign-in stands; the client just stays an unknown one for the next login.
+        qCWarning(lcSessions) << "cannot store a device credential:" << r.error().message;
+        return {};
+    }
+    return QString::fromLatin1(fresh);
 }
 
 Result<AuthTokens> SessionService::startSession(const UserRecord& user, const std::optional<DeviceInfo>& device,

@@ -6,6 +6,7 @@
 #include "Result.h"
 #include "WireModels.h"
 #include "audit/AuditLog.h"
+#include "auth/DeviceCredentialStore.h"
 #include "auth/PasswordHasher.h"
 #include "auth/UserStore.h"
 #include "cache/RevocationFeed.h"
@@ -62,8 +63,9 @@ public:
         const MfaChallengeCodec* mfaChallenges = nullptr; // users with TOTP get a challenge at login
         HttpMetrics* metrics = nullptr;
         const GeoLocator* geo = nullptr;
+        DeviceCredentialStore* devices = nullptr; // null: no device credentials (all clients unknown)
     };
-    explicit SessionService(Deps deps) : d(deps) {}
+    explicit SessionService(Deps deps);
 
     [[nodiscard]] Result<LoginResult> login(const LoginRequest& request, const RequestInfo& info);
     [[nodiscard]] Result<AuthTokens> refresh(QByteArrayView refreshToken, const RequestInfo& info);
@@ -86,6 +88,10 @@ public:
     [[nodiscard]] Result<AuthTokens> startSession(const UserRecord& user, const std::optional<DeviceInfo>& device,
                                                   const RequestInfo& info);
     SessionDto toDto(const SessionRecord& s, const QString& currentSessionId) const;
+    /// After a complete sign-in (password, and the second factor if any): renews `presented` when
+    /// it is a live device credential of `userId`, else issues a new one. Empty when none could
+    /// be stored (the sign-in stands).
+    QString deviceCredentialAfterSignIn(const QString& userId, const QString& presented);
 
 private:
     void endSessionInCache(const SessionRecord& s, QByteArrayView reason);
@@ -94,6 +100,7 @@ private:
     int remainingAccessLife(const SessionRecord& s) const;
 
     Deps d;
+    QByteArray m_auditEmailKey;                    // pseudonyms of unknown emails in audit rows
     QHash<QByteArray, qint64> m_limitAuditedUntil; // one audit row per refused subject and window
 };
 

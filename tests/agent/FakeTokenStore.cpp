@@ -29,4 +29,21 @@ QFuture<Result<void>> FakeTokenStore::remove(const StoredAccount& account)
     return deferredFuture(Result<void>{});
 }
 
+QFuture<Result<QString>> FakeTokenStore::loadDeviceCredential(const QString& serverUrl, const QString& email)
+{
+    return deferredFuture(
+        Result<QString>(deviceCredentials.value(StoredAccount::deviceCredentialKey(serverUrl, email))));
+}
+
+QFuture<Result<void>> FakeTokenStore::saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                                           const QString& credential)
+{
+    const QString key = StoredAccount::deviceCredentialKey(serverUrl, email);
+    if (credential.isEmpty())
+        deviceCredentials.remove(key);
+    else
+        deviceCredentials.insert(key, credential);
+    return deferredFuture(Result<void>{});
+}
+
 } // namespace ehrs::agent::test

@@ -3,6 +3,7 @@
 
 #include "storage/TokenStore.h"
 
+#include <QHash>
 #include <QList>
 
 namespace ehrs::agent::test {
@@ -15,11 +16,15 @@ public:
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) override;
+    QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
+                                               const QString& credential) override;
     QString kind() const override { return QStringLiteral("fake"); }
     bool isPersistent() const override { return true; }
 
     std::optional<StoredAccount> stored;
     QList<StoredAccount> saves;
+    QHash<QString, QString> deviceCredentials; // by StoredAccount::deviceCredentialKey()
     std::optional<Error> failLoad;
     std::optional<Error> failSave;
 };

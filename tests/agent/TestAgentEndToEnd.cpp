@@ -60,6 +60,7 @@ private Q_SLOTS:
     void newSignInAndRevocationReachSubscribers();
     void serverDownThenBackRecovers();
     void loginWithTotpSecondStep();
+    void othersFailuresDoNotLockOutThisDevice();
 
 private:
     QString newUser();
@@ -107,6 +108,37 @@ void TestAgentEndToEnd::loginWithTotpSecondStep()
     const QString t = token(agent);
     QVERIFY(!t.isEmpty());
     QCOMPARE(httpStatus("GET", QStringLiteral("/api/sessions"), t), 200);
+}
+
+void TestAgentEndToEnd::othersFailuresDoNotLockOutThisDevice()
+{
+    const QString email = newUser();
+    QVERIFY(!email.isEmpty());
+    AgentProcess agent;
+    QVERIFY(agent.start());
+    QVERIFY(signIn(agent, email));
+    // The device credential is in the keychain next to the account, and outlives the sign-out.
+    KeychainTokenStore store(agent.keychainService());
+    const QString server = m_server.url().toString(QUrl::RemoveUserInfo | QUrl::StripTrailingSlash);
+    const auto credential = await(store.loadDeviceCredential(server, email));
+    QVERIFY(credential);
+    QVERIFY2(credential->size() >= 22, qPrintable(*credential));
+    QCOMPARE(agent.cli({QStringLiteral("logout")}).exitCode, 0);
+    QVERIFY(!keychainEntry(agent, email));
+    QCOMPARE(await(store.loadDeviceCredential(server, email)).value_or(QString()), *credential);
+
+    // Someone else uses up the account's budget for failed logins: unknown clients are locked out.
+    ehrs::test::ApiClient api(m_server.url());
+    for (int i = 0; i < 11; ++i)
+        (void)api.request("POST", "/api/auth/login",
+                          {{"email", email.toStdString()}, {"password", "a wrong guess"}});
+    QCOMPARE(api.request("POST", "/api/auth/login",
+                         {{"email", email.toStdString()}, {"password", kPassword.toStdString()}})
+                 .status,
+             429);
+    // The clinician's agent presents its credential and signs in all the same.
+    QVERIFY(signIn(agent, email));
+    QCOMPARE(httpStatus("GET", QStringLiteral("/api/sessions"), token(agent)), 200);
 }
 
 void TestAgentEndToEnd::initTestCase()

@@ -78,6 +78,7 @@ private Q_SLOTS:
     void endingErrorsSignOut();
     void transientErrorsBackOff_data();
     void transientErrorsBackOff();
+    void deviceCredentialIsKeptAndPresented();
 };
 
 void TestAgentService::concurrentCallersShareOneRefresh()
@@ -205,6 +206,72 @@ void TestAgentService::transientErrorsBackOff()
     const qint64 delay = *h.scheduler.deadlineMs() - h.clock.elapsedMs();
     QVERIFY2(delay >= minDelayMs, qPrintable(QString::number(delay)));
     QVERIFY(!h.service->status().lastError.isEmpty());
+}
+
+void TestAgentService::deviceCredentialIsKeptAndPresented()
+{
+    Harness h;
+    int logins = 0;
+    h.http.handler = [&logins](const FakeHttpServer::Request& r) -> FakeHttpServer::Response {
+        auto tokens = [](const char* credential) {
+            const nlohmann::json j{{"success", true},
+                                   {"token", "at-1"},
+                                   {"accessToken", "at-1"},
+                                   {"refreshToken", "rt-1"},
+                                   {"expiresIn", 900},
+                                   {"sessionId", "s1"},
+                                   {"deviceCredential", credential}};
+            return FakeHttpServer::Response{200, QByteArray::fromStdString(j.dump()), {}};
+        };
+        if (r.path == "/api/auth/login" && ++logins == 1)
+            return tokens("dc-1");
+        if (r.path == "/api/auth/login") // the second time a code is asked for
+            return {200, R"({"success":true,"requiresMFA":true,"mfaToken":"mfa-1","methods":["totp"]})", {}};
+        if (r.path == "/api/auth/verify-mfa")
+            return tokens("dc-2");
+        if (r.path == "/api/sessions")
+            return {200, R"({"success":true,"sessions":[],"total":0})", {}};
+        return {200, R"({"success":true})", {}};
+    };
+    QVERIFY(h.start());
+    h.store.stored.reset(); // nobody signed in yet
+    h.service->start();
+    auto bodyOf = [&h](const QByteArray& path) {
+        for (auto it = h.http.requests.crbegin(); it != h.http.requests.crend(); ++it) {
+            if (it->path == path)
+                return nlohmann::json::parse(it->body.toStdString(), nullptr, false);
+        }
+        return nlohmann::json();
+    };
+
+    auto first = h.service->login(h.http.url().toString(), QStringLiteral("a@b.c"), QStringLiteral("pw"));
+    QTRY_VERIFY(first.isFinished());
+    QVERIFY(first.result());
+    QVERIFY(!bodyOf("/api/auth/login").contains("deviceCredential")); // none yet
+    QCOMPARE(h.store.deviceCredentials.size(), 1);
+    QCOMPARE(h.store.deviceCredentials.begin().value(), QStringLiteral("dc-1"));
+    QVERIFY(h.store.deviceCredentials.begin().key().contains(u"a@b.c"));
+
+    // Signing out ends the session and deletes the account entry, not the device's credential.
+    auto out = h.service->logout();
+    QTRY_VERIFY(out.isFinished());
+    QTRY_VERIFY(!h.store.stored);
+    QCOMPARE(h.store.deviceCredentials.size(), 1);
+    QCOMPARE(h.store.deviceCredentials.begin().value(), QStringLiteral("dc-1"));
+
+    // The next sign-in of that account presents it, at login and with the second factor.
+    auto second = h.service->login(h.http.url().toString(), QStringLiteral("A@b.c"), QStringLiteral("pw"));
+    QTRY_VERIFY(second.isFinished());
+    QVERIFY(second.result());
+    QVERIFY(second.result()->pendingMfa);
+    QCOMPARE(bodyOf("/api/auth/login").value("deviceCredential", ""), std::string("dc-1"));
+    auto verified = h.service->verifyMfa(*second.result()->pendingMfa, QStringLiteral("123456"));
+    QTRY_VERIFY(verified.isFinished());
+    QVERIFY(verified.result());
+    QCOMPARE(bodyOf("/api/auth/verify-mfa").value("deviceCredential", ""), std::string("dc-1"));
+    // A newly issued one replaces it.
+    QCOMPARE(h.store.deviceCredentials.size(), 1);
+    QCOMPARE(h.store.deviceCredentials.begin().value(), QStringLiteral("dc-2"));
 }
 
 QTEST_GUILESS_MAIN(TestAgentService)
