@@ -2,6 +2,7 @@
 #include "ApiRoutes.h"
 
 #include "Crypto.h"
+#include "app/LogHandler.h"
 #include "SessionListJson.h"
 #include "ForwardedChain.h"
 
@@ -65,7 +66,9 @@ Router::Handler ApiRoutes::adminOnly(AuthedHandler handler)
 
 void ApiRoutes::registerAll(Router& router)
 {
-    router.add("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&) { return login(r); });
+    router.addAsync("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+        login(r, std::move(respond));
+    });
     router.add("POST", "/api/auth/verify-mfa", [this](const HttpRequest& r, const RouteParams&) { return verifyMfa(r); });
     router.add("POST", "/api/auth/mfa/setup",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaSetup(r, w); }));
@@ -122,20 +125,34 @@ void ApiRoutes::registerAll(Router& router)
     router.add("GET", "/metrics", [this](const HttpRequest& r, const RouteParams&) { return metrics(r); });
 }
 
-HttpResponse ApiRoutes::login(const HttpRequest& request)
+void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
 {
     auto body = json::parseObject(request.body);
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     auto login = loginRequestFromJson(*body);
     if (!login)
-        return errorOf(login);
-    auto result = m_s.service.login(*login, infoOf(request));
-    if (!result)
-        return errorOf(result);
-    if (const auto* tokens = std::get_if<AuthTokens>(&*result))
-        return tokenResponse(*tokens);
-    return tokenResponse(std::get<MfaChallenge>(*result));
+        return respond(errorOf(login));
+    auto begun = m_s.service.beginLogin(*login, infoOf(request));
+    if (!begun)
+        return respond(errorOf(begun));
+    // argon2id on a hashing thread; this worker serves other requests meanwhile and finishes the
+    // sign-in when the check is done (in its own thread, under this request's id).
+    auto attempt = std::make_shared<const LoginAttempt>(std::move(*begun));
+    const PasswordHasher& hasher = m_s.shared.hasher();
+    auto queued = m_s.shared.hashingPool().run<bool>(
+        &m_context, [attempt, &hasher] { return attempt->checkPassword(hasher); },
+        [this, attempt, respond, id = request.requestId](bool passwordOk) {
+            RequestScope scope(id);
+            auto result = m_s.service.finishLogin(*attempt, passwordOk);
+            if (!result)
+                return respond(errorOf(result));
+            if (const auto* tokens = std::get_if<AuthTokens>(&*result))
+                return respond(tokenResponse(*tokens));
+            respond(tokenResponse(std::get<MfaChallenge>(*result)));
+        });
+    if (!queued)
+        respond(errorOf(queued));
 }
 
 HttpResponse ApiRoutes::refresh(const HttpRequest& request)

@@ -4,6 +4,8 @@
 #include "app/ServiceBundle.h"
 #include "http/Router.h"
 
+#include <QObject>
+
 namespace ehrs::server {
 
 /// Registers the HTTP API (docs/api.md) on a router, bound to one thread's services. Each
@@ -11,6 +13,7 @@ namespace ehrs::server {
 class ApiRoutes
 {
 public:
+    /// Constructed in the worker's thread: continuations of asynchronous handlers run there.
     explicit ApiRoutes(ServiceBundle& services) : m_s(services) {}
     void registerAll(Router& router);
 
@@ -24,7 +27,7 @@ private:
     Router::Handler adminOnly(AuthedHandler handler);
     RequestInfo infoOf(const HttpRequest& request) const;
 
-    HttpResponse login(const HttpRequest& request);
+    void login(const HttpRequest& request, Router::Respond respond);
     HttpResponse refresh(const HttpRequest& request);
     HttpResponse logout(const HttpRequest& request, const AuthContext& who);
     HttpResponse listSessions(const AuthContext& who);
@@ -46,6 +49,7 @@ private:
     QString introspectionClient(const HttpRequest& request) const;
 
     ServiceBundle& m_s;
+    QObject m_context; // asynchronous work delivers its results here; dropped with the routes
 };
 
 } // namespace ehrs::server

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Clock.h"
+#include "auth/HashingPool.h"
 #include "auth/PasswordHasher.h"
 #include "cache/MemoryStore.h"
 #include "cache/RedisStore.h"
@@ -41,6 +42,8 @@ public:
     /// The TLS configuration of the listeners, when TLS_CERT_FILE/TLS_KEY_FILE are set.
     const std::optional<QSslConfiguration>& tls() const { return m_tls; }
     const PasswordHasher& hasher() const { return m_hasher; }
+    /// Threads for password checks, so that no HTTP worker's event loop runs argon2id.
+    HashingPool& hashingPool() { return m_hashingPool; }
     PendingInvalidations& pendingInvalidations() { return m_pending; }
     RedisHealth& redisHealth() { return m_redisHealth; }
     /// The shared in-process store, or nullptr when Redis is configured.
@@ -68,6 +71,7 @@ private:
     std::optional<QSslConfiguration> m_tls;
     std::unique_ptr<TokenService> m_tokens;
     PasswordHasher m_hasher;
+    HashingPool m_hashingPool;
     PendingInvalidations m_pending;
     RedisHealth m_redisHealth;
     std::unique_ptr<MemoryStore> m_memory;

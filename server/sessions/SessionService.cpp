@@ -84,23 +84,39 @@ Result<void> SessionService::limit(Result<void> verdict, const char* scope, cons
     return verdict;
 }
 
+bool LoginAttempt::checkPassword(const PasswordHasher& hasher) const
+{
+    if (!user) {
+        hasher.verifyDummy(request.password);
+        return false;
+    }
+    return hasher.verify(user->passwordHash, request.password);
+}
+
 Result<LoginResult> SessionService::login(const LoginRequest& request, const RequestInfo& info)
 {
+    auto attempt = beginLogin(request, info);
+    if (!attempt)
+        return fail(attempt.error());
+    return finishLogin(*attempt, attempt->checkPassword(d.hasher));
+}
+
+Result<LoginAttempt> SessionService::beginLogin(const LoginRequest& request, const RequestInfo& info)
+{
+    LoginAttempt attempt{request, info, d.clock.nowMs(), std::nullopt, std::nullopt};
     const QByteArray account = RateLimiter::accountSubject(request.email);
     const QByteArray address = RateLimiter::addressSubject(info.ipAddress);
-    const qint64 now = d.clock.nowMs();
     // A live device credential of this very account (OWASP "device cookies"): its holder signed in
     // here before, so the limits that unknown clients share do not apply to it; it has a failure
     // budget of its own instead. A credential of another account counts for nothing.
-    std::optional<DeviceCredentialRecord> device;
     if (d.devices && !request.deviceCredential.isEmpty()) {
-        auto found = d.devices->findLive(request.deviceCredential.toUtf8(), now);
+        auto found = d.devices->findLive(request.deviceCredential.toUtf8(), attempt.now);
         if (!found)
             return fail(found.error());
         if (*found && (*found)->email == UserStore::normalizeEmail(request.email))
-            device = **found;
+            attempt.device = **found;
     }
-    if (d.limiter && !device) {
+    if (d.limiter && !attempt.device) {
         if (auto r = limit(d.limiter->hit("login-ip", address, d.config.loginPerIp), "login-ip", address,
                            actorOf({}, {}, info));
             !r)
@@ -110,40 +126,48 @@ Result<LoginResult> SessionService::login(const LoginRequest& request, const Req
             !r)
             return fail(r.error());
     }
-    auto countFailure = [&](const QString& userId) {
-        if (device) {
-            auto revoked = d.devices->recordFailure(request.deviceCredential.toUtf8(), now,
-                                                    d.config.deviceCredentialMaxFailures);
-            if (revoked && *revoked)
-                d.audit.record(
-                    QStringLiteral("device_credential_revoked"), actorOf(userId, {}, info),
-                    {{"reason", "too_many_failures"}, {"failures", d.config.deviceCredentialMaxFailures}});
-        } else if (d.limiter) {
-            (void)d.limiter->hit("login-account", account, d.config.loginPerAccount);
-        }
-    };
     auto user = d.users.findByEmail(request.email);
     if (!user)
         return fail(user.error());
-    if (!*user) {
-        d.hasher.verifyDummy(request.password);
+    attempt.user = std::move(*user);
+    return attempt;
+}
+
+void SessionService::countLoginFailure(const LoginAttempt& attempt, const QString& userId)
+{
+    if (attempt.device) {
+        auto revoked = d.devices->recordFailure(attempt.request.deviceCredential.toUtf8(), attempt.now,
+                                                d.config.deviceCredentialMaxFailures);
+        if (revoked && *revoked)
+            d.audit.record(QStringLiteral("device_credential_revoked"), actorOf(userId, {}, attempt.info),
+                           {{"reason", "too_many_failures"}, {"failures", d.config.deviceCredentialMaxFailures}});
+    } else if (d.limiter) {
+        (void)d.limiter->hit("login-account", RateLimiter::accountSubject(attempt.request.email),
+                             d.config.loginPerAccount);
+    }
+}
+
+Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, bool passwordOk)
+{
+    const LoginRequest& request = attempt.request;
+    const RequestInfo& info = attempt.info;
+    if (!attempt.user) {
         // Never the typed text: it may be a password typed into the wrong box.
         d.audit.record(
             QStringLiteral("login_failure"), actorOf({}, {}, info),
             {{"reason", "unknown_email"},
              {"emailPseudonym", EmailPseudonym::of(m_auditEmailKey, request.email).toStdString()}});
-        countFailure({});
+        countLoginFailure(attempt, {});
         if (d.metrics)
             d.metrics->login("failure");
         return fail(invalidCredentials());
     }
-    const UserRecord& u = **user;
-    const bool passwordOk = d.hasher.verify(u.passwordHash, request.password);
+    const UserRecord& u = *attempt.user;
     if (!passwordOk || u.disabled) {
         d.audit.record(QStringLiteral("login_failure"), actorOf(u.id, {}, info),
                        {{"reason", u.disabled ? "disabled" : "wrong_password"},
-                        {"deviceCredential", device.has_value()}});
-        countFailure(u.id);
+                        {"deviceCredential", attempt.device.has_value()}});
+        countLoginFailure(attempt, u.id);
         if (d.metrics)
             d.metrics->login("failure");
         return fail(invalidCredentials());

@@ -41,6 +41,21 @@ struct AuthContext
 
 using LoginResult = std::variant<AuthTokens, MfaChallenge>;
 
+/// A sign-in between its two halves: what was looked up before the password check, which runs
+/// on a hashing thread (argon2id takes tens of milliseconds of CPU).
+struct LoginAttempt
+{
+    LoginRequest request;
+    RequestInfo info;
+    qint64 now = 0;
+    std::optional<DeviceCredentialRecord> device; // a live credential of this account, if presented
+    std::optional<UserRecord> user;               // nullopt: no such account
+
+    /// The password check, on any thread: against the account's hash, or against a dummy hash
+    /// when there is no account, so that both take the same time (no account oracle).
+    bool checkPassword(const PasswordHasher& hasher) const;
+};
+
 /// Sessions: login, rotation with theft detection, validation, listing, revocation, cleanup.
 /// One instance per worker thread (it uses that thread's database connection and cache).
 class SessionService
@@ -67,7 +82,12 @@ public:
     };
     explicit SessionService(Deps deps);
 
+    /// A whole sign-in in the calling thread (the password check included).
     [[nodiscard]] Result<LoginResult> login(const LoginRequest& request, const RequestInfo& info);
+    /// The first half of a sign-in: limits, the device credential and the account. Then
+    /// LoginAttempt::checkPassword() (off the event loop), then finishLogin() with its outcome.
+    [[nodiscard]] Result<LoginAttempt> beginLogin(const LoginRequest& request, const RequestInfo& info);
+    [[nodiscard]] Result<LoginResult> finishLogin(const LoginAttempt& attempt, bool passwordOk);
     [[nodiscard]] Result<AuthTokens> refresh(QByteArrayView refreshToken, const RequestInfo& info);
     /// Validates `Authorization: Bearer ...`: signature, claims, and that the session still lives.
     [[nodiscard]] Result<AuthContext> authenticate(QByteArrayView authorizationHeader);
@@ -94,6 +114,7 @@ public:
     QString deviceCredentialAfterSignIn(const QString& userId, const QString& presented);
 
 private:
+    void countLoginFailure(const LoginAttempt& attempt, const QString& userId);
     void endSessionInCache(const SessionRecord& s, QByteArrayView reason);
     /// Applies a limit; a refusal is audited the first time it happens in a window.
     Result<void> limit(Result<void> verdict, const char* scope, const QByteArray& subject, const AuditActor& actor);
