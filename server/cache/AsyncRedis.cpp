@@ -183,7 +183,9 @@ RedisScript::RedisScript(QByteArray text)
 
 AsyncRedis::AsyncRedis(RedisEndpoint endpoint, AsyncRedisOptions options, RedisHealth* health,
                        QObject* parent)
-    : QObject(parent), m_endpoint(std::move(endpoint)), m_options(std::move(options)), m_health(health)
+    : QObject(parent), m_endpoint(std::move(endpoint)), m_options(std::move(options)), m_health(health),
+      m_deadlineTimer(this), m_retryTimer(this),
+      m_keepaliveTimer(this) // children: they follow moveToThread()
 {
     m_clock.start();
     if (m_health)
