@@ -5,6 +5,7 @@
 // AUTH/SELECT by itself), pub/sub across a reconnect, and callbacks that die with their context.
 #include "TestEnvironment.h"
 #include "cache/AsyncRedis.h"
+#include "cache/RevocationFeed.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -413,6 +414,40 @@ private Q_SLOTS:
         QVERIFY(admin.command({"CLIENT", "PAUSE", "1500", "ALL"}));
         QTRY_COMPARE_WITH_TIMEOUT(states, (QList<bool>{true, false}), 1400);
         QTRY_COMPARE_WITH_TIMEOUT(states, (QList<bool>{true, false, true}), 5000);
+    }
+
+    void revocationFeedOnItsOwnThread()
+    {
+        // The feed's subscriber lives on the feed's thread: it must reconnect there by itself (its
+        // timers move with it), clear the table on every subscription and apply events.
+        RedisProcess redis;
+        QVERIFY(redis.start());
+        const RedisEndpoint endpoint = *RedisEndpoint::parse(redis.url());
+        LiveSessionTable table;
+        RevocationFeed feed(endpoint, table);
+        feed.start();
+        QTRY_VERIFY_WITH_TIMEOUT(feed.isUp(), 5000);
+        QCOMPARE(feed.connects(), 1);
+        LiveSessionTable::Entry entry;
+        entry.userId = QStringLiteral("u");
+        entry.accessHash = "h1";
+        table.remember(QStringLiteral("s1"), entry);
+        table.remember(QStringLiteral("s2"), entry);
+        RedisHealth adminHealth;
+        RedisStore admin(endpoint, adminHealth);
+        QCOMPARE(*admin.command({"PUBLISH", RevocationFeed::kChannel,
+                                 RevocationFeed::revokeMessage(QStringLiteral("s1"))}),
+                 QByteArray("1"));
+        QTRY_VERIFY(table.find(QStringLiteral("s1")) && table.find(QStringLiteral("s1"))->revoked);
+        QCOMPARE(*admin.command({"PUBLISH", RevocationFeed::kChannel,
+                                 RevocationFeed::rotateMessage(QStringLiteral("s2"), "h2")}),
+                 QByteArray("1"));
+        QTRY_COMPARE(table.find(QStringLiteral("s2")).value_or(entry).accessHash, QByteArray("h2"));
+        QCOMPARE(*admin.command({"CLIENT", "KILL", "TYPE", "pubsub"}), QByteArray("1"));
+        QTRY_VERIFY_WITH_TIMEOUT(feed.connects() == 2 && feed.isUp(), 5000);
+        QCOMPARE(table.size(), 0); // anything learnt before may be stale
+        feed.stop();
+        QVERIFY(!feed.isUp());
     }
 
 private:
