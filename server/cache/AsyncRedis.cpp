@@ -195,7 +195,7 @@ AsyncRedis::AsyncRedis(RedisEndpoint endpoint, AsyncRedisOptions options, RedisH
     m_retryTimer.setSingleShot(true);
     connect(&m_retryTimer, &QTimer::timeout, this, &AsyncRedis::connectNow);
     m_keepaliveTimer.setInterval(m_options.keepaliveInterval);
-    m_keepaliveTimer.setTimerType(Qt::VeryCoarseTimer);
+    m_keepaliveTimer.setTimerType(Qt::CoarseTimer); // may be batched with other wake-ups (5%)
     connect(&m_keepaliveTimer, &QTimer::timeout, this, &AsyncRedis::keepalive);
 }
 

@@ -397,7 +397,7 @@ private Q_SLOTS:
         const RedisEndpoint endpoint = *RedisEndpoint::parse(redis.url());
         AsyncRedisOptions options;
         options.keepaliveInterval = 200ms;
-        options.keepaliveDeadline = 150ms;
+        options.keepaliveDeadline = 300ms;
         AsyncRedis subscriber(endpoint, options);
         QObject context;
         QList<bool> states;
