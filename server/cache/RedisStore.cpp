@@ -64,6 +64,20 @@ Result<RedisEndpoint> RedisEndpoint::parse(const QString& text)
     return e;
 }
 
+QList<QList<QByteArray>> RedisEndpoint::setupCommands() const
+{
+    QList<QList<QByteArray>> setup;
+    if (!password.isEmpty()) {
+        if (user.isEmpty())
+            setup.append({"AUTH", password.toUtf8()});
+        else
+            setup.append({"AUTH", user.toUtf8(), password.toUtf8()});
+    }
+    if (db != 0)
+        setup.append({"SELECT", QByteArray::number(db)});
+    return setup;
+}
+
 RedisStore::RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs)
     : m_endpoint(std::move(endpoint)), m_health(health), m_timeoutMs(timeoutMs)
 {
@@ -105,16 +119,7 @@ Result<void> RedisStore::ensureConnected()
     redisSetTimeout(c, toTimeval(m_timeoutMs));
     redisEnableKeepAlive(c);
     m_context = c;
-    QList<QList<QByteArray>> setup;
-    if (!m_endpoint.password.isEmpty()) {
-        if (m_endpoint.user.isEmpty())
-            setup.append({"AUTH", m_endpoint.password.toUtf8()});
-        else
-            setup.append({"AUTH", m_endpoint.user.toUtf8(), m_endpoint.password.toUtf8()});
-    }
-    if (m_endpoint.db != 0)
-        setup.append({"SELECT", QByteArray::number(m_endpoint.db)});
-    for (const auto& cmd : setup) {
+    for (const auto& cmd : m_endpoint.setupCommands()) {
         appendCommand(m_context, cmd);
         void* raw = nullptr;
         if (redisGetReply(m_context, &raw) != REDIS_OK) {

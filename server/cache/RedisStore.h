@@ -21,6 +21,9 @@ struct RedisEndpoint
     int db = 0;
 
     [[nodiscard]] static Result<RedisEndpoint> parse(const QString& url);
+    /// What a new connection sends before anything else: AUTH (when a password is set) and SELECT
+    /// (when the database is not 0).
+    QList<QList<QByteArray>> setupCommands() const;
 };
 
 /// Process-wide view of Redis health, for /readyz and metrics.
