@@ -78,8 +78,10 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
     }
     std::unique_ptr<SharedState> s(new SharedState(std::move(config), std::move(clock)));
     const ServerConfig& c = s->m_config;
+    // JWT_SECRET is the root: no purpose uses it directly, each gets its own derived key.
+    s->m_keys = KeyHierarchy::fromRoot(c.jwtSecret);
     if (c.jwtKeysDir.isEmpty()) {
-        s->m_keyRing = KeyRing::hmac(c.jwtSecret, c.issuer, c.audience);
+        s->m_keyRing = KeyRing::hmac(s->m_keys.accessTokenHs256, c.issuer, c.audience);
     } else {
         auto ring = KeyRing::ed25519(c.jwtKeysDir, c.issuer, c.audience);
         if (!ring)
@@ -96,13 +98,14 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
     if (!geo)
         return fail(geo.error());
     s->m_geo = std::move(*geo);
-    // A separate key for refresh-token tags, derived so that operators manage one secret.
-    const QByteArray derivationKey = crypto::hmacSha256(c.jwtSecret, "ehrs-token-derivation-v1");
-    s->m_tokens = std::make_unique<TokenService>(*s->m_keyRing, derivationKey, c.accessTokenTtl);
+    s->m_tokens = std::make_unique<TokenService>(*s->m_keyRing, s->m_keys, c.accessTokenTtl);
     s->m_localRates = std::make_unique<MemoryStore>(*s->m_clock);
-    s->m_mfaKeys = MfaKeys{crypto::hmacSha256(c.jwtSecret, "ehrs-totp-encryption-v1"),
-                           crypto::hmacSha256(c.jwtSecret, "ehrs-backup-codes-v1"),
-                           crypto::hmacSha256(c.jwtSecret, "ehrs-mfa-challenge-v1")};
+    // TOTP secrets sealed before the key hierarchy keep opening under their old key (an HMAC of
+    // the root); new ones are sealed with the HKDF-derived key. The backup-code pepper stays the
+    // old HMAC-of-the-root value until the backup-code scheme moves to keys().backupCodes, so that
+    // codes already handed out keep working.
+    s->m_mfaKeys = MfaKeys{s->m_keys.totpEncryption, crypto::hmacSha256(c.jwtSecret, "ehrs-totp-encryption-v1"),
+                           crypto::hmacSha256(c.jwtSecret, "ehrs-backup-codes-v1"), s->m_keys.mfaChallenge};
     s->m_mfaChallenges = std::make_unique<MfaChallengeCodec>(s->m_mfaKeys.challengeKey);
     SharedState* self = s.get();
     s->m_metrics = std::make_unique<HttpMetrics>(s->m_registry);

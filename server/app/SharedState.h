@@ -10,6 +10,7 @@
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
 #include "geo/GeoLocator.h"
+#include "keys/KeyHierarchy.h"
 #include "metrics/HttpMetrics.h"
 #include "metrics/MetricsRegistry.h"
 #include "mfa/MfaChallengeCodec.h"
@@ -54,6 +55,8 @@ public:
     RevocationFeed* revocationFeed() { return m_feed.get(); }
     /// Rate-limit counts of this process: used without Redis and while Redis is down.
     KeyValueStore& localRateCounts() { return *m_localRates; }
+    /// One key per secret purpose, each derived from the root secret (JWT_SECRET).
+    const KeyHierarchy& keys() const { return m_keys; }
     const MfaKeys& mfaKeys() const { return m_mfaKeys; }
     const MfaChallengeCodec& mfaChallenges() const { return *m_mfaChallenges; }
     MetricsRegistry& metricsRegistry() { return m_registry; }
@@ -66,6 +69,7 @@ private:
 
     ServerConfig m_config;
     std::shared_ptr<const Clock> m_clock;
+    KeyHierarchy m_keys;
     std::unique_ptr<KeyRing> m_keyRing;
     std::unique_ptr<GeoLocator> m_geo;
     std::optional<QSslConfiguration> m_tls;

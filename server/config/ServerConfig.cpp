@@ -30,8 +30,9 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("redis://[:password@]host:6379/0. Unset: an in-process cache (single instance). "
                         "When Redis is down the server works from the database and reconnects by itself.")},
         {QStringLiteral("JWT_SECRET"), QString(), QString(),
-         QStringLiteral("HS256 signing secret, at least 32 bytes. Required with PostgreSQL; with the embedded "
-                        "default one is generated and kept in the data dir. Environment or config file only.")},
+         QStringLiteral("The root secret, at least 32 bytes: the HS256 signing key and the other secret keys are "
+                        "derived from it (HKDF). Required with PostgreSQL; with the embedded default one is "
+                        "generated and kept in the data dir. Environment or config file only.")},
         {QStringLiteral("JWT_SECRET_FILE"), QStringLiteral("jwt-secret-file"), QStringLiteral("path"),
          QStringLiteral("Read JWT_SECRET from this file instead.")},
         {QStringLiteral("JWT_KEYS_DIR"), QStringLiteral("jwt-keys-dir"), QStringLiteral("dir"),
@@ -43,6 +44,10 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("refresh-token-ttl"), QStringLiteral("seconds"),
          QStringLiteral("Absolute session lifetime; each refresh token is valid this long after login "
                         "(default 604800 = 7 days).")},
+        {QStringLiteral("REFRESH_GRACE_SECONDS"), QStringLiteral("refresh-grace"), QStringLiteral("seconds"),
+         QStringLiteral("A refresh token presented again within this many seconds of its rotation (a client that "
+                        "lost the response) gets the same new pair; later, it counts as stolen and ends the session "
+                        "(default 10, 0-60).")},
         {QStringLiteral("SESSION_IDLE_TIMEOUT"), QStringLiteral("idle-timeout"), QStringLiteral("seconds"),
          QStringLiteral("A session with no refresh or request for this long ends (default 43200 = 12 h).")},
         {QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("cleanup-interval"), QStringLiteral("seconds"),
@@ -226,6 +231,7 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     for (auto r : {num("ACCESS_TOKEN_TTL", 900, 1, 86400, c.accessTokenTtl),
                    num("REFRESH_TOKEN_TTL", 604800, 1, 31536000, c.refreshTokenTtl),
                    num("SESSION_IDLE_TIMEOUT", 43200, 1, 31536000, c.idleTimeout),
+                   num("REFRESH_GRACE_SECONDS", 10, 0, 60, c.refreshGraceSeconds),
                    num("CLEANUP_INTERVAL", 3600, 0, 604800, c.cleanupInterval),
                    num("SESSION_RETENTION", 604800, 0, 31536000 * 10, c.sessionRetention),
                    num("PORT", 8000, 0, 65535, port), num("WORKER_THREADS", 0, 0, 256, c.workerThreads)}) {

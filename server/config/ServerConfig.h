@@ -34,7 +34,7 @@ struct ServerConfig
 {
     QString databaseUrl; // postgres://... or sqlite:///path; empty: embedded SQLite in dataDir
     QString redisUrl;    // empty: in-process cache, single instance
-    QByteArray jwtSecret; // HS256 secret; empty with SQLite: generated and kept in dataDir
+    QByteArray jwtSecret; // the root secret (KeyHierarchy); empty with SQLite: generated and kept in dataDir
     QString dataDir;
     QHostAddress host = QHostAddress::LocalHost;
     QString hostName = QStringLiteral("127.0.0.1");
@@ -42,6 +42,7 @@ struct ServerConfig
     int accessTokenTtl = 900;          // seconds
     int refreshTokenTtl = 604800;      // seconds, absolute session lifetime
     int idleTimeout = 43200;           // seconds without a refresh or request before a session ends
+    int refreshGraceSeconds = 10;      // a rotated refresh token back within this is a lost-response retry
     int cleanupInterval = 3600;        // seconds between in-process cleanup runs; 0 disables
     int sessionRetention = 604800;     // keep expired/revoked sessions this long before deleting
     int workerThreads = 0;             // 0: one per CPU

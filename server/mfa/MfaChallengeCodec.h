@@ -15,6 +15,7 @@ namespace ehrs::server {
 struct MfaKeys
 {
     QByteArray totpEncryptionKey; // 32 bytes, seals TOTP secrets at rest
+    QByteArray totpPreviousKey;   // 32 bytes, still opens secrets sealed before the key hierarchy
     QByteArray backupCodePepper;
     QByteArray challengeKey;
 };

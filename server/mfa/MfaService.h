@@ -33,7 +33,7 @@ public:
         RateLimiter* limiter;
         const ServerConfig& config;
     };
-    explicit MfaService(Deps deps) : d(deps), m_box(deps.keys.totpEncryptionKey) {}
+    explicit MfaService(Deps deps) : d(deps), m_box(deps.keys.totpEncryptionKey, deps.keys.totpPreviousKey) {}
 
     /// Login step 2: the challenge plus a TOTP code or a backup code starts the session.
     [[nodiscard]] Result<AuthTokens> verifyLogin(QByteArrayView mfaToken, const QString& code, const RequestInfo& info);

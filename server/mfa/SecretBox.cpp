@@ -42,7 +42,10 @@ auto invalidSealed()
 
 } // namespace
 
-SecretBox::SecretBox(QByteArray key) : m_key(std::move(key)) {}
+SecretBox::SecretBox(QByteArray key, QByteArray previousKey)
+    : m_key(std::move(key)), m_previousKey(std::move(previousKey))
+{
+}
 
 Result<QByteArray> SecretBox::seal(QByteArrayView plaintext, QByteArrayView context) const
 {
@@ -78,7 +81,16 @@ Result<QByteArray> SecretBox::seal(QByteArrayView plaintext, QByteArrayView cont
 
 Result<QByteArray> SecretBox::open(QByteArrayView sealed, QByteArrayView context) const
 {
-    if (m_key.size() != kKeyBytes)
+    auto opened = openWith(m_key, sealed, context);
+    if (!opened && opened.error().code == ErrorCode::InvalidRequest && !m_previousKey.isEmpty())
+        return openWith(m_previousKey, sealed, context);
+    return opened;
+}
+
+Result<QByteArray> SecretBox::openWith(const QByteArray& key, QByteArrayView sealed,
+                                       QByteArrayView context) const
+{
+    if (key.size() != kKeyBytes)
         return fail(ErrorCode::Internal, QStringLiteral("secret box key must be 32 bytes"));
     if (!sealed.startsWith(kPrefix) || context.size() > kMaxPlaintextBytes)
         return invalidSealed();
@@ -96,7 +108,7 @@ Result<QByteArray> SecretBox::open(QByteArrayView sealed, QByteArrayView context
     QByteArray plaintext(ciphertext.size(), Qt::Uninitialized);
     CipherCtx ctx(EVP_CIPHER_CTX_new());
     int len = 0;
-    bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(QByteArrayView(m_key)),
+    bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(QByteArrayView(key)),
                                         bytes(nonce)) == 1;
     if (ok && !context.isEmpty())
         ok = EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(context), static_cast<int>(context.size())) ==

@@ -19,7 +19,10 @@ class SecretBox
 public:
     /// Uses `key` as is: it must be exactly 32 bytes of key material (no derivation happens here).
     /// With any other length every seal() and open() fails with ErrorCode::Internal.
-    explicit SecretBox(QByteArray key);
+    /// `previousKey` (optional, 32 bytes) only opens values sealed before a key change: seal()
+    /// always uses `key`, open() tries `key` first. The TOTP secrets sealed before the key
+    /// hierarchy (KeyHierarchy) keep opening this way.
+    explicit SecretBox(QByteArray key, QByteArray previousKey = {});
 
     /// Encrypts `plaintext` (which may be empty) under a new random nonce. `context` is
     /// authenticated but not stored (GCM additional data): binding a value to its owner, e.g. the
@@ -33,7 +36,10 @@ public:
     [[nodiscard]] Result<QByteArray> open(QByteArrayView sealed, QByteArrayView context = {}) const;
 
 private:
+    Result<QByteArray> openWith(const QByteArray& key, QByteArrayView sealed, QByteArrayView context) const;
+
     QByteArray m_key;
+    QByteArray m_previousKey;
 };
 
 } // namespace ehrs::server

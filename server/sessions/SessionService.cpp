@@ -231,7 +231,7 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
     s.ipAddress = info.ipAddress;
     s.userAgent = info.userAgent.left(512);
     s.device = device ? *device : parseUserAgent(info.userAgent);
-    const QByteArray refresh = d.tokens.refreshToken(s.id, 0);
+    const QByteArray refresh = TokenService::newRefreshToken(s.id);
     const QByteArray access = d.tokens.accessToken(user.id, s.id, 0, now / 1000);
     s.accessHash = TokenService::hash(access);
     s.refreshHash = TokenService::hash(refresh);
@@ -254,22 +254,17 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
 
 Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const RequestInfo& info)
 {
-    auto parsed = d.tokens.parseRefreshToken(refreshToken);
-    if (!parsed)
-        return fail(parsed.error());
-    if (d.limiter) {
-        if (auto r = limit(d.limiter->hit("refresh", parsed->sessionId.toLatin1(), d.config.refreshPerSession), "refresh",
-                           parsed->sessionId.toLatin1(), actorOf({}, parsed->sessionId, info));
-            !r)
-            return fail(r.error());
-    }
+    auto sessionId = TokenService::refreshTokenSession(refreshToken);
+    if (!sessionId)
+        return fail(sessionId.error());
     const QByteArray presentedHash = TokenService::hash(refreshToken);
     const qint64 now = d.clock.nowMs();
+    const qint64 graceMs = qint64(d.config.refreshGraceSeconds) * 1000;
 
-    Transaction tx(d.db);
-    if (auto r = tx.begin(); !r)
+    std::optional<Transaction> tx(std::in_place, d.db);
+    if (auto r = tx->begin(); !r)
         return fail(r.error());
-    auto found = d.sessions.find(parsed->sessionId, /*forUpdate=*/true);
+    auto found = d.sessions.find(*sessionId, /*forUpdate=*/true);
     if (!found)
         return fail(found.error());
     if (!*found)
@@ -282,22 +277,42 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
     if (s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
         return fail(ErrorCode::SessionExpired, QStringLiteral("This session ended after a period of inactivity; sign in again"));
 
+    const bool current = presentedHash == s.refreshHash;
+    if (!current && (s.prevRefreshHash.isEmpty() || presentedHash != s.prevRefreshHash))
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+    // Counted only for tokens of this session: anyone can write a session id into a bogus token,
+    // and must not use up the session's own refreshes with it.
+    if (d.limiter) {
+        if (auto verdict = d.limiter->hit("refresh", s.id.toLatin1(), d.config.refreshPerSession); !verdict) {
+            tx.reset(); // roll back first: the refusal's audit row must not go with it
+            return fail(limit(std::move(verdict), "refresh", s.id.toLatin1(), actorOf({}, s.id, info)).error());
+        }
+    }
+
     const AuditActor actor = actorOf(s.userId, s.id, info);
-    if (parsed->generation == s.generation && presentedHash == s.refreshHash) {
+    if (current) {
         const SessionRecord before = s;
         s.generation += 1;
         s.rotatedAt = now;
         s.lastActivityAt = now;
         s.prevRefreshHash = presentedHash;
-        const QByteArray refresh = d.tokens.refreshToken(s.id, s.generation);
+        const QByteArray refresh = TokenService::newRefreshToken(s.id);
         const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, now / 1000);
         s.refreshHash = TokenService::hash(refresh);
         s.accessHash = TokenService::hash(access);
         s.ipAddress = info.ipAddress;
+        // What a lost-response retry needs (the new token itself), sealed, until the grace ends.
+        s.retrySealed.clear();
+        if (graceMs > 0) {
+            auto sealed = d.tokens.sealRetry(refresh, s.id, s.generation);
+            if (!sealed)
+                return fail(sealed.error());
+            s.retrySealed = *sealed;
+        }
         if (auto r = d.sessions.rotate(s); !r)
             return fail(r.error());
         d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now); // same commit
-        if (auto r = tx.commit(); !r)
+        if (auto r = tx->commit(); !r)
             return fail(r.error());
         // The previous access token stops working now, not when it expires.
         d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash, remainingAccessLife(before));
@@ -306,13 +321,17 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
             d.metrics->refreshed();
         return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
     }
-    if (parsed->generation + 1 == s.generation && !s.prevRefreshHash.isEmpty() && presentedHash == s.prevRefreshHash) {
-        // The client never used the pair it was given: its response was lost, or this is a
-        // concurrent duplicate. Answer with the very same pair (tokens are deterministic).
-        const QByteArray refresh = d.tokens.refreshToken(s.id, s.generation);
-        const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, s.rotatedAt / 1000);
-        if (TokenService::hash(refresh) != s.refreshHash)
+    // The token rotated away last. Within the grace, and while the new pair is unused, it is a
+    // client whose response was lost (or a concurrent duplicate): the very same pair again.
+    const qint64 sinceRotation = now - s.rotatedAt;
+    if (sinceRotation <= graceMs && !s.retrySealed.isEmpty()) {
+        auto refresh = d.tokens.openRetry(s.retrySealed, s.id, s.generation);
+        if (!refresh || TokenService::hash(*refresh) != s.refreshHash) {
+            // Sealed under another root secret (JWT_SECRET changed): not theft, but not answerable.
+            qCWarning(lcSessions) << "cannot open the retry token of session" << s.id << "(root secret changed?)";
             return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+        }
+        const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, s.rotatedAt / 1000);
         if (const QByteArray accessHash = TokenService::hash(access); accessHash != s.accessHash) {
             // The signing key rotated since: same generation, newly signed access token.
             const QByteArray previous = s.accessHash;
@@ -321,28 +340,31 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
                 return fail(r.error());
             d.cache.rotated(s.id, previous, {}, s.accessHash, remainingAccessLife(s));
         }
-        if (auto r = tx.commit(); !r)
+        if (auto r = tx->commit(); !r)
             return fail(r.error());
-        d.audit.record(QStringLiteral("refresh_replayed"), actor, {{"generation", s.generation}}, now);
-        return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh),
+        d.audit.record(QStringLiteral("refresh_replayed"), actor,
+                       {{"generation", s.generation}, {"msSinceRotation", sinceRotation}}, now);
+        return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(*refresh),
                           qMax<qint64>(1, s.rotatedAt / 1000 + d.tokens.accessTtl() - now / 1000), s.id};
     }
-    if (parsed->generation < s.generation) {
-        // An authentic but superseded token: someone else holds this session's tokens.
-        auto revoked = d.sessions.revoke(s.id, {}, QStringLiteral("refresh_token_reused"), now);
-        if (!revoked)
-            return fail(revoked.error());
-        if (auto r = tx.commit(); !r)
-            return fail(r.error());
-        endSessionInCache(s, "refresh_token_reused");
-        if (d.metrics)
-            d.metrics->refreshReuseDetected();
-        qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
-        d.audit.record(QStringLiteral("refresh_reuse_detected"), actor,
-                       {{"presentedGeneration", parsed->generation}, {"currentGeneration", s.generation}}, now);
-        return fail(revokedError(QStringLiteral("refresh_token_reused")));
-    }
-    return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+
+    // After the grace, or after the new pair was used: two parties hold this session's tokens
+    // (a thief who refreshed first, or one who comes back late). End the whole session.
+    auto revoked = d.sessions.revoke(s.id, {}, QStringLiteral("refresh_token_reused"), now);
+    if (!revoked)
+        return fail(revoked.error());
+    if (auto r = tx->commit(); !r)
+        return fail(r.error());
+    endSessionInCache(s, "refresh_token_reused");
+    if (d.metrics)
+        d.metrics->refreshReuseDetected();
+    qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
+    d.audit.record(QStringLiteral("refresh_reuse_detected"), actor,
+                   {{"currentGeneration", s.generation},
+                    {"msSinceRotation", sinceRotation},
+                    {"withinGrace", sinceRotation <= graceMs}},
+                   now);
+    return fail(revokedError(QStringLiteral("refresh_token_reused")));
 }
 
 Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHeader)
@@ -408,8 +430,8 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
     if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
         return fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again"));
     qint64 touchedAt = s.lastActivityAt;
-    if (!s.prevRefreshHash.isEmpty() || now - s.lastActivityAt >= kActivityGranularityMs) {
-        // First use of a new pair retires the previous refresh token (its re-use is theft from now on).
+    if (!s.retrySealed.isEmpty() || now - s.lastActivityAt >= kActivityGranularityMs) {
+        // First use of a new pair ends its lost-response grace (the previous refresh token is theft from now on).
         if (auto r = d.sessions.touch(s.id, s.accessHash, now); !r)
             return fail(r.error());
         touchedAt = now;
@@ -543,7 +565,8 @@ Result<int> SessionService::revokeAllForUser(const QString& userId, const QStrin
 Result<int> SessionService::cleanup(const AuditActor& actor)
 {
     const qint64 now = d.clock.nowMs();
-    auto n = d.sessions.cleanup(now, qint64(d.config.idleTimeout) * 1000, qint64(d.config.sessionRetention) * 1000);
+    auto n = d.sessions.cleanup(now, qint64(d.config.idleTimeout) * 1000, qint64(d.config.sessionRetention) * 1000,
+                                qint64(d.config.refreshGraceSeconds) * 1000);
     if (!n)
         return fail(n.error());
     d.audit.record(QStringLiteral("cleanup"), actor, {{"deleted", *n}}, now);

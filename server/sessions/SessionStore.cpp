@@ -10,11 +10,16 @@ namespace {
 const QString kColumns = QStringLiteral(
     "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, rotated_at, "
     "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, user_agent, "
-    "device_info, name");
+    "device_info, name, refresh_retry_sealed");
 
 QVariant nullIfEmpty(const QString& s)
 {
     return s.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(s);
+}
+
+QVariant nullIfEmpty(const QByteArray& s)
+{
+    return nullIfEmpty(QString::fromLatin1(s));
 }
 
 QString deviceJson(const DeviceInfo& d)
@@ -43,11 +48,12 @@ Result<void> SessionStore::insert(const SessionRecord& s)
     auto r = m_db.execute(
         QStringLiteral("INSERT INTO user_sessions (id, user_id, access_token_hash, refresh_token_hash, "
                        "prev_refresh_token_hash, rotation_counter, rotated_at, expires_at, created_at, last_activity_at, "
-                       "is_active, ip_address, user_agent, device_info, name, metadata) "
-                       "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "is_active, ip_address, user_agent, device_info, name, metadata, refresh_retry_sealed) "
+                       "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         {s.id, s.userId, QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash), qint64(s.generation),
          s.rotatedAt, s.expiresAt, s.createdAt, s.lastActivityAt, true, nullIfEmpty(s.ipAddress),
-         nullIfEmpty(s.userAgent), deviceJson(s.device), nullIfEmpty(s.name), QStringLiteral("{}")});
+         nullIfEmpty(s.userAgent), deviceJson(s.device), nullIfEmpty(s.name), QStringLiteral("{}"),
+         nullIfEmpty(s.retrySealed)});
     if (!r)
         return fail(r.error());
     return {};
@@ -76,6 +82,7 @@ Result<std::vector<SessionRecord>> SessionStore::readAll(QSqlQuery* q)
         s.userAgent = q->value(14).toString();
         s.device = parseDevice(q->value(15).toString());
         s.name = q->value(16).toString();
+        s.retrySealed = q->value(17).toString().toLatin1();
         out.push_back(std::move(s));
     }
     q->finish();
@@ -108,12 +115,12 @@ Result<std::optional<SessionRecord>> SessionStore::find(const QString& id, bool 
 Result<void> SessionStore::rotate(const SessionRecord& s)
 {
     auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET access_token_hash = ?, refresh_token_hash = ?, "
-                                         "prev_refresh_token_hash = ?, rotation_counter = ?, rotated_at = ?, "
-                                         "last_activity_at = ?, ip_address = COALESCE(?, ip_address) WHERE id = ?"),
+                                         "prev_refresh_token_hash = ?, refresh_retry_sealed = ?, rotation_counter = ?, "
+                                         "rotated_at = ?, last_activity_at = ?, ip_address = COALESCE(?, ip_address) "
+                                         "WHERE id = ?"),
                           {QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash),
-                           s.prevRefreshHash.isEmpty() ? QVariant(QMetaType::fromType<QString>())
-                                                       : QVariant(QString::fromLatin1(s.prevRefreshHash)),
-                           qint64(s.generation), s.rotatedAt, s.lastActivityAt, nullIfEmpty(s.ipAddress), s.id});
+                           nullIfEmpty(s.prevRefreshHash), nullIfEmpty(s.retrySealed), qint64(s.generation),
+                           s.rotatedAt, s.lastActivityAt, nullIfEmpty(s.ipAddress), s.id});
     if (!r)
         return fail(r.error());
     return {};
@@ -121,7 +128,7 @@ Result<void> SessionStore::rotate(const SessionRecord& s)
 
 Result<void> SessionStore::touch(const QString& id, const QByteArray& accessHash, qint64 nowMs)
 {
-    auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET prev_refresh_token_hash = NULL, last_activity_at = ? "
+    auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET refresh_retry_sealed = NULL, last_activity_at = ? "
                                          "WHERE id = ? AND access_token_hash = ? AND revoked_at IS NULL"),
                           {nowMs, id, QString::fromLatin1(accessHash)});
     if (!r)
@@ -146,8 +153,8 @@ Result<std::optional<SessionRecord>> SessionStore::revoke(const QString& id, con
 {
     if (!validId(id))
         return std::optional<SessionRecord>();
-    QString sql = QStringLiteral("UPDATE user_sessions SET revoked_at = ?, is_active = ?, revoke_reason = ? "
-                                 "WHERE id = ? AND revoked_at IS NULL");
+    QString sql = QStringLiteral("UPDATE user_sessions SET revoked_at = ?, is_active = ?, revoke_reason = ?, "
+                                 "refresh_retry_sealed = NULL WHERE id = ? AND revoked_at IS NULL");
     QVariantList params{nowMs, false, reason, id};
     if (!userId.isEmpty()) {
         sql += QStringLiteral(" AND user_id = ?");
@@ -161,8 +168,9 @@ Result<std::optional<SessionRecord>> SessionStore::revoke(const QString& id, con
 Result<std::vector<SessionRecord>> SessionStore::revokeAllOf(const QString& userId, const QString& keepId,
                                                              const QString& reason, qint64 nowMs)
 {
-    auto q = m_db.exec(QStringLiteral("UPDATE user_sessions SET revoked_at = ?, is_active = ?, revoke_reason = ? "
-                                      "WHERE user_id = ? AND id <> ? AND revoked_at IS NULL RETURNING ") +
+    auto q = m_db.exec(QStringLiteral("UPDATE user_sessions SET revoked_at = ?, is_active = ?, revoke_reason = ?, "
+                                      "refresh_retry_sealed = NULL WHERE user_id = ? AND id <> ? AND revoked_at IS NULL "
+                                      "RETURNING ") +
                            kColumns,
                        {nowMs, false, reason, userId,
                         keepId.isEmpty() ? QStringLiteral("00000000-0000-0000-0000-000000000000") : keepId});
@@ -183,8 +191,14 @@ Result<std::optional<SessionRecord>> SessionStore::rename(const QString& id, con
     return readOne(q);
 }
 
-Result<int> SessionStore::cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs, int batch)
+Result<int> SessionStore::cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs, qint64 retryGraceMs, int batch)
 {
+    // A sealed retry token is useless once its grace has passed: do not keep it around.
+    if (auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET refresh_retry_sealed = NULL "
+                                             "WHERE refresh_retry_sealed IS NOT NULL AND rotated_at < ?"),
+                              {nowMs - retryGraceMs});
+        !r)
+        return fail(r.error());
     // Mark what ended by time, so the table tells the truth to people who query it directly.
     for (;;) {
         auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET is_active = ? WHERE id IN (SELECT id FROM "

@@ -16,9 +16,12 @@ struct SessionRecord
     QString userId;
     QByteArray accessHash;
     QByteArray refreshHash;
-    QByteArray prevRefreshHash; // empty once the current pair has been used
+    QByteArray prevRefreshHash; // the token rotated away last: coming back after the grace, it is re-use
+    /// The current refresh token sealed for a lost-response retry (TokenService::sealRetry);
+    /// empty once the current pair has been used, the grace has passed or the session ended.
+    QByteArray retrySealed;
     quint32 generation = 0;
-    qint64 rotatedAt = 0; // ms
+    qint64 rotatedAt = 0; // ms, when the current pair was issued
     qint64 expiresAt = 0;
     qint64 createdAt = 0;
     qint64 lastActivityAt = 0;
@@ -42,7 +45,8 @@ public:
     /// on SQLite the transaction already holds the database write lock.
     [[nodiscard]] Result<std::optional<SessionRecord>> find(const QString& id, bool forUpdate = false);
     [[nodiscard]] Result<void> rotate(const SessionRecord& s);
-    /// First use of the current pair: forget the previous refresh token, note activity.
+    /// Use of the current pair: forget the sealed retry token (the response evidently arrived),
+    /// note activity. The previous refresh token's hash stays, so its return is re-use.
     [[nodiscard]] Result<void> touch(const QString& id, const QByteArray& accessHash, qint64 nowMs);
     [[nodiscard]] Result<std::vector<SessionRecord>> listLive(const QString& userId, qint64 nowMs, qint64 idleMs);
     /// Ends one session (only the user's own when `userId` is set); nullopt when there was no
@@ -55,8 +59,10 @@ public:
     [[nodiscard]] Result<std::optional<SessionRecord>> rename(const QString& id, const QString& userId,
                                                               const QString& name, qint64 nowMs);
     /// Deactivates sessions past their absolute or idle end, then deletes, in batches of `batch`
-    /// rows (short transactions), those expired or revoked more than `retentionMs` ago.
-    [[nodiscard]] Result<int> cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs, int batch = 1000);
+    /// rows (short transactions), those expired or revoked more than `retentionMs` ago. Also
+    /// erases sealed retry tokens whose refresh grace (`retryGraceMs`) has passed.
+    [[nodiscard]] Result<int> cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionMs,
+                                      qint64 retryGraceMs = 0, int batch = 1000);
 
 private:
     Result<std::vector<SessionRecord>> readAll(QSqlQuery* q);

@@ -8,8 +8,10 @@
 
 namespace ehrs::server {
 namespace {
-constexpr qsizetype kRefreshBytes = 48;
-constexpr qsizetype kTagBytes = 28;
+constexpr qsizetype kSessionIdBytes = 16;
+constexpr int kRandomBytes = 32; // 256 bits from the CSPRNG
+constexpr qsizetype kRefreshBytes = kSessionIdBytes + kRandomBytes;
+constexpr qsizetype kRefreshChars = 64; // base64url of 48 bytes, no padding
 
 QByteArray generationBytes(quint32 generation)
 {
@@ -17,10 +19,16 @@ QByteArray generationBytes(quint32 generation)
     qToBigEndian(generation, g.data());
     return g;
 }
+
+QByteArray retryContext(const QString& sessionId, quint32 generation)
+{
+    return "ehrs-refresh-retry-v1:" + sessionId.toLatin1() + ':' + QByteArray::number(generation);
+}
 } // namespace
 
-TokenService::TokenService(KeyRing& keys, QByteArray derivationKey, int accessTtlSeconds)
-    : m_keys(keys), m_key(std::move(derivationKey)), m_accessTtl(accessTtlSeconds)
+TokenService::TokenService(KeyRing& keys, const KeyHierarchy& hierarchy, int accessTtlSeconds)
+    : m_keys(keys), m_jtiKey(hierarchy.accessTokenIds), m_retryBox(hierarchy.refreshRetry),
+      m_accessTtl(accessTtlSeconds)
 {
 }
 
@@ -29,33 +37,36 @@ QByteArray TokenService::hash(QByteArrayView token)
     return crypto::sha256Hex(token);
 }
 
-QByteArray TokenService::tag(const QByteArray& sessionIdBytes, quint32 generation) const
-{
-    return crypto::hmacSha256(m_key, "ehrs-refresh-v1" + sessionIdBytes + generationBytes(generation)).left(kTagBytes);
-}
-
-QByteArray TokenService::refreshToken(const QString& sessionId, quint32 generation) const
+QByteArray TokenService::newRefreshToken(const QString& sessionId)
 {
     const QByteArray sid = QUuid::fromString(sessionId).toRfc4122();
-    return crypto::base64UrlEncode(sid + generationBytes(generation) + tag(sid, generation));
+    return crypto::base64UrlEncode(sid + crypto::randomBytes(kRandomBytes));
 }
 
-Result<TokenService::ParsedRefresh> TokenService::parseRefreshToken(QByteArrayView token) const
+Result<QString> TokenService::refreshTokenSession(QByteArrayView token)
 {
     auto invalid = [] { return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token")); };
-    if (token.size() != 64)
+    if (token.size() != kRefreshChars)
         return invalid();
     auto raw = crypto::base64UrlDecode(token);
     if (!raw || raw->size() != kRefreshBytes)
         return invalid();
-    const QByteArray sid = raw->left(16);
-    const quint32 generation = qFromBigEndian<quint32>(raw->constData() + 16);
-    if (!crypto::constantTimeEquals(raw->mid(20), tag(sid, generation)))
-        return invalid();
-    const QUuid uuid = QUuid::fromRfc4122(sid);
+    const QUuid uuid = QUuid::fromRfc4122(raw->left(kSessionIdBytes));
     if (uuid.isNull())
         return invalid();
-    return ParsedRefresh{uuid.toString(QUuid::WithoutBraces), generation};
+    return uuid.toString(QUuid::WithoutBraces);
+}
+
+Result<QByteArray> TokenService::sealRetry(QByteArrayView refreshToken, const QString& sessionId,
+                                           quint32 generation) const
+{
+    return m_retryBox.seal(refreshToken, retryContext(sessionId, generation));
+}
+
+Result<QByteArray> TokenService::openRetry(QByteArrayView sealed, const QString& sessionId,
+                                           quint32 generation) const
+{
+    return m_retryBox.open(sealed, retryContext(sessionId, generation));
 }
 
 QByteArray TokenService::accessToken(const QString& userId, const QString& sessionId, quint32 generation,
@@ -65,7 +76,9 @@ QByteArray TokenService::accessToken(const QString& userId, const QString& sessi
     c.sub = userId;
     c.sid = sessionId;
     c.jti = QString::fromLatin1(
-        crypto::hmacSha256(m_key, "ehrs-jti-v1" + sessionId.toLatin1() + generationBytes(generation)).left(16).toHex());
+        crypto::hmacSha256(m_jtiKey, "ehrs-jti-v1" + sessionId.toLatin1() + generationBytes(generation))
+            .left(16)
+            .toHex());
     c.iat = issuedAtSeconds;
     c.exp = issuedAtSeconds + m_accessTtl;
     return m_keys.codec()->sign(c);

@@ -170,6 +170,21 @@ private Q_SLOTS:
         QVERIFY(!opened.error().message.contains(QString::fromLatin1(secret)));
         QVERIFY(!opened.error().message.contains(QString::fromLatin1(sealed)));
     }
+
+    void previousKeyOnlyOpens()
+    {
+        // After a key change (the key hierarchy), values sealed under the old key still open,
+        // new ones are sealed under the new key only, and a third key opens neither.
+        const QByteArray newKey = crypto::randomBytes(32);
+        const QByteArray oldSealed = *SecretBox(kKey).seal("old secret", "user-1");
+        const SecretBox box(newKey, kKey);
+        QCOMPARE(*box.open(oldSealed, "user-1"), QByteArray("old secret"));
+        QVERIFY(!box.open(oldSealed, "user-2")); // context still binds
+        const QByteArray newSealed = *box.seal("new secret", "user-1");
+        QCOMPARE(*SecretBox(newKey).open(newSealed, "user-1"), QByteArray("new secret"));
+        QVERIFY(!SecretBox(kKey).open(newSealed, "user-1"));
+        QVERIFY(!SecretBox(crypto::randomBytes(32), kKey).open(newSealed, "user-1"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestSecretBox)

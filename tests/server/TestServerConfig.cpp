@@ -37,6 +37,10 @@ private Q_SLOTS:
         QVERIFY(c->databaseUrl.isEmpty());
         QVERIFY(c->effectiveDatabaseUrl().startsWith(u"sqlite://"));
         QVERIFY(c->jwtSecret.isEmpty()); // generated later in the data dir
+        QCOMPARE(c->refreshGraceSeconds, 10);
+        auto noGrace = ServerConfig::load({{QStringLiteral("REFRESH_GRACE_SECONDS"), QStringLiteral("0")}}, {}, {});
+        QVERIFY(noGrace);
+        QCOMPARE(noGrace->refreshGraceSeconds, 0);
     }
 
     void precedenceEnvThenFileThenFlags()
@@ -67,6 +71,10 @@ private Q_SLOTS:
         QTest::newRow("bad redis") << Settings{{QStringLiteral("REDIS_URL"), QStringLiteral("http://x")}} << QStringLiteral("REDIS_URL");
         QTest::newRow("port text") << Settings{{QStringLiteral("PORT"), QStringLiteral("eighty")}} << QStringLiteral("PORT");
         QTest::newRow("port range") << Settings{{QStringLiteral("PORT"), QStringLiteral("70000")}} << QStringLiteral("PORT");
+        QTest::newRow("grace too long") << Settings{{QStringLiteral("REFRESH_GRACE_SECONDS"), QStringLiteral("61")}}
+                                        << QStringLiteral("REFRESH_GRACE_SECONDS");
+        QTest::newRow("grace negative") << Settings{{QStringLiteral("REFRESH_GRACE_SECONDS"), QStringLiteral("-1")}}
+                                        << QStringLiteral("REFRESH_GRACE_SECONDS");
         QTest::newRow("ttl zero") << Settings{{QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("0")}} << QStringLiteral("ACCESS_TOKEN_TTL");
         QTest::newRow("refresh shorter than access")
             << Settings{{QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("900")}, {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("60")}}

@@ -4,6 +4,7 @@
 #include "TestEnvironment.h"
 
 #include <QDeadlineTimer>
+#include <QDir>
 #include <QFile>
 #include <QTest>
 #include <QThread>
@@ -29,6 +30,14 @@ ServerProcess::~ServerProcess()
 void ServerProcess::setEnv(const QString& name, const QString& value)
 {
     m_env.insert(name, value);
+}
+
+QString ServerProcess::databaseUrl() const
+{
+    const QString url = m_env.value(QStringLiteral("DATABASE_URL"));
+    if (!url.isEmpty())
+        return url;
+    return QStringLiteral("sqlite://") + QDir(m_dataDir.path()).absoluteFilePath(QStringLiteral("ehr-sessions.db"));
 }
 
 bool ServerProcess::onPostgres()

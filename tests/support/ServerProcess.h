@@ -27,6 +27,8 @@ public:
     /// `postgres` gives it a fresh PostgreSQL database, the shared Redis and a JWT_SECRET; otherwise
     /// it keeps the embedded SQLite default. False when the PostgreSQL database cannot be created.
     bool useBackendUnderTest();
+    /// The database the process uses: its DATABASE_URL, or the embedded default in its data dir.
+    QString databaseUrl() const;
     /// True when the integration test runs on PostgreSQL + Redis (EHRS_TEST_BACKEND=postgres).
     static bool onPostgres();
 

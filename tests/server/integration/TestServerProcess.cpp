@@ -7,6 +7,7 @@
 #include "Ed25519JwtKey.h"
 #include "MmdbWriter.h"
 #include "TestEnvironment.h"
+#include "db/Database.h"
 
 #include <QDir>
 #include <QSslCertificate>
@@ -41,6 +42,21 @@ class TestServerProcess : public QObject
 
     bool postgres() const { return ServerProcess::onPostgres(); }
 
+    /// Counts audit rows of `event` for `sessionId` in the database `server` uses.
+    int auditCount(ServerProcess& server, const char* event, const QString& sessionId)
+    {
+        auto db = ehrs::server::Database::open(server.databaseUrl());
+        if (!db)
+            return -1;
+        auto q = (*db)->exec(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = ? AND session_id = ?"),
+                             {QString::fromLatin1(event), sessionId});
+        if (!q || !(*q)->next())
+            return -1;
+        const int n = (*q)->value(0).toInt();
+        (*q)->finish();
+        return n;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -58,7 +74,8 @@ private Q_SLOTS:
         QCOMPARE(server.run({QStringLiteral("--help")}, {}, &out), 0);
         for (const char* word : {"serve", "migrate", "user add", "user passwd", "user disable", "sessions revoke-user", "cleanup",
                                  "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL",
-                                 "SESSION_IDLE_TIMEOUT", "CLEANUP_INTERVAL", "HOST", "PORT", "--config"})
+                                 "SESSION_IDLE_TIMEOUT", "CLEANUP_INTERVAL", "HOST", "PORT", "--config",
+                                 "REFRESH_GRACE_SECONDS"})
             QVERIFY2(out.contains(word), word);
     }
 
@@ -341,6 +358,54 @@ private Q_SLOTS:
         QCOMPARE(ready.status, 200);
         QCOMPARE(ready.str("cache"), std::string("database-fallback"));
         QVERIFY(!wrong.log().contains("wrong")); // the password is not logged
+    }
+
+    void refreshGraceThenReuseEndsTheSession()
+    {
+        // A thief with a copy of a refresh token refreshes first. Within REFRESH_GRACE_SECONDS the
+        // old token is a lost-response retry and gets the same pair; after it, the legitimate
+        // client's old token is re-use: the session ends for both and the event is audited.
+        ServerProcess server;
+        QVERIFY(server.useBackendUnderTest());
+        server.setEnv(QStringLiteral("REFRESH_GRACE_SECONDS"), QStringLiteral("2"));
+        QVERIFY(server.addUser(QStringLiteral("grace@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        ApiClient api(server.url());
+        auto login = [&] {
+            return api.request("POST", "/api/auth/login",
+                               {{"email", "grace@example.org"}, {"password", kPassword.toStdString()}});
+        };
+        auto refresh = [&](const std::string& token) {
+            return api.request("POST", "/api/sessions/refresh", {{"refreshToken", token}});
+        };
+        auto retried = login();
+        auto stolen = login();
+        QCOMPARE(retried.status, 200);
+        QCOMPARE(stolen.status, 200);
+
+        auto lostResponse = refresh(retried.str("refreshToken"));
+        auto thief = refresh(stolen.str("refreshToken"));
+        QCOMPARE(lostResponse.status, 200);
+        QCOMPARE(thief.status, 200);
+        auto retry = refresh(retried.str("refreshToken"));
+        QCOMPARE(retry.status, 200);
+        QCOMPARE(retry.str("refreshToken"), lostResponse.str("refreshToken"));
+        QCOMPARE(retry.str("accessToken"), lostResponse.str("accessToken"));
+
+        QTest::qWait(2500); // past the 2-second grace
+        auto legit = refresh(stolen.str("refreshToken"));
+        QCOMPARE(legit.status, 401);
+        QCOMPARE(legit.str("error"), std::string("refresh_token_reused"));
+        QCOMPARE(listStatus(server, QByteArray::fromStdString(thief.str("accessToken"))), 401);
+        auto thiefAgain = refresh(thief.str("refreshToken"));
+        QCOMPARE(thiefAgain.status, 401);
+        QCOMPARE(thiefAgain.str("error"), std::string("refresh_token_reused"));
+        const QString sessionId = QString::fromStdString(stolen.str("sessionId"));
+        QCOMPARE(auditCount(server, "refresh_reuse_detected", sessionId), 1);
+        QCOMPARE(auditCount(server, "refresh_replayed", QString::fromStdString(retried.str("sessionId"))), 1);
+        // The session that only retried within the grace lives on.
+        QCOMPARE(listStatus(server, QByteArray::fromStdString(retry.str("accessToken"))), 200);
+        QVERIFY(!server.log().contains(QByteArray::fromStdString(stolen.str("refreshToken"))));
     }
 
     void embeddedDefaultKeepsItsKey()

@@ -10,6 +10,7 @@
 #include "app/ServerApp.h"
 #include "cache/SessionCache.h"
 #include "db/Database.h"
+#include "keys/KeyHierarchy.h"
 
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
@@ -110,6 +111,10 @@ private Q_SLOTS:
     void refreshRotatesBothTokens();
     void lostRefreshResponseIsAnsweredAgain();
     void reuseOfRotatedTokenRevokesSession();
+    void thiefWhoRefreshesFirstIsCaughtAfterTheGrace();
+    void retryTokenIsSealedAndShortLived();
+    void refreshTokensCannotBeMintedFromKeys();
+    void oldSchemeRefreshTokenStillRefreshes();
     void concurrentRefreshesLeaveOneChain();
     void listMarksCurrentSession();
     void renameSession();
@@ -413,8 +418,15 @@ void TestSessionsApi::reuseOfRotatedTokenRevokesSession()
     QCOMPARE(r2.status, 200);
     QCOMPARE(listStatus(b(r2.str("accessToken"))), 200);
 
-    // A thief replays the very first refresh token.
-    auto stolen = refresh(l.refresh);
+    // A token two rotations back is no longer recognised (only the previous one's hash is
+    // kept): rejected, and the session it names is untouched.
+    auto ancient = refresh(l.refresh);
+    QCOMPARE(ancient.status, 401);
+    QCOMPARE(ancient.str("error"), std::string("unauthorized"));
+    QCOMPARE(listStatus(b(r2.str("accessToken"))), 200);
+
+    // A thief replays the previous refresh token.
+    auto stolen = refresh(b(r1.str("refreshToken")));
     QCOMPARE(stolen.status, 401);
     QCOMPARE(stolen.str("error"), std::string("refresh_token_reused"));
     // The whole session is gone: the legitimate client's tokens too.
@@ -427,6 +439,126 @@ void TestSessionsApi::reuseOfRotatedTokenRevokesSession()
     QCOMPARE(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'refresh_reuse_detected' AND session_id = ?"),
                    {l.sessionId}),
              1);
+}
+
+void TestSessionsApi::thiefWhoRefreshesFirstIsCaughtAfterTheGrace()
+{
+    // A thief with a copy of the refresh token refreshes first and keeps quiet (does not use the
+    // new access token). The legitimate client comes back with its now-old token after the grace
+    // (default 10 s): that is re-use, not a lost response, and the whole session ends.
+    Login l = login(newUser());
+    auto thief = refresh(l.refresh);
+    QCOMPARE(thief.status, 200);
+    m_server.clock().advance(11'000);
+    auto legit = refresh(l.refresh);
+    QCOMPARE(legit.status, 401);
+    QCOMPARE(legit.str("error"), std::string("refresh_token_reused"));
+    // Dead for both: the thief's pair no longer works either.
+    QCOMPARE(listStatus(b(thief.str("accessToken"))), 401);
+    auto thiefAgain = refresh(b(thief.str("refreshToken")));
+    QCOMPARE(thiefAgain.status, 401);
+    QCOMPARE(thiefAgain.str("error"), std::string("refresh_token_reused"));
+    auto row = sessionRow(l.sessionId);
+    QVERIFY(row && !row->at(3).isNull());
+    QCOMPARE(row->at(4).toString(), QStringLiteral("refresh_token_reused"));
+    QCOMPARE(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'refresh_reuse_detected' AND session_id = ?"),
+                   {l.sessionId}),
+             1);
+
+    // Within the grace, the same old token is a lost-response retry: the same pair, no alarm.
+    Login l2 = login(newUser());
+    auto first = refresh(l2.refresh);
+    QCOMPARE(first.status, 200);
+    m_server.clock().advance(9'000);
+    auto retry = refresh(l2.refresh);
+    QCOMPARE(retry.status, 200);
+    QCOMPARE(retry.str("refreshToken"), first.str("refreshToken"));
+    QCOMPARE(retry.str("accessToken"), first.str("accessToken"));
+    QCOMPARE(count(QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'refresh_reuse_detected' AND session_id = ?"),
+                   {l2.sessionId}),
+             0);
+    // ... and once the grace is over, even an unused pair does not make the old token good again.
+    m_server.clock().advance(2'000);
+    QCOMPARE(refresh(l2.refresh).str("error"), std::string("refresh_token_reused"));
+}
+
+void TestSessionsApi::retryTokenIsSealedAndShortLived()
+{
+    auto sealedOf = [&](const QString& sessionId) {
+        auto q = m_server.db().exec(QStringLiteral("SELECT refresh_retry_sealed FROM user_sessions WHERE id = ?"), {sessionId});
+        QVariant v;
+        if (q && (*q)->next())
+            v = (*q)->value(0);
+        if (q)
+            (*q)->finish();
+        return v;
+    };
+    Login l = login(newUser());
+    QVERIFY(sealedOf(l.sessionId).isNull()); // nothing to retry before the first rotation
+    auto r = refresh(l.refresh);
+    QCOMPARE(r.status, 200);
+    const QByteArray newRefresh = b(r.str("refreshToken"));
+    const QString sealed = sealedOf(l.sessionId).toString();
+    QVERIFY(sealed.startsWith(u"v1."));
+    QVERIFY(!sealed.contains(QString::fromLatin1(newRefresh))); // never the plain token
+    // First use of the new pair erases it.
+    QCOMPARE(listStatus(b(r.str("accessToken"))), 200);
+    QVERIFY(sealedOf(l.sessionId).isNull());
+
+    // An unused one is erased by the cleanup job once the grace has passed.
+    Login l2 = login(newUser());
+    QCOMPARE(refresh(l2.refresh).status, 200);
+    QVERIFY(!sealedOf(l2.sessionId).isNull());
+    m_server.clock().advance(11'000);
+    QVERIFY(m_server.services().service.cleanup(AuditActor{{}, {}, QStringLiteral("system"), QStringLiteral("test")}));
+    QVERIFY(sealedOf(l2.sessionId).isNull());
+}
+
+void TestSessionsApi::refreshTokensCannotBeMintedFromKeys()
+{
+    // Before the key hierarchy a refresh token was the session id, a generation and an HMAC tag
+    // under a key derived from JWT_SECRET: anyone with it could mint any session's token. Tokens
+    // built that way, with that key or with the access-token signing key, are now worthless, and
+    // presenting them does not harm the session they name.
+    Login l = login(newUser());
+    const QByteArray root = "integration-test-secret-0123456789abcdef0123456789"; // InProcessServer's JWT_SECRET
+    const QByteArray sid = QUuid::fromString(l.sessionId).toRfc4122();
+    for (const QByteArray& key : {crypto::hmacSha256(root, "ehrs-token-derivation-v1"), root,
+                                  KeyHierarchy::fromRoot(root).accessTokenHs256}) {
+        for (quint32 generation : {0u, 1u}) {
+            QByteArray g(4, '\0');
+            g[3] = char(generation);
+            const QByteArray forged =
+                crypto::base64UrlEncode(sid + g + crypto::hmacSha256(key, "ehrs-refresh-v1" + sid + g).left(28));
+            QVERIFY(forged != l.refresh);
+            auto r = refresh(forged);
+            QCOMPARE(r.status, 401);
+            QCOMPARE(r.str("error"), std::string("unauthorized"));
+        }
+    }
+    QCOMPARE(listStatus(l.access), 200);
+    auto real = refresh(l.refresh);
+    QCOMPARE(real.status, 200);
+    // The real token has 32 bytes after the session id that no key predicts.
+    QCOMPARE(crypto::base64UrlDecode(l.refresh)->left(16), sid);
+}
+
+void TestSessionsApi::oldSchemeRefreshTokenStillRefreshes()
+{
+    // A session started before the upgrade holds a token of the old (HMAC) scheme; only its hash
+    // is stored, so it refreshes once more and the client carries on with a random token.
+    Login l = login(newUser());
+    const QByteArray sid = QUuid::fromString(l.sessionId).toRfc4122();
+    const QByteArray g(4, '\0');
+    const QByteArray oldToken = crypto::base64UrlEncode(
+        sid + g + crypto::hmacSha256("some-pre-upgrade-derivation-key", "ehrs-refresh-v1" + sid + g).left(28));
+    QVERIFY(m_server.db().execute(QStringLiteral("UPDATE user_sessions SET refresh_token_hash = ? WHERE id = ?"),
+                                  {QString::fromLatin1(crypto::sha256Hex(oldToken)), l.sessionId}));
+    auto r = refresh(oldToken);
+    QCOMPARE(r.status, 200);
+    QVERIFY(b(r.str("refreshToken")) != oldToken);
+    QCOMPARE(listStatus(b(r.str("accessToken"))), 200);
+    QCOMPARE(refresh(b(r.str("refreshToken"))).status, 200);
 }
 
 void TestSessionsApi::concurrentRefreshesLeaveOneChain()
