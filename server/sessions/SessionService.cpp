@@ -342,22 +342,35 @@ Result<JwtClaims> SessionService::inspect(QByteArrayView token)
     if (!claims)
         return fail(claims.error());
     const QByteArray accessHash = TokenService::hash(token);
-    if (d.live && d.feed && d.feed->isUp()) {
-        if (auto known = d.live->find(claims->sid); known && known->revoked)
+    // The same tiers as authenticate(), each only read.
+    const bool feedUp = d.live && d.feed && d.feed->isUp();
+    std::optional<LiveSessionTable::Entry> known;
+    if (feedUp) {
+        known = d.live->find(claims->sid);
+        if (known && known->revoked)
             return fail(revokedError({}));
+        if (known && known->accessHash == accessHash && known->userId == claims->sub &&
+            now - known->checkedAtMs < kLiveEntryMaxAgeMs)
+            return *claims;
     }
     switch (d.cache.checkAccess(accessHash)) {
+    case SessionCache::AccessState::Live:
+        return *claims;
     case SessionCache::AccessState::Revoked:
         return fail(revokedError({}));
     case SessionCache::AccessState::Rotated:
         return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
-    case SessionCache::AccessState::Live:
     case SessionCache::AccessState::Unknown:
         break; // the database decides: a read, nothing written
     }
     auto found = d.sessions.find(claims->sid);
-    if (!found)
+    if (!found) {
+        // Database down: a fresh-enough word from the feed still tells live from dead.
+        if (found.error().code == ErrorCode::Unavailable && known && known->accessHash == accessHash &&
+            known->userId == claims->sub)
+            return *claims;
         return fail(found.error());
+    }
     if (!*found)
         return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
     const SessionRecord& s = **found;
