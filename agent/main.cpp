@@ -21,7 +21,6 @@
 #include <QCoreApplication>
 #include <QNetworkAccessManager>
 #include <QRandomGenerator>
-
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -72,6 +71,7 @@ int runDaemon(const QString& socketPath)
     if (config.notifyNewSignIns) {
         notifier.emplace();
         QObject::connect(&service, &AgentService::eventOccurred, &*notifier, &DesktopNotifier::onEvent);
+        QObject::connect(&service, &AgentService::securityNotice, &*notifier, &DesktopNotifier::notify);
     }
 
     // SIGTERM from systemd: leave the event loop so the socket file is removed.
@@ -108,7 +108,12 @@ int main(int argc, char* argv[])
     const QCommandLineOption minValidOption(QStringLiteral("min-valid"),
                                             QStringLiteral("token: seconds the token must stay valid."),
                                             QStringLiteral("seconds"));
-    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption});
+    const QCommandLineOption insecureOption(
+        QStringLiteral("allow-insecure-http"),
+        QStringLiteral(
+            "login: allow an http:// server that is not on this machine (the password and tokens then "
+            "cross the network unencrypted; for test servers only)."));
+    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption, insecureOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -133,10 +138,12 @@ int main(int argc, char* argv[])
         return cli::logout(socketPath);
     if (command == u"login") {
         if (args.size() != 2) {
-            std::fprintf(stderr, "usage: ehr-sessions-agent login [--server URL] [--password-stdin] EMAIL\n");
+            std::fprintf(stderr, "usage: ehr-sessions-agent login [--server URL] [--password-stdin] "
+                                 "[--allow-insecure-http] EMAIL\n");
             return 64;
         }
-        return cli::login(socketPath, parser.value(serverOption), args.at(1), parser.isSet(stdinOption));
+        return cli::login(socketPath, parser.value(serverOption), args.at(1), parser.isSet(stdinOption),
+                          parser.isSet(insecureOption));
     }
     std::fprintf(stderr, "ehr-sessions-agent: unknown command '%s'\n%s", qPrintable(command),
                  qPrintable(parser.helpText()));

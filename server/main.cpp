@@ -6,7 +6,6 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QProcessEnvironment>
-
 #include <cstdio>
 
 using namespace ehrs::server;
@@ -21,6 +20,10 @@ Commands:
                                 Create a user; the password is read without echo (or from stdin)
   user passwd EMAIL             Set a user's password; ends all of the user's sessions
   user disable EMAIL            Disable a user and end all of the user's sessions
+  user mfa-reset EMAIL          Turn a user's two-step verification off (secret and backup codes
+                                deleted, lock after wrong codes lifted) and end all of the user's
+                                sessions; for a lost phone or a take-over. The user signs in with
+                                the password and can enrol again
   sessions revoke-user EMAIL|ID End every session of a user (incident response)
   cleanup                       Delete expired and revoked sessions past the retention period
   keys rotate                   Add a new EdDSA signing key to JWT_KEYS_DIR (old keys verify until
@@ -110,6 +113,8 @@ int main(int argc, char* argv[])
             return cli::userPasswd(*config, args.at(2), parser.isSet(passwordStdin));
         if (sub == u"disable")
             return cli::userDisable(*config, args.at(2));
+        if (sub == u"mfa-reset")
+            return cli::userMfaReset(*config, args.at(2));
     }
     if (command == u"keys" && args.size() == 2 && args.at(1) == u"rotate")
         return cli::rotateKeys(*config);

@@ -2,6 +2,7 @@
 #include "Commands.h"
 
 #include "PasswordPrompt.h"
+#include "core/AgentService.h"
 #include "core/Await.h"
 #include "ipc/AgentClient.h"
 
@@ -100,8 +101,16 @@ int status(const QString& socketPath, bool json)
     return 0;
 }
 
-int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin)
+int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin,
+          bool allowInsecureHttp)
 {
+    // Said before the password is typed; the agent checks again (and checks its default server).
+    if (!serverUrl.isEmpty()) {
+        if (auto transport = AgentService::checkTransport(QUrl(serverUrl), allowInsecureHttp); !transport) {
+            err(transport.error().message);
+            return kExitFailure;
+        }
+    }
     ipc::AgentClient client;
     if (int rc = connectTo(client, socketPath))
         return rc;
@@ -111,7 +120,7 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
         err(password.error().message);
         return kExitFailure;
     }
-    auto reply = await(client.login(serverUrl, email, *password));
+    auto reply = await(client.login(serverUrl, email, *password, allowInsecureHttp));
     password->fill(u'\0');
     while (reply && reply->requiresMfa) {
         auto code = passwordFromStdin ? readStdinLine()

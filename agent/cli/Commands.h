@@ -10,7 +10,9 @@ namespace ehrs::agent::cli {
 /// daemon is not running).
 int token(const QString& socketPath, int minValidSeconds);
 int status(const QString& socketPath, bool json);
-int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin);
+/// `allowInsecureHttp`: --allow-insecure-http, the opt-in to http:// to a host that is not loopback.
+int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin,
+          bool allowInsecureHttp = false);
 int logout(const QString& socketPath);
 
 } // namespace ehrs::agent::cli

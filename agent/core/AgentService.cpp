@@ -8,8 +8,8 @@
 #include "refresh/RefreshScheduler.h"
 #include "storage/TokenStore.h"
 
+#include <QHostAddress>
 #include <nlohmann/json.hpp>
-
 #include <unistd.h>
 
 namespace ehrs::agent {
@@ -307,6 +307,7 @@ void AgentService::signOut(const QString& reason, const QString& message, bool r
     m_lastError = message;
     m_knownSessions.clear();
     m_sessionsSeeded = false;
+    m_mfaChangedAt.reset();
     setState(State::SignedOut);
     finishRefresh(fail(errorCodeFromName(reason.toStdString()), QStringLiteral("signed out: %1").arg(message)));
     if (!account)
@@ -354,9 +355,57 @@ void AgentService::checkSessions()
             m_knownSessions = current;
             m_sessionsSeeded = true;
         });
+    checkMfa();
 }
 
-QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const QString& email, const QString& password)
+void AgentService::checkMfa()
+{
+    // The server has no event stream yet: the account's mfaChangedAt is polled alongside the
+    // session list, and a change since the last look is told to the user (the agent's own
+    // enrolment included: the notice then confirms it).
+    const quint64 generation = m_generation;
+    m_server.mfaState(QUrl(m_account->serverUrl), m_accessToken)
+        .then(this, [this, generation](const Result<ServerClient::MfaState>& state) {
+            if (generation != m_generation || !state)
+                return; // checked again after the next refresh
+            const bool changed = m_mfaChangedAt && *m_mfaChangedAt != state->changedAt;
+            m_mfaChangedAt = state->changedAt;
+            if (!changed)
+                return;
+            qCInfo(lcAgent) << "two-step verification was turned" << (state->enabled ? "on" : "off");
+            Q_EMIT securityNotice(
+                state->enabled ? QStringLiteral("Two-step verification turned on")
+                               : QStringLiteral("Two-step verification turned off"),
+                (state->enabled
+                     ? QStringLiteral("Signing in to %1 now asks for a code from an authenticator app.")
+                     : QStringLiteral("Signing in to %1 now needs only the password."))
+                        .arg(m_account->email) +
+                    QStringLiteral("\nNot you? Contact IT now."));
+        });
+}
+
+Result<void> AgentService::checkTransport(const QUrl& server, bool allowInsecureHttp)
+{
+    if (server.scheme() != u"http")
+        return {};
+    const QString host = server.host().toLower();
+    if (host == u"localhost" || host.endsWith(u".localhost") || QHostAddress(host).isLoopback())
+        return {};
+    if (allowInsecureHttp) {
+        qCWarning(lcAgent) << "signing in over plain HTTP to" << server.host()
+                           << "as asked (--allow-insecure-http)";
+        return {};
+    }
+    return fail(ErrorCode::InvalidRequest,
+                QStringLiteral(
+                    "refusing to sign in to %1 over plain http://: the password and tokens would cross the "
+                    "network unencrypted. Use https://, or pass --allow-insecure-http if you accept that "
+                    "(for a test server only)")
+                    .arg(server.host()));
+}
+
+QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const QString& email,
+                                               const QString& password, bool allowInsecureHttp)
 {
     using R = Result<LoginStep>;
     if (m_account)
@@ -365,13 +414,14 @@ QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const Q
     if (m_loginInProgress)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
     const QUrl server = serverUrl.isEmpty() ? m_config.defaultServerUrl : QUrl(serverUrl, QUrl::StrictMode);
-    if (!server.isValid() || (server.scheme() != u"https" && server.scheme() != u"http") || server.host().isEmpty())
-        return readyFuture(R(fail(ErrorCode::InvalidRequest,
-                                  QStringLiteral("no valid server URL (use --server https://... or set server/url "
-                                                 "in agent.conf)"))));
-    if (server.scheme() == u"http" && server.host() != u"127.0.0.1" && server.host() != u"localhost" &&
-        server.host() != u"::1")
-        qCWarning(lcAgent) << "signing in over plain HTTP to" << server.host() << "- use https in production";
+    if (!server.isValid() || (server.scheme() != u"https" && server.scheme() != u"http") ||
+        server.host().isEmpty())
+        return readyFuture(
+            R(fail(ErrorCode::InvalidRequest,
+                   QStringLiteral("no valid server URL (use --server https://... or set server/url "
+                                  "in agent.conf)"))));
+    if (auto transport = checkTransport(server, allowInsecureHttp); !transport)
+        return readyFuture(R(fail(transport.error())));
     m_loginInProgress = true;
     // The device credential of an earlier sign-in here exempts this login from the lock-out that
     // other clients' failed attempts cause; without one the login still goes ahead.
@@ -469,6 +519,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         m_account = account;
         m_knownSessions.clear();
         m_sessionsSeeded = false;
+        m_mfaChangedAt.reset();
         adoptTokens(tokens);
         qCInfo(lcAgent) << "signed in as" << account.email << "on" << account.serverUrl;
         LoginStep step;

@@ -14,11 +14,10 @@
 #include <QObject>
 #include <QPromise>
 #include <QSet>
-
 #include <functional>
 #include <memory>
-#include <vector>
 #include <optional>
+#include <vector>
 
 namespace ehrs::agent {
 
@@ -53,7 +52,13 @@ public:
     /// first when needed.
     QFuture<Result<ipc::TokenReply>> token(int minValidSeconds = 0);
     ipc::StatusReply status() const;
-    QFuture<Result<LoginStep>> login(const QString& serverUrl, const QString& email, const QString& password);
+    /// Signs in. http:// is refused unless the server is loopback (127.0.0.0/8, ::1, localhost) or
+    /// the user opted in with `allowInsecureHttp` (`login --allow-insecure-http`).
+    QFuture<Result<LoginStep>> login(const QString& serverUrl, const QString& email, const QString& password,
+                                     bool allowInsecureHttp = false);
+    /// Whether signing in to `server` may go ahead: https, or http to loopback, or http with the
+    /// opt-in. Otherwise an InvalidRequest error that says why.
+    [[nodiscard]] static Result<void> checkTransport(const QUrl& server, bool allowInsecureHttp);
     QFuture<Result<LoginStep>> verifyMfa(const PendingMfa& pending, const QString& code);
     /// Revokes the session on the server, then clears local state (also when the server cannot be
     /// reached; the reply then says so).
@@ -72,6 +77,9 @@ Q_SIGNALS:
     void stateChanged(ehrs::agent::AgentService::State state);
     /// start() finished loading the store.
     void started();
+    /// A change to the account's security the user should hear about even if they did not make
+    /// it (today: two-step verification turned on, off or reset); shown as a desktop notification.
+    void securityNotice(const QString& summary, const QString& body);
 
 private:
     void setState(State state);
@@ -82,6 +90,7 @@ private:
     void finishRefresh(Result<QString> result);
     void signOut(const QString& reason, const QString& message, bool revoked);
     void checkSessions();
+    void checkMfa();
     QFuture<Result<LoginStep>> completeLogin(const QUrl& server, const QString& email,
                                              const QString& deviceCredential,
                                              const Result<LoginOutcome>& outcome);
@@ -111,6 +120,7 @@ private:
     std::vector<std::function<void()>> m_afterStart; // requests that arrived while the store loads
     QSet<QString> m_knownSessions;
     bool m_sessionsSeeded = false;
+    std::optional<QString> m_mfaChangedAt; // as last seen; unset until the first check after sign-in
     bool m_loginInProgress = false;
 };
 

@@ -80,7 +80,8 @@ void ClientConnection::handle(const QByteArray& payload)
         QFuture<Result<LoginStep>> step;
         if (request->type == ipc::RequestType::Login) {
             m_pendingMfa.reset();
-            step = m_service.login(request->serverUrl, request->email, request->password);
+            step = m_service.login(request->serverUrl, request->email, request->password,
+                                   request->allowInsecureHttp);
         } else if (!m_pendingMfa) {
             reply(ipc::errorPayload(id, Error{ErrorCode::InvalidRequest,
                                               QStringLiteral("no sign-in waiting for a code on this connection")}));

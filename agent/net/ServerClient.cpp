@@ -6,7 +6,6 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QNetworkRequest>
-
 #include <nlohmann/json.hpp>
 
 namespace ehrs::agent {
@@ -149,7 +148,25 @@ QFuture<Result<void>> ServerClient::logout(const QUrl& server, const QString& ac
         });
 }
 
-QFuture<Result<std::vector<SessionDto>>> ServerClient::sessions(const QUrl& server, const QString& accessToken)
+QFuture<Result<ServerClient::MfaState>> ServerClient::mfaState(const QUrl& server, const QString& accessToken)
+{
+    return send("GET", endpoint(server, QStringLiteral("/api/auth/me")), {}, accessToken)
+        .then(this, [](const Result<json>& r) -> Result<MfaState> {
+            if (!r)
+                return fail(r.error());
+            MfaState state;
+            if (auto user = r->find("user"); user != r->end() && user->is_object()) {
+                if (auto on = user->find("mfaEnabled"); on != user->end() && on->is_boolean())
+                    state.enabled = on->get<bool>();
+            }
+            if (auto changed = r->find("mfaChangedAt"); changed != r->end() && changed->is_string())
+                state.changedAt = QString::fromStdString(changed->get<std::string>());
+            return state;
+        });
+}
+
+QFuture<Result<std::vector<SessionDto>>> ServerClient::sessions(const QUrl& server,
+                                                                const QString& accessToken)
 {
     return send("GET", endpoint(server, QStringLiteral("/api/sessions")), {}, accessToken)
         .then(this, [](const Result<json>& r) -> Result<std::vector<SessionDto>> {

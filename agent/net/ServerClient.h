@@ -7,7 +7,6 @@
 #include <QFuture>
 #include <QObject>
 #include <QUrl>
-
 #include <nlohmann/json_fwd.hpp>
 #include <variant>
 #include <vector>
@@ -36,6 +35,13 @@ public:
     QFuture<Result<AuthTokens>> refresh(const QUrl& server, const QString& refreshToken);
     QFuture<Result<void>> logout(const QUrl& server, const QString& accessToken);
     QFuture<Result<std::vector<SessionDto>>> sessions(const QUrl& server, const QString& accessToken);
+    /// GET /api/auth/me: whether 2FA is on and when it last changed (empty: never).
+    struct MfaState
+    {
+        bool enabled = false;
+        QString changedAt;
+    };
+    QFuture<Result<MfaState>> mfaState(const QUrl& server, const QString& accessToken);
 
     /// Per-request transfer timeout; a hung server must not hold a refresh forever.
     void setTimeoutMs(int ms) { m_timeoutMs = ms; }

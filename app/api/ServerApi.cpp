@@ -144,10 +144,11 @@ QFuture<Result<AccountInfo>> ServerApi::account()
                             [](const Json& j) { return accountInfoFromJson(j); });
 }
 
-QFuture<Result<MfaEnrolment>> ServerApi::startMfaSetup()
+QFuture<Result<MfaEnrolment>> ServerApi::startMfaSetup(const QString& password)
 {
-    return map<MfaEnrolment>(send("POST", QStringLiteral("/api/auth/mfa/setup"), Json::object()), this,
-                             [](const Json& j) { return mfaEnrolmentFromJson(j); });
+    return map<MfaEnrolment>(
+        send("POST", QStringLiteral("/api/auth/mfa/setup"), Json{{"password", password.toStdString()}}), this,
+        [](const Json& j) { return mfaEnrolmentFromJson(j); });
 }
 
 QFuture<Result<QStringList>> ServerApi::enableMfa(const QString& code)
@@ -164,12 +165,14 @@ QFuture<Result<void>> ServerApi::disableMfa(const QString& password, const QStri
                      this, [](const Json&) { return Result<void>{}; });
 }
 
-QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, const QString& newPassword)
+QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, const QString& code,
+                                               const QString& newPassword)
 {
-    return map<int>(send("POST", QStringLiteral("/api/auth/password"),
-                         Json{{"currentPassword", currentPassword.toStdString()},
-                              {"newPassword", newPassword.toStdString()}}),
-                    this, [](const Json& j) { return revokedCountFromJson(j); });
+    Json body{{"currentPassword", currentPassword.toStdString()}, {"newPassword", newPassword.toStdString()}};
+    if (!code.isEmpty())
+        body["code"] = code.toStdString();
+    return map<int>(send("POST", QStringLiteral("/api/auth/password"), body), this,
+                    [](const Json& j) { return revokedCountFromJson(j); });
 }
 
 QString describeWait(int seconds)

@@ -36,11 +36,14 @@ public:
     QFuture<Result<int>> revokeOtherSessions(const QString& password);
 
     QFuture<Result<AccountInfo>> account();
-    QFuture<Result<MfaEnrolment>> startMfaSetup();
+    /// Starts TOTP enrolment; the server asks for the current password first.
+    QFuture<Result<MfaEnrolment>> startMfaSetup(const QString& password);
     QFuture<Result<QStringList>> enableMfa(const QString& code);
     QFuture<Result<void>> disableMfa(const QString& password, const QString& code);
-    /// Changes the password; the count of other sessions the server ended.
-    QFuture<Result<int>> changePassword(const QString& currentPassword, const QString& newPassword);
+    /// Changes the password (`code`: a current 2FA or backup code, needed when 2FA is on); the
+    /// count of other sessions the server ended.
+    QFuture<Result<int>> changePassword(const QString& currentPassword, const QString& code,
+                                        const QString& newPassword);
 
 Q_SIGNALS:
     /// The server refused even a fresh token: session revoked, expired or signed out.

@@ -122,7 +122,15 @@ QGroupBox* SecurityPage::buildPasswordBox()
     m_new->setAccessibleName(tr("New password"));
     m_repeat->setObjectName(QStringLiteral("repeatPassword"));
     m_repeat->setAccessibleName(tr("Repeat the new password"));
+    m_currentCode = new QLineEdit(box);
+    m_currentCode->setObjectName(QStringLiteral("passwordChangeCode"));
+    m_currentCode->setAccessibleName(tr("Code from the authenticator app, or a backup code"));
+    m_currentCode->setMaxLength(32);
+    m_currentCode->setMaximumWidth(160);
+    m_passwordForm = form;
     form->addRow(tr("C&urrent password:"), m_current);
+    form->addRow(tr("Current c&ode:"), m_currentCode);
+    form->setRowVisible(m_currentCode, false); // until the account says 2FA is on
     form->addRow(tr("&New password:"), m_new);
     form->addRow(tr("&Repeat new password:"), m_repeat);
     layout->addLayout(form);
@@ -133,6 +141,7 @@ QGroupBox* SecurityPage::buildPasswordBox()
     row->addStretch();
     layout->addLayout(row);
     m_passwordMessage = wrapped(QString(), box);
+    m_passwordMessage->setTextFormat(Qt::PlainText); // the server's words
     m_passwordMessage->setVisible(false);
     m_passwordMessage->setObjectName(QStringLiteral("passwordMessage"));
     m_passwordMessage->setAccessibleName(tr("Password change result"));
@@ -155,7 +164,7 @@ void SecurityPage::reload()
 {
     m_api->account().then(this, [this](const Result<AccountInfo>& r) {
         if (!r) {
-            m_mfaStatus->setText(tr("Could not check: %1").arg(describeError(r.error())));
+            m_mfaStatus->setText(tr("Could not check: %1").arg(describeError(r.error()).toHtmlEscaped()));
             return;
         }
         m_known = true;
@@ -168,6 +177,7 @@ void SecurityPage::reload()
         // isHidden(), not isVisible(): the page itself may be hidden behind another tab.
         m_mfaOn->setVisible(!m_mfaEnabled && m_totp->isHidden());
         m_mfaOff->setVisible(m_mfaEnabled && m_totp->isHidden());
+        m_passwordForm->setRowVisible(m_currentCode, m_mfaEnabled);
         updateRecommendations();
         Q_EMIT accountLoaded(m_mfaEnabled);
     });
@@ -178,7 +188,7 @@ void SecurityPage::hideEvent(QHideEvent* event)
     QWidget::hideEvent(event);
     if (event->spontaneous()) // minimised: the same person comes back
         return;
-    for (QLineEdit* e : {m_current, m_new, m_repeat})
+    for (QLineEdit* e : {m_current, m_new, m_repeat, m_currentCode})
         e->clear();
     setMessage(m_passwordMessage, QString(), false);
     if (!m_totp->isHidden()) {
@@ -227,9 +237,26 @@ void SecurityPage::updateRecommendations()
 
 void SecurityPage::beginTotpSetup()
 {
-    m_mfaOn->setVisible(false);
-    m_totp->setVisible(true);
-    m_totp->begin();
+    // The server asks for the password before it hands out a secret: a borrowed access token
+    // alone cannot enrol someone else's phone.
+    auto* dialog = new PasswordDialog(tr("Turn on two-step verification"),
+                                      tr("Enter your password to set up two-step verification."),
+                                      tr("Continue"), false, this);
+    dialog->setObjectName(QStringLiteral("confirmEnableTotp"));
+    connect(dialog, &PasswordDialog::submitted, this,
+            [this, dialog](const QString& password, const QString&) {
+                m_api->startMfaSetup(password).then(dialog, [this, dialog](const Result<MfaEnrolment>& r) {
+                    if (!r) {
+                        dialog->showError(describeError(r.error()));
+                        return;
+                    }
+                    dialog->accept();
+                    m_mfaOn->setVisible(false);
+                    m_totp->setVisible(true);
+                    m_totp->begin(*r);
+                });
+            });
+    dialog->open();
 }
 
 void SecurityPage::disableTotp()
@@ -256,8 +283,15 @@ void SecurityPage::changePassword()
 {
     const QString current = m_current->text();
     const QString next = m_new->text();
+    const QString code = m_currentCode->text().simplified();
     if (current.isEmpty() || next.isEmpty()) {
         setMessage(m_passwordMessage, tr("Enter your current password and a new one."), true);
+        return;
+    }
+    if (m_mfaEnabled && code.isEmpty()) {
+        setMessage(m_passwordMessage,
+                   tr("Enter a current code from your authenticator app (or a backup code)."), true);
+        m_currentCode->setFocus();
         return;
     }
     if (next != m_repeat->text()) {
@@ -266,10 +300,10 @@ void SecurityPage::changePassword()
         m_repeat->setFocus();
         return;
     }
-    for (QLineEdit* e : {m_current, m_new, m_repeat})
+    for (QLineEdit* e : {m_current, m_new, m_repeat, m_currentCode})
         e->clear();
     m_change->setEnabled(false);
-    m_api->changePassword(current, next).then(this, [this](const Result<int>& r) {
+    m_api->changePassword(current, code, next).then(this, [this](const Result<int>& r) {
         m_change->setEnabled(true);
         if (!r) {
             setMessage(m_passwordMessage, describeError(r.error()), true);

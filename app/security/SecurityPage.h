@@ -4,6 +4,7 @@
 #include <QWidget>
 #include <array>
 
+class QFormLayout;
 class QGroupBox;
 class QLabel;
 class QLineEdit;
@@ -27,7 +28,7 @@ public:
     void reload();
     /// What the Sessions page last saw, for the recommendations.
     void setSessionStats(int count, int oldestDays);
-    /// Starts TOTP enrolment (the "Turn on" button).
+    /// Starts TOTP enrolment (the "Turn on" button): asks for the password, then shows the QR code.
     void beginTotpSetup();
 
     TotpSetupPanel* totpPanel() const { return m_totp; }
@@ -37,6 +38,8 @@ public:
     QLabel* recommendationsLabel() const { return m_recommendations; }
     /// The current, new and repeated password fields, in that order.
     std::array<QLineEdit*, 3> passwordFields() const { return {m_current, m_new, m_repeat}; }
+    /// A current 2FA (or backup) code for the password change; shown only while 2FA is on.
+    QLineEdit* passwordCodeField() const { return m_currentCode; }
     QPushButton* changePasswordButton() const { return m_change; }
     QLabel* passwordMessage() const { return m_passwordMessage; }
 
@@ -64,6 +67,8 @@ private:
     QLineEdit* m_current = nullptr;
     QLineEdit* m_new = nullptr;
     QLineEdit* m_repeat = nullptr;
+    QLineEdit* m_currentCode = nullptr;
+    QFormLayout* m_passwordForm = nullptr;
     QPushButton* m_change = nullptr;
     QLabel* m_passwordMessage = nullptr;
     QLabel* m_recommendations = nullptr;

@@ -75,6 +75,9 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     row->addWidget(cancel);
     row->addStretch();
     right->addLayout(row);
+    // Server messages, the secret and the codes are text, never markup.
+    for (QLabel* l : {m_error, m_secret, m_backupCodes})
+        l->setTextFormat(Qt::PlainText);
     m_error->setObjectName(QStringLiteral("totpError"));
     m_error->setAccessibleName(tr("Error"));
     m_error->setWordWrap(true);
@@ -144,24 +147,14 @@ void TotpSetupPanel::showError(const QString& text)
     m_error->setVisible(!text.isEmpty());
 }
 
-void TotpSetupPanel::begin()
+void TotpSetupPanel::begin(const MfaEnrolment& enrolment)
 {
     reset();
-    m_secret->setText(tr("Preparing…"));
-    m_api->startMfaSetup().then(this, [this, generation = m_generation](const Result<MfaEnrolment>& r) {
-        if (generation != m_generation)
-            return;
-        if (!r) {
-            m_secret->clear();
-            showError(tr("Could not start the setup: %1").arg(describeError(r.error())));
-            return;
-        }
-        m_qr->setText(r->otpauthUri);
-        m_secret->setText(groupedSecret(r->secret));
-        m_confirm->setEnabled(true);
-        m_code->setFocus();
-        Q_EMIT readyToScan();
-    });
+    m_qr->setText(enrolment.otpauthUri);
+    m_secret->setText(groupedSecret(enrolment.secret));
+    m_confirm->setEnabled(true);
+    m_code->setFocus();
+    Q_EMIT readyToScan();
 }
 
 void TotpSetupPanel::confirm()

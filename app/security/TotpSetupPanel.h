@@ -10,6 +10,7 @@ class QStackedWidget;
 
 namespace ehrs::app {
 
+struct MfaEnrolment;
 class QrCodeWidget;
 class ServerApi;
 
@@ -21,8 +22,8 @@ class TotpSetupPanel : public QWidget
 public:
     TotpSetupPanel(ServerApi* api, QWidget* parent = nullptr);
 
-    /// Asks the server for a new secret and shows it.
-    void begin();
+    /// Shows a new secret the server gave (after SecurityPage asked for the password).
+    void begin(const MfaEnrolment& enrolment);
     /// Forgets the secret, the code typed and the backup codes, and ignores a reply still on its
     /// way: nothing of an unfinished enrolment stays in the widgets for whoever comes next.
     void reset();

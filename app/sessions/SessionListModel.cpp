@@ -3,6 +3,7 @@
 
 #include "RelativeTime.h"
 
+#include <QTextDocument>
 #include <QTimeZone>
 #include <algorithm>
 
@@ -85,7 +86,9 @@ QVariant SessionListModel::data(const QModelIndex& index, int role) const
     case CustomNameRole:
         return s.name;
     case Qt::ToolTipRole:
-        return s.userAgent.isEmpty() ? QVariant() : QVariant(s.userAgent);
+        // Tooltips guess rich text (Qt::mightBeRichText) and the User-Agent is whatever the
+        // signing-in client sent: hand over an escaped paragraph so it shows as typed.
+        return s.userAgent.isEmpty() ? QVariant() : QVariant(Qt::convertFromPlainText(s.userAgent));
     case Qt::AccessibleTextRole:
         return joinNonEmpty({title(s), s.isCurrent ? tr("this device") : QString(),
                              data(index, DeviceLineRole).toString(), data(index, NetworkLineRole).toString(),

@@ -71,6 +71,7 @@ void SessionsPage::buildUi()
     layout->addLayout(header);
 
     m_banner = new QLabel(this);
+    m_banner->setTextFormat(Qt::PlainText); // carries device names, which whoever signed in chose
     m_banner->setWordWrap(true);
     m_banner->setVisible(false);
     m_banner->setAccessibleName(tr("Status"));
@@ -242,6 +243,8 @@ void SessionsPage::confirmRevoke(int row)
     const QString title = index.data(SessionListModel::TitleRole).toString();
     auto* box = new QMessageBox(QMessageBox::Question, tr("Sign out device"), tr("Sign out “%1”?").arg(title),
                                 QMessageBox::Cancel, this);
+    // The device name comes from whoever signed in: text, never markup (no <img>, no links).
+    box->setTextFormat(Qt::PlainText);
     box->setInformativeText(tr("Whoever uses that device will have to sign in again."));
     QPushButton* yes = box->addButton(tr("Sign out"), QMessageBox::DestructiveRole);
     box->setDefaultButton(QMessageBox::Cancel);

@@ -103,6 +103,7 @@ QWidget* MainWindow::buildMainPage()
     barLayout->addWidget(name);
     barLayout->addStretch();
     m_account = new QLabel(bar);
+    m_account->setTextFormat(Qt::PlainText);
     m_account->setAccessibleName(tr("Signed in as"));
     barLayout->addWidget(m_account);
     auto* signOut = new QPushButton(tr("Sign &out"), bar);

@@ -20,6 +20,7 @@ PasswordDialog::PasswordDialog(const QString& title, const QString& explanation,
     setWindowTitle(title);
     setAttribute(Qt::WA_DeleteOnClose);
     auto* layout = new QVBoxLayout(this);
+    m_error->setTextFormat(Qt::PlainText); // the server's words
     auto* text = new QLabel(explanation, this);
     text->setWordWrap(true);
     layout->addWidget(text);

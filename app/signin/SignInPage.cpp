@@ -71,6 +71,7 @@ void SignInPage::buildUi()
     layout->addWidget(title);
 
     m_reason = new QLabel(card);
+    m_reason->setTextFormat(Qt::PlainText); // the agent's and server's words
     m_reason->setWordWrap(true);
     m_reason->setAlignment(Qt::AlignCenter);
     m_reason->setVisible(false);
@@ -124,6 +125,7 @@ void SignInPage::buildUi()
     layout->addWidget(m_steps);
 
     m_error = new QLabel(card);
+    m_error->setTextFormat(Qt::PlainText);
     m_error->setWordWrap(true);
     m_error->setVisible(false);
     m_error->setAccessibleName(tr("Sign-in error"));

@@ -118,10 +118,11 @@ QFuture<Result<StatusReply>> AgentClient::status()
 }
 
 QFuture<Result<LoginReply>> AgentClient::login(const QString& serverUrl, const QString& email,
-                                               const QString& password)
+                                               const QString& password, bool allowInsecureHttp)
 {
     Request r;
     r.type = RequestType::Login;
+    r.allowInsecureHttp = allowInsecureHttp;
     r.serverUrl = serverUrl;
     r.email = email;
     r.password = password;

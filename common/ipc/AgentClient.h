@@ -9,7 +9,6 @@
 #include <QLocalSocket>
 #include <QObject>
 #include <QPromise>
-
 #include <map>
 #include <memory>
 
@@ -37,7 +36,9 @@ public:
 
     QFuture<Result<TokenReply>> token(int minValidSeconds = 0);
     QFuture<Result<StatusReply>> status();
-    QFuture<Result<LoginReply>> login(const QString& serverUrl, const QString& email, const QString& password);
+    /// `allowInsecureHttp`: the user's explicit opt-in to an http:// server that is not loopback.
+    QFuture<Result<LoginReply>> login(const QString& serverUrl, const QString& email, const QString& password,
+                                      bool allowInsecureHttp = false);
     QFuture<Result<LoginReply>> verifyMfa(const QString& code);
     QFuture<Result<void>> logout();
     QFuture<Result<void>> subscribe();

@@ -111,6 +111,12 @@ Result<Request> requestFromJson(QByteArrayView payload)
         r.email = email->trimmed();
         r.password = *password;
         r.serverUrl = *server;
+        if (auto it = j->find("allowInsecureHttp"); it != j->end() && !it->is_null()) {
+            if (!it->is_boolean())
+                return fail(ErrorCode::InvalidRequest,
+                            QStringLiteral("'allowInsecureHttp' must be true or false"));
+            r.allowInsecureHttp = it->get<bool>();
+        }
         break;
     }
     case RequestType::VerifyMfa: {
@@ -144,6 +150,8 @@ QByteArray toPayload(const Request& r)
         j["password"] = s(r.password);
         if (!r.serverUrl.isEmpty())
             j["serverUrl"] = s(r.serverUrl);
+        if (r.allowInsecureHttp)
+            j["allowInsecureHttp"] = true;
         break;
     case RequestType::VerifyMfa:
         j["code"] = s(r.code);

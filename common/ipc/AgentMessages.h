@@ -19,7 +19,6 @@
 #include <QDateTime>
 #include <QString>
 #include <QStringList>
-
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <variant>
@@ -33,7 +32,8 @@ QString requestTypeName(RequestType type);
 std::optional<RequestType> requestTypeFromName(const QString& name);
 
 /// A request from a client. Which fields matter depends on `type`:
-/// login: serverUrl (optional when the agent already knows one), email, password;
+/// login: serverUrl (optional when the agent already knows one), email, password,
+///        allowInsecureHttp (the user's explicit opt-in to http:// to a host that is not loopback);
 /// verify-mfa: code (the challenge is the one the same connection's login received);
 /// token: minValidSeconds (optional, clamped by the agent).
 struct Request
@@ -45,6 +45,7 @@ struct Request
     QString password;
     QString code;
     int minValidSeconds = 0;
+    bool allowInsecureHttp = false;
 };
 
 /// Parses and validates a request payload; errors are InvalidRequest with a message for the peer.
@@ -93,7 +94,8 @@ struct TokenRefreshedEvent
 };
 struct SignedOutEvent
 {
-    QString reason; // error code name: session_revoked, refresh_token_reused, session_expired, unauthorized, logout
+    QString reason; // error code name: session_revoked, refresh_token_reused, session_expired, unauthorized,
+                    // logout
     QString message;
 };
 struct SessionRevokedEvent

@@ -6,8 +6,8 @@
 #include "SessionListJson.h"
 #include "ForwardedChain.h"
 
+#include <QDateTime>
 #include <QFile>
-
 #include <atomic>
 #include <nlohmann/json.hpp>
 
@@ -272,7 +272,15 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
 
 HttpResponse ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who)
 {
-    auto e = m_s.mfa.setup(who, infoOf(request));
+    // Re-authentication: a missing body or password is refused like a wrong one (403).
+    auto body =
+        json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
+    if (!body)
+        return errorOf(body);
+    auto password = json::optionalString(*body, "password", 1024);
+    if (!password)
+        return errorOf(password);
+    auto e = m_s.mfa.setup(who, *password, infoOf(request));
     if (!e)
         return errorOf(e);
     return HttpResponse::json(200, {{"success", true},
@@ -301,16 +309,18 @@ HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext&
 
 HttpResponse ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who)
 {
-    auto body = json::parseObject(request.body);
+    auto body =
+        json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
     if (!body)
         return errorOf(body);
-    auto password = json::requiredString(*body, "password", 1024);
+    // Missing fields are refused like wrong ones (403), by the re-authentication itself.
+    auto password = json::optionalString(*body, "password", 1024);
     if (!password)
         return errorOf(password);
-    auto code = json::requiredTrimmed(*body, "code", 64);
+    auto code = json::optionalString(*body, "code", 64);
     if (!code)
         return errorOf(code);
-    auto r = m_s.mfa.disable(who, *password, *code, infoOf(request));
+    auto r = m_s.mfa.disable(who, *password, code->trimmed(), infoOf(request));
     if (!r)
         return errorOf(r);
     return HttpResponse::json(200, {{"success", true}});
@@ -321,13 +331,16 @@ HttpResponse ApiRoutes::changePassword(const HttpRequest& request, const AuthCon
     auto body = json::parseObject(request.body);
     if (!body)
         return errorOf(body);
-    auto current = json::requiredString(*body, "currentPassword", 1024);
+    auto current = json::optionalString(*body, "currentPassword", 1024); // missing: 403, like a wrong one
     if (!current)
         return errorOf(current);
     auto next = json::requiredString(*body, "newPassword", 1024);
     if (!next)
         return errorOf(next);
-    auto ended = m_s.mfa.changePassword(who, *current, *next, infoOf(request));
+    auto code = json::optionalString(*body, "code", 64); // needed when 2FA is on
+    if (!code)
+        return errorOf(code);
+    auto ended = m_s.mfa.changePassword(who, *current, code->trimmed(), *next, infoOf(request));
     if (!ended)
         return errorOf(ended);
     return HttpResponse::json(
@@ -346,10 +359,18 @@ HttpResponse ApiRoutes::me(const AuthContext& who)
     auto remaining = m_s.mfa.remainingBackupCodes(who.userId);
     if (!remaining)
         return errorOf(remaining);
-    return HttpResponse::json(200, {{"success", true},
-                                    {"user", (*user)->toDto()},
-                                    {"sessionId", who.sessionId.toStdString()},
-                                    {"backupCodesRemaining", *remaining}});
+    return HttpResponse::json(
+        200,
+        {{"success", true},
+         {"user", (*user)->toDto()},
+         {"sessionId", who.sessionId.toStdString()},
+         {"backupCodesRemaining", *remaining},
+         // Devices compare it with what they saw before to tell the user.
+         {"mfaChangedAt", (*user)->mfaChangedAt
+                              ? nlohmann::json(QDateTime::fromMSecsSinceEpoch((*user)->mfaChangedAt, Qt::UTC)
+                                                   .toString(Qt::ISODateWithMs)
+                                                   .toStdString())
+                              : nlohmann::json(nullptr)}});
 }
 
 HttpResponse ApiRoutes::metrics(const HttpRequest& request)
@@ -429,18 +450,21 @@ HttpResponse ApiRoutes::introspect(const HttpRequest& request)
     }
     if (token.isEmpty())
         return HttpResponse::error(Error{ErrorCode::InvalidRequest, QStringLiteral("'token' is required")});
-    auto who = m_s.service.authenticate("Bearer " + token);
-    if (!who)
+    // Read-only: introspection neither records activity nor ends the refresh grace.
+    auto claims = m_s.service.inspect(token.trimmed());
+    if (!claims)
         return HttpResponse::json(200, {{"active", false}});
-    const ServerConfig& c = m_s.shared.config();
+    // RFC 7662 §2.2: the fields describe the token. Access tokens are issued to users' devices,
+    // not to OAuth clients, so there is no client_id to give (it is not the caller's id).
     return HttpResponse::json(200, {{"active", true},
-                                    {"sub", who->userId.toStdString()},
-                                    {"sid", who->sessionId.toStdString()},
-                                    {"exp", who->tokenExpiresAt},
-                                    {"iss", c.issuer.toStdString()},
-                                    {"aud", c.audience.toStdString()},
-                                    {"token_type", "Bearer"},
-                                    {"client_id", client.toStdString()}});
+                                    {"sub", claims->sub.toStdString()},
+                                    {"sid", claims->sid.toStdString()},
+                                    {"jti", claims->jti.toStdString()},
+                                    {"iat", claims->iat},
+                                    {"exp", claims->exp},
+                                    {"iss", claims->iss.toStdString()},
+                                    {"aud", claims->aud.toStdString()},
+                                    {"token_type", "Bearer"}});
 }
 
 HttpResponse ApiRoutes::ready()

@@ -38,10 +38,12 @@ Result<UserRecord> UserStore::create(const QString& email, const QString& name, 
 
 Result<std::optional<UserRecord>> UserStore::findOne(const QString& where, const QVariant& value)
 {
-    auto q = m_db.exec(QStringLiteral("SELECT id, email, name, password_hash, role, disabled_at, mfa_enabled_at, "
-                                      "totp_secret_enc, totp_pending_secret_enc, totp_last_step FROM users WHERE ") +
-                           where,
-                       {value});
+    auto q = m_db.exec(
+        QStringLiteral("SELECT id, email, name, password_hash, role, disabled_at, mfa_enabled_at, "
+                       "totp_secret_enc, totp_pending_secret_enc, totp_last_step, mfa_failed_count, "
+                       "COALESCE(mfa_changed_at, 0) FROM users WHERE ") +
+            where,
+        {value});
     if (!q)
         return fail(q.error());
     QSqlQuery* query = *q;
@@ -60,6 +62,8 @@ Result<std::optional<UserRecord>> UserStore::findOne(const QString& where, const
     u.totpSecretEnc = query->value(7).toString().toLatin1();
     u.totpPendingSecretEnc = query->value(8).toString().toLatin1();
     u.totpLastStep = query->value(9).toLongLong();
+    u.mfaFailedCount = query->value(10).toInt();
+    u.mfaChangedAt = query->value(11).toLongLong();
     query->finish();
     return std::optional<UserRecord>(std::move(u));
 }
@@ -109,9 +113,11 @@ Result<void> UserStore::setPendingTotp(const QString& id, const QByteArray& seal
 
 Result<void> UserStore::enableTotp(const QString& id, const QByteArray& sealedSecret, qint64 step, qint64 nowMs)
 {
-    auto r = m_db.execute(QStringLiteral("UPDATE users SET totp_secret_enc = ?, totp_pending_secret_enc = NULL, "
-                                         "mfa_enabled_at = ?, totp_last_step = ?, updated_at = ? WHERE id = ?"),
-                          {QString::fromLatin1(sealedSecret), nowMs, step, nowMs, id});
+    auto r = m_db.execute(
+        QStringLiteral("UPDATE users SET totp_secret_enc = ?, totp_pending_secret_enc = NULL, "
+                       "mfa_enabled_at = ?, totp_last_step = ?, mfa_failed_count = 0, mfa_changed_at = ?, "
+                       "updated_at = ? WHERE id = ?"),
+        {QString::fromLatin1(sealedSecret), nowMs, step, nowMs, nowMs, id});
     if (!r)
         return fail(r.error());
     return {};
@@ -119,9 +125,11 @@ Result<void> UserStore::enableTotp(const QString& id, const QByteArray& sealedSe
 
 Result<void> UserStore::disableTotp(const QString& id, qint64 nowMs)
 {
-    auto r = m_db.execute(QStringLiteral("UPDATE users SET totp_secret_enc = NULL, totp_pending_secret_enc = NULL, "
-                                         "mfa_enabled_at = NULL, updated_at = ? WHERE id = ?"),
-                          {nowMs, id});
+    auto r = m_db.execute(
+        QStringLiteral(
+            "UPDATE users SET totp_secret_enc = NULL, totp_pending_secret_enc = NULL, "
+            "mfa_enabled_at = NULL, mfa_failed_count = 0, mfa_changed_at = ?, updated_at = ? WHERE id = ?"),
+        {nowMs, nowMs, id});
     if (!r)
         return fail(r.error());
     return {};
@@ -134,6 +142,50 @@ Result<bool> UserStore::consumeTotpStep(const QString& id, qint64 step)
     if (!r)
         return fail(r.error());
     return *r == 1;
+}
+
+Result<int> UserStore::recordMfaFailure(const QString& id)
+{
+    auto r = m_db.execute(
+        QStringLiteral("UPDATE users SET mfa_failed_count = mfa_failed_count + 1 WHERE id = ?"), {id});
+    if (!r)
+        return fail(r.error());
+    auto q = m_db.exec(QStringLiteral("SELECT mfa_failed_count FROM users WHERE id = ?"), {id});
+    if (!q)
+        return fail(q.error());
+    const int n = (*q)->next() ? (*q)->value(0).toInt() : 0;
+    (*q)->finish();
+    return n;
+}
+
+Result<void> UserStore::clearMfaFailures(const QString& id)
+{
+    auto r = m_db.execute(
+        QStringLiteral("UPDATE users SET mfa_failed_count = 0 WHERE id = ? AND mfa_failed_count <> 0"), {id});
+    if (!r)
+        return fail(r.error());
+    return {};
+}
+
+Result<void> UserStore::resetMfa(const QString& id, qint64 nowMs)
+{
+    Transaction tx(m_db);
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
+    auto r = m_db.execute(
+        QStringLiteral("UPDATE users SET totp_secret_enc = NULL, totp_pending_secret_enc = NULL, "
+                       "mfa_enabled_at = NULL, mfa_failed_count = 0, mfa_changed_at = ?, "
+                       "updated_at = ? WHERE id = ?"),
+        {nowMs, nowMs, id});
+    if (!r)
+        return fail(r.error());
+    if (*r == 0)
+        return fail(ErrorCode::NotFound, QStringLiteral("no such user"));
+    if (auto c = m_db.execute(QStringLiteral("DELETE FROM user_backup_codes WHERE user_id = ?"), {id}); !c)
+        return fail(c.error());
+    if (auto c = tx.commit(); !c)
+        return fail(c.error());
+    return {};
 }
 
 Result<void> UserStore::setRole(const QString& id, const QString& role, qint64 nowMs)

@@ -21,6 +21,8 @@ struct UserRecord
     QByteArray totpSecretEnc;
     QByteArray totpPendingSecretEnc;
     qint64 totpLastStep = 0;
+    int mfaFailedCount = 0;  // consecutive wrong second factors (reset by a right one)
+    qint64 mfaChangedAt = 0; // ms; when 2FA was last turned on, off or reset (0: never)
 
     UserDto toDto() const { return UserDto{id, email, name, role, mfaEnabled}; }
 };
@@ -50,6 +52,12 @@ public:
     /// Records that the code of `step` was used; false when that step (or a later one) already was,
     /// which makes each code single-use even under concurrent requests.
     [[nodiscard]] Result<bool> consumeTotpStep(const QString& id, qint64 step);
+    /// Counts one wrong second factor; the consecutive count after it.
+    [[nodiscard]] Result<int> recordMfaFailure(const QString& id);
+    [[nodiscard]] Result<void> clearMfaFailures(const QString& id);
+    /// IT's way back (`user mfa-reset`): 2FA off, secret, pending enrolment, backup codes and the
+    /// failure count gone.
+    [[nodiscard]] Result<void> resetMfa(const QString& id, qint64 nowMs);
 
 private:
     Result<std::optional<UserRecord>> findOne(const QString& where, const QVariant& value);

@@ -2,15 +2,14 @@
 #include "Commands.h"
 
 #include "Logging.h"
+#include "app/LogHandler.h"
 #include "app/ServerApp.h"
 #include "app/ServiceBundle.h"
-#include "app/LogHandler.h"
 #include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
-
 #include <cstdio>
 #include <functional>
 #include <termios.h>
@@ -163,14 +162,37 @@ int userPasswd(const ServerConfig& config, const QString& email, bool passwordSt
 
 int userDisable(const ServerConfig& config, const QString& email)
 {
-    return withUser(config, email, [](SharedState& shared, ServiceBundle& services, const UserRecord& user) -> Result<QString> {
-        if (auto r = services.users.setDisabled(user.id, true, shared.clock().nowMs()); !r)
-            return fail(r.error());
-        auto n = services.service.revokeAllForUser(user.id, QStringLiteral("user_disabled"), cliActor());
-        if (!n)
-            return fail(n.error());
-        return QStringLiteral("disabled %1; %2 session(s) ended").arg(user.email).arg(*n);
-    });
+    return withUser(
+        config, email,
+        [](SharedState& shared, ServiceBundle& services, const UserRecord& user) -> Result<QString> {
+            if (auto r = services.users.setDisabled(user.id, true, shared.clock().nowMs()); !r)
+                return fail(r.error());
+            auto n = services.service.revokeAllForUser(user.id, QStringLiteral("user_disabled"), cliActor());
+            if (!n)
+                return fail(n.error());
+            return QStringLiteral("disabled %1; %2 session(s) ended").arg(user.email).arg(*n);
+        });
+}
+
+int userMfaReset(const ServerConfig& config, const QString& email)
+{
+    return withUser(
+        config, email,
+        [](SharedState& shared, ServiceBundle& services, const UserRecord& user) -> Result<QString> {
+            const bool wasOn = user.mfaEnabled;
+            if (auto r = services.users.resetMfa(user.id, shared.clock().nowMs()); !r)
+                return fail(r.error());
+            AuditActor actor = cliActor();
+            actor.userId = user.id; // the row belongs to the user's history; the actor is the CLI
+            auto n = services.service.revokeAllForUser(user.id, QStringLiteral("mfa_reset"), actor);
+            if (!n)
+                return fail(n.error());
+            services.audit.record(QStringLiteral("mfa_reset"), actor,
+                                  {{"actor", "cli"}, {"wasEnabled", wasOn}, {"sessionsEnded", *n}});
+            return QStringLiteral("two-step verification of %1 reset (it was %2); %3 session(s) ended")
+                .arg(user.email, wasOn ? QStringLiteral("on") : QStringLiteral("off"))
+                .arg(*n);
+        });
 }
 
 int revokeUserSessions(const ServerConfig& config, const QString& emailOrId)

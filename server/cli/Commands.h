@@ -14,6 +14,9 @@ int migrate(const ServerConfig& config);
 int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin, bool passwordStdin);
 int userPasswd(const ServerConfig& config, const QString& email, bool passwordStdin);
 int userDisable(const ServerConfig& config, const QString& email);
+/// Turns the user's 2FA off (secret, pending enrolment, backup codes and failure count cleared),
+/// ends all the user's sessions and audits mfa_reset (actor: cli).
+int userMfaReset(const ServerConfig& config, const QString& email);
 int revokeUserSessions(const ServerConfig& config, const QString& emailOrId);
 int cleanup(const ServerConfig& config);
 int rotateKeys(const ServerConfig& config);

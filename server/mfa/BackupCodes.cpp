@@ -9,8 +9,15 @@ namespace ehrs::server {
 namespace {
 
 constexpr QStringView kAlphabet = u"abcdefghjkmnpqrstuvwxyz23456789";
-constexpr int kCodeLength = 8;
-constexpr int kGroupLength = 4;
+constexpr int kCodeLength = BackupCodes::kCodeLength;
+constexpr int kGroupLength = BackupCodes::kGroupLength;
+constexpr QByteArrayView kSealPrefix = "v2$";
+constexpr int kSaltBytes = 16;
+
+QByteArray mac(QByteArrayView pepper, QByteArrayView salt, QStringView code)
+{
+    return crypto::hmacSha256(pepper, salt.toByteArray() + BackupCodes::normalize(code).toUtf8()).toHex();
+}
 
 // One uniformly random alphabet index: bytes at or above the largest multiple of the alphabet
 // size are rejected so that the modulo does not favour the first characters.
@@ -47,9 +54,9 @@ QStringList BackupCodes::generate(int count)
     qsizetype used = 0;
     while (codes.size() < count) {
         QString code;
-        code.reserve(kCodeLength + 1);
+        code.reserve(kCodeLength + kCodeLength / kGroupLength);
         for (int i = 0; i < kCodeLength; ++i) {
-            if (i == kGroupLength)
+            if (i > 0 && i % kGroupLength == 0)
                 code.append(u'-');
             code.append(kAlphabet.at(randomIndex(pool, used)));
         }
@@ -73,9 +80,33 @@ QString BackupCodes::normalize(QStringView code)
     return out;
 }
 
-QByteArray BackupCodes::hash(QByteArrayView pepper, QStringView code)
+QByteArray BackupCodes::legacyHash(QByteArrayView pepper, QStringView code)
 {
     return crypto::hmacSha256(pepper, normalize(code).toUtf8()).toHex();
+}
+
+QByteArray BackupCodes::seal(QByteArrayView pepper, QStringView code)
+{
+    const QByteArray salt = crypto::randomBytes(kSaltBytes);
+    return kSealPrefix.toByteArray() +
+           salt.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals) + '$' +
+           mac(pepper, salt, code);
+}
+
+bool BackupCodes::matches(QByteArrayView pepper, QByteArrayView stored, QStringView typed)
+{
+    if (!stored.startsWith(kSealPrefix))
+        return crypto::constantTimeEquals(legacyHash(pepper, typed), stored);
+    const QByteArrayView rest = stored.sliced(kSealPrefix.size());
+    const qsizetype dollar = rest.indexOf('$');
+    if (dollar <= 0)
+        return false;
+    const auto salt = QByteArray::fromBase64Encoding(rest.first(dollar).toByteArray(),
+                                                     QByteArray::Base64UrlEncoding |
+                                                         QByteArray::AbortOnBase64DecodingErrors);
+    if (!salt || salt.decoded.size() != kSaltBytes)
+        return false;
+    return crypto::constantTimeEquals(mac(pepper, salt.decoded, typed), rest.sliced(dollar + 1));
 }
 
 } // namespace ehrs::server

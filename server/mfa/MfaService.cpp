@@ -27,39 +27,103 @@ bool looksLikeTotp(const QString& code)
 }
 } // namespace
 
-Result<bool> MfaService::checkSecondFactor(const UserRecord& user, const QString& code)
+Result<MfaService::Verdict> MfaService::checkSecondFactor(const UserRecord& user, const QString& code)
 {
     if (code.size() > 64)
-        return false;
+        return Verdict::Wrong;
     if (looksLikeTotp(code)) {
         auto secret = m_box.open(user.totpSecretEnc, user.id.toLatin1());
         if (!secret)
             return fail(ErrorCode::Internal, QStringLiteral("stored TOTP secret cannot be opened"));
-        const auto step = Totp::verify(*secret, code, d.clock.nowSeconds(), user.totpLastStep);
-        if (!step)
-            return false;
-        return d.users.consumeTotpStep(user.id, *step); // false: used concurrently
+        const qint64 now = d.clock.nowSeconds();
+        const auto step = Totp::verify(*secret, code, now, user.totpLastStep);
+        if (!step) {
+            // Right code, but of a step already used: someone saw or intercepted it.
+            if (user.totpLastStep > 0 && Totp::verify(*secret, code, now, -1))
+                return Verdict::TotpReplayed;
+            return Verdict::Wrong;
+        }
+        auto consumed = d.users.consumeTotpStep(user.id, *step);
+        if (!consumed)
+            return fail(consumed.error());
+        return *consumed ? Verdict::Accepted : Verdict::TotpReplayed; // false: used concurrently
     }
-    const QByteArray hash = BackupCodes::hash(d.keys.backupCodePepper, code);
-    auto r = d.db.execute(QStringLiteral("UPDATE user_backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? "
-                                         "AND used_at IS NULL"),
-                          {d.clock.nowMs(), user.id, QString::fromLatin1(hash)});
+    // Salted entries cannot be looked up by hash: test each of the user's (at most ten) codes.
+    auto q = d.db.exec(QStringLiteral("SELECT code_hash, used_at FROM user_backup_codes WHERE user_id = ?"),
+                       {user.id});
+    if (!q)
+        return fail(q.error());
+    QByteArray match;
+    bool used = false;
+    while ((*q)->next()) {
+        const QByteArray stored = (*q)->value(0).toString().toLatin1();
+        if (match.isEmpty() && BackupCodes::matches(d.keys.backupCodePepper, stored, code)) {
+            match = stored;
+            used = !(*q)->value(1).isNull();
+        }
+    }
+    (*q)->finish();
+    if (match.isEmpty())
+        return Verdict::Wrong;
+    if (used)
+        return Verdict::BackupCodeReused;
+    auto r = d.db.execute(
+        QStringLiteral("UPDATE user_backup_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? "
+                       "AND used_at IS NULL"),
+        {d.clock.nowMs(), user.id, QString::fromLatin1(match)});
     if (!r)
         return fail(r.error());
-    return *r == 1;
+    return *r == 1 ? Verdict::Accepted : Verdict::BackupCodeReused;
 }
 
-Result<AuthTokens> MfaService::verifyLogin(QByteArrayView mfaToken, const QString& code, const RequestInfo& info)
+Result<void> MfaService::secondFactor(const UserRecord& user, const QString& code, const AuditActor& actor,
+                                      const char* context, ErrorCode wrongCodeError)
+{
+    if (user.mfaFailedCount >= kConsecutiveFailureCap) {
+        d.audit.record(QStringLiteral("mfa_failure"), actor, {{"reason", "locked"}, {"context", context}});
+        return fail(ErrorCode::Forbidden,
+                    QStringLiteral("Two-step verification is locked after too many wrong codes; "
+                                   "ask IT to reset it"));
+    }
+    auto verdict = checkSecondFactor(user, code);
+    if (!verdict)
+        return fail(verdict.error());
+    if (*verdict == Verdict::Accepted) {
+        if (user.mfaFailedCount > 0)
+            (void)d.users.clearMfaFailures(user.id);
+        return {};
+    }
+    auto failures = d.users.recordMfaFailure(user.id);
+    const char* reason = *verdict == Verdict::TotpReplayed       ? "totp_replayed"
+                         : *verdict == Verdict::BackupCodeReused ? "backup_code_reused"
+                                                                 : "wrong_code";
+    d.audit.record(
+        QStringLiteral("mfa_failure"), actor,
+        {{"reason", reason}, {"context", context}, {"consecutiveFailures", failures ? *failures : -1}});
+    if (failures && *failures == kConsecutiveFailureCap)
+        d.audit.record(QStringLiteral("mfa_locked"), actor, {{"consecutiveFailures", *failures}});
+    return fail(wrongCodeError, QStringLiteral("The code is not correct"));
+}
+
+Result<void> MfaService::hitMfaLimit(const QString& userId, const AuditActor& actor)
+{
+    if (!d.limiter)
+        return {};
+    if (auto r = d.limiter->hit("mfa", userId.toLatin1(), d.config.mfaPerAccount); !r) {
+        d.audit.record(QStringLiteral("rate_limited"), actor, {{"scope", "mfa"}});
+        return fail(r.error());
+    }
+    return {};
+}
+
+Result<AuthTokens> MfaService::verifyLogin(QByteArrayView mfaToken, const QString& code,
+                                           const RequestInfo& info)
 {
     auto challenge = d.challenges.verify(mfaToken, d.clock.nowSeconds());
     if (!challenge)
         return fail(challenge.error());
-    if (d.limiter) {
-        if (auto r = d.limiter->hit("mfa", challenge->userId.toLatin1(), d.config.mfaPerAccount); !r) {
-            d.audit.record(QStringLiteral("rate_limited"), actorOf(challenge->userId, {}, info), {{"scope", "mfa"}});
-            return fail(r.error());
-        }
-    }
+    if (auto r = hitMfaLimit(challenge->userId, actorOf(challenge->userId, {}, info)); !r)
+        return fail(r.error());
     const QByteArray usedKey = "mfa:used:" + challenge->nonce;
     if (auto used = d.store.get({usedKey}); used && (*used)[0])
         return fail(ErrorCode::Unauthenticated, QStringLiteral("This sign-in step was already completed; sign in again"));
@@ -67,15 +131,14 @@ Result<AuthTokens> MfaService::verifyLogin(QByteArrayView mfaToken, const QStrin
     if (!user)
         return fail(user.error());
     if (!*user || (*user)->disabled || !(*user)->mfaEnabled)
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("The sign-in step expired or is invalid; sign in again"));
-    auto ok = checkSecondFactor(**user, code);
-    if (!ok)
+        return fail(ErrorCode::Unauthenticated,
+                    QStringLiteral("The sign-in step expired or is invalid; sign in again"));
+    if (auto ok =
+            secondFactor(**user, code, actorOf((*user)->id, {}, info), "login", ErrorCode::Unauthenticated);
+        !ok)
         return fail(ok.error());
-    if (!*ok) {
-        d.audit.record(QStringLiteral("mfa_failure"), actorOf((*user)->id, {}, info));
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("The code is not correct"));
-    }
-    (void)d.store.apply({{usedKey, QByteArrayLiteral("1"), int(challenge->expiresAt - d.clock.nowSeconds()) + 1}});
+    (void)d.store.apply(
+        {{usedKey, QByteArrayLiteral("1"), int(challenge->expiresAt - d.clock.nowSeconds()) + 1}});
     d.audit.record(QStringLiteral("mfa_success"), actorOf((*user)->id, {}, info));
     return d.sessions.startSession(**user, challenge->device, info);
 }
@@ -90,13 +153,20 @@ Result<UserRecord> MfaService::currentUser(const AuthContext& who)
     return **user;
 }
 
-Result<MfaService::Enrolment> MfaService::setup(const AuthContext& who, const RequestInfo& info)
+Result<MfaService::Enrolment> MfaService::setup(const AuthContext& who, const QString& password,
+                                                const RequestInfo& info)
 {
-    auto user = currentUser(who);
+    auto current = currentUser(who);
+    if (!current)
+        return fail(current.error());
+    if (current->mfaEnabled)
+        return fail(ErrorCode::Conflict,
+                    QStringLiteral("Two-factor authentication is already on; turn it off first"));
+    // Enrolling an authenticator decides who can sign in from now on: an access token alone (or
+    // any process that can ask the agent for one) must not be enough.
+    auto user = d.sessions.reauthenticate(who, password, info, "mfa_setup");
     if (!user)
         return fail(user.error());
-    if (user->mfaEnabled)
-        return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is already on; turn it off first"));
     const QByteArray secret = Totp::generateSecret();
     auto sealed = m_box.seal(secret, user->id.toLatin1());
     if (!sealed)
@@ -134,8 +204,9 @@ Result<QStringList> MfaService::enable(const AuthContext& who, const QString& co
     if (auto r = d.db.execute(QStringLiteral("DELETE FROM user_backup_codes WHERE user_id = ?"), {user->id}); !r)
         return fail(r.error());
     for (const QString& c : codes) {
-        auto r = d.db.execute(QStringLiteral("INSERT INTO user_backup_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)"),
-                              {user->id, QString::fromLatin1(BackupCodes::hash(d.keys.backupCodePepper, c)), now});
+        auto r = d.db.execute(
+            QStringLiteral("INSERT INTO user_backup_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)"),
+            {user->id, QString::fromLatin1(BackupCodes::seal(d.keys.backupCodePepper, c)), now});
         if (!r)
             return fail(r.error());
     }
@@ -148,24 +219,19 @@ Result<QStringList> MfaService::enable(const AuthContext& who, const QString& co
 Result<void> MfaService::disable(const AuthContext& who, const QString& password, const QString& code,
                                  const RequestInfo& info)
 {
-    auto user = currentUser(who);
+    auto current = currentUser(who);
+    if (!current)
+        return fail(current.error());
+    if (!current->mfaEnabled)
+        return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is not on"));
+    auto user = d.sessions.reauthenticate(who, password, info, "mfa_disable");
     if (!user)
         return fail(user.error());
-    if (!user->mfaEnabled)
-        return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is not on"));
-    if (d.limiter) {
-        if (auto r = d.limiter->hit("mfa", user->id.toLatin1(), d.config.mfaPerAccount); !r)
-            return fail(r.error());
-    }
-    if (!d.hasher.verify(user->passwordHash, password)) {
-        d.audit.record(QStringLiteral("reauth_failure"), actorOf(who.userId, who.sessionId, info), {{"action", "mfa_disable"}});
-        return fail(ErrorCode::Forbidden, QStringLiteral("The password is not correct"));
-    }
-    auto ok = checkSecondFactor(*user, code);
-    if (!ok)
+    const AuditActor actor = actorOf(who.userId, who.sessionId, info);
+    if (auto r = hitMfaLimit(user->id, actor); !r)
+        return fail(r.error());
+    if (auto ok = secondFactor(*user, code, actor, "mfa_disable", ErrorCode::Forbidden); !ok)
         return fail(ok.error());
-    if (!*ok)
-        return fail(ErrorCode::Forbidden, QStringLiteral("The code is not correct"));
     if (auto r = d.users.disableTotp(user->id, d.clock.nowMs()); !r)
         return fail(r.error());
     (void)d.db.execute(QStringLiteral("DELETE FROM user_backup_codes WHERE user_id = ?"), {user->id});
@@ -185,14 +251,25 @@ Result<int> MfaService::remainingBackupCodes(const QString& userId)
 }
 
 Result<int> MfaService::changePassword(const AuthContext& who, const QString& currentPassword,
-                                       const QString& newPassword, const RequestInfo& info)
+                                       const QString& code, const QString& newPassword,
+                                       const RequestInfo& info)
 {
-    auto user = currentUser(who);
+    auto user = d.sessions.reauthenticate(who, currentPassword, info, "password_change");
     if (!user)
         return fail(user.error());
-    if (!d.hasher.verify(user->passwordHash, currentPassword)) {
-        d.audit.record(QStringLiteral("reauth_failure"), actorOf(who.userId, who.sessionId, info), {{"action", "password_change"}});
-        return fail(ErrorCode::Forbidden, QStringLiteral("The current password is not correct"));
+    if (user->mfaEnabled) {
+        const AuditActor actor = actorOf(who.userId, who.sessionId, info);
+        if (code.isEmpty()) {
+            d.audit.record(QStringLiteral("reauth_failure"), actor,
+                           {{"action", "password_change"}, {"reason", "missing_code"}});
+            return fail(
+                ErrorCode::Forbidden,
+                QStringLiteral("This needs a current code from your authenticator app (or a backup code)"));
+        }
+        if (auto r = hitMfaLimit(user->id, actor); !r)
+            return fail(r.error());
+        if (auto ok = secondFactor(*user, code, actor, "password_change", ErrorCode::Forbidden); !ok)
+            return fail(ok.error());
     }
     if (auto p = PasswordHasher::checkPolicy(newPassword); !p)
         return fail(p.error());

@@ -7,11 +7,19 @@
 
 namespace ehrs::server {
 
-/// TOTP enrolment (setup → enable with a code → backup codes), disabling with password + code,
-/// the second login step, and password change. One instance per worker thread.
+/// TOTP enrolment (setup with the password → enable with a code → backup codes), disabling with
+/// password + code, the second login step, and password change (password, plus a code when 2FA is
+/// on). One instance per worker thread.
+///
+/// Wrong second factors are limited twice: RATE_LIMIT_MFA_ACCOUNT per window, and
+/// kConsecutiveFailureCap wrong codes in a row (NIST SP 800-63B §5.2.2 allows at most 100), after
+/// which the second step is refused until IT runs `ehr-sessions-server user mfa-reset`. Only
+/// someone who knew the password can reach the second step, so the lock needs a person to look.
 class MfaService
 {
 public:
+    static constexpr int kConsecutiveFailureCap = 20;
+
     struct Enrolment
     {
         QString secretBase32;
@@ -38,20 +46,32 @@ public:
     /// Login step 2: the challenge plus a TOTP code or a backup code starts the session.
     [[nodiscard]] Result<AuthTokens> verifyLogin(QByteArrayView mfaToken, const QString& code, const RequestInfo& info);
 
-    [[nodiscard]] Result<Enrolment> setup(const AuthContext& who, const RequestInfo& info);
-    /// Confirms enrolment with a code; returns the backup codes (shown once, stored hashed).
-    [[nodiscard]] Result<QStringList> enable(const AuthContext& who, const QString& code, const RequestInfo& info);
+    /// Starts enrolment after checking the current password (SessionService::reauthenticate()).
+    [[nodiscard]] Result<Enrolment> setup(const AuthContext& who, const QString& password,
+                                          const RequestInfo& info);
+    /// Confirms enrolment with a code; returns the backup codes (shown once, stored hashed). Needs
+    /// no password again: only the caller of setup() got the pending secret the code comes from.
+    [[nodiscard]] Result<QStringList> enable(const AuthContext& who, const QString& code,
+                                             const RequestInfo& info);
     [[nodiscard]] Result<void> disable(const AuthContext& who, const QString& password, const QString& code,
                                        const RequestInfo& info);
     [[nodiscard]] Result<int> remainingBackupCodes(const QString& userId);
 
-    /// Changes the caller's password after checking the current one; ends all other sessions.
+    /// Changes the caller's password after checking the current one (and `code` when 2FA is on);
+    /// ends all other sessions.
     [[nodiscard]] Result<int> changePassword(const AuthContext& who, const QString& currentPassword,
-                                             const QString& newPassword, const RequestInfo& info);
+                                             const QString& code, const QString& newPassword,
+                                             const RequestInfo& info);
 
 private:
-    /// True when `code` is a current TOTP code (consumed) or an unused backup code (consumed).
-    Result<bool> checkSecondFactor(const UserRecord& user, const QString& code);
+    enum class Verdict { Accepted, Wrong, TotpReplayed, BackupCodeReused };
+    /// Accepted when `code` is a current TOTP code (consumed) or an unused backup code (consumed).
+    Result<Verdict> checkSecondFactor(const UserRecord& user, const QString& code);
+    /// checkSecondFactor() with the consecutive-failure cap and the audit of failures (reason
+    /// wrong_code, totp_replayed or backup_code_reused); a wrong code is `wrongCodeError`.
+    Result<void> secondFactor(const UserRecord& user, const QString& code, const AuditActor& actor,
+                              const char* context, ErrorCode wrongCodeError);
+    Result<void> hitMfaLimit(const QString& userId, const AuditActor& actor);
     Result<UserRecord> currentUser(const AuthContext& who);
 
     Deps d;

@@ -443,6 +443,54 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
     return ctx;
 }
 
+Result<JwtClaims> SessionService::inspect(QByteArrayView token)
+{
+    const qint64 now = d.clock.nowMs();
+    auto claims = d.tokens.verifyAccessToken(token, now / 1000);
+    if (!claims)
+        return fail(claims.error());
+    const QByteArray accessHash = TokenService::hash(token);
+    // The same tiers as authenticate(), each only read.
+    const bool feedUp = d.live && d.feed && d.feed->isUp();
+    std::optional<LiveSessionTable::Entry> known;
+    if (feedUp) {
+        known = d.live->find(claims->sid);
+        if (known && known->revoked)
+            return fail(revokedError({}));
+        if (known && known->accessHash == accessHash && known->userId == claims->sub &&
+            now - known->checkedAtMs < kLiveEntryMaxAgeMs)
+            return *claims;
+    }
+    switch (d.cache.checkAccess(accessHash)) {
+    case SessionCache::AccessState::Live:
+        return *claims;
+    case SessionCache::AccessState::Revoked:
+        return fail(revokedError({}));
+    case SessionCache::AccessState::Rotated:
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
+    case SessionCache::AccessState::Unknown:
+        break; // the database decides: a read, nothing written
+    }
+    auto found = d.sessions.find(claims->sid);
+    if (!found) {
+        // Database down: a fresh-enough word from the feed still tells live from dead.
+        if (found.error().code == ErrorCode::Unavailable && known && known->accessHash == accessHash &&
+            known->userId == claims->sub)
+            return *claims;
+        return fail(found.error());
+    }
+    if (!*found)
+        return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
+    const SessionRecord& s = **found;
+    if (s.userId != claims->sub || s.accessHash != accessHash)
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token"));
+    if (s.revokedAt)
+        return fail(revokedError(s.revokeReason));
+    if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
+        return fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired"));
+    return *claims;
+}
+
 SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentSessionId) const
 {
     SessionDto v;
@@ -503,16 +551,49 @@ Result<void> SessionService::revoke(const AuthContext& who, const QString& sessi
     return {};
 }
 
-Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& password, const RequestInfo& info)
+Result<UserRecord> SessionService::reauthenticate(const AuthContext& who, const QString& password,
+                                                  const RequestInfo& info, const char* action)
 {
+    const AuditActor actor = actorOf(who.userId, who.sessionId, info);
+    const QByteArray address = info.ipAddress.toLatin1();
+    const QByteArray account = who.userId.toLatin1();
+    if (d.limiter) {
+        if (auto r =
+                limit(d.limiter->hit("reauth-ip", address, d.config.loginPerIp), "reauth-ip", address, actor);
+            !r)
+            return fail(r.error());
+        if (auto r = limit(d.limiter->check("reauth-account", account, d.config.loginPerAccount),
+                           "reauth-account", account, actor);
+            !r)
+            return fail(r.error());
+    }
     auto user = d.users.findById(who.userId);
     if (!user)
         return fail(user.error());
-    if (!*user || !d.hasher.verify((*user)->passwordHash, password)) {
-        d.audit.record(QStringLiteral("reauth_failure"), actorOf(who.userId, who.sessionId, info),
-                       {{"action", "revoke_all_others"}});
-        return fail(ErrorCode::Forbidden, QStringLiteral("The password is not correct"));
+    if (!*user || (*user)->disabled)
+        return fail(ErrorCode::Unauthenticated, QStringLiteral("No such user"));
+    if (password.isEmpty()) {
+        d.audit.record(QStringLiteral("reauth_failure"), actor,
+                       {{"action", action}, {"reason", "missing_password"}});
+        return fail(ErrorCode::Forbidden, QStringLiteral("This needs your current password"));
     }
+    if (!d.hasher.verify((*user)->passwordHash, password)) {
+        d.audit.record(QStringLiteral("reauth_failure"), actor,
+                       {{"action", action}, {"reason", "wrong_password"}});
+        if (d.limiter)
+            (void)d.limiter->hit("reauth-account", account, d.config.loginPerAccount);
+        return fail(ErrorCode::Forbidden, qstrcmp(action, "password_change") == 0
+                                              ? QStringLiteral("The current password is not correct")
+                                              : QStringLiteral("The password is not correct"));
+    }
+    return **user;
+}
+
+Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& password,
+                                         const RequestInfo& info)
+{
+    if (auto user = reauthenticate(who, password, info, "revoke_all_others"); !user)
+        return fail(user.error());
     const qint64 now = d.clock.nowMs();
     Transaction tx(d.db);
     if (auto r = tx.begin(); !r)

@@ -11,11 +11,11 @@
 #include "auth/UserStore.h"
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
+#include "config/ServerConfig.h"
+#include "geo/GeoLocator.h"
 #include "metrics/HttpMetrics.h"
 #include "mfa/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
-#include "config/ServerConfig.h"
-#include "geo/GeoLocator.h"
 #include "sessions/SessionStore.h"
 #include "sessions/TokenService.h"
 
@@ -91,12 +91,27 @@ public:
     [[nodiscard]] Result<AuthTokens> refresh(QByteArrayView refreshToken, const RequestInfo& info);
     /// Validates `Authorization: Bearer ...`: signature, claims, and that the session still lives.
     [[nodiscard]] Result<AuthContext> authenticate(QByteArrayView authorizationHeader);
+    /// RFC 7662 introspection: the token's claims when its signature, claims and session are
+    /// valid. Read-only, unlike authenticate(): it records no activity, does not retire the
+    /// previous refresh token and writes nothing to the cache, so asking about a token does not
+    /// change what the token (or its session's lost-response retry) can do.
+    [[nodiscard]] Result<JwtClaims> inspect(QByteArrayView token);
 
     [[nodiscard]] Result<std::vector<SessionDto>> list(const AuthContext& who);
-    [[nodiscard]] Result<SessionDto> rename(const AuthContext& who, const QString& sessionId, const QString& name);
-    [[nodiscard]] Result<void> revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info);
-    /// Ends every other session of the caller after checking the password again.
-    [[nodiscard]] Result<int> revokeOthers(const AuthContext& who, const QString& password, const RequestInfo& info);
+    [[nodiscard]] Result<SessionDto> rename(const AuthContext& who, const QString& sessionId,
+                                            const QString& name);
+    [[nodiscard]] Result<void> revoke(const AuthContext& who, const QString& sessionId,
+                                      const RequestInfo& info);
+    /// Ends every other session of the caller after checking the password again (reauthenticate()).
+    [[nodiscard]] Result<int> revokeOthers(const AuthContext& who, const QString& password,
+                                           const RequestInfo& info);
+    /// Step-up check before a sensitive change (`action`: revoke_all_others, mfa_setup, mfa_disable,
+    /// password_change): the caller's current password, rate-limited like logins: per account
+    /// (RATE_LIMIT_LOGIN_ACCOUNT wrong passwords, scope "reauth-account") and per client address
+    /// (RATE_LIMIT_LOGIN_IP attempts, scope "reauth-ip"). A missing or wrong password is
+    /// ErrorCode::Forbidden and audited as reauth_failure; the user record on success.
+    [[nodiscard]] Result<UserRecord> reauthenticate(const AuthContext& who, const QString& password,
+                                                    const RequestInfo& info, const char* action);
     [[nodiscard]] Result<void> logout(const AuthContext& who, const RequestInfo& info);
     /// IT / CLI: ends every session of a user.
     [[nodiscard]] Result<int> revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor,

@@ -4,10 +4,10 @@
 // refresh-related behaviour shows within seconds.
 #include "AgentProcess.h"
 #include "ApiClient.h"
-#include "mfa/Totp.h"
 #include "ServerProcess.h"
 #include "core/Await.h"
 #include "ipc/AgentClient.h"
+#include "mfa/Totp.h"
 #include "net/ServerClient.h"
 #include "storage/KeychainTokenStore.h"
 
@@ -15,7 +15,6 @@
 #include <QNetworkReply>
 #include <QTest>
 #include <QUrl>
-
 #include <nlohmann/json.hpp>
 
 using namespace ehrs;
@@ -84,7 +83,7 @@ void TestAgentEndToEnd::loginWithTotpSecondStep()
     auto first = api.request("POST", "/api/auth/login", {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
     QCOMPARE(first.status, 200);
     const QByteArray access = QByteArray::fromStdString(first.str("accessToken"));
-    auto setup = api.request("POST", "/api/auth/mfa/setup", nullptr, access);
+    auto setup = api.request("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access);
     QCOMPARE(setup.status, 200);
     const QByteArray secret = *ehrs::server::Totp::base32Decode(QString::fromStdString(setup.str("secret")));
     const qint64 now = QDateTime::currentSecsSinceEpoch();

@@ -45,6 +45,7 @@ void TestAgentMessages::requestRoundTrip()
     r.password = u"correct horse"_s;
     r.code = u"123456"_s;
     r.minValidSeconds = 30;
+    r.allowInsecureHttp = true;
     const QByteArray payload = toPayload(r);
     QVERIFY(payload.contains("\"type\":\"" + name.toUtf8() + "\""));
     auto back = requestFromJson(payload);
@@ -55,6 +56,10 @@ void TestAgentMessages::requestRoundTrip()
         QCOMPARE(back->email, r.email);
         QCOMPARE(back->password, r.password);
         QCOMPARE(back->serverUrl, r.serverUrl);
+        QCOMPARE(back->allowInsecureHttp, true); // the user's opt-in travels with the request
+        Request plain = r;
+        plain.allowInsecureHttp = false;
+        QCOMPARE(requestFromJson(toPayload(plain))->allowInsecureHttp, false);
     } else {
         QVERIFY(!payload.contains("password"));
     }
@@ -74,7 +79,10 @@ void TestAgentMessages::invalidRequests_data()
     QTest::newRow("type not string") << QByteArray(R"({"type":5})");
     QTest::newRow("id not integer") << QByteArray(R"({"type":"status","id":"x"})");
     QTest::newRow("login without password") << QByteArray(R"({"type":"login","email":"a@b.c"})");
-    QTest::newRow("login password not string") << QByteArray(R"({"type":"login","email":"a@b.c","password":1})");
+    QTest::newRow("login password not string")
+        << QByteArray(R"({"type":"login","email":"a@b.c","password":1})");
+    QTest::newRow("login allowInsecureHttp not bool")
+        << QByteArray(R"({"type":"login","email":"a@b.c","password":"p","allowInsecureHttp":"yes"})");
     QTest::newRow("verify-mfa without code") << QByteArray(R"({"type":"verify-mfa"})");
     QTest::newRow("negative minValidSeconds") << QByteArray(R"({"type":"token","minValidSeconds":-1})");
 }

@@ -8,7 +8,6 @@
 
 #include <QNetworkAccessManager>
 #include <QTest>
-
 #include <nlohmann/json.hpp>
 
 using namespace ehrs;
@@ -79,7 +78,80 @@ private Q_SLOTS:
     void transientErrorsBackOff_data();
     void transientErrorsBackOff();
     void deviceCredentialIsKeptAndPresented();
+    void cleartextOnlyToLoopback_data();
+    void cleartextOnlyToLoopback();
+    void loginRefusesCleartextToOtherHosts();
 };
+
+void TestAgentService::cleartextOnlyToLoopback_data()
+{
+    QTest::addColumn<QString>("url");
+    QTest::addColumn<bool>("allowed");
+    QTest::addColumn<bool>("allowedWithOptIn");
+    QTest::newRow("https anywhere") << QStringLiteral("https://sessions.example.org") << true << true;
+    QTest::newRow("http 127.0.0.1") << QStringLiteral("http://127.0.0.1:8000") << true << true;
+    QTest::newRow("http 127.1.2.3") << QStringLiteral("http://127.1.2.3:8000") << true << true;
+    QTest::newRow("http ::1") << QStringLiteral("http://[::1]:8000") << true << true;
+    QTest::newRow("http localhost") << QStringLiteral("http://localhost:8000") << true << true;
+    QTest::newRow("http LOCALHOST") << QStringLiteral("http://LOCALHOST") << true << true;
+    QTest::newRow("http host name") << QStringLiteral("http://sessions.example.org") << false << true;
+    QTest::newRow("http LAN address") << QStringLiteral("http://192.168.1.20:8000") << false << true;
+    QTest::newRow("http 0.0.0.0") << QStringLiteral("http://0.0.0.0:8000") << false << true;
+    QTest::newRow("http localhost look-alike")
+        << QStringLiteral("http://localhost.example.org") << false << true;
+    QTest::newRow("http 128.0.0.1") << QStringLiteral("http://128.0.0.1") << false << true;
+    QTest::newRow("http IPv6 global") << QStringLiteral("http://[2001:db8::1]") << false << true;
+}
+
+void TestAgentService::cleartextOnlyToLoopback()
+{
+    QFETCH(QString, url);
+    QFETCH(bool, allowed);
+    QFETCH(bool, allowedWithOptIn);
+    auto plain = AgentService::checkTransport(QUrl(url), false);
+    QCOMPARE(plain.has_value(), allowed);
+    if (!plain) {
+        QCOMPARE(plain.error().code, ErrorCode::InvalidRequest);
+        QVERIFY(
+            plain.error().message.contains(u"the password and tokens would cross the network unencrypted"));
+        QVERIFY(plain.error().message.contains(u"--allow-insecure-http"));
+    }
+    QCOMPARE(AgentService::checkTransport(QUrl(url), true).has_value(), allowedWithOptIn);
+}
+
+void TestAgentService::loginRefusesCleartextToOtherHosts()
+{
+    Harness h;
+    QVERIFY(h.http.start());
+    h.store.stored.reset();
+    h.service = std::make_unique<AgentService>(h.store, h.server, h.scheduler, h.clock, AgentConfig{});
+    h.http.handler = [](const FakeHttpServer::Request&) {
+        return FakeHttpServer::Response{
+            401, R"({"error":"unauthenticated","message":"Invalid email or password"})", {}};
+    };
+    // 0.0.0.0 reaches this machine's listening sockets, but it is not a loopback address: it
+    // stands for any host the password would travel to unencrypted.
+    const QString remote = QStringLiteral("http://0.0.0.0:%1").arg(h.http.url().port());
+    auto refused = h.service->login(remote, QStringLiteral("a@b.c"), QStringLiteral("a long password"));
+    QVERIFY(refused.isFinished());
+    QVERIFY(!refused.result());
+    QVERIFY(refused.result().error().message.contains(u"unencrypted"));
+    QVERIFY(h.http.requests.isEmpty()); // the password was never sent
+
+    // The explicit opt-in sends it (the fake server then refuses the password).
+    auto optedIn = h.service->login(remote, QStringLiteral("a@b.c"), QStringLiteral("a long password"), true);
+    QTRY_VERIFY_WITH_TIMEOUT(optedIn.isFinished(), 10000);
+    QVERIFY(!optedIn.result());
+    QCOMPARE(optedIn.result().error().code, ErrorCode::Unauthenticated);
+    QCOMPARE(h.http.requests.size(), 1);
+    QCOMPARE(h.http.requests.first().path, QByteArray("/api/auth/login"));
+
+    // Loopback needs no opt-in.
+    auto local =
+        h.service->login(h.http.url().toString(), QStringLiteral("a@b.c"), QStringLiteral("a long password"));
+    QTRY_VERIFY_WITH_TIMEOUT(local.isFinished(), 10000);
+    QCOMPARE(h.http.requests.size(), 2);
+}
 
 void TestAgentService::concurrentCallersShareOneRefresh()
 {

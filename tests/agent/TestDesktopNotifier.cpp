@@ -7,15 +7,16 @@
 #include "ServerProcess.h"
 #include "core/Await.h"
 #include "ipc/AgentClient.h"
+#include "mfa/Totp.h"
 #include "notify/DesktopNotifier.h"
 
 #include <QDBusConnection>
 #include <QDBusConnectionInterface>
+#include <QDateTime>
 #include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
-
 #include <algorithm>
 
 using namespace ehrs;
@@ -84,6 +85,7 @@ private Q_SLOTS:
     void newSignInShowsNotification();
     void offSwitchMeansNoNotification_data();
     void offSwitchMeansNoNotification();
+    void twoStepChangeShowsNotification();
 
 private:
     QString newUser();
@@ -273,6 +275,41 @@ void TestDesktopNotifier::offSwitchMeansNoNotification()
     // ... but sends no notification. When on, the call leaves the agent right after the event.
     QVERIFY(!notified.wait(1500));
     QCOMPARE(m_daemon.calls.size(), 0);
+}
+
+void TestDesktopNotifier::twoStepChangeShowsNotification()
+{
+    const QString email = newUser();
+    QVERIFY(!email.isEmpty());
+    AgentProcess agent;
+    agent.unsetEnv(QStringLiteral("EHRS_AGENT_NOTIFY"));
+    QTemporaryDir config;
+    QVERIFY(startSignedIn(agent, config, {}, email));
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+
+    // 2FA turned on with a token of this very account (a borrowed one would do the same, with the
+    // password): every signed-in device of the user hears of it.
+    const auto token = agent.cli({QStringLiteral("token")});
+    QCOMPARE(token.exitCode, 0);
+    const QByteArray access = token.out.trimmed();
+    ehrs::test::ApiClient api(m_server.url());
+    auto setup = api.request("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access);
+    QCOMPARE(setup.status, 200);
+    const auto secret = ehrs::server::Totp::base32Decode(QString::fromStdString(setup.str("secret")));
+    QVERIFY(secret);
+    const QString code = ehrs::server::Totp::code(*secret, QDateTime::currentSecsSinceEpoch());
+    QCOMPARE(api.request("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access).status, 200);
+
+    // Noticed alongside the next refresh (6 s tokens).
+    QVERIFY2(notified.wait(15000), agent.log().constData());
+    QCOMPARE(m_daemon.calls.size(), 1);
+    const auto& call = m_daemon.calls.first();
+    QCOMPARE(call.summary, QStringLiteral("Two-step verification turned on"));
+    QVERIFY2(call.body.contains(email), qPrintable(call.body));
+    QVERIFY(call.body.contains(u"Not you?"));
+    // Once: the next refreshes see no further change.
+    QVERIFY(!notified.wait(8000));
+    QCOMPARE(m_daemon.calls.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestDesktopNotifier)

@@ -10,6 +10,7 @@
 #include "sessions/SessionListModel.h"
 #include "sessions/SessionsPage.h"
 #include "shell/MainWindow.h"
+#include "shell/PasswordDialog.h"
 #include "shell/Theme.h"
 #include "signin/SignInPage.h"
 
@@ -112,6 +113,11 @@ int main(int argc, char* argv[])
     window.tabs()->setCurrentWidget(window.securityPage());
     QSignalSpy ready(window.securityPage()->totpPanel(), &TotpSetupPanel::readyToScan);
     window.securityPage()->beginTotpSetup();
+    auto* confirm = window.securityPage()->findChild<PasswordDialog*>(QStringLiteral("confirmEnableTotp"));
+    if (!confirm)
+        return fail("TOTP setup did not ask for the password");
+    QTest::keyClicks(confirm->passwordField(), parser.value(password));
+    QTest::keyClick(confirm->passwordField(), Qt::Key_Return);
     if (!ready.wait(10000))
         return fail("TOTP setup did not start");
     return save(&window, dir.filePath(QStringLiteral("security") + tail)) ? 0 : 1;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The app against a real ehr-sessions-server and ehr-sessions-agent, driven through its widgets.
 #include "AgentProcess.h"
-#include "AppUnderTest.h"
 #include "ApiClient.h"
+#include "AppUnderTest.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
@@ -67,6 +67,7 @@ private Q_SLOTS:
     void wrongPasswordIsShownInline();
     void listShowsEveryDeviceWithItsIcon();
     void revokeAfterConfirmationRemovesTheRow();
+    void deviceNamesShowAsText();
     void signOutOthersNeedsThePassword();
     void agentSignOutReturnsToSignIn();
     void signOutSeenThroughATokenRequestGivesTheReason();
@@ -213,6 +214,52 @@ void TestAppEndToEnd::listShowsEveryDeviceWithItsIcon()
     QVERIFY(!m_app.window->sessionsPage()->view()->grab().isNull());
 }
 
+void TestAppEndToEnd::deviceNamesShowAsText()
+{
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    // Whoever signs in chooses the device name (and User-Agent): markup in it stays text.
+    const char* hostile = "<b>x</b><img src=\"file:///etc/hostname\">";
+    const auto [id, token] = loginAs(m_email, Device{"mobile", hostile, "iOS 17.1", "Safari 17.1"});
+    QVERIFY(!id.isEmpty());
+    reloadAndWait();
+    SessionListModel* model = m_app.window->sessionModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
+    QListView* view = m_app.window->sessionsPage()->view();
+    const QModelIndex index = model->index(model->rowOf(id));
+    QCOMPARE(index.data(SessionListModel::TitleRole).toString(), QString::fromUtf8(hostile));
+    QStyleOptionViewItem option;
+    option.initFrom(view);
+    option.rect = view->visualRect(index);
+    const QRect button =
+        m_app.window->sessionsPage()->delegate()->buttonRect(option, index, SessionDelegate::Button::Revoke);
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, button.center());
+    QPointer<QMessageBox> box =
+        m_app.window->sessionsPage()->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
+    QVERIFY(box);
+    QCOMPARE(box->textFormat(), Qt::PlainText);
+    QVERIFY2(box->text().contains(QString::fromUtf8(hostile)), qPrintable(box->text()));
+    // What is on screen is the literal text: the dialog's label shows the tags, not bold or an image.
+    bool shownLiterally = false;
+    for (const QLabel* label : box->findChildren<QLabel*>()) {
+        if (label->text().contains(QStringLiteral("<img")))
+            shownLiterally = shownLiterally || label->textFormat() == Qt::PlainText;
+    }
+    QVERIFY(shownLiterally);
+    QAbstractButton* confirm = nullptr;
+    for (QAbstractButton* b : box->buttons()) {
+        if (box->buttonRole(b) == QMessageBox::DestructiveRole)
+            confirm = b;
+    }
+    QVERIFY(confirm);
+    confirm->click();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+    // The banner that names the device is plain text too.
+    QLabel* banner = m_app.window->sessionsPage()->banner();
+    QVERIFY(banner->text().contains(QString::fromUtf8(hostile)));
+    QCOMPARE(banner->textFormat(), Qt::PlainText);
+}
+
 void TestAppEndToEnd::revokeAfterConfirmationRemovesTheRow()
 {
     signInThroughUi(m_email, kPassword);
@@ -346,7 +393,7 @@ std::pair<QByteArray, QStringList> TestAppEndToEnd::enableTotp(const QString& em
     if (first.status != 200)
         return {};
     const QByteArray access = QByteArray::fromStdString(first.str("accessToken"));
-    auto setup = api.request("POST", "/api/auth/mfa/setup", nullptr, access);
+    auto setup = api.request("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access);
     auto secret = ehrs::server::Totp::base32Decode(QString::fromStdString(setup.str("secret")));
     if (setup.status != 200 || !secret)
         return {};

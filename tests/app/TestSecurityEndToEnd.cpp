@@ -2,8 +2,8 @@
 // The Security page against a real ehr-sessions-server and ehr-sessions-agent, driven through its
 // widgets: 2FA status and recommendations, TOTP enrolment, turning 2FA off, password change.
 #include "AgentProcess.h"
-#include "AppUnderTest.h"
 #include "ApiClient.h"
+#include "AppUnderTest.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
@@ -244,7 +244,12 @@ void TestSecurityEndToEnd::enrolThroughUi(Enrolment* out)
     QVERIFY(page->turnOnButton()->isVisibleTo(page));
     QSignalSpy ready(panel, &TotpSetupPanel::readyToScan);
     QTest::mouseClick(page->turnOnButton(), Qt::LeftButton);
+    QPointer<PasswordDialog> confirm = page->findChild<PasswordDialog*>(QStringLiteral("confirmEnableTotp"));
+    QVERIFY(confirm);
+    QTest::keyClicks(confirm->passwordField(), kPassword);
+    QTest::keyClick(confirm->passwordField(), Qt::Key_Return);
     QVERIFY(ready.wait(10000));
+    QTRY_VERIFY_WITH_TIMEOUT(confirm.isNull() || !confirm->isVisible(), 10000);
     auto secret = Totp::base32Decode(panel->secretLabel()->text());
     QVERIFY(secret && secret->size() == 20); // not printed: it is a secret, even a test's
     out->secret = *secret;
@@ -318,7 +323,25 @@ void TestSecurityEndToEnd::enrolmentShowsQrCodeAndNeedsTheRightCode()
 
     QSignalSpy ready(panel, &TotpSetupPanel::readyToScan);
     QTest::mouseClick(page->turnOnButton(), Qt::LeftButton);
+    // The password first: the server hands out no secret for an access token alone.
+    QPointer<PasswordDialog> confirm = page->findChild<PasswordDialog*>(QStringLiteral("confirmEnableTotp"));
+    QVERIFY(confirm);
+    QVERIFY(confirm->isVisible());
+    QVERIFY(!confirm->codeField()); // 2FA is off: no code to ask for
+    QCOMPARE(confirm->passwordField()->echoMode(), QLineEdit::Password);
+    QVERIFY(!panel->isVisibleTo(page));
+    QTest::keyClicks(confirm->passwordField(), QStringLiteral("not my password"));
+    QTest::keyClick(confirm->passwordField(), Qt::Key_Return);
+    QTRY_VERIFY_WITH_TIMEOUT(confirm->errorLabel()->isVisibleTo(confirm), 10000);
+    QCOMPARE(confirm->errorLabel()->text(), QStringLiteral("The password is not correct"));
+    QVERIFY(confirm->passwordField()->text().isEmpty());
+    QVERIFY(!panel->isVisibleTo(page));
+    QVERIFY(panel->secretLabel()->text().isEmpty());
+    QCOMPARE(ready.count(), 0);
+    QTest::keyClicks(confirm->passwordField(), kPassword);
+    QTest::keyClick(confirm->passwordField(), Qt::Key_Return);
     QVERIFY(ready.wait(10000));
+    QTRY_VERIFY_WITH_TIMEOUT(confirm.isNull() || !confirm->isVisible(), 10000);
     QVERIFY(panel->isVisibleTo(page));
     QVERIFY(!page->turnOnButton()->isVisibleTo(page));
 
@@ -432,6 +455,20 @@ void TestSecurityEndToEnd::turningOffNeedsPasswordAndCode()
     QVERIFY(!page->totpPanel()->isVisibleTo(page));
     QVERIFY(page->totpPanel()->backupCodesLabel()->text().isEmpty());
     QTRY_VERIFY_WITH_TIMEOUT(page->turnOffButton()->isVisibleTo(page), 10000);
+    // With 2FA on, a password change asks for a code too, before anything is sent.
+    QVERIFY(page->passwordCodeField()->isVisibleTo(page));
+    {
+        const auto fields = page->passwordFields();
+        QTest::keyClicks(fields[0], kPassword);
+        QTest::keyClicks(fields[1], kNewPassword);
+        QTest::keyClicks(fields[2], kNewPassword);
+        QTest::mouseClick(page->changePasswordButton(), Qt::LeftButton);
+        QCOMPARE(page->passwordMessage()->text(),
+                 QStringLiteral("Enter a current code from your authenticator app (or a backup code)."));
+        for (QLineEdit* e : fields)
+            e->clear();
+        QCOMPARE(login(kPassword).json.value("requiresMFA", false), true); // unchanged
+    }
 
     QTest::mouseClick(page->turnOffButton(), Qt::LeftButton);
     QPointer<PasswordDialog> dialog = page->findChild<PasswordDialog*>(QStringLiteral("confirmDisableTotp"));
@@ -467,6 +504,7 @@ void TestSecurityEndToEnd::turningOffNeedsPasswordAndCode()
     QCOMPARE(mfaEnabled(observerToken), 0);
     QVERIFY(page->turnOnButton()->isVisibleTo(page));
     QVERIFY(!page->turnOffButton()->isVisibleTo(page));
+    QVERIFY(!page->passwordCodeField()->isVisibleTo(page));
     QVERIFY(page->recommendationsLabel()->text().contains(kTurnOnAdvice));
     // The password alone signs in again.
     const auto plain = login(kPassword);
@@ -481,6 +519,7 @@ void TestSecurityEndToEnd::passwordChangeEndsTheOtherSessions()
     QCOMPARE(other.status, 200);
     const QByteArray otherToken = QByteArray::fromStdString(other.str("accessToken"));
     SecurityPage* page = openSecurityPage();
+    QVERIFY(!page->passwordCodeField()->isVisibleTo(page)); // 2FA off: the password is enough
     const auto fields = page->passwordFields();
     QLineEdit* current = fields[0];
     QLineEdit* next = fields[1];

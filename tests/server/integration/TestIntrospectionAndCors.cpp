@@ -70,7 +70,11 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(r.str("sid")), l.sessionId);
         QCOMPARE(QString::fromStdString(r.str("sub")), l.userId);
         QVERIFY(r.json["exp"].get<qint64>() > QDateTime::currentSecsSinceEpoch());
-        QCOMPARE(r.str("client_id"), std::string("billing"));
+        // The fields describe the token, not the caller: no client_id (tokens go to users' devices).
+        QVERIFY2(!r.json.contains("client_id"), r.body.constData());
+        QVERIFY(r.json["iat"].get<qint64>() <= r.json["exp"].get<qint64>());
+        QVERIFY(!r.str("jti").empty());
+        QCOMPARE(r.str("token_type"), std::string("Bearer"));
         // JSON bodies are accepted too.
         auto asJson = m_server.api().request("POST", "/api/sessions/introspect", {{"token", l.access.toStdString()}}, {},
                                              {{"Authorization", basic("billing", kClientSecret)}});
@@ -85,11 +89,51 @@ private Q_SLOTS:
         QCOMPARE(introspect(basic("billing", kClientSecret), "nothing=here").status, 400);
     }
 
+    void introspectionIsReadOnly()
+    {
+        auto l = m_server.login(m_server.newUser());
+        auto pair = m_server.refresh(l.refresh);
+        QCOMPARE(pair.status, 200);
+        const QByteArray access = QByteArray::fromStdString(pair.str("accessToken"));
+        const QString activity = QStringLiteral("SELECT last_activity_at FROM user_sessions WHERE id = ?");
+        auto lastActivity = [&] {
+            auto q = m_server.db().exec(activity, {l.sessionId});
+            qint64 v = -1;
+            if (q && (*q)->next())
+                v = (*q)->value(0).toLongLong();
+            if (q)
+                (*q)->finish();
+            return v;
+        };
+        const qint64 before = lastActivity();
+        QVERIFY(before > 0);
+        m_server.clock().advance(1500);
+        for (int i = 0; i < 2; ++i) {
+            auto r = introspect(basic("billing", kClientSecret), "token=" + access.toPercentEncoding());
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.json["active"].get<bool>(), true);
+        }
+        // No activity recorded...
+        QCOMPARE(lastActivity(), before);
+        // ...and the lost-response retry of the previous refresh token still answers with the pair:
+        // introspection did not count as the new access token's first use.
+        auto retry = m_server.refresh(l.refresh);
+        QCOMPARE(retry.status, 200);
+        QCOMPARE(retry.str("accessToken"), pair.str("accessToken"));
+        QCOMPARE(
+            m_server.count(
+                QStringLiteral("SELECT COUNT(*) FROM audit_events WHERE event = 'refresh_reuse_detected' "
+                               "AND session_id = ?"),
+                {l.sessionId}),
+            0);
+    }
+
     void corsOnlyForAllowedOrigins()
     {
         const QByteArray preflight = "OPTIONS /api/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nOrigin: ";
         auto ok = m_server.api().raw(preflight + kOrigin +
-                                     "\r\nAccess-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: authorization\r\n\r\n");
+                                     "\r\nAccess-Control-Request-Method: "
+                                     "GET\r\nAccess-Control-Request-Headers: authorization\r\n\r\n");
         QCOMPARE(ok.status, 204);
         QCOMPARE(ok.header("access-control-allow-origin"), kOrigin);
         QVERIFY(ok.header("access-control-allow-headers").contains("Authorization"));

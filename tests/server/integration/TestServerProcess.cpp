@@ -2,18 +2,19 @@
 // The real `ehr-sessions-server` binary: sub-commands, configuration errors, serving on the
 // embedded default and on PostgreSQL + Redis, clean shutdown.
 #include "ApiClient.h"
-#include "ServerProcess.h"
 #include "Crypto.h"
 #include "Ed25519JwtKey.h"
 #include "MmdbWriter.h"
+#include "ServerProcess.h"
 #include "TestEnvironment.h"
 #include "db/Database.h"
+#include "mfa/Totp.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QSslSocket>
-
 #include <QTest>
 
 using namespace ehrs::test;
@@ -41,6 +42,17 @@ class TestServerProcess : public QObject
     Q_OBJECT
 
     bool postgres() const { return ServerProcess::onPostgres(); }
+
+    /// The database `server` uses, opened from this process (to read audit rows).
+    std::unique_ptr<ehrs::server::Database> openDatabase(const ServerProcess& server)
+    {
+        auto db = ehrs::server::Database::open(server.databaseUrl());
+        if (!db) {
+            qWarning("cannot open the server's database: %s", qPrintable(db.error().message));
+            return nullptr;
+        }
+        return std::move(*db);
+    }
 
     /// Counts audit rows of `event` for `sessionId` in the database `server` uses.
     int auditCount(ServerProcess& server, const char* event, const QString& sessionId)
@@ -72,10 +84,10 @@ private Q_SLOTS:
         ServerProcess server;
         QByteArray out;
         QCOMPARE(server.run({QStringLiteral("--help")}, {}, &out), 0);
-        for (const char* word : {"serve", "migrate", "user add", "user passwd", "user disable", "sessions revoke-user", "cleanup",
-                                 "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL",
-                                 "SESSION_IDLE_TIMEOUT", "CLEANUP_INTERVAL", "HOST", "PORT", "--config",
-                                 "REFRESH_GRACE_SECONDS"})
+        for (const char* word : {"serve", "migrate", "user add", "user passwd", "user disable", "user mfa-reset",
+                                 "sessions revoke-user", "cleanup", "DATABASE_URL", "REDIS_URL", "JWT_SECRET",
+                                 "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "SESSION_IDLE_TIMEOUT", "CLEANUP_INTERVAL",
+                                 "HOST", "PORT", "--config", "REFRESH_GRACE_SECONDS"})
             QVERIFY2(out.contains(word), word);
     }
 
@@ -156,6 +168,65 @@ private Q_SLOTS:
         // Secrets never reach the log.
         QVERIFY(!server.log().contains(kPassword));
         QVERIFY(!server.log().contains(access));
+    }
+
+    void mfaResetFromTheCommandLine()
+    {
+        ServerProcess server;
+        QVERIFY(server.useBackendUnderTest());
+        const QString email = QStringLiteral("doctor@example.org");
+        QVERIFY(server.addUser(email, QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        QByteArray access;
+        QCOMPARE(loginStatus(server, email, kPassword, &access), 200);
+        QByteArray other;
+        QCOMPARE(loginStatus(server, email, kPassword, &other), 200);
+        ApiClient api(server.url());
+        auto setup =
+            api.request("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access);
+        QCOMPARE(setup.status, 200);
+        const auto secret = ehrs::server::Totp::base32Decode(QString::fromStdString(setup.str("secret")));
+        QVERIFY(secret);
+        const QString code = ehrs::server::Totp::code(*secret, QDateTime::currentSecsSinceEpoch());
+        QCOMPARE(api.request("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access).status,
+                 200);
+        auto twoStep = api.request("POST", "/api/auth/login",
+                                   {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
+        QCOMPARE(twoStep.json.value("requiresMFA", false), true);
+
+        // IT resets it: 2FA off, every session of the user ended, the password alone signs in.
+        QByteArray out;
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("mfa-reset"), email}, {}, &out), 0);
+        QVERIFY2(out.contains("reset") && out.contains("2 session(s) ended"), out.constData());
+        QCOMPARE(listStatus(server, access), 401);
+        QCOMPARE(listStatus(server, other), 401);
+        QByteArray fresh;
+        QCOMPARE(loginStatus(server, email, kPassword, &fresh), 200);
+        QVERIFY(!fresh.isEmpty());
+        auto me = api.request("GET", "/api/auth/me", nullptr, fresh);
+        QCOMPARE(me.json["user"]["mfaEnabled"].get<bool>(), false);
+        QVERIFY(me.json["mfaChangedAt"].is_string());
+        QCOMPARE(me.json["backupCodesRemaining"].get<int>(), 0);
+
+        // Audited as mfa_reset, by the command line, on the user's history.
+        auto db = openDatabase(server);
+        QVERIFY(db);
+        auto q = db->exec(
+            QStringLiteral("SELECT COUNT(*) FROM audit_events a JOIN users u ON u.id = a.user_id "
+                           "WHERE a.event = 'mfa_reset' AND u.email = ? AND a.user_agent LIKE '%cli%' "
+                           "AND CAST(a.details AS TEXT) LIKE '%cli%'"),
+            {email});
+        QVERIFY(q && (*q)->next());
+        QCOMPARE((*q)->value(0).toInt(), 1);
+        (*q)->finish();
+        db.reset();
+
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("mfa-reset"),
+                             QStringLiteral("ghost@example.org")},
+                            {}, &out),
+                 1);
+        QVERIFY(out.contains("no user"));
+        QVERIFY(!server.log().contains(kPassword));
     }
 
     void servesAndStopsCleanly()
