@@ -152,7 +152,7 @@ Error Database::translate(const QSqlError& error)
     return Error{ErrorCode::Internal, QStringLiteral("database error")};
 }
 
-Result<QSqlQuery*> Database::exec(const QString& sql, const QVariantList& params)
+Result<QSqlQuery*> Database::execAttempt(const QString& sql, const QVariantList& params, bool mayRetry)
 {
     if (m_needsReconnect) {
         if (auto r = connect(); !r)
@@ -172,8 +172,15 @@ Result<QSqlQuery*> Database::exec(const QString& sql, const QVariantList& params
         q.bindValue(int(i), params[i]);
     if (!q.exec()) {
         Error e = translate(q.lastError());
-        if (m_needsReconnect)
+        if (m_needsReconnect) {
             m_statements.clear();
+            // A connection that died while idle (the database restarted) shows it only on its
+            // next use: a read outside a transaction is tried once more on a new connection, so
+            // the first request after an outage does not get a 503 for nothing. Writes are not
+            // repeated (one that reached the server before the connection broke may have committed).
+            if (mayRetry && !m_inTransaction && sql.trimmed().startsWith(u"SELECT", Qt::CaseInsensitive))
+                return execAttempt(sql, params, false);
+        }
         return fail(e);
     }
     return &q;
@@ -213,14 +220,25 @@ Result<void> Database::begin()
         if (auto r = connect(); !r)
             return fail(r.error());
     }
-    QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    if (!q.exec(m_kind == Kind::Sqlite ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN")))
-        return fail(translate(q.lastError()));
+    for (int attempt = 0;; ++attempt) {
+        QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
+        if (q.exec(m_kind == Kind::Sqlite ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN")))
+            break;
+        Error e = translate(q.lastError());
+        // BEGIN on a connection that died while idle did nothing: once more on a new one.
+        if (!m_needsReconnect || attempt > 0)
+            return fail(e);
+        m_statements.clear();
+        if (auto r = connect(); !r)
+            return fail(r.error());
+    }
+    m_inTransaction = true;
     return {};
 }
 
 Result<void> Database::commit()
 {
+    m_inTransaction = false;
     QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
     if (!q.exec(QStringLiteral("COMMIT"))) {
         Error e = translate(q.lastError());
@@ -232,6 +250,7 @@ Result<void> Database::commit()
 
 void Database::rollback()
 {
+    m_inTransaction = false;
     for (auto& stmt : m_statements)
         stmt.finish();
     QSqlQuery q(QSqlDatabase::database(m_connectionName, false));

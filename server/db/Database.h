@@ -33,7 +33,10 @@ public:
 
     /// Runs one statement with positional `?` parameters. The returned query is positioned before
     /// the first row; it stays valid until the next exec() of the same SQL text.
-    [[nodiscard]] Result<QSqlQuery*> exec(const QString& sql, const QVariantList& params = {});
+    [[nodiscard]] Result<QSqlQuery*> exec(const QString& sql, const QVariantList& params = {})
+    {
+        return execAttempt(sql, params, true);
+    }
     /// Runs a statement that returns nothing interesting; gives the number of affected rows.
     [[nodiscard]] Result<int> execute(const QString& sql, const QVariantList& params = {});
     /// Runs statements separated by ";\n" without parameters (migrations).
@@ -51,6 +54,7 @@ public:
 private:
     Database(Kind kind, QString connectionName, QString url);
     Result<void> connect();
+    Result<QSqlQuery*> execAttempt(const QString& sql, const QVariantList& params, bool mayRetry);
     Error translate(const QSqlError& error);
     bool connectionLost() const;
 
@@ -58,6 +62,7 @@ private:
     QString m_connectionName;
     QString m_url;
     bool m_needsReconnect = false;
+    bool m_inTransaction = false; // between begin() and commit()/rollback()
     QHash<QString, QSqlQuery> m_statements;
 };
 

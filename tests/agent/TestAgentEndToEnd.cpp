@@ -373,8 +373,11 @@ void TestAgentEndToEnd::newSignInAndRevocationReachSubscribers()
     QVERIFY(signIn->device.contains(u"Chrome 120"));
     QVERIFY(!signIn->ipAddress.isEmpty());
 
-    // From that other device, the user revokes the agent's session.
-    QCOMPARE(httpStatus("DELETE", QStringLiteral("/api/sessions/") + agentSession, otherTokens.accessToken), 200);
+    // From that other device, the user revokes the agent's session (with a fresh access token:
+    // on a loaded machine the wait above can outlast this test's 6 s access tokens).
+    auto fresh = await(other.refresh(m_server.url(), otherTokens.refreshToken));
+    QVERIFY(fresh);
+    QCOMPARE(httpStatus("DELETE", QStringLiteral("/api/sessions/") + agentSession, fresh->accessToken), 200);
     QTRY_VERIFY_WITH_TIMEOUT(sub.find<ipc::SignedOutEvent>() != nullptr, 10000);
     QCOMPARE(sub.find<ipc::SignedOutEvent>()->reason, QStringLiteral("session_revoked"));
     const auto* revoked = sub.find<ipc::SessionRevokedEvent>();
