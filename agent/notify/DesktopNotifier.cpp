@@ -49,10 +49,17 @@ QString DesktopNotifier::newSignInBody(const ipc::NewSignInEvent& signIn)
 
 void DesktopNotifier::onEvent(const ipc::Event& event)
 {
-    const auto* signIn = std::get_if<ipc::NewSignInEvent>(&event);
-    if (!signIn)
+    if (const auto* signIn = std::get_if<ipc::NewSignInEvent>(&event)) {
+        notify(QStringLiteral("New sign-in"), newSignInBody(*signIn));
         return;
-    notify(QStringLiteral("New sign-in"), newSignInBody(*signIn));
+    }
+    // The server ended the session because an old refresh token came back after its grace:
+    // someone else holds (or held) this device's sign-in. Worth telling the person at once.
+    const auto* signedOut = std::get_if<ipc::SignedOutEvent>(&event);
+    if (signedOut && signedOut->reason == u"refresh_token_reused")
+        notify(QStringLiteral("Signed out: your sign-in was used elsewhere"),
+               QStringLiteral("This device's session was ended because a copy of its sign-in was used from "
+                              "somewhere else. Sign in again, and tell IT if you did not expect this."));
 }
 
 void DesktopNotifier::notify(const QString& summary, const QString& body)

@@ -18,7 +18,8 @@ public:
     /// The bus is injected for tests; the agent passes the session bus.
     explicit DesktopNotifier(QDBusConnection bus = QDBusConnection::sessionBus(), QObject* parent = nullptr);
 
-    /// Notifies about new-sign-in events; others are ignored.
+    /// Notifies about new-sign-in events and about a sign-out because the session's refresh token
+    /// was used again elsewhere (theft detection); other events are ignored.
     void onEvent(const ipc::Event& event);
     void notify(const QString& summary, const QString& body);
 

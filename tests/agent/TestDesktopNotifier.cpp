@@ -86,6 +86,7 @@ private Q_SLOTS:
     void offSwitchMeansNoNotification_data();
     void offSwitchMeansNoNotification();
     void twoStepChangeShowsNotification();
+    void refreshReuseSignOutShowsNotification();
 
 private:
     QString newUser();
@@ -314,3 +315,18 @@ void TestDesktopNotifier::twoStepChangeShowsNotification()
 
 QTEST_GUILESS_MAIN(TestDesktopNotifier)
 #include "TestDesktopNotifier.moc"
+
+void TestDesktopNotifier::refreshReuseSignOutShowsNotification()
+{
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+    DesktopNotifier notifier;
+    // An ordinary sign-out says nothing; one caused by a reused refresh token does.
+    notifier.onEvent(ipc::SignedOutEvent{QStringLiteral("logout"), QStringLiteral("Signed out")});
+    notifier.onEvent(ipc::SignedOutEvent{QStringLiteral("refresh_token_reused"),
+                                         QStringLiteral("This session was ended because an old refresh token was used again")});
+    QVERIFY(notified.wait(5000));
+    QVERIFY(!notified.wait(300));
+    QCOMPARE(m_daemon.calls.size(), 1);
+    QCOMPARE(m_daemon.calls.first().summary, QStringLiteral("Signed out: your sign-in was used elsewhere"));
+    QVERIFY(m_daemon.calls.first().body.contains(u"tell IT"));
+}
