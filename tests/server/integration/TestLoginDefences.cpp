@@ -42,25 +42,16 @@ class TestLoginDefences : public QObject
 {
     Q_OBJECT
 
-    bool postgres() const { return qEnvironmentVariable("EHRS_TEST_BACKEND") == u"postgres"; }
+    bool postgres() const { return ServerProcess::onPostgres(); }
 
     /// A server on the backend under test that believes X-Forwarded-For from 127.0.0.1 (the test
     /// plays the proxy); `dbUrl` receives the database to look at rows.
     bool configure(ServerProcess& server, QString* dbUrl)
     {
         server.setEnv(QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("127.0.0.1/32"));
-        *dbUrl = QStringLiteral("sqlite://") + server.dataDir() + QStringLiteral("/ehr-sessions.db");
-        if (!postgres())
-            return true;
-        const QString db = createPostgresDatabase();
-        if (db.isEmpty())
+        if (!server.useBackendUnderTest())
             return false;
-        *dbUrl = db;
-        server.setEnv(QStringLiteral("DATABASE_URL"), db);
-        server.setEnv(QStringLiteral("JWT_SECRET"),
-                      QStringLiteral("login-defences-secret-0123456789abcdef0123"));
-        if (!sharedRedisUrl().isEmpty())
-            server.setEnv(QStringLiteral("REDIS_URL"), sharedRedisUrl());
+        *dbUrl = server.databaseUrl();
         return true;
     }
 
