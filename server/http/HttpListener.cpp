@@ -104,7 +104,14 @@ void refuse(QTcpSocket* socket, QByteArrayView statusLine, int retryAfter, QByte
                 "\r\nConnection: close\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n";
     response += body;
     socket->write(response);
-    socket->disconnectFromHost();
+    // Half-close once the answer is out and drop what the client sends meanwhile: closing with
+    // its request unread would reset the connection, and the client could lose the answer.
+    QObject::connect(socket, &QTcpSocket::readyRead, socket, [socket] { socket->readAll(); });
+    auto halfClose = [socket] {
+        if (socket->bytesToWrite() == 0)
+            ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
+    };
+    QObject::connect(socket, &QTcpSocket::bytesWritten, socket, halfClose);
     QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
     QTimer::singleShot(2000, socket, [socket] {
         socket->abort();
