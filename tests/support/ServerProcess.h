@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "TestEnvironment.h"
+
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QStringList>
@@ -61,3 +63,15 @@ private:
 };
 
 } // namespace ehrs::test
+
+/// In a test's initTestCase(): on the PostgreSQL run without the test command's PostgreSQL, fail
+/// where services are required (CI) and skip elsewhere, so the run shows as skipped, not passed.
+#define EHRS_REQUIRE_BACKEND_UNDER_TEST()                                                            \
+    do {                                                                                           \
+        if (ehrs::test::ServerProcess::onPostgres() && ehrs::test::postgresAdminUrl().isEmpty()) { \
+            if (ehrs::test::servicesRequired())                                                    \
+                QFAIL("EHRS_TEST_DATABASE_URL missing; run through scripts/test.sh");              \
+            QSKIP("no test PostgreSQL");                                                           \
+        }                                                                                          \
+    } while (false)
+

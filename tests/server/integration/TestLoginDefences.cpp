@@ -99,11 +99,7 @@ class TestLoginDefences : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
-        if (postgres() && postgresAdminUrl().isEmpty()) {
-            if (servicesRequired())
-                QFAIL("EHRS_TEST_DATABASE_URL missing; run through scripts/test.sh");
-            QSKIP("no test PostgreSQL");
-        }
+        EHRS_REQUIRE_BACKEND_UNDER_TEST();
     }
 
     void forgedForwardedForLineDoesNotChooseTheAddress()

@@ -18,16 +18,10 @@ class TestRequestPath : public QObject
 {
     Q_OBJECT
 
-    bool postgres() const { return ServerProcess::onPostgres(); }
-
 private Q_SLOTS:
     void initTestCase()
     {
-        if (postgres() && postgresAdminUrl().isEmpty()) {
-            if (servicesRequired())
-                QFAIL("EHRS_TEST_DATABASE_URL missing; run through scripts/test.sh");
-            QSKIP("no test PostgreSQL");
-        }
+        EHRS_REQUIRE_BACKEND_UNDER_TEST();
     }
 
     void aWorkerServesOthersWhilePasswordsAreChecked()
