@@ -24,7 +24,7 @@ Result<std::unique_ptr<ServiceBundle>> ServiceBundle::create(SharedState& shared
     std::unique_ptr<RedisStore> redis;
     KeyValueStore* kv = shared.memoryStore();
     if (auto endpoint = shared.redisEndpoint()) {
-        redis = std::make_unique<RedisStore>(*endpoint, shared.redisHealth());
+        redis = std::make_unique<RedisStore>(*endpoint, shared.redisHealth(), 250, shared.redisClientName());
         kv = redis.get();
     }
     return std::unique_ptr<ServiceBundle>(new ServiceBundle(shared, std::move(*db), std::move(redis), *kv));

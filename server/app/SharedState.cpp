@@ -4,6 +4,7 @@
 #include "Crypto.h"
 #include "Logging.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QSaveFile>
@@ -124,6 +125,9 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
         if (!endpoint)
             return fail(endpoint.error());
         s->m_redis = *endpoint;
+        static std::atomic<int> instances{0}; // several instances share a process in tests
+        s->m_redisClientName = "ehrs-" + QByteArray::number(QCoreApplication::applicationPid()) + '-' +
+                               QByteArray::number(++instances);
         s->m_redisHealth.configured = true;
         s->m_feed = std::make_unique<RevocationFeed>(*endpoint, s->m_live);
     }

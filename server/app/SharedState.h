@@ -50,6 +50,8 @@ public:
     /// The shared in-process store, or nullptr when Redis is configured.
     MemoryStore* memoryStore() { return m_memory.get(); }
     std::optional<RedisEndpoint> redisEndpoint() const { return m_redis; }
+    /// The name this instance's Redis connections carry in CLIENT LIST ("ehrs-<pid>-<n>").
+    QByteArray redisClientName() const { return m_redisClientName; }
     /// With Redis: the table of validated sessions and the feed that keeps it current.
     LiveSessionTable* liveSessions() { return m_feed ? &m_live : nullptr; }
     RevocationFeed* revocationFeed() { return m_feed.get(); }
@@ -80,6 +82,7 @@ private:
     RedisHealth m_redisHealth;
     std::unique_ptr<MemoryStore> m_memory;
     std::optional<RedisEndpoint> m_redis;
+    QByteArray m_redisClientName;
     LiveSessionTable m_live;
     std::unique_ptr<MemoryStore> m_localRates;
     MfaKeys m_mfaKeys;

@@ -30,11 +30,17 @@ QString Worker::start()
         m_shared.tls(), m_connections);
     if (auto r = m_listener->listen(m_socket); !r)
         return r.error().message;
+    // Invalidations an outage kept from Redis go out as soon as it answers, even when this worker
+    // has no requests to carry them (other instances trust Redis's positive entries until then).
+    m_replayTimer.setInterval(kReplayIntervalMs);
+    connect(&m_replayTimer, &QTimer::timeout, this, [this] { m_services->cache.replayPending(); });
+    m_replayTimer.start();
     return {};
 }
 
 void Worker::shutdown()
 {
+    m_replayTimer.stop();
     m_listener.reset();
     m_api.reset();
     m_services.reset();

@@ -8,6 +8,7 @@
 #include "http/Router.h"
 
 #include <QObject>
+#include <QTimer>
 
 #include <memory>
 
@@ -48,6 +49,8 @@ private:
     std::unique_ptr<ApiRoutes> m_api;
     Router m_router;
     std::unique_ptr<HttpListener> m_listener;
+    static constexpr int kReplayIntervalMs = 100;
+    QTimer m_replayTimer;
 };
 
 } // namespace ehrs::server

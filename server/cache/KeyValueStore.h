@@ -34,8 +34,6 @@ public:
     /// `previousKey`; returns {current count, previous count}.
     [[nodiscard]] virtual Result<QPair<qint64, qint64>> incrementWindow(const QByteArray& currentKey,
                                                                         const QByteArray& previousKey, int ttlSeconds) = 0;
-    /// True once after the store came back from an outage (the caller replays what it missed).
-    virtual bool takeRecovered() { return false; }
     /// True when every process serving this database sees the same store (Redis). A
     /// process-local store cannot know of revocations made by another process (the CLI, a second
     /// instance), so its positive entries must not be trusted.

@@ -78,8 +78,8 @@ QList<QList<QByteArray>> RedisEndpoint::setupCommands() const
     return setup;
 }
 
-RedisStore::RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs)
-    : m_endpoint(std::move(endpoint)), m_health(health), m_timeoutMs(timeoutMs)
+RedisStore::RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs, QByteArray clientName)
+    : m_endpoint(std::move(endpoint)), m_health(health), m_timeoutMs(timeoutMs), m_clientName(std::move(clientName))
 {
     m_health.configured = true;
 }
@@ -119,7 +119,10 @@ Result<void> RedisStore::ensureConnected()
     redisSetTimeout(c, toTimeval(m_timeoutMs));
     redisEnableKeepAlive(c);
     m_context = c;
-    for (const auto& cmd : m_endpoint.setupCommands()) {
+    QList<QList<QByteArray>> setup = m_endpoint.setupCommands();
+    if (!m_clientName.isEmpty())
+        setup.append({"CLIENT", "SETNAME", m_clientName});
+    for (const auto& cmd : setup) {
         appendCommand(m_context, cmd);
         void* raw = nullptr;
         if (redisGetReply(m_context, &raw) != REDIS_OK) {
@@ -134,7 +137,6 @@ Result<void> RedisStore::ensureConnected()
         }
     }
     if (m_hadOutage) {
-        m_recovered = true;
         m_hadOutage = false;
         qCInfo(lcCache) << "Redis connection restored";
     }
@@ -142,20 +144,51 @@ Result<void> RedisStore::ensureConnected()
     return {};
 }
 
-bool RedisStore::takeRecovered()
-{
-    return std::exchange(m_recovered, false);
-}
-
 QByteArray RedisStore::mode() const
 {
     return m_context ? QByteArrayLiteral("redis") : QByteArrayLiteral("database-fallback");
 }
 
-Result<std::vector<std::optional<QByteArray>>> RedisStore::get(const QList<QByteArray>& keys)
+template <typename Call>
+auto RedisStore::withRetry(Call call) -> decltype(call())
 {
+    const bool wasConnected = m_context != nullptr;
     if (auto r = ensureConnected(); !r)
         return fail(r.error());
+    auto result = call();
+    if (!result && wasConnected && !m_context) {
+        // The connection had gone stale (Redis restarted, a proxy cut it): a new one, now. Waiting
+        // for the once-a-second retry would leave an invalidation unwritten while Redis is up and
+        // other instances trust what it holds. All commands here are idempotent or, for the rate
+        // limit's INCR, err on the safe side when repeated.
+        m_nextAttemptMs = 0;
+        if (auto r = ensureConnected(); !r)
+            return fail(r.error());
+        result = call();
+    }
+    return result;
+}
+
+Result<std::vector<std::optional<QByteArray>>> RedisStore::get(const QList<QByteArray>& keys)
+{
+    return withRetry([&] { return getOnce(keys); });
+}
+
+Result<void> RedisStore::apply(const QList<Write>& writes)
+{
+    if (writes.isEmpty())
+        return {};
+    return withRetry([&] { return applyOnce(writes); });
+}
+
+Result<QPair<qint64, qint64>> RedisStore::incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
+                                                         int ttlSeconds)
+{
+    return withRetry([&] { return incrementWindowOnce(currentKey, previousKey, ttlSeconds); });
+}
+
+Result<std::vector<std::optional<QByteArray>>> RedisStore::getOnce(const QList<QByteArray>& keys)
+{
     QList<QByteArray> argv{"MGET"};
     argv += keys;
     appendCommand(m_context, argv);
@@ -179,12 +212,8 @@ Result<std::vector<std::optional<QByteArray>>> RedisStore::get(const QList<QByte
     return out;
 }
 
-Result<void> RedisStore::apply(const QList<Write>& writes)
+Result<void> RedisStore::applyOnce(const QList<Write>& writes)
 {
-    if (writes.isEmpty())
-        return {};
-    if (auto r = ensureConnected(); !r)
-        return fail(r.error());
     for (const Write& w : writes) {
         if (w.publish)
             appendCommand(m_context, {"PUBLISH", w.key, w.value});
@@ -208,11 +237,9 @@ Result<void> RedisStore::apply(const QList<Write>& writes)
     return {};
 }
 
-Result<QPair<qint64, qint64>> RedisStore::incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
-                                                         int ttlSeconds)
+Result<QPair<qint64, qint64>> RedisStore::incrementWindowOnce(const QByteArray& currentKey,
+                                                             const QByteArray& previousKey, int ttlSeconds)
 {
-    if (auto r = ensureConnected(); !r)
-        return fail(r.error());
     appendCommand(m_context, {"INCR", currentKey});
     appendCommand(m_context, {"EXPIRE", currentKey, QByteArray::number(ttlSeconds)});
     appendCommand(m_context, {"GET", previousKey});

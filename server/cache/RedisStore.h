@@ -33,20 +33,22 @@ struct RedisHealth
     std::atomic<bool> up{false};
 };
 
-/// A synchronous hiredis connection owned by one thread. Commands time out after a short bound;
-/// on failure the connection is dropped and retried at most once per second, so a dead Redis
-/// costs one failed attempt per second instead of a timeout per request.
+/// A synchronous hiredis connection owned by one thread. Commands time out after a short bound. A
+/// command that fails on a connection that was up is tried once more on a new connection at once
+/// (a restarted Redis leaves every idle connection stale); after that the connection is retried
+/// at most once per second, so a dead Redis costs one failed attempt per second instead of a
+/// timeout per request.
 class RedisStore final : public KeyValueStore
 {
 public:
-    RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs = 250);
+    /// `clientName` (CLIENT SETNAME) tells operators, and tests, whose connection is whose.
+    RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs = 250, QByteArray clientName = {});
     ~RedisStore() override;
 
     Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) override;
     Result<void> apply(const QList<Write>& writes) override;
     Result<QPair<qint64, qint64>> incrementWindow(const QByteArray& currentKey, const QByteArray& previousKey,
                                                   int ttlSeconds) override;
-    bool takeRecovered() override;
     QByteArray mode() const override;
 
     /// Runs one arbitrary command (tests, PING); the reply as text or an error.
@@ -54,15 +56,21 @@ public:
 
 private:
     Result<void> ensureConnected();
+    template <typename Call>
+    auto withRetry(Call call) -> decltype(call());
+    Result<std::vector<std::optional<QByteArray>>> getOnce(const QList<QByteArray>& keys);
+    Result<void> applyOnce(const QList<Write>& writes);
+    Result<QPair<qint64, qint64>> incrementWindowOnce(const QByteArray& currentKey, const QByteArray& previousKey,
+                                                      int ttlSeconds);
     void dropConnection(const char* why);
 
     RedisEndpoint m_endpoint;
     RedisHealth& m_health;
     int m_timeoutMs;
+    QByteArray m_clientName;
     redisContext* m_context = nullptr;
     qint64 m_nextAttemptMs = 0;
     bool m_hadOutage = false;
-    bool m_recovered = false;
 };
 
 } // namespace ehrs::server

@@ -12,43 +12,38 @@ void PendingInvalidations::add(const QList<KeyValueStore::Write>& writes)
 {
     QMutexLocker lock(&m_mutex);
     m_writes += writes;
+    m_size.store(m_writes.size(), std::memory_order_release);
 }
 
-QList<KeyValueStore::Write> PendingInvalidations::snapshot() const
+void PendingInvalidations::replay(const std::function<bool(const QList<KeyValueStore::Write>&)>& apply)
 {
-    QMutexLocker lock(&m_mutex);
-    return m_writes;
-}
-
-void PendingInvalidations::dropFirst(qsizetype count)
-{
-    QMutexLocker lock(&m_mutex);
-    m_writes.remove(0, qMin(count, m_writes.size()));
-}
-
-qsizetype PendingInvalidations::size() const
-{
-    QMutexLocker lock(&m_mutex);
-    return m_writes.size();
-}
-
-void SessionCache::replayIfRecovered()
-{
-    if (!m_store.takeRecovered())
-        return;
+    if (!m_replaying.tryLock())
+        return; // another thread is at it
+    QList<KeyValueStore::Write> writes;
+    {
+        QMutexLocker lock(&m_mutex);
+        writes = m_writes;
+    }
     // Applied before they are dropped: until then no thread trusts a positive cache entry.
-    const auto writes = m_pending.snapshot();
-    if (writes.isEmpty())
+    if (!writes.isEmpty() && apply(writes)) {
+        QMutexLocker lock(&m_mutex);
+        m_writes.remove(0, writes.size()); // only this thread removes, others only append
+        m_size.store(m_writes.size(), std::memory_order_release);
+        qCInfo(lcCache) << "replayed" << writes.size() << "cache invalidations missed during the Redis outage";
+    }
+    m_replaying.unlock();
+}
+
+void SessionCache::replayPending()
+{
+    if (m_pending.size() == 0)
         return;
-    if (auto r = m_store.apply(writes); !r)
-        return;
-    m_pending.dropFirst(writes.size());
-    qCInfo(lcCache) << "replayed" << writes.size() << "cache invalidations missed during the Redis outage";
+    m_pending.replay([this](const QList<KeyValueStore::Write>& writes) { return bool(m_store.apply(writes)); });
 }
 
 SessionCache::AccessState SessionCache::checkAccess(const QByteArray& accessHash)
 {
-    replayIfRecovered();
+    replayPending();
     auto values = m_store.get({blacklistKey(accessHash), accessKey(accessHash)});
     if (!values)
         return AccessState::Unknown;
@@ -100,7 +95,7 @@ void SessionCache::rotated(const QString& sessionId, const QByteArray& oldAccess
 
 void SessionCache::invalidate(QList<KeyValueStore::Write> writes)
 {
-    replayIfRecovered();
+    replayPending(); // older invalidations first
     if (auto r = m_store.apply(writes); !r) {
         // The database already holds the truth; remember to fix the cache when it is back.
         m_pending.add(writes);

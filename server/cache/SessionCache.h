@@ -7,21 +7,30 @@
 #include <QMutex>
 #include <QString>
 
+#include <atomic>
+#include <functional>
+
 namespace ehrs::server {
 
-/// Invalidations that could not reach the cache (Redis down). They are replayed as soon as a
-/// connection to Redis is back, before the cache is trusted again. Shared by all threads.
+/// Invalidations that could not reach the cache (Redis down or unreachable from this process).
+/// Until they are replayed this process trusts no positive cache entry; every worker retries them
+/// on its next cache operation and on a timer (SessionCache::replayPending), so they reach Redis,
+/// and through the revocation channel the other instances, as soon as it answers. Shared by all
+/// threads of a process.
 class PendingInvalidations
 {
 public:
     void add(const QList<KeyValueStore::Write>& writes);
-    QList<KeyValueStore::Write> snapshot() const;
-    void dropFirst(qsizetype count);
-    qsizetype size() const;
+    /// Hands the writes to `apply` and forgets them if it succeeds. One thread replays at a time
+    /// (others return at once), so writes added meanwhile are neither lost nor replayed twice.
+    void replay(const std::function<bool(const QList<KeyValueStore::Write>&)>& apply);
+    qsizetype size() const { return m_size.load(std::memory_order_acquire); }
 
 private:
+    QMutex m_replaying;
     mutable QMutex m_mutex;
     QList<KeyValueStore::Write> m_writes;
+    std::atomic<qsizetype> m_size{0};
 };
 
 /// The session facts kept in Redis (or in process) in front of the database:
@@ -53,13 +62,14 @@ public:
     void rotated(const QString& sessionId, const QByteArray& oldAccessHash, const QByteArray& oldRefreshHash,
                  const QByteArray& newAccessHash, int blacklistTtlSeconds);
     QByteArray mode() const { return m_store.mode(); }
+    /// Writes what an outage kept from the cache, if anything; cheap when nothing is pending.
+    void replayPending();
 
     static QByteArray accessKey(const QByteArray& hash) { return "session:access:" + hash; }
     static QByteArray refreshKey(const QByteArray& hash) { return "session:refresh:" + hash; }
     static QByteArray blacklistKey(const QByteArray& hash) { return "blacklist:" + hash; }
 
 private:
-    void replayIfRecovered();
     void invalidate(QList<KeyValueStore::Write> writes);
 
     KeyValueStore& m_store;

@@ -140,8 +140,11 @@ class TestFaultInjection : public QObject
         for (const QByteArray& token : m_revokedAccess) {
             for (auto* s : servers) {
                 const int status = ApiClient(s->url()).request("GET", "/api/sessions", nullptr, token).status;
-                if (status == 200)
+                if (status == 200) {
+                    qWarning("%s: revoked session #%lld accepted by instance %s", qPrintable(phase.name),
+                             qlonglong(m_revokedAccess.indexOf(token)), s == m_a.get() ? "A" : "B");
                     ++m_acceptedRevoked;
+                }
             }
         }
     }

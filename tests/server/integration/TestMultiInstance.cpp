@@ -180,6 +180,35 @@ private Q_SLOTS:
         QVERIFY(ms2 >= 0 && ms2 < 100);
     }
 
+    void revocationOverAStaleRedisConnection()
+    {
+        // The revoking instance's Redis connections were cut (as by a Redis restart or a proxy)
+        // while the session's positive cache entry, written at login, is still in Redis. The
+        // invalidation must reach Redis before the revoke is answered, or the other instance keeps
+        // accepting the token from that entry.
+        Login keeper = login(*m_a);
+        Login victim = login(*m_a);
+        RedisStore admin(*RedisEndpoint::parse(m_redis.url()), m_health);
+        auto clients = admin.command({"CLIENT", "LIST", "TYPE", "normal"});
+        QVERIFY(clients);
+        const QByteArray name = "name=" + m_a->shared().redisClientName() + ' ';
+        int killed = 0;
+        for (const QByteArray& line : clients->split('\n')) {
+            if (!line.contains(name))
+                continue;
+            const QByteArray id = line.mid(3, line.indexOf(' ') - 3); // "id=<n> addr=..."
+            if (auto r = admin.command({"CLIENT", "KILL", "ID", id}); r && *r == "1")
+                ++killed;
+        }
+        QVERIFY2(killed >= 1, clients->constData());
+        QCOMPARE(ApiClient(m_a->url()).request("DELETE", "/api/sessions/" + victim.sessionId.toLatin1(), nullptr, keeper.access).status,
+                 200);
+        QCOMPARE(m_a->shared().pendingInvalidations().size(), qsizetype(0));
+        QCOMPARE(status(*m_b, victim.access), 401);
+        QCOMPARE(status(*m_a, victim.access), 401);
+        QCOMPARE(status(*m_b, keeper.access), 200);
+    }
+
     void rateLimitsAreSharedByInstances()
     {
         const auto body = nlohmann::json{{"email", "ratelimited@example.org"}, {"password", "wrong password!!"}};
