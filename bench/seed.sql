@@ -15,7 +15,8 @@ FROM generate_series(1, :users - 1) AS n,
 
 INSERT INTO user_sessions (id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash,
                            rotation_counter, rotated_at, expires_at, created_at, last_activity_at, revoked_at,
-                           revoke_reason, is_active, ip_address, user_agent, device_info, name, metadata)
+                           revoke_reason, is_active, ip_address, user_agent, device_info, device_type, device_name,
+                           device_os, device_browser, name, metadata)
 SELECT gen_random_uuid(),
        md5('bench-user-' || s.un)::uuid,
        encode(sha256(convert_to('bench-access-' || s.g, 'UTF8')), 'hex'),
@@ -32,6 +33,7 @@ SELECT gen_random_uuid(),
        '10.' || (s.g % 250) || '.' || (s.g / 250 % 250) || '.' || (s.g % 200 + 1),
        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
        '{"type": "desktop", "name": "Chrome on Windows", "os": "Windows 10", "browser": "Chrome 120"}'::jsonb,
+       'desktop', 'Chrome on Windows', 'Windows 10', 'Chrome 120',
        NULL,
        NULL
 FROM (SELECT g,

@@ -54,7 +54,7 @@ Result<int> Migrator::currentVersion()
     return v;
 }
 
-Result<QList<int>> Migrator::migrate()
+Result<QList<int>> Migrator::migrate(int upTo)
 {
     auto current = currentVersion();
     if (!current)
@@ -63,6 +63,8 @@ Result<QList<int>> Migrator::migrate()
     for (const Migration& m : available()) {
         if (m.version <= *current)
             continue;
+        if (m.version > upTo)
+            break;
         Transaction tx(m_db);
         if (auto r = tx.begin(); !r)
             return fail(r.error());

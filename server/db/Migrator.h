@@ -3,6 +3,8 @@
 
 #include "Database.h"
 
+#include <limits>
+
 namespace ehrs::server {
 
 /// Applies the numbered SQL files of migrations/<postgres|sqlite>/ (compiled into the binary) that
@@ -12,8 +14,9 @@ class Migrator
 {
 public:
     explicit Migrator(Database& db) : m_db(db) {}
-    /// Returns the versions applied by this call (empty when the schema was current).
-    [[nodiscard]] Result<QList<int>> migrate();
+    /// Returns the versions applied by this call (empty when the schema was current). `upTo`
+    /// stops after that version (tests of a migration's data conversion).
+    [[nodiscard]] Result<QList<int>> migrate(int upTo = std::numeric_limits<int>::max());
     /// Highest version known to this binary.
     int latestVersion() const;
     /// Highest version recorded in the database (0 for an empty one).

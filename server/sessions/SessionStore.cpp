@@ -10,7 +10,7 @@ namespace {
 const QString kColumns = QStringLiteral(
     "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, rotated_at, "
     "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, user_agent, "
-    "device_info, name, refresh_retry_sealed");
+    "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed");
 
 QVariant nullIfEmpty(const QString& s)
 {
@@ -28,31 +28,35 @@ QString deviceJson(const DeviceInfo& d)
     return QString::fromStdString(j.dump());
 }
 
-DeviceInfo parseDevice(const QString& text)
-{
-    const std::string s = text.toStdString();
-    auto j = nlohmann::json::parse(s, nullptr, false);
-    if (auto d = deviceInfoFromJson(j))
-        return *d;
-    return DeviceInfo{};
-}
-
 bool validId(const QString& id)
 {
     return !QUuid::fromString(id).isNull();
 }
 } // namespace
 
+DeviceInfo deviceFromColumns(QString type, QString name, QString os, QString browser)
+{
+    DeviceInfo d;
+    if (DeviceInfo::isKnownType(type))
+        d.type = std::move(type);
+    d.name = std::move(name);
+    d.os = std::move(os);
+    d.browser = std::move(browser);
+    return d;
+}
+
 Result<void> SessionStore::insert(const SessionRecord& s)
 {
     auto r = m_db.execute(
         QStringLiteral("INSERT INTO user_sessions (id, user_id, access_token_hash, refresh_token_hash, "
                        "prev_refresh_token_hash, rotation_counter, rotated_at, expires_at, created_at, last_activity_at, "
-                       "is_active, ip_address, user_agent, device_info, name, metadata, refresh_retry_sealed) "
-                       "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "is_active, ip_address, user_agent, device_info, device_type, device_name, device_os, "
+                       "device_browser, name, metadata, refresh_retry_sealed) "
+                       "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         {s.id, s.userId, QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash), qint64(s.generation),
          s.rotatedAt, s.expiresAt, s.createdAt, s.lastActivityAt, true, nullIfEmpty(s.ipAddress),
-         nullIfEmpty(s.userAgent), deviceJson(s.device), nullIfEmpty(s.name), QStringLiteral("{}"),
+         nullIfEmpty(s.userAgent), deviceJson(s.device), s.device.type, nullIfEmpty(s.device.name),
+         nullIfEmpty(s.device.os), nullIfEmpty(s.device.browser), nullIfEmpty(s.name), QStringLiteral("{}"),
          nullIfEmpty(s.retrySealed)});
     if (!r)
         return fail(r.error());
@@ -80,9 +84,10 @@ Result<std::vector<SessionRecord>> SessionStore::readAll(QSqlQuery* q)
         s.isActive = q->value(12).toBool();
         s.ipAddress = q->value(13).toString();
         s.userAgent = q->value(14).toString();
-        s.device = parseDevice(q->value(15).toString());
-        s.name = q->value(16).toString();
-        s.retrySealed = q->value(17).toString().toLatin1();
+        s.device = deviceFromColumns(q->value(15).toString(), q->value(16).toString(), q->value(17).toString(),
+                                     q->value(18).toString());
+        s.name = q->value(19).toString();
+        s.retrySealed = q->value(20).toString().toLatin1();
         out.push_back(std::move(s));
     }
     q->finish();

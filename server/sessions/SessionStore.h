@@ -34,6 +34,9 @@ struct SessionRecord
     DeviceInfo device;
 };
 
+/// A device as stored in the device_* columns; an unknown or missing type reads as "unknown".
+DeviceInfo deviceFromColumns(QString type, QString name, QString os, QString browser);
+
 /// The `user_sessions` table. All times in milliseconds since the epoch.
 class SessionStore
 {
