@@ -41,17 +41,36 @@ RequestInfo ApiRoutes::infoOf(const HttpRequest& request) const
                        QString::fromUtf8(request.header("user-agent").left(512))};
 }
 
-Router::Handler ApiRoutes::authed(AuthedHandler handler)
+Router::AsyncHandler ApiRoutes::authedAsync(AsyncAuthedHandler handler)
 {
-    return [this, handler = std::move(handler)](const HttpRequest& request, const RouteParams& params) {
-        auto who = m_s.service.authenticate(request.header("authorization"));
-        if (!who)
-            return HttpResponse::error(who.error());
-        return handler(request, params, *who);
+    return [this, handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
+                                                Router::Respond respond) {
+        AuthContext parsed;
+        if (auto now = m_s.service.authenticateCached(request.header("authorization"), &parsed)) {
+            if (!*now)
+                return respond(HttpResponse::error(now->error()));
+            return handler(request, params, **now, std::move(respond));
+        }
+        // The database decides; the request outlives this call, so it is kept until then.
+        auto saved = std::make_shared<const std::pair<HttpRequest, RouteParams>>(request, params);
+        m_s.service.authenticateFromDatabase(
+            parsed, [handler, saved, respond = std::move(respond)](Result<AuthContext> who) mutable {
+                RequestScope scope(saved->first.requestId);
+                if (!who)
+                    return respond(HttpResponse::error(who.error()));
+                handler(saved->first, saved->second, *who, std::move(respond));
+            });
     };
 }
 
-Router::Handler ApiRoutes::adminOnly(AuthedHandler handler)
+Router::AsyncHandler ApiRoutes::authed(AuthedHandler handler)
+{
+    return authedAsync([handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
+                                                      const AuthContext& who,
+                                                      Router::Respond respond) { respond(handler(request, params, who)); });
+}
+
+Router::AsyncHandler ApiRoutes::adminOnly(AuthedHandler handler)
 {
     return authed([this, handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
                                                       const AuthContext& who) {
@@ -70,34 +89,38 @@ void ApiRoutes::registerAll(Router& router)
         login(r, std::move(respond));
     });
     router.add("POST", "/api/auth/verify-mfa", [this](const HttpRequest& r, const RouteParams&) { return verifyMfa(r); });
-    router.add("POST", "/api/auth/mfa/setup",
+    router.addAsync("POST", "/api/auth/mfa/setup",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaSetup(r, w); }));
-    router.add("POST", "/api/auth/mfa/enable",
+    router.addAsync("POST", "/api/auth/mfa/enable",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaEnable(r, w); }));
-    router.add("POST", "/api/auth/mfa/disable",
+    router.addAsync("POST", "/api/auth/mfa/disable",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaDisable(r, w); }));
-    router.add("POST", "/api/auth/password",
+    router.addAsync("POST", "/api/auth/password",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return changePassword(r, w); }));
-    router.add("GET", "/api/auth/me",
+    router.addAsync("GET", "/api/auth/me",
                authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return me(w); }));
-    router.add("POST", "/api/auth/logout",
+    router.addAsync("POST", "/api/auth/logout",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return logout(r, w); }));
-    router.add("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&) { return refresh(r); });
-    router.add("GET", "/api/sessions",
-               authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return listSessions(w); }));
-    router.add("DELETE", "/api/sessions",
+    router.addAsync("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+        refresh(r, std::move(respond));
+    });
+    router.addAsync("GET", "/api/sessions",
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) { listSessions(r, w, std::move(respond)); }));
+    router.addAsync("DELETE", "/api/sessions",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return revokeOthers(r, w); }));
-    router.add("POST", "/api/sessions/cleanup",
+    router.addAsync("POST", "/api/sessions/cleanup",
                adminOnly([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return cleanup(r, w); }));
-    router.add("PATCH", "/api/sessions/:id",
+    router.addAsync("PATCH", "/api/sessions/:id",
                authed([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
                    return renameSession(r, QString::fromLatin1(p.value("id")), w);
                }));
-    router.add("DELETE", "/api/sessions/:id",
-               authed([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
-                   return revokeSession(r, QString::fromLatin1(p.value("id")), w);
-               }));
-    router.add("DELETE", "/api/admin/users/:id/sessions",
+    router.addAsync("DELETE", "/api/sessions/:id",
+                    authedAsync([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w,
+                                       Router::Respond respond) {
+                        revokeSession(r, QString::fromLatin1(p.value("id")), w, std::move(respond));
+                    }));
+    router.addAsync("DELETE", "/api/admin/users/:id/sessions",
                adminOnly([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
                    return adminRevokeUser(r, QString::fromLatin1(p.value("id")), w);
                }));
@@ -155,18 +178,21 @@ void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
         respond(errorOf(queued));
 }
 
-HttpResponse ApiRoutes::refresh(const HttpRequest& request)
+void ApiRoutes::refresh(const HttpRequest& request, Router::Respond respond)
 {
     auto body = json::parseObject(request.body);
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     auto token = json::requiredString(*body, "refreshToken", 256);
     if (!token)
-        return errorOf(token);
-    auto tokens = m_s.service.refresh(token->toLatin1(), infoOf(request));
-    if (!tokens)
-        return errorOf(tokens);
-    return tokenResponse(*tokens);
+        return respond(errorOf(token));
+    m_s.service.refresh(token->toLatin1(), infoOf(request),
+                        [respond = std::move(respond), id = request.requestId](Result<AuthTokens> tokens) {
+                            RequestScope scope(id);
+                            if (!tokens)
+                                return respond(errorOf(tokens));
+                            respond(tokenResponse(*tokens));
+                        });
 }
 
 HttpResponse ApiRoutes::logout(const HttpRequest& request, const AuthContext& who)
@@ -177,12 +203,14 @@ HttpResponse ApiRoutes::logout(const HttpRequest& request, const AuthContext& wh
     return HttpResponse::json(200, {{"success", true}});
 }
 
-HttpResponse ApiRoutes::listSessions(const AuthContext& who)
+void ApiRoutes::listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
-    auto sessions = m_s.service.list(who);
-    if (!sessions)
-        return errorOf(sessions);
-    return HttpResponse::text(200, sessionListJson(*sessions), "application/json");
+    m_s.service.list(who, [respond = std::move(respond), id = request.requestId](Result<std::vector<SessionDto>> sessions) {
+        RequestScope scope(id);
+        if (!sessions)
+            return respond(errorOf(sessions));
+        respond(HttpResponse::text(200, sessionListJson(*sessions), "application/json"));
+    });
 }
 
 HttpResponse ApiRoutes::renameSession(const HttpRequest& request, const QString& id, const AuthContext& who)
@@ -199,12 +227,15 @@ HttpResponse ApiRoutes::renameSession(const HttpRequest& request, const QString&
     return HttpResponse::json(200, {{"success", true}, {"session", *session}});
 }
 
-HttpResponse ApiRoutes::revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who)
+void ApiRoutes::revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who,
+                              Router::Respond respond)
 {
-    auto r = m_s.service.revoke(who, id, infoOf(request));
-    if (!r)
-        return errorOf(r);
-    return HttpResponse::json(200, {{"success", true}, {"message", "Session revoked"}});
+    m_s.service.revoke(who, id, infoOf(request), [respond = std::move(respond), rid = request.requestId](Result<void> r) {
+        RequestScope scope(rid);
+        if (!r)
+            return respond(errorOf(r));
+        respond(HttpResponse::json(200, {{"success", true}, {"message", "Session revoked"}}));
+    });
 }
 
 HttpResponse ApiRoutes::revokeOthers(const HttpRequest& request, const AuthContext& who)

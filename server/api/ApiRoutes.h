@@ -23,16 +23,21 @@ public:
 
 private:
     using AuthedHandler = std::function<HttpResponse(const HttpRequest&, const RouteParams&, const AuthContext&)>;
-    Router::Handler authed(AuthedHandler handler);
-    Router::Handler adminOnly(AuthedHandler handler);
+    using AsyncAuthedHandler =
+        std::function<void(const HttpRequest&, const RouteParams&, const AuthContext&, Router::Respond)>;
+    /// Authenticates the request, then runs the handler: at once when this process or Redis
+    /// knows the token, after a database read otherwise (the worker serves others meanwhile).
+    Router::AsyncHandler authedAsync(AsyncAuthedHandler handler);
+    Router::AsyncHandler authed(AuthedHandler handler);
+    Router::AsyncHandler adminOnly(AuthedHandler handler);
     RequestInfo infoOf(const HttpRequest& request) const;
 
     void login(const HttpRequest& request, Router::Respond respond);
-    HttpResponse refresh(const HttpRequest& request);
+    void refresh(const HttpRequest& request, Router::Respond respond);
     HttpResponse logout(const HttpRequest& request, const AuthContext& who);
-    HttpResponse listSessions(const AuthContext& who);
+    void listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse renameSession(const HttpRequest& request, const QString& id, const AuthContext& who);
-    HttpResponse revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who);
+    void revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who, Router::Respond respond);
     HttpResponse revokeOthers(const HttpRequest& request, const AuthContext& who);
     HttpResponse cleanup(const HttpRequest& request, const AuthContext& who);
     HttpResponse adminRevokeUser(const HttpRequest& request, const QString& userId, const AuthContext& who);

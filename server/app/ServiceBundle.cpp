@@ -2,15 +2,30 @@
 #include "ServiceBundle.h"
 
 namespace ehrs::server {
+namespace {
+std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db)
+{
+    if (!db.isPostgres())
+        return nullptr;
+    PgConnection::Options options;
+    options.deadlineMs = config.databaseQueryTimeoutMs;
+    options.applicationName = "ehr-sessions-worker";
+    auto pool = std::make_unique<PgPool>(config.effectiveDatabaseUrl().toUtf8(), config.databasePoolSize, options);
+    pool->start();
+    return pool;
+}
+} // namespace
 
 ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database, std::unique_ptr<RedisStore> redisStore,
                              KeyValueStore& kv)
     : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db), devices(*db),
-      cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
+      cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db), pool(makePool(s.config(), *db)),
+      queries(pool ? std::unique_ptr<SessionQueries>(std::make_unique<PostgresSessionQueries>(*pool))
+                   : std::make_unique<SqlSessionQueries>(*db, sessions, audit)),
       limiter(redis.get(), s.localRateCounts(), s.clock()),
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
                                    s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
-                                   &s.metrics(), &s.geo(), &devices}),
+                                   &s.metrics(), &s.geo(), &devices, queries.get()}),
       mfa(MfaService::Deps{*db, users, service, kv, s.hasher(), audit, s.clock(), s.mfaKeys(), s.mfaChallenges(), &limiter,
                            s.config()})
 {

@@ -6,9 +6,11 @@
 #include "auth/DeviceCredentialStore.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
+#include "db/PgPool.h"
 #include "mfa/MfaService.h"
 #include "ratelimit/RateLimiter.h"
 #include "sessions/SessionService.h"
+#include "sessions/SessionQueries.h"
 #include "sessions/SessionStore.h"
 
 #include <memory>
@@ -31,6 +33,9 @@ public:
     DeviceCredentialStore devices;
     SessionCache cache;
     AuditLog audit;
+    /// The request path's connections (PostgreSQL only) and queries.
+    std::unique_ptr<PgPool> pool;
+    std::unique_ptr<SessionQueries> queries;
     RateLimiter limiter;
     SessionService service;
     MfaService mfa;

@@ -50,7 +50,7 @@ private:
     Router m_router;
     std::unique_ptr<HttpListener> m_listener;
     static constexpr int kReplayIntervalMs = 100;
-    QTimer m_replayTimer;
+    QTimer m_replayTimer{this}; // a child, so it moves to the worker's thread with it
 };
 
 } // namespace ehrs::server

@@ -24,6 +24,11 @@ void AuditLog::record(const QString& event, const AuditActor& actor, const nlohm
                            nullable(actor.userAgent.left(512)), QString::fromStdString(d)});
     if (!r)
         qCWarning(lcAudit) << "could not write audit event" << event << ":" << r.error().message;
+    announce(event, actor);
+}
+
+void AuditLog::announce(const QString& event, const AuditActor& actor)
+{
     qCInfo(lcAudit).noquote() << "audit" << event << "user" << actor.userId << "session" << actor.sessionId << "ip"
                               << actor.ipAddress;
 }

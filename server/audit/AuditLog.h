@@ -28,6 +28,9 @@ public:
     /// Best effort: a failure is logged, never turned into a failed request after the fact.
     void record(const QString& event, const AuditActor& actor, const nlohmann::json& details = nlohmann::json::object(),
                 qint64 nowMs = 0);
+    /// The log line of an audit event (record() writes it; a path that wrote the row in its own
+    /// statement calls this once the row is committed).
+    static void announce(const QString& event, const AuditActor& actor);
 
 private:
     Database& m_db;

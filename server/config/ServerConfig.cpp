@@ -26,6 +26,12 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("DATABASE_URL"), QStringLiteral("database-url"), QStringLiteral("url"),
          QStringLiteral("postgres://user:pass@host:5432/db or sqlite:///path/file.db. Default: an embedded "
                         "SQLite file in the data dir.")},
+        {QStringLiteral("DATABASE_POOL_SIZE"), QStringLiteral("database-pool-size"), QStringLiteral("n"),
+         QStringLiteral("PostgreSQL connections per worker thread for the request path (default 4): concurrent "
+                        "requests pipeline their queries on them and commit together.")},
+        {QStringLiteral("DATABASE_QUERY_TIMEOUT_MS"), QStringLiteral("database-query-timeout-ms"), QStringLiteral("ms"),
+         QStringLiteral("Deadline of each PostgreSQL query on the request path (default 2000); past it the request "
+                        "gets 503 + Retry-After and the connection is replaced.")},
         {QStringLiteral("REDIS_URL"), QStringLiteral("redis-url"), QStringLiteral("url"),
          QStringLiteral("redis://[:password@]host:6379/0. Unset: an in-process cache (single instance). "
                         "When Redis is down the server works from the database and reconnects by itself.")},
@@ -244,6 +250,10 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         return fail(r.error());
     c.maxBodyBytes = maxBody;
     if (auto r = num("HTTP_IDLE_TIMEOUT", 60, 1, 3600, c.httpIdleTimeout); !r)
+        return fail(r.error());
+    if (auto r = num("DATABASE_POOL_SIZE", 4, 1, 64, c.databasePoolSize); !r)
+        return fail(r.error());
+    if (auto r = num("DATABASE_QUERY_TIMEOUT_MS", 2000, 100, 600000, c.databaseQueryTimeoutMs); !r)
         return fail(r.error());
     if (auto r = num("MAX_CONNECTIONS_PER_CLIENT", 256, 0, 1'000'000, c.maxConnectionsPerClient); !r)
         return fail(r.error());

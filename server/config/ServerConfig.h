@@ -45,6 +45,8 @@ struct ServerConfig
     int refreshGraceSeconds = 10;      // a rotated refresh token back within this is a lost-response retry
     int cleanupInterval = 3600;        // seconds between in-process cleanup runs; 0 disables
     int sessionRetention = 604800;     // keep expired/revoked sessions this long before deleting
+    int databasePoolSize = 4;          // PostgreSQL connections per worker (request path)
+    int databaseQueryTimeoutMs = 2000; // deadline of each request-path query
     int workerThreads = 0;             // 0: one per CPU
     qint64 maxBodyBytes = 64 * 1024;
     int httpIdleTimeout = 60;                       // seconds without progress before a connection is closed

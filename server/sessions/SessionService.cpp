@@ -252,44 +252,72 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
     return t;
 }
 
-Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const RequestInfo& info)
+void SessionService::refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt)
 {
     auto sessionId = TokenService::refreshTokenSession(refreshToken);
     if (!sessionId)
-        return fail(sessionId.error());
+        return done(fail(sessionId.error()));
+    d.queries->find(*sessionId, &m_async, [this, refreshToken, info, done = std::move(done), attempt](
+                                             Result<std::optional<SessionRecord>> found) mutable {
+        if (!found)
+            return done(fail(found.error()));
+        if (!*found)
+            return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session no longer exists; sign in again")));
+        continueRefresh(std::move(**found), refreshToken, info, std::move(done), attempt);
+    });
+}
+
+void SessionService::refreshAgain(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done,
+                                  int attempt)
+{
+    // Another refresh of this session committed first: read the row again (a few times at most).
+    if (attempt < 3)
+        return refresh(refreshToken, info, std::move(done), attempt + 1);
+    done(fail(Error{ErrorCode::Unavailable, QStringLiteral("Too many concurrent refreshes"), 1}));
+}
+
+void SessionService::rotateOrRetry(const SessionRecord& next, const QByteArray& expectedRefreshHash,
+                                   quint32 expectedGeneration, const AuditRow& audit, const QByteArray& refreshToken,
+                                   const RequestInfo& info, Done<AuthTokens> done, int attempt,
+                                   std::function<AuthTokens()> onRotated)
+{
+    d.queries->rotate(next, expectedRefreshHash, expectedGeneration, audit, &m_async,
+                      [this, audit, refreshToken, info, done = std::move(done), attempt,
+                       onRotated = std::move(onRotated)](Result<bool> swapped) mutable {
+                          if (!swapped)
+                              return done(fail(swapped.error()));
+                          if (!*swapped)
+                              return refreshAgain(refreshToken, info, std::move(done), attempt);
+                          AuditLog::announce(audit.event, audit.actor);
+                          done(onRotated());
+                      });
+}
+
+void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshToken, const RequestInfo& info,
+                                     Done<AuthTokens> done, int attempt)
+{
     const QByteArray presentedHash = TokenService::hash(refreshToken);
     const qint64 now = d.clock.nowMs();
     const qint64 graceMs = qint64(d.config.refreshGraceSeconds) * 1000;
-
-    std::optional<Transaction> tx(std::in_place, d.db);
-    if (auto r = tx->begin(); !r)
-        return fail(r.error());
-    auto found = d.sessions.find(*sessionId, /*forUpdate=*/true);
-    if (!found)
-        return fail(found.error());
-    if (!*found)
-        return fail(ErrorCode::SessionExpired, QStringLiteral("This session no longer exists; sign in again"));
-    SessionRecord s = **found;
     if (s.revokedAt)
-        return fail(revokedError(s.revokeReason));
+        return done(fail(revokedError(s.revokeReason)));
     if (s.expiresAt <= now)
-        return fail(ErrorCode::SessionExpired, QStringLiteral("This session has reached its maximum lifetime; sign in again"));
+        return done(fail(ErrorCode::SessionExpired,
+                         QStringLiteral("This session has reached its maximum lifetime; sign in again")));
     if (s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
-        return fail(ErrorCode::SessionExpired, QStringLiteral("This session ended after a period of inactivity; sign in again"));
-
+        return done(fail(ErrorCode::SessionExpired,
+                         QStringLiteral("This session ended after a period of inactivity; sign in again")));
     const bool current = presentedHash == s.refreshHash;
     if (!current && (s.prevRefreshHash.isEmpty() || presentedHash != s.prevRefreshHash))
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+        return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token")));
     // Counted only for tokens of this session: anyone can write a session id into a bogus token,
-    // and must not use up the session's own refreshes with it.
-    if (d.limiter) {
-        if (auto verdict = d.limiter->hit("refresh", s.id.toLatin1(), d.config.refreshPerSession); !verdict) {
-            tx.reset(); // roll back first: the refusal's audit row must not go with it
-            return fail(limit(std::move(verdict), "refresh", s.id.toLatin1(), actorOf({}, s.id, info)).error());
-        }
+    // and must not use up the session's own refreshes with it. A lost race's retry is not counted again.
+    if (d.limiter && attempt == 0) {
+        if (auto verdict = d.limiter->hit("refresh", s.id.toLatin1(), d.config.refreshPerSession); !verdict)
+            return done(fail(limit(std::move(verdict), "refresh", s.id.toLatin1(), actorOf({}, s.id, info)).error()));
     }
-
     const AuditActor actor = actorOf(s.userId, s.id, info);
+
     if (current) {
         const SessionRecord before = s;
         s.generation += 1;
@@ -306,20 +334,25 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
         if (graceMs > 0) {
             auto sealed = d.tokens.sealRetry(refresh, s.id, s.generation);
             if (!sealed)
-                return fail(sealed.error());
+                return done(fail(sealed.error()));
             s.retrySealed = *sealed;
         }
-        if (auto r = d.sessions.rotate(s); !r)
-            return fail(r.error());
-        d.audit.record(QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now); // same commit
-        if (auto r = tx->commit(); !r)
-            return fail(r.error());
-        // The previous access token stops working now, not when it expires.
-        d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash, remainingAccessLife(before));
-        d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - now) / 1000));
-        if (d.metrics)
-            d.metrics->refreshed();
-        return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
+        // The rotation and its audit row in one statement, applied only if no concurrent refresh
+        // of the same token got there first (then the row is read again: the loser gets the
+        // winner's pair through the grace below, deterministically).
+        AuditRow audit{QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now};
+        rotateOrRetry(s, before.refreshHash, before.generation, audit, refreshToken, info, std::move(done), attempt,
+                      [this, s, before, access, refresh] {
+                          // The previous access token stops working now, not when it expires.
+                          d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash,
+                                          remainingAccessLife(before));
+                          d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - d.clock.nowMs()) / 1000));
+                          if (d.metrics)
+                              d.metrics->refreshed();
+                          return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh),
+                                            d.tokens.accessTtl(), s.id};
+                      });
+        return;
     }
     // The token rotated away last. Within the grace, and while the new pair is unused, it is a
     // client whose response was lost (or a concurrent duplicate): the very same pair again.
@@ -329,45 +362,59 @@ Result<AuthTokens> SessionService::refresh(QByteArrayView refreshToken, const Re
         if (!refresh || TokenService::hash(*refresh) != s.refreshHash) {
             // Sealed under another root secret (JWT_SECRET changed): not theft, but not answerable.
             qCWarning(lcSessions) << "cannot open the retry token of session" << s.id << "(root secret changed?)";
-            return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token"));
+            return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token")));
         }
         const QByteArray access = d.tokens.accessToken(s.userId, s.id, s.generation, s.rotatedAt / 1000);
-        if (const QByteArray accessHash = TokenService::hash(access); accessHash != s.accessHash) {
-            // The signing key rotated since: same generation, newly signed access token.
-            const QByteArray previous = s.accessHash;
-            s.accessHash = accessHash;
-            if (auto r = d.sessions.rotate(s); !r)
-                return fail(r.error());
-            d.cache.rotated(s.id, previous, {}, s.accessHash, remainingAccessLife(s));
+        AuditRow audit{QStringLiteral("refresh_replayed"), actor,
+                       {{"generation", s.generation}, {"msSinceRotation", sinceRotation}}, now};
+        AuthTokens again{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(*refresh),
+                         qMax<qint64>(1, s.rotatedAt / 1000 + d.tokens.accessTtl() - now / 1000), s.id};
+        const QByteArray accessHash = TokenService::hash(access);
+        if (accessHash == s.accessHash) {
+            d.queries->record(audit, &m_async, [audit, again, done = std::move(done)](Result<void> r) {
+                if (!r)
+                    return done(fail(r.error()));
+                AuditLog::announce(audit.event, audit.actor);
+                done(again);
+            });
+            return;
         }
-        if (auto r = tx->commit(); !r)
-            return fail(r.error());
-        d.audit.record(QStringLiteral("refresh_replayed"), actor,
-                       {{"generation", s.generation}, {"msSinceRotation", sinceRotation}}, now);
-        return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(*refresh),
-                          qMax<qint64>(1, s.rotatedAt / 1000 + d.tokens.accessTtl() - now / 1000), s.id};
+        // The signing key rotated since: same generation, newly signed access token.
+        const QByteArray previous = s.accessHash;
+        SessionRecord next = s;
+        next.accessHash = accessHash;
+        rotateOrRetry(next, s.refreshHash, s.generation, audit, refreshToken, info, std::move(done), attempt,
+                      [this, next, previous, again] {
+                          d.cache.rotated(next.id, previous, {}, next.accessHash, remainingAccessLife(next));
+                          return again;
+                      });
+        return;
     }
 
     // After the grace, or after the new pair was used: two parties hold this session's tokens
     // (a thief who refreshed first, or one who comes back late). End the whole session.
-    auto revoked = d.sessions.revoke(s.id, {}, QStringLiteral("refresh_token_reused"), now);
-    if (!revoked)
-        return fail(revoked.error());
-    if (auto r = tx->commit(); !r)
-        return fail(r.error());
-    endSessionInCache(s, "refresh_token_reused");
-    if (d.metrics)
-        d.metrics->refreshReuseDetected();
-    qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
-    d.audit.record(QStringLiteral("refresh_reuse_detected"), actor,
+    AuditRow audit{QStringLiteral("refresh_reuse_detected"), actor,
                    {{"currentGeneration", s.generation},
                     {"msSinceRotation", sinceRotation},
                     {"withinGrace", sinceRotation <= graceMs}},
-                   now);
-    return fail(revokedError(QStringLiteral("refresh_token_reused")));
+                   now};
+    d.queries->revoke(s.id, {}, QStringLiteral("refresh_token_reused"), now, audit, &m_async,
+                      [this, s, audit, done = std::move(done)](Result<std::optional<SessionRecord>> revoked) {
+                          if (!revoked)
+                              return done(fail(revoked.error()));
+                          if (*revoked) {
+                              AuditLog::announce(audit.event, audit.actor);
+                              endSessionInCache(**revoked, "refresh_token_reused");
+                              if (d.metrics)
+                                  d.metrics->refreshReuseDetected();
+                              qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
+                          }
+                          done(fail(revokedError(QStringLiteral("refresh_token_reused"))));
+                      });
 }
 
-Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHeader)
+std::optional<Result<AuthContext>> SessionService::authenticateCached(QByteArrayView authorizationHeader,
+                                                                      AuthContext* parsed)
 {
     const QByteArray token = bearerToken(authorizationHeader);
     if (token.isEmpty())
@@ -377,30 +424,37 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
     if (!claims)
         return fail(claims.error());
     AuthContext ctx{claims->sub, claims->sid, TokenService::hash(token), claims->exp};
+    *parsed = ctx;
 
     // 1. This process's table, kept current by the revocation feed: no network round trip.
-    const bool feedUp = d.live && d.feed && d.feed->isUp();
-    std::optional<LiveSessionTable::Entry> known;
-    if (feedUp) {
-        known = d.live->find(ctx.sessionId);
+    if (d.live && d.feed && d.feed->isUp()) {
+        const auto known = d.live->find(ctx.sessionId);
         if (known && known->revoked)
             return fail(revokedError({}));
         if (known && known->accessHash == ctx.accessHash && known->userId == ctx.userId &&
             now - known->checkedAtMs < kLiveEntryMaxAgeMs) {
-            if (!known->confirmed || now - known->touchedAtMs >= kActivityGranularityMs) {
-                if (d.sessions.touch(ctx.sessionId, ctx.accessHash, now))
-                    d.live->markTouched(ctx.sessionId, now);
+            // First use of a new pair: the database must note it before the answer (it ends the
+            // previous refresh token's grace), so that goes through authenticateFromDatabase.
+            if (!known->confirmed)
+                return std::nullopt;
+            if (now - known->touchedAtMs >= kActivityGranularityMs) {
+                // Activity, noted without waiting: the answer does not depend on it.
+                d.live->markTouched(ctx.sessionId, now);
+                d.queries->touch(ctx.sessionId, ctx.accessHash, now, &m_async, [](Result<void> r) {
+                    if (!r)
+                        qCWarning(lcSessions) << "could not note session activity:" << r.error().message;
+                });
             }
             return ctx;
         }
     }
 
-    // 2. The shared cache, then 3. the database.
+    // 2. The shared cache.
     switch (d.cache.checkAccess(ctx.accessHash)) {
     case SessionCache::AccessState::Live:
         // Redis writes a live entry only after the database confirmed the pair and noted the
         // activity: from now on this process answers without asking anyone (the feed keeps it true).
-        if (feedUp)
+        if (d.live && d.feed && d.feed->isUp())
             d.live->remember(ctx.sessionId, LiveSessionTable::Entry{ctx.userId, ctx.accessHash, false, true, now, now});
         return ctx;
     case SessionCache::AccessState::Revoked:
@@ -410,37 +464,54 @@ Result<AuthContext> SessionService::authenticate(QByteArrayView authorizationHea
     case SessionCache::AccessState::Unknown:
         break;
     }
-    auto found = d.sessions.find(ctx.sessionId);
-    if (!found) {
-        // Database down: a fresh-enough word from the feed still tells live from dead.
-        if (found.error().code == ErrorCode::Unavailable && feedUp && known && known->accessHash == ctx.accessHash &&
-            known->userId == ctx.userId)
-            return ctx;
-        return fail(found.error());
-    }
-    if (!*found)
-        return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
-    const SessionRecord& s = **found;
-    if (s.userId != ctx.userId)
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token"));
-    if (s.revokedAt)
-        return fail(revokedError(s.revokeReason));
-    if (s.accessHash != ctx.accessHash)
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
-    if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
-        return fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again"));
-    qint64 touchedAt = s.lastActivityAt;
-    if (!s.retrySealed.isEmpty() || now - s.lastActivityAt >= kActivityGranularityMs) {
-        // First use of a new pair ends its lost-response grace (the previous refresh token is theft from now on).
-        if (auto r = d.sessions.touch(s.id, s.accessHash, now); !r)
-            return fail(r.error());
-        touchedAt = now;
-    }
-    if (feedUp)
-        d.live->remember(s.id, LiveSessionTable::Entry{s.userId, s.accessHash, false, true, now, touchedAt});
-    const qint64 ttl = qMin<qint64>(ctx.tokenExpiresAt - now / 1000, kActivityGranularityMs / 1000);
-    d.cache.markLive(ctx.accessHash, s.id, int(ttl));
-    return ctx;
+    return std::nullopt; // 3. the database decides
+}
+
+void SessionService::authenticateFromDatabase(const AuthContext& ctx, Done<AuthContext> done)
+{
+    d.queries->find(ctx.sessionId, &m_async, [this, ctx, done = std::move(done)](
+                                                 Result<std::optional<SessionRecord>> found) mutable {
+        const qint64 now = d.clock.nowMs();
+        const bool feedUp = d.live && d.feed && d.feed->isUp();
+        if (!found) {
+            // Database down: a fresh-enough word from the feed still tells live from dead.
+            if (found.error().code == ErrorCode::Unavailable && feedUp) {
+                const auto known = d.live->find(ctx.sessionId);
+                if (known && !known->revoked && known->accessHash == ctx.accessHash && known->userId == ctx.userId)
+                    return done(ctx);
+            }
+            return done(fail(found.error()));
+        }
+        if (!*found)
+            return done(fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists")));
+        const SessionRecord& s = **found;
+        if (s.userId != ctx.userId)
+            return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
+        if (s.revokedAt)
+            return done(fail(revokedError(s.revokeReason)));
+        if (s.accessHash != ctx.accessHash)
+            return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
+        if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
+            return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again")));
+        auto accept = [this, ctx, userId = s.userId](qint64 touchedAt, Done<AuthContext> answer) {
+            const qint64 at = d.clock.nowMs();
+            if (d.live && d.feed && d.feed->isUp())
+                d.live->remember(ctx.sessionId, LiveSessionTable::Entry{userId, ctx.accessHash, false, true, at, touchedAt});
+            const qint64 ttl = qMin<qint64>(ctx.tokenExpiresAt - at / 1000, kActivityGranularityMs / 1000);
+            d.cache.markLive(ctx.accessHash, ctx.sessionId, int(ttl));
+            answer(ctx);
+        };
+        if (s.retrySealed.isEmpty() && now - s.lastActivityAt < kActivityGranularityMs)
+            return accept(s.lastActivityAt, std::move(done));
+        // First use of a new pair ends its lost-response grace (the previous refresh token is
+        // theft from now on): noted before the answer.
+        d.queries->touch(s.id, s.accessHash, now, &m_async,
+                         [accept, now, done = std::move(done)](Result<void> r) mutable {
+                             if (!r)
+                                 return done(fail(r.error()));
+                             accept(now, std::move(done));
+                         });
+    });
 }
 
 Result<JwtClaims> SessionService::inspect(QByteArrayView token)
@@ -509,16 +580,18 @@ SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentS
     return v;
 }
 
-Result<std::vector<SessionDto>> SessionService::list(const AuthContext& who)
+void SessionService::list(const AuthContext& who, Done<std::vector<SessionDto>> done)
 {
-    auto rows = d.sessions.listLive(who.userId, d.clock.nowMs(), qint64(d.config.idleTimeout) * 1000);
-    if (!rows)
-        return fail(rows.error());
-    std::vector<SessionDto> out;
-    out.reserve(rows->size());
-    for (const auto& s : *rows)
-        out.push_back(toDto(s, who.sessionId));
-    return out;
+    d.queries->listLive(who.userId, d.clock.nowMs(), qint64(d.config.idleTimeout) * 1000, &m_async,
+                        [this, who, done = std::move(done)](Result<std::vector<SessionRecord>> rows) {
+                            if (!rows)
+                                return done(fail(rows.error()));
+                            std::vector<SessionDto> out;
+                            out.reserve(rows->size());
+                            for (const auto& s : *rows)
+                                out.push_back(toDto(s, who.sessionId));
+                            done(std::move(out));
+                        });
 }
 
 Result<SessionDto> SessionService::rename(const AuthContext& who, const QString& sessionId, const QString& name)
@@ -531,24 +604,22 @@ Result<SessionDto> SessionService::rename(const AuthContext& who, const QString&
     return toDto(**row, who.sessionId);
 }
 
-Result<void> SessionService::revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info)
+void SessionService::revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info, Done<void> done)
 {
     const qint64 now = d.clock.nowMs();
-    // The audit row shares the revocation's commit: one WAL flush, and no revocation without it.
-    Transaction tx(d.db);
-    if (auto r = tx.begin(); !r)
-        return fail(r.error());
-    auto row = d.sessions.revoke(sessionId, who.userId, QStringLiteral("revoked_by_user"), now);
-    if (!row)
-        return fail(row.error());
-    if (!*row)
-        return fail(ErrorCode::NotFound, QStringLiteral("No such session"));
-    d.audit.record(QStringLiteral("session_revoked"), actorOf(who.userId, who.sessionId, info),
-                   {{"revokedSession", sessionId.toStdString()}}, now);
-    if (auto r = tx.commit(); !r)
-        return fail(r.error());
-    endSessionInCache(**row, "revoked_by_user");
-    return {};
+    // The audit row shares the revocation's statement: one commit, and no revocation without it.
+    AuditRow audit{QStringLiteral("session_revoked"), actorOf(who.userId, who.sessionId, info),
+                   {{"revokedSession", sessionId.toStdString()}}, now};
+    d.queries->revoke(sessionId, who.userId, QStringLiteral("revoked_by_user"), now, audit, &m_async,
+                      [this, audit, done = std::move(done)](Result<std::optional<SessionRecord>> row) {
+                          if (!row)
+                              return done(fail(row.error()));
+                          if (!*row)
+                              return done(fail(ErrorCode::NotFound, QStringLiteral("No such session")));
+                          AuditLog::announce(audit.event, audit.actor);
+                          endSessionInCache(**row, "revoked_by_user");
+                          done({});
+                      });
 }
 
 Result<UserRecord> SessionService::reauthenticate(const AuthContext& who, const QString& password,

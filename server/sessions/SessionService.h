@@ -16,9 +16,12 @@
 #include "metrics/HttpMetrics.h"
 #include "mfa/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
+#include "sessions/SessionQueries.h"
 #include "sessions/SessionStore.h"
 #include "sessions/TokenService.h"
 
+#include <QObject>
+#include <functional>
 #include <variant>
 
 namespace ehrs::server {
@@ -79,6 +82,7 @@ public:
         HttpMetrics* metrics = nullptr;
         const GeoLocator* geo = nullptr;
         DeviceCredentialStore* devices = nullptr; // null: no device credentials (all clients unknown)
+        SessionQueries* queries = nullptr;        // the request path's asynchronous queries
     };
     explicit SessionService(Deps deps);
 
@@ -88,20 +92,31 @@ public:
     /// LoginAttempt::checkPassword() (off the event loop), then finishLogin() with its outcome.
     [[nodiscard]] Result<LoginAttempt> beginLogin(const LoginRequest& request, const RequestInfo& info);
     [[nodiscard]] Result<LoginResult> finishLogin(const LoginAttempt& attempt, bool passwordOk);
-    [[nodiscard]] Result<AuthTokens> refresh(QByteArrayView refreshToken, const RequestInfo& info);
-    /// Validates `Authorization: Bearer ...`: signature, claims, and that the session still lives.
-    [[nodiscard]] Result<AuthContext> authenticate(QByteArrayView authorizationHeader);
+
+    // The asynchronous request path: these answer through `done` once their queries
+    // (SessionQueries) are answered, in this service's thread; errors known at once are answered
+    // before the call returns.
+    template <typename T>
+    using Done = std::function<void(Result<T>)>;
+
+    /// Rotates the pair of a refresh token (theft detection, lost-response grace, rate limit).
+    void refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt = 0);
+    /// Validates `Authorization: Bearer ...` (signature, claims, the session still lives) with
+    /// what needs no database: this process's live-session table, then Redis. nullopt when the
+    /// database must decide: then authenticateFromDatabase() with `*parsed`.
+    [[nodiscard]] std::optional<Result<AuthContext>> authenticateCached(QByteArrayView authorizationHeader,
+                                                                        AuthContext* parsed);
+    void authenticateFromDatabase(const AuthContext& parsed, Done<AuthContext> done);
     /// RFC 7662 introspection: the token's claims when its signature, claims and session are
     /// valid. Read-only, unlike authenticate(): it records no activity, does not retire the
     /// previous refresh token and writes nothing to the cache, so asking about a token does not
     /// change what the token (or its session's lost-response retry) can do.
     [[nodiscard]] Result<JwtClaims> inspect(QByteArrayView token);
 
-    [[nodiscard]] Result<std::vector<SessionDto>> list(const AuthContext& who);
+    void list(const AuthContext& who, Done<std::vector<SessionDto>> done);
     [[nodiscard]] Result<SessionDto> rename(const AuthContext& who, const QString& sessionId,
                                             const QString& name);
-    [[nodiscard]] Result<void> revoke(const AuthContext& who, const QString& sessionId,
-                                      const RequestInfo& info);
+    void revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info, Done<void> done);
     /// Ends every other session of the caller after checking the password again (reauthenticate()).
     [[nodiscard]] Result<int> revokeOthers(const AuthContext& who, const QString& password,
                                            const RequestInfo& info);
@@ -129,6 +144,14 @@ public:
     QString deviceCredentialAfterSignIn(const QString& userId, const QString& presented);
 
 private:
+    void refreshAgain(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt);
+    /// Stores a rotation (compare-and-swap, see SessionQueries::rotate) and answers with
+    /// onRotated(); reads the row again when a concurrent refresh won.
+    void rotateOrRetry(const SessionRecord& next, const QByteArray& expectedRefreshHash, quint32 expectedGeneration,
+                       const AuditRow& audit, const QByteArray& refreshToken, const RequestInfo& info,
+                       Done<AuthTokens> done, int attempt, std::function<AuthTokens()> onRotated);
+    void continueRefresh(SessionRecord s, const QByteArray& refreshToken, const RequestInfo& info,
+                         Done<AuthTokens> done, int attempt);
     void countLoginFailure(const LoginAttempt& attempt, const QString& userId);
     void endSessionInCache(const SessionRecord& s, QByteArrayView reason);
     /// Applies a limit; a refusal is audited the first time it happens in a window.
@@ -136,6 +159,7 @@ private:
     int remainingAccessLife(const SessionRecord& s) const;
 
     Deps d;
+    QObject m_async; // the context of query callbacks: none runs after this service is gone
     QByteArray m_auditEmailKey;                    // pseudonyms of unknown emails in audit rows
     QHash<QByteArray, qint64> m_limitAuditedUntil; // one audit row per refused subject and window
 };

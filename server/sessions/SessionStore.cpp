@@ -131,6 +131,23 @@ Result<void> SessionStore::rotate(const SessionRecord& s)
     return {};
 }
 
+Result<bool> SessionStore::rotateIf(const SessionRecord& s, const QByteArray& expectedRefreshHash,
+                                   quint32 expectedGeneration)
+{
+    auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET access_token_hash = ?, refresh_token_hash = ?, "
+                                         "prev_refresh_token_hash = ?, refresh_retry_sealed = ?, rotation_counter = ?, "
+                                         "rotated_at = ?, last_activity_at = ?, ip_address = COALESCE(?, ip_address) "
+                                         "WHERE id = ? AND refresh_token_hash = ? AND rotation_counter = ? "
+                                         "AND revoked_at IS NULL"),
+                          {QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash),
+                           nullIfEmpty(s.prevRefreshHash), nullIfEmpty(s.retrySealed), qint64(s.generation),
+                           s.rotatedAt, s.lastActivityAt, nullIfEmpty(s.ipAddress), s.id,
+                           QString::fromLatin1(expectedRefreshHash), qint64(expectedGeneration)});
+    if (!r)
+        return fail(r.error());
+    return *r == 1;
+}
+
 Result<void> SessionStore::touch(const QString& id, const QByteArray& accessHash, qint64 nowMs)
 {
     auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET refresh_retry_sealed = NULL, last_activity_at = ? "

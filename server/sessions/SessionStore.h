@@ -48,6 +48,10 @@ public:
     /// on SQLite the transaction already holds the database write lock.
     [[nodiscard]] Result<std::optional<SessionRecord>> find(const QString& id, bool forUpdate = false);
     [[nodiscard]] Result<void> rotate(const SessionRecord& s);
+    /// rotate() only if the row still holds `expectedRefreshHash` at `expectedGeneration` and is
+    /// not revoked; false when it did not (another refresh won, or the session ended).
+    [[nodiscard]] Result<bool> rotateIf(const SessionRecord& s, const QByteArray& expectedRefreshHash,
+                                        quint32 expectedGeneration);
     /// Use of the current pair: forget the sealed retry token (the response evidently arrived),
     /// note activity. The previous refresh token's hash stays, so its return is re-use.
     [[nodiscard]] Result<void> touch(const QString& id, const QByteArray& accessHash, qint64 nowMs);
