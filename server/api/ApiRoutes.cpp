@@ -2,7 +2,7 @@
 #include "ApiRoutes.h"
 
 #include "Crypto.h"
-#include "app/LogHandler.h"
+#include "LogHandler.h"
 #include "SessionListJson.h"
 #include "ForwardedChain.h"
 

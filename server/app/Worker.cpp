@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Worker.h"
 
+#include "LogHandler.h"
 #include "Logging.h"
-#include "app/LogHandler.h"
 
 #include <QElapsedTimer>
 #include <exception>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Commands.h"
 
+#include "LogHandler.h"
 #include "Logging.h"
-#include "app/LogHandler.h"
 #include "app/ServerApp.h"
 #include "app/ServiceBundle.h"
 #include "app/UnixSignals.h"
