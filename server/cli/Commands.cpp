@@ -4,9 +4,9 @@
 #include "LogHandler.h"
 #include "Logging.h"
 #include "app/ServerApp.h"
-#include "app/ServiceBundle.h"
 #include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
+#include "wiring/ServiceBundle.h"
 
 #include <QCoreApplication>
 #include <QTextStream>

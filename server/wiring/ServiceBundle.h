@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "app/SharedState.h"
+#include "wiring/SharedState.h"
 #include "audit/AuditLog.h"
 #include "auth/DeviceCredentialStore.h"
 #include "auth/UserStore.h"
