@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "mfa/MfaChallengeCodec.h"
-#include "mfa/SecretBox.h"
+#include "auth/MfaChallengeCodec.h"
+#include "keys/SecretBox.h"
 #include "sessions/SessionService.h"
 
 namespace ehrs::server {

@@ -14,7 +14,7 @@
 #include "config/ServerConfig.h"
 #include "geo/GeoLocator.h"
 #include "metrics/HttpMetrics.h"
-#include "mfa/MfaChallengeCodec.h"
+#include "auth/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
 #include "sessions/SessionStore.h"
 #include "sessions/TokenService.h"
