@@ -4,6 +4,7 @@
 #include "Clock.h"
 #include "auth/HashingPool.h"
 #include "auth/PasswordHasher.h"
+#include "auth/PasswordService.h"
 #include "auth/UserStore.h"
 #include "cache/KeyValueStore.h"
 #include "cache/RedisStore.h"
@@ -28,6 +29,7 @@ struct ApiDeps
     const Clock& clock;
     SessionService& service;
     MfaService& mfa;
+    PasswordService& passwords;
     UserStore& users;
     Database* db;
     RedisStore* redis; // null without REDIS_URL

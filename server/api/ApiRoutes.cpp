@@ -340,7 +340,7 @@ HttpResponse ApiRoutes::changePassword(const HttpRequest& request, const AuthCon
     auto code = json::optionalString(*body, "code", 64); // needed when 2FA is on
     if (!code)
         return errorOf(code);
-    auto ended = m_s.mfa.changePassword(who, *current, code->trimmed(), *next, infoOf(request));
+    auto ended = m_s.passwords.changePassword(who, *current, code->trimmed(), *next, infoOf(request));
     if (!ended)
         return errorOf(ended);
     return HttpResponse::json(

@@ -6,6 +6,7 @@
 #include "Result.h"
 #include "WireModels.h"
 #include "audit/AuditLog.h"
+#include "auth/AuthContext.h"
 #include "auth/DeviceCredentialStore.h"
 #include "auth/PasswordHasher.h"
 #include "auth/UserStore.h"
@@ -22,22 +23,6 @@
 #include <variant>
 
 namespace ehrs::server {
-
-/// Where a request came from (client IP already resolved through trusted proxies).
-struct RequestInfo
-{
-    QString ipAddress;
-    QString userAgent;
-};
-
-/// The verified identity behind a request: only ever built from a valid access token.
-struct AuthContext
-{
-    QString userId;
-    QString sessionId;
-    QByteArray accessHash;
-    qint64 tokenExpiresAt = 0; // seconds
-};
 
 using LoginResult = std::variant<AuthTokens, MfaChallenge>;
 

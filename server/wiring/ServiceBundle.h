@@ -4,6 +4,7 @@
 #include "wiring/SharedState.h"
 #include "audit/AuditLog.h"
 #include "auth/DeviceCredentialStore.h"
+#include "auth/PasswordService.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
 #include "mfa/MfaService.h"
@@ -34,6 +35,7 @@ public:
     RateLimiter limiter;
     SessionService service;
     MfaService mfa;
+    PasswordService passwords;
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,

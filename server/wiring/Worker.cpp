@@ -17,6 +17,7 @@ ApiDeps apiDepsOf(ServiceBundle& s)
                    .clock = shared.clock(),
                    .service = s.service,
                    .mfa = s.mfa,
+                   .passwords = s.passwords,
                    .users = s.users,
                    .db = s.db.get(),
                    .redis = s.redis.get(),
