@@ -2,7 +2,7 @@
 #include "ApiRoutes.h"
 
 #include "Crypto.h"
-#include "app/LogHandler.h"
+#include "LogHandler.h"
 #include "SessionListJson.h"
 #include "ForwardedChain.h"
 
@@ -37,7 +37,7 @@ QString ApiRoutes::clientAddress(const HttpRequest& request, const ServerConfig&
 
 RequestInfo ApiRoutes::infoOf(const HttpRequest& request) const
 {
-    return RequestInfo{clientAddress(request, m_s.shared.config()),
+    return RequestInfo{clientAddress(request, m_s.config),
                        QString::fromUtf8(request.header("user-agent").left(512))};
 }
 
@@ -129,7 +129,7 @@ void ApiRoutes::registerAll(Router& router)
     });
     router.add("GET", "/readyz", [this](const HttpRequest&, const RouteParams&) { return ready(); });
     router.add("GET", "/.well-known/jwks.json", [this](const HttpRequest&, const RouteParams&) {
-        HttpResponse r = HttpResponse::text(200, m_s.shared.keyRing().jwks(), "application/json");
+        HttpResponse r = HttpResponse::text(200, m_s.keyRing.jwks(), "application/json");
         r.setHeader("Cache-Control", "public, max-age=60");
         return r;
     });
@@ -162,8 +162,8 @@ void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
     // argon2id on a hashing thread; this worker serves other requests meanwhile and finishes the
     // sign-in when the check is done (in its own thread, under this request's id).
     auto attempt = std::make_shared<const LoginAttempt>(std::move(*begun));
-    const PasswordHasher& hasher = m_s.shared.hasher();
-    auto queued = m_s.shared.hashingPool().run<bool>(
+    const PasswordHasher& hasher = m_s.hasher;
+    auto queued = m_s.hashingPool.run<bool>(
         &m_context, [attempt, &hasher] { return attempt->checkPassword(hasher); },
         [this, attempt, respond, id = request.requestId](bool passwordOk) {
             RequestScope scope(id);
@@ -371,7 +371,7 @@ HttpResponse ApiRoutes::changePassword(const HttpRequest& request, const AuthCon
     auto code = json::optionalString(*body, "code", 64); // needed when 2FA is on
     if (!code)
         return errorOf(code);
-    auto ended = m_s.mfa.changePassword(who, *current, code->trimmed(), *next, infoOf(request));
+    auto ended = m_s.passwords.changePassword(who, *current, code->trimmed(), *next, infoOf(request));
     if (!ended)
         return errorOf(ended);
     return HttpResponse::json(
@@ -406,7 +406,7 @@ HttpResponse ApiRoutes::me(const AuthContext& who)
 
 HttpResponse ApiRoutes::metrics(const HttpRequest& request)
 {
-    const QByteArray& token = m_s.shared.config().metricsToken;
+    const QByteArray& token = m_s.config.metricsToken;
     if (!token.isEmpty()) {
         const QByteArray presented = request.header("authorization");
         if (!crypto::constantTimeEquals(presented, "Bearer " + token))
@@ -421,18 +421,18 @@ HttpResponse ApiRoutes::metrics(const HttpRequest& request)
     }
     // Counting live sessions scans an index: at most every 30 s, whichever worker is asked.
     static std::atomic<qint64> lastCount{0};
-    const qint64 now = m_s.shared.clock().nowMs();
+    const qint64 now = m_s.clock.nowMs();
     if (now - lastCount.load() > 30'000) {
         lastCount = now;
         auto q = m_s.db->exec(QStringLiteral("SELECT COUNT(*) FROM user_sessions WHERE is_active AND revoked_at IS NULL "
                                              "AND expires_at > ?"),
                               {now});
         if (q && (*q)->next())
-            m_s.shared.activeSessionsGauge() = (*q)->value(0).toDouble();
+            m_s.activeSessionsGauge = (*q)->value(0).toDouble();
         if (q)
             (*q)->finish();
     }
-    return HttpResponse::text(200, m_s.shared.metricsRegistry().render(), MetricsRegistry::contentType);
+    return HttpResponse::text(200, m_s.metricsRegistry.render(), MetricsRegistry::contentType);
 }
 
 QString ApiRoutes::introspectionClient(const HttpRequest& request) const
@@ -446,7 +446,7 @@ QString ApiRoutes::introspectionClient(const HttpRequest& request) const
         return {};
     const QString id = QString::fromUtf8(QByteArray::fromPercentEncoding(decoded.left(colon)));
     const QByteArray secret = QByteArray::fromPercentEncoding(decoded.mid(colon + 1));
-    const auto& clients = m_s.shared.config().introspectionClients;
+    const auto& clients = m_s.config.introspectionClients;
     auto it = clients.find(id);
     // Compare anyway for unknown ids, so timing says nothing about which ids exist.
     const QByteArray expected = it == clients.end() ? QByteArray(32, '\0') : *it;
@@ -509,9 +509,9 @@ HttpResponse ApiRoutes::ready()
                         {"database", dbUp ? "up" : "down"},
                         {"databaseKind", m_s.db->isPostgres() ? "postgres" : "sqlite"},
                         {"cache", cacheMode.toStdString()},
-                        {"revocationFeed", !m_s.shared.revocationFeed()       ? "none"
-                                           : m_s.shared.revocationFeed()->isUp() ? "up"
-                                                                                 : "down"}};
+                        {"revocationFeed", !m_s.revocationFeed          ? "none"
+                                           : m_s.revocationFeed->isUp() ? "up"
+                                                                        : "down"}};
     HttpResponse r = HttpResponse::json(dbUp ? 200 : 503, body);
     if (!dbUp)
         r.setHeader("Retry-After", "2");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "app/ServiceBundle.h"
+#include "api/ApiDeps.h"
 #include "http/Router.h"
 
 #include <QObject>
@@ -14,7 +14,7 @@ class ApiRoutes
 {
 public:
     /// Constructed in the worker's thread: continuations of asynchronous handlers run there.
-    explicit ApiRoutes(ServiceBundle& services) : m_s(services) {}
+    explicit ApiRoutes(ApiDeps deps) : m_s(deps) {}
     void registerAll(Router& router);
 
     /// Client address: the socket peer, or the last untrusted hop of the forwarding chain
@@ -53,7 +53,7 @@ private:
     /// The RFC 7662 client behind HTTP Basic credentials, or empty.
     QString introspectionClient(const HttpRequest& request) const;
 
-    ServiceBundle& m_s;
+    ApiDeps m_s;
     QObject m_context; // asynchronous work delivers its results here; dropped with the routes
 };
 

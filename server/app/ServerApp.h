@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "app/SharedState.h"
-#include "app/Worker.h"
+#include "wiring/SharedState.h"
+#include "wiring/Worker.h"
 
 #include <QObject>
 #include <QThread>

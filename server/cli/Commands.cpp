@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Commands.h"
 
+#include "LogHandler.h"
 #include "Logging.h"
-#include "app/LogHandler.h"
 #include "app/ServerApp.h"
-#include "app/ServiceBundle.h"
 #include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
+#include "wiring/ServiceBundle.h"
 
 #include <QCoreApplication>
 #include <QTextStream>

@@ -250,42 +250,12 @@ Result<int> MfaService::remainingBackupCodes(const QString& userId)
     return n;
 }
 
-Result<int> MfaService::changePassword(const AuthContext& who, const QString& currentPassword,
-                                       const QString& code, const QString& newPassword,
-                                       const RequestInfo& info)
+Result<void> MfaService::stepUpSecondFactor(const UserRecord& user, const QString& code,
+                                            const AuditActor& actor, const char* action)
 {
-    auto user = d.sessions.reauthenticate(who, currentPassword, info, "password_change");
-    if (!user)
-        return fail(user.error());
-    if (user->mfaEnabled) {
-        const AuditActor actor = actorOf(who.userId, who.sessionId, info);
-        if (code.isEmpty()) {
-            d.audit.record(QStringLiteral("reauth_failure"), actor,
-                           {{"action", "password_change"}, {"reason", "missing_code"}});
-            return fail(
-                ErrorCode::Forbidden,
-                QStringLiteral("This needs a current code from your authenticator app (or a backup code)"));
-        }
-        if (auto r = hitMfaLimit(user->id, actor); !r)
-            return fail(r.error());
-        if (auto ok = secondFactor(*user, code, actor, "password_change", ErrorCode::Forbidden); !ok)
-            return fail(ok.error());
-    }
-    if (auto p = PasswordHasher::checkPolicy(newPassword); !p)
-        return fail(p.error());
-    if (newPassword == currentPassword)
-        return fail(ErrorCode::InvalidRequest, QStringLiteral("The new password must differ from the current one"));
-    auto hash = d.hasher.hash(newPassword);
-    if (!hash)
-        return fail(hash.error());
-    if (auto r = d.users.setPasswordHash(user->id, *hash, d.clock.nowMs()); !r)
+    if (auto r = hitMfaLimit(user.id, actor); !r)
         return fail(r.error());
-    auto ended = d.sessions.revokeAllForUser(who.userId, QStringLiteral("password_changed"),
-                                             actorOf(who.userId, who.sessionId, info), who.sessionId);
-    if (!ended)
-        return fail(ended.error());
-    d.audit.record(QStringLiteral("password_changed"), actorOf(who.userId, who.sessionId, info), {{"sessionsEnded", *ended}});
-    return *ended;
+    return secondFactor(user, code, actor, action, ErrorCode::Forbidden);
 }
 
 } // namespace ehrs::server

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "mfa/MfaChallengeCodec.h"
-#include "mfa/SecretBox.h"
+#include "auth/MfaChallengeCodec.h"
+#include "keys/SecretBox.h"
 #include "sessions/SessionService.h"
 
 namespace ehrs::server {
 
 /// TOTP enrolment (setup with the password → enable with a code → backup codes), disabling with
-/// password + code, the second login step, and password change (password, plus a code when 2FA is
-/// on). One instance per worker thread.
+/// password + code, the second login step, and the second factor of other step-up checks
+/// (password change: auth/PasswordService). One instance per worker thread.
 ///
 /// Wrong second factors are limited twice: RATE_LIMIT_MFA_ACCOUNT per window, and
 /// kConsecutiveFailureCap wrong codes in a row (NIST SP 800-63B §5.2.2 allows at most 100), after
@@ -57,11 +57,11 @@ public:
                                        const RequestInfo& info);
     [[nodiscard]] Result<int> remainingBackupCodes(const QString& userId);
 
-    /// Changes the caller's password after checking the current one (and `code` when 2FA is on);
-    /// ends all other sessions.
-    [[nodiscard]] Result<int> changePassword(const AuthContext& who, const QString& currentPassword,
-                                             const QString& code, const QString& newPassword,
-                                             const RequestInfo& info);
+    /// The second factor of a step-up check (`action`, e.g. password_change) of a user with 2FA
+    /// on: a TOTP or backup code, counted by RATE_LIMIT_MFA_ACCOUNT and the consecutive-failure
+    /// cap like the second sign-in step; a wrong code is Forbidden. PasswordService calls it.
+    [[nodiscard]] Result<void> stepUpSecondFactor(const UserRecord& user, const QString& code,
+                                                  const AuditActor& actor, const char* action);
 
 private:
     enum class Verdict { Accepted, Wrong, TotpReplayed, BackupCodeReused };

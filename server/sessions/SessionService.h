@@ -6,6 +6,7 @@
 #include "Result.h"
 #include "WireModels.h"
 #include "audit/AuditLog.h"
+#include "auth/AuthContext.h"
 #include "auth/DeviceCredentialStore.h"
 #include "auth/PasswordHasher.h"
 #include "auth/UserStore.h"
@@ -14,7 +15,7 @@
 #include "config/ServerConfig.h"
 #include "geo/GeoLocator.h"
 #include "metrics/HttpMetrics.h"
-#include "mfa/MfaChallengeCodec.h"
+#include "auth/MfaChallengeCodec.h"
 #include "ratelimit/RateLimiter.h"
 #include "sessions/SessionQueries.h"
 #include "sessions/SessionStore.h"
@@ -25,22 +26,6 @@
 #include <variant>
 
 namespace ehrs::server {
-
-/// Where a request came from (client IP already resolved through trusted proxies).
-struct RequestInfo
-{
-    QString ipAddress;
-    QString userAgent;
-};
-
-/// The verified identity behind a request: only ever built from a valid access token.
-struct AuthContext
-{
-    QString userId;
-    QString sessionId;
-    QByteArray accessHash;
-    qint64 tokenExpiresAt = 0; // seconds
-};
 
 using LoginResult = std::variant<AuthTokens, MfaChallenge>;
 

@@ -5,7 +5,7 @@
 #include "Result.h"
 #include "keys/KeyHierarchy.h"
 #include "keys/KeyRing.h"
-#include "mfa/SecretBox.h"
+#include "keys/SecretBox.h"
 
 #include <QByteArray>
 #include <QString>

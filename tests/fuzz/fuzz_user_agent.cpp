@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// ehrs::parseUserAgent on arbitrary headers, read as UTF-8 (how the server decodes them) and as
+// ehrs::server::parseUserAgent on arbitrary headers, read as UTF-8 (how the server decodes them) and as
 // raw UTF-16 (lone surrogates, every BMP character), checking the contract of UserAgentParser.h
 // and the bounds that DeviceInfo has everywhere else (deviceInfoFromJson rejects more).
 
 #include "FuzzSupport.h"
 
 #include "DeviceInfo.h"
-#include "UserAgentParser.h"
+#include "sessions/UserAgentParser.h"
 
 #include <QChar>
 #include <QString>
 
 using namespace ehrs;
+using ehrs::server::parseUserAgent;
 
 namespace {
 constexpr qsizetype kLookedAt = 1024; // UserAgentParser.h: no more than the first 1024 characters

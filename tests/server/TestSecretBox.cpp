@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Crypto.h"
-#include "mfa/SecretBox.h"
+#include "keys/SecretBox.h"
 
 #include <QSet>
 #include <QTest>

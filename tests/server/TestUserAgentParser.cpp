@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "DeviceInfo.h"
-#include "UserAgentParser.h"
+#include "sessions/UserAgentParser.h"
 
 #include <QRandomGenerator>
 #include <QTest>
@@ -8,7 +8,7 @@
 using namespace Qt::StringLiterals;
 
 using ehrs::DeviceInfo;
-using ehrs::parseUserAgent;
+using ehrs::server::parseUserAgent;
 
 namespace {
 

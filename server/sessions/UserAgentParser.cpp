@@ -5,7 +5,7 @@
 #include <QString>
 #include <algorithm>
 
-namespace ehrs {
+namespace ehrs::server {
 
 namespace {
 
@@ -438,4 +438,4 @@ DeviceInfo parseUserAgent(QStringView userAgent)
     return d;
 }
 
-} // namespace ehrs
+} // namespace ehrs::server

@@ -1,13 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Worker.h"
 
+#include "LogHandler.h"
 #include "Logging.h"
-#include "app/LogHandler.h"
 
 #include <QElapsedTimer>
 #include <exception>
 
 namespace ehrs::server {
+namespace {
+/// What the API uses of the process's shared state and of this thread's services.
+ApiDeps apiDepsOf(ServiceBundle& s)
+{
+    SharedState& shared = s.shared;
+    return ApiDeps{.config = shared.config(),
+                   .clock = shared.clock(),
+                   .service = s.service,
+                   .mfa = s.mfa,
+                   .passwords = s.passwords,
+                   .users = s.users,
+                   .db = s.db.get(),
+                   .redis = s.redis.get(),
+                   .store = s.store,
+                   .keyRing = shared.keyRing(),
+                   .hasher = shared.hasher(),
+                   .hashingPool = shared.hashingPool(),
+                   .metricsRegistry = shared.metricsRegistry(),
+                   .activeSessionsGauge = shared.activeSessionsGauge(),
+                   .revocationFeed = shared.revocationFeed()};
+}
+} // namespace
 
 Worker::Worker(SharedState& shared, qintptr listenSocket, HttpLimits limits,
                std::shared_ptr<ClientConnectionCounter> connections)
@@ -23,7 +45,7 @@ QString Worker::start()
     if (!services)
         return services.error().message;
     m_services = std::move(*services);
-    m_api = std::make_unique<ApiRoutes>(*m_services);
+    m_api = std::make_unique<ApiRoutes>(apiDepsOf(*m_services));
     m_api->registerAll(m_router);
     m_listener = std::make_unique<HttpListener>(
         m_limits, [this](HttpRequest& r, HttpResponder responder) { handle(r, std::move(responder)); },

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServiceBundle.h"
 
+#include <functional>
+
 namespace ehrs::server {
 namespace {
 std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db)
@@ -27,7 +29,11 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
                                    s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
                                    &s.metrics(), &s.geo(), &devices, queries.get()}),
       mfa(MfaService::Deps{*db, users, service, kv, s.hasher(), audit, s.clock(), s.mfaKeys(), s.mfaChallenges(), &limiter,
-                           s.config()})
+                           s.config()}),
+      passwords(PasswordService::Deps{users, s.hasher(), audit, s.clock(),
+                                      std::bind_front(&SessionService::reauthenticate, &service),
+                                      std::bind_front(&MfaService::stepUpSecondFactor, &mfa),
+                                      std::bind_front(&SessionService::revokeAllForUser, &service)})
 {
 }
 

@@ -2,10 +2,10 @@
 #pragma once
 
 #include "api/ApiRoutes.h"
-#include "app/ServiceBundle.h"
 #include "http/HttpLimits.h"
 #include "http/HttpListener.h"
 #include "http/Router.h"
+#include "wiring/ServiceBundle.h"
 
 #include <QObject>
 #include <QTimer>

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "app/SharedState.h"
+#include "wiring/SharedState.h"
 #include "audit/AuditLog.h"
 #include "auth/DeviceCredentialStore.h"
+#include "auth/PasswordService.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
 #include "db/PgPool.h"
@@ -39,6 +40,7 @@ public:
     RateLimiter limiter;
     SessionService service;
     MfaService mfa;
+    PasswordService passwords;
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,

@@ -3,6 +3,7 @@
 
 #include "Clock.h"
 #include "auth/HashingPool.h"
+#include "auth/MfaChallengeCodec.h"
 #include "auth/PasswordHasher.h"
 #include "cache/MemoryStore.h"
 #include "cache/RedisStore.h"
@@ -13,7 +14,6 @@
 #include "keys/KeyHierarchy.h"
 #include "metrics/HttpMetrics.h"
 #include "metrics/MetricsRegistry.h"
-#include "mfa/MfaChallengeCodec.h"
 
 #include <atomic>
 #include "sessions/TokenService.h"

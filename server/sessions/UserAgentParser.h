@@ -5,7 +5,7 @@
 
 #include <QStringView>
 
-namespace ehrs {
+namespace ehrs::server {
 
 /// Derives what the Active Sessions list shows about a browser or HTTP client from its `User-Agent`
 /// header: the device type ("desktop", "laptop", "mobile", "tablet" or "unknown"), a device name
@@ -17,4 +17,4 @@ namespace ehrs {
 /// cannot make sense of. Crawlers are reported as type "unknown" with only their name and version.
 [[nodiscard]] DeviceInfo parseUserAgent(QStringView userAgent);
 
-} // namespace ehrs
+} // namespace ehrs::server

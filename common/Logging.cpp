@@ -1,4 +1,0 @@
-// SPDX-License-Identifier: Apache-2.0
-#include "Logging.h"
-
-Q_LOGGING_CATEGORY(lcCommon, "ehrs.common")

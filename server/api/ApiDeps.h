@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "Clock.h"
+#include "auth/HashingPool.h"
+#include "auth/PasswordHasher.h"
+#include "auth/PasswordService.h"
+#include "auth/UserStore.h"
+#include "cache/KeyValueStore.h"
+#include "cache/RedisStore.h"
+#include "cache/RevocationFeed.h"
+#include "config/ServerConfig.h"
+#include "db/Database.h"
+#include "keys/KeyRing.h"
+#include "metrics/MetricsRegistry.h"
+#include "mfa/MfaService.h"
+#include "sessions/SessionService.h"
+
+#include <atomic>
+
+namespace ehrs::server {
+
+/// What the HTTP API of one worker thread uses, and nothing more. The wiring (server/wiring/)
+/// fills it in from the process's shared state and the thread's services, so that api/ knows
+/// the services it calls but not how they are assembled. The services keep ServiceBundle's names.
+struct ApiDeps
+{
+    const ServerConfig& config;
+    const Clock& clock;
+    SessionService& service;
+    MfaService& mfa;
+    PasswordService& passwords;
+    UserStore& users;
+    Database* db;
+    RedisStore* redis; // null without REDIS_URL
+    KeyValueStore& store;
+    KeyRing& keyRing;
+    const PasswordHasher& hasher;
+    HashingPool& hashingPool;
+    MetricsRegistry& metricsRegistry;
+    std::atomic<double>& activeSessionsGauge; // live sessions in the database, for /metrics
+    RevocationFeed* revocationFeed;           // null without Redis
+};
+
+} // namespace ehrs::server
