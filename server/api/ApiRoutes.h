@@ -23,7 +23,15 @@ public:
 
 private:
     using AuthedHandler = std::function<HttpResponse(const HttpRequest&, const RouteParams&, const AuthContext&)>;
+    using AsyncAuthedHandler =
+        std::function<void(const HttpRequest&, const RouteParams&, const AuthContext&, Router::Respond)>;
     Router::Handler authed(AuthedHandler handler);
+    Router::AsyncHandler authedAsync(AsyncAuthedHandler handler);
+    /// Runs `work` (argon2id) on the hashing pool, then answers with `finish(result)` on this
+    /// worker under the request's id; 503 + Retry-After at once when the pool's queue is full.
+    template <typename T>
+    void offload(const HttpRequest& request, Router::Respond respond, std::function<T()> work,
+                 std::function<HttpResponse(T)> finish);
     Router::Handler adminOnly(AuthedHandler handler);
     RequestInfo infoOf(const HttpRequest& request) const;
 
@@ -33,15 +41,15 @@ private:
     HttpResponse listSessions(const AuthContext& who);
     HttpResponse renameSession(const HttpRequest& request, const QString& id, const AuthContext& who);
     HttpResponse revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who);
-    HttpResponse revokeOthers(const HttpRequest& request, const AuthContext& who);
+    void revokeOthers(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse cleanup(const HttpRequest& request, const AuthContext& who);
     HttpResponse adminRevokeUser(const HttpRequest& request, const QString& userId, const AuthContext& who);
     HttpResponse ready();
     HttpResponse verifyMfa(const HttpRequest& request);
-    HttpResponse mfaSetup(const HttpRequest& request, const AuthContext& who);
+    void mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse mfaEnable(const HttpRequest& request, const AuthContext& who);
-    HttpResponse mfaDisable(const HttpRequest& request, const AuthContext& who);
-    HttpResponse changePassword(const HttpRequest& request, const AuthContext& who);
+    void mfaDisable(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
+    void changePassword(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse me(const AuthContext& who);
     HttpResponse metrics(const HttpRequest& request);
     HttpResponse introspect(const HttpRequest& request);

@@ -4,6 +4,7 @@
 #include "app/SharedState.h"
 #include "audit/AuditLog.h"
 #include "auth/DeviceCredentialStore.h"
+#include "auth/PasswordChange.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
 #include "mfa/MfaService.h"
@@ -34,6 +35,7 @@ public:
     RateLimiter limiter;
     SessionService service;
     MfaService mfa;
+    PasswordChange passwords;
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,

@@ -46,6 +46,8 @@ struct ServerConfig
     int cleanupInterval = 3600;        // seconds between in-process cleanup runs; 0 disables
     int sessionRetention = 604800;     // keep expired/revoked sessions this long before deleting
     int workerThreads = 0;             // 0: one per CPU
+    int hashingThreads = 0;            // password hashing threads (argon2id); 0: one per CPU
+    int hashingQueue = 64;             // password checks waiting beyond the busy threads; more get 503
     qint64 maxBodyBytes = 64 * 1024;
     int httpIdleTimeout = 60;                       // seconds without progress before a connection is closed
     int maxConnectionsPerClient = 256;              // per client address (IPv6 /64), all workers; 0: no cap
