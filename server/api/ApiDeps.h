@@ -2,9 +2,9 @@
 #pragma once
 
 #include "Clock.h"
+#include "account/PasswordChange.h"
 #include "auth/HashingPool.h"
 #include "auth/PasswordHasher.h"
-#include "auth/PasswordService.h"
 #include "auth/UserStore.h"
 #include "cache/KeyValueStore.h"
 #include "cache/RedisStore.h"
@@ -29,7 +29,7 @@ struct ApiDeps
     const Clock& clock;
     SessionService& service;
     MfaService& mfa;
-    PasswordService& passwords;
+    PasswordChange& passwords;
     UserStore& users;
     Database* db;
     RedisStore* redis; // null without REDIS_URL

@@ -83,20 +83,38 @@ Router::AsyncHandler ApiRoutes::adminOnly(AuthedHandler handler)
     });
 }
 
+template <typename T>
+void ApiRoutes::offload(const HttpRequest& request, Router::Respond respond, std::function<T()> work,
+                        std::function<HttpResponse(T)> finish)
+{
+    auto queued = m_s.hashingPool.run<T>(
+        &m_context, std::move(work), [respond, finish = std::move(finish), id = request.requestId](T value) {
+            RequestScope scope(id);
+            respond(finish(std::move(value)));
+        });
+    if (!queued)
+        respond(errorOf(queued));
+}
+
 void ApiRoutes::registerAll(Router& router)
 {
     router.addAsync("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
         login(r, std::move(respond));
     });
     router.add("POST", "/api/auth/verify-mfa", [this](const HttpRequest& r, const RouteParams&) { return verifyMfa(r); });
+    // The routes that check the password again: argon2id on the hashing pool (offload()).
     router.addAsync("POST", "/api/auth/mfa/setup",
-               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaSetup(r, w); }));
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) { mfaSetup(r, w, std::move(respond)); }));
     router.addAsync("POST", "/api/auth/mfa/enable",
                authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaEnable(r, w); }));
     router.addAsync("POST", "/api/auth/mfa/disable",
-               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaDisable(r, w); }));
-    router.addAsync("POST", "/api/auth/password",
-               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return changePassword(r, w); }));
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) { mfaDisable(r, w, std::move(respond)); }));
+    router.addAsync(
+        "POST", "/api/auth/password",
+        authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                           Router::Respond respond) { changePassword(r, w, std::move(respond)); }));
     router.addAsync("GET", "/api/auth/me",
                authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return me(w); }));
     router.addAsync("POST", "/api/auth/logout",
@@ -108,7 +126,8 @@ void ApiRoutes::registerAll(Router& router)
                     authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
                                        Router::Respond respond) { listSessions(r, w, std::move(respond)); }));
     router.addAsync("DELETE", "/api/sessions",
-               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return revokeOthers(r, w); }));
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) { revokeOthers(r, w, std::move(respond)); }));
     router.addAsync("POST", "/api/sessions/cleanup",
                adminOnly([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return cleanup(r, w); }));
     router.addAsync("PATCH", "/api/sessions/:id",
@@ -238,21 +257,33 @@ void ApiRoutes::revokeSession(const HttpRequest& request, const QString& id, con
     });
 }
 
-HttpResponse ApiRoutes::revokeOthers(const HttpRequest& request, const AuthContext& who)
+void ApiRoutes::revokeOthers(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
     auto body = json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     auto password = json::requiredString(*body, "password", 1024);
     if (!password)
-        return HttpResponse::error(
-            Error{ErrorCode::InvalidRequest, QStringLiteral("Signing out all other devices needs your password: send {\"password\": ...}")});
-    auto count = m_s.service.revokeOthers(who, *password, infoOf(request));
-    if (!count)
-        return errorOf(count);
-    return HttpResponse::json(200, {{"success", true},
-                                    {"revokedCount", *count},
-                                    {"message", QStringLiteral("Signed out %1 other session(s)").arg(*count).toStdString()}});
+        return respond(HttpResponse::error(Error{
+            ErrorCode::InvalidRequest,
+            QStringLiteral("Signing out all other devices needs your password: send {\"password\": ...}")}));
+    auto begun = m_s.service.beginReauth(who, *password, infoOf(request), "revoke_all_others");
+    if (!begun)
+        return respond(errorOf(begun));
+    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
+    const PasswordHasher& hasher = m_s.hasher;
+    offload<bool>(
+        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
+        [this, attempt](bool passwordOk) {
+            auto count = m_s.service.revokeOthers(*attempt, passwordOk);
+            if (!count)
+                return errorOf(count);
+            return HttpResponse::json(
+                200,
+                {{"success", true},
+                 {"revokedCount", *count},
+                 {"message", QStringLiteral("Signed out %1 other session(s)").arg(*count).toStdString()}});
+        });
 }
 
 HttpResponse ApiRoutes::cleanup(const HttpRequest& request, const AuthContext& who)
@@ -301,24 +332,33 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
     return tokenResponse(*tokens);
 }
 
-HttpResponse ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who)
+void ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
     // Re-authentication: a missing body or password is refused like a wrong one (403).
     auto body =
         json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     auto password = json::optionalString(*body, "password", 1024);
     if (!password)
-        return errorOf(password);
-    auto e = m_s.mfa.setup(who, *password, infoOf(request));
-    if (!e)
-        return errorOf(e);
-    return HttpResponse::json(200, {{"success", true},
-                                    {"secret", e->secretBase32.toStdString()},
-                                    {"otpauthUri", e->otpauthUri.toStdString()},
-                                    {"issuer", e->issuer.toStdString()},
-                                    {"account", e->account.toStdString()}});
+        return respond(errorOf(password));
+    auto begun = m_s.mfa.beginSetup(who, *password, infoOf(request));
+    if (!begun)
+        return respond(errorOf(begun));
+    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
+    const PasswordHasher& hasher = m_s.hasher;
+    offload<bool>(
+        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
+        [this, attempt](bool passwordOk) {
+            auto e = m_s.mfa.finishSetup(*attempt, passwordOk);
+            if (!e)
+                return errorOf(e);
+            return HttpResponse::json(200, {{"success", true},
+                                            {"secret", e->secretBase32.toStdString()},
+                                            {"otpauthUri", e->otpauthUri.toStdString()},
+                                            {"issuer", e->issuer.toStdString()},
+                                            {"account", e->account.toStdString()}});
+        });
 }
 
 HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext& who)
@@ -338,46 +378,67 @@ HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext&
     return HttpResponse::json(200, {{"success", true}, {"backupCodes", list}});
 }
 
-HttpResponse ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who)
+void ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
     auto body =
         json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     // Missing fields are refused like wrong ones (403), by the re-authentication itself.
     auto password = json::optionalString(*body, "password", 1024);
     if (!password)
-        return errorOf(password);
+        return respond(errorOf(password));
     auto code = json::optionalString(*body, "code", 64);
     if (!code)
-        return errorOf(code);
-    auto r = m_s.mfa.disable(who, *password, code->trimmed(), infoOf(request));
-    if (!r)
-        return errorOf(r);
-    return HttpResponse::json(200, {{"success", true}});
+        return respond(errorOf(code));
+    auto begun = m_s.mfa.beginDisable(who, *password, infoOf(request));
+    if (!begun)
+        return respond(errorOf(begun));
+    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
+    const PasswordHasher& hasher = m_s.hasher;
+    offload<bool>(
+        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
+        [this, attempt, code = code->trimmed()](bool passwordOk) {
+            auto r = m_s.mfa.finishDisable(*attempt, passwordOk, code);
+            if (!r)
+                return errorOf(r);
+            return HttpResponse::json(200, {{"success", true}});
+        });
 }
 
-HttpResponse ApiRoutes::changePassword(const HttpRequest& request, const AuthContext& who)
+void ApiRoutes::changePassword(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
     auto body = json::parseObject(request.body);
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     auto current = json::optionalString(*body, "currentPassword", 1024); // missing: 403, like a wrong one
     if (!current)
-        return errorOf(current);
+        return respond(errorOf(current));
     auto next = json::requiredString(*body, "newPassword", 1024);
     if (!next)
-        return errorOf(next);
+        return respond(errorOf(next));
     auto code = json::optionalString(*body, "code", 64); // needed when 2FA is on
     if (!code)
-        return errorOf(code);
-    auto ended = m_s.passwords.changePassword(who, *current, code->trimmed(), *next, infoOf(request));
-    if (!ended)
-        return errorOf(ended);
-    return HttpResponse::json(
-        200, {{"success", true},
-              {"revokedCount", *ended},
-              {"message", QStringLiteral("Password changed; %1 other session(s) signed out").arg(*ended).toStdString()}});
+        return respond(errorOf(code));
+    auto begun = m_s.passwords.begin(who, *current, code->trimmed(), *next, infoOf(request));
+    if (!begun)
+        return respond(errorOf(begun));
+    // Both argon2id runs (the current password's check, the new one's hash) on the hashing pool.
+    auto attempt = std::make_shared<const PasswordChangeAttempt>(std::move(*begun));
+    const PasswordHasher& hasher = m_s.hasher;
+    offload<PasswordChangeCheck>(
+        request, std::move(respond), [attempt, &hasher] { return PasswordChange::check(*attempt, hasher); },
+        [this, attempt](PasswordChangeCheck check) {
+            auto ended = m_s.passwords.finish(*attempt, check);
+            if (!ended)
+                return errorOf(ended);
+            return HttpResponse::json(
+                200, {{"success", true},
+                      {"revokedCount", *ended},
+                      {"message", QStringLiteral("Password changed; %1 other session(s) signed out")
+                                      .arg(*ended)
+                                      .toStdString()}});
+        });
 }
 
 HttpResponse ApiRoutes::me(const AuthContext& who)

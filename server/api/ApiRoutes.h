@@ -30,6 +30,11 @@ private:
     Router::AsyncHandler authedAsync(AsyncAuthedHandler handler);
     Router::AsyncHandler authed(AuthedHandler handler);
     Router::AsyncHandler adminOnly(AuthedHandler handler);
+    /// Runs `work` (argon2id) on the hashing pool, then answers with `finish(result)` on this
+    /// worker under the request's id; 503 + Retry-After at once when the pool's queue is full.
+    template <typename T>
+    void offload(const HttpRequest& request, Router::Respond respond, std::function<T()> work,
+                 std::function<HttpResponse(T)> finish);
     RequestInfo infoOf(const HttpRequest& request) const;
 
     void login(const HttpRequest& request, Router::Respond respond);
@@ -38,15 +43,15 @@ private:
     void listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse renameSession(const HttpRequest& request, const QString& id, const AuthContext& who);
     void revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who, Router::Respond respond);
-    HttpResponse revokeOthers(const HttpRequest& request, const AuthContext& who);
+    void revokeOthers(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse cleanup(const HttpRequest& request, const AuthContext& who);
     HttpResponse adminRevokeUser(const HttpRequest& request, const QString& userId, const AuthContext& who);
     HttpResponse ready();
     HttpResponse verifyMfa(const HttpRequest& request);
-    HttpResponse mfaSetup(const HttpRequest& request, const AuthContext& who);
+    void mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse mfaEnable(const HttpRequest& request, const AuthContext& who);
-    HttpResponse mfaDisable(const HttpRequest& request, const AuthContext& who);
-    HttpResponse changePassword(const HttpRequest& request, const AuthContext& who);
+    void mfaDisable(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
+    void changePassword(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse me(const AuthContext& who);
     HttpResponse metrics(const HttpRequest& request);
     HttpResponse introspect(const HttpRequest& request);

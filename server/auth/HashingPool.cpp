@@ -31,7 +31,7 @@ bool HashingPool::admit()
 Error HashingPool::busy()
 {
     return Error{ErrorCode::Unavailable,
-                 QStringLiteral("The server is busy checking other sign-ins; retry shortly"), 1};
+                 QStringLiteral("The server is busy checking other passwords; retry shortly"), 1};
 }
 
 } // namespace ehrs::server

@@ -70,6 +70,12 @@ const QList<ConfigOption>& ServerConfig::options()
                         "$XDG_DATA_HOME/ehr-sessions).")},
         {QStringLiteral("WORKER_THREADS"), QStringLiteral("threads"), QStringLiteral("n"),
          QStringLiteral("HTTP worker threads, each with its own listener and connections (default: CPU count).")},
+        {QStringLiteral("HASHING_THREADS"), QStringLiteral("hashing-threads"), QStringLiteral("n"),
+         QStringLiteral("Threads that check and hash passwords (argon2id), shared by all workers "
+                        "(default: CPU count).")},
+        {QStringLiteral("HASHING_QUEUE"), QStringLiteral("hashing-queue"), QStringLiteral("n"),
+         QStringLiteral("Password checks allowed to wait for a hashing thread (default 64); more get 503 "
+                        "with Retry-After.")},
         {QStringLiteral("MAX_BODY_BYTES"), QStringLiteral("max-body-bytes"), QStringLiteral("bytes"),
          QStringLiteral("Largest accepted request body (default 65536); larger ones get 413.")},
         {QStringLiteral("HTTP_IDLE_TIMEOUT"), QStringLiteral("http-idle-timeout"), QStringLiteral("seconds"),
@@ -257,6 +263,11 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         return fail(r.error());
     if (auto r = num("MAX_CONNECTIONS_PER_CLIENT", 256, 0, 1'000'000, c.maxConnectionsPerClient); !r)
         return fail(r.error());
+    for (auto r : {num("HASHING_THREADS", 0, 0, 256, c.hashingThreads),
+                   num("HASHING_QUEUE", 64, 0, 100'000, c.hashingQueue)}) {
+        if (!r)
+            return fail(r.error());
+    }
     for (auto r : {num("DEVICE_CREDENTIAL_TTL", 90 * 86400, 60, 31536000, c.deviceCredentialTtl),
                    num("DEVICE_CREDENTIAL_MAX_FAILURES", 5, 1, 100, c.deviceCredentialMaxFailures)}) {
         if (!r)

@@ -48,6 +48,8 @@ struct ServerConfig
     int databasePoolSize = 4;          // PostgreSQL connections per worker (request path)
     int databaseQueryTimeoutMs = 2000; // deadline of each request-path query
     int workerThreads = 0;             // 0: one per CPU
+    int hashingThreads = 0;            // password hashing threads (argon2id); 0: one per CPU
+    int hashingQueue = 64;             // password checks waiting beyond the busy threads; more get 503
     qint64 maxBodyBytes = 64 * 1024;
     int httpIdleTimeout = 60;                       // seconds without progress before a connection is closed
     int maxConnectionsPerClient = 256;              // per client address (IPv6 /64), all workers; 0: no cap

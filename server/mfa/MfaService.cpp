@@ -153,8 +153,8 @@ Result<UserRecord> MfaService::currentUser(const AuthContext& who)
     return **user;
 }
 
-Result<MfaService::Enrolment> MfaService::setup(const AuthContext& who, const QString& password,
-                                                const RequestInfo& info)
+Result<ReauthAttempt> MfaService::beginSetup(const AuthContext& who, const QString& password,
+                                             const RequestInfo& info)
 {
     auto current = currentUser(who);
     if (!current)
@@ -164,7 +164,14 @@ Result<MfaService::Enrolment> MfaService::setup(const AuthContext& who, const QS
                     QStringLiteral("Two-factor authentication is already on; turn it off first"));
     // Enrolling an authenticator decides who can sign in from now on: an access token alone (or
     // any process that can ask the agent for one) must not be enough.
-    auto user = d.sessions.reauthenticate(who, password, info, "mfa_setup");
+    return d.sessions.beginReauth(who, password, info, "mfa_setup");
+}
+
+Result<MfaService::Enrolment> MfaService::finishSetup(const ReauthAttempt& attempt, bool passwordOk)
+{
+    const AuthContext& who = attempt.who;
+    const RequestInfo& info = attempt.info;
+    auto user = d.sessions.finishReauth(attempt, passwordOk);
     if (!user)
         return fail(user.error());
     const QByteArray secret = Totp::generateSecret();
@@ -216,15 +223,22 @@ Result<QStringList> MfaService::enable(const AuthContext& who, const QString& co
     return codes;
 }
 
-Result<void> MfaService::disable(const AuthContext& who, const QString& password, const QString& code,
-                                 const RequestInfo& info)
+Result<ReauthAttempt> MfaService::beginDisable(const AuthContext& who, const QString& password,
+                                               const RequestInfo& info)
 {
     auto current = currentUser(who);
     if (!current)
         return fail(current.error());
     if (!current->mfaEnabled)
         return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is not on"));
-    auto user = d.sessions.reauthenticate(who, password, info, "mfa_disable");
+    return d.sessions.beginReauth(who, password, info, "mfa_disable");
+}
+
+Result<void> MfaService::finishDisable(const ReauthAttempt& attempt, bool passwordOk, const QString& code)
+{
+    const AuthContext& who = attempt.who;
+    const RequestInfo& info = attempt.info;
+    auto user = d.sessions.finishReauth(attempt, passwordOk);
     if (!user)
         return fail(user.error());
     const AuditActor actor = actorOf(who.userId, who.sessionId, info);
@@ -250,9 +264,19 @@ Result<int> MfaService::remainingBackupCodes(const QString& userId)
     return n;
 }
 
-Result<void> MfaService::stepUpSecondFactor(const UserRecord& user, const QString& code,
-                                            const AuditActor& actor, const char* action)
+Result<void> MfaService::confirmStepUp(const AuthContext& who, const UserRecord& user, const QString& code,
+                                       const RequestInfo& info, const char* action)
 {
+    if (!user.mfaEnabled)
+        return {};
+    const AuditActor actor = actorOf(who.userId, who.sessionId, info);
+    if (code.isEmpty()) {
+        d.audit.record(QStringLiteral("reauth_failure"), actor,
+                       {{"action", action}, {"reason", "missing_code"}});
+        return fail(
+            ErrorCode::Forbidden,
+            QStringLiteral("This needs a current code from your authenticator app (or a backup code)"));
+    }
     if (auto r = hitMfaLimit(user.id, actor); !r)
         return fail(r.error());
     return secondFactor(user, code, actor, action, ErrorCode::Forbidden);

@@ -8,8 +8,10 @@
 namespace ehrs::server {
 
 /// TOTP enrolment (setup with the password → enable with a code → backup codes), disabling with
-/// password + code, the second login step, and the second factor of other step-up checks
-/// (password change: auth/PasswordService). One instance per worker thread.
+/// password + code, the second login step, and the second factor of a password change
+/// (account/PasswordChange). One instance per worker thread. The password checks of setup and disable
+/// run on the hashing pool between the begin...() and finish...() halves (see
+/// SessionService::beginReauth()).
 ///
 /// Wrong second factors are limited twice: RATE_LIMIT_MFA_ACCOUNT per window, and
 /// kConsecutiveFailureCap wrong codes in a row (NIST SP 800-63B §5.2.2 allows at most 100), after
@@ -33,7 +35,6 @@ public:
         UserStore& users;
         SessionService& sessions;
         KeyValueStore& store; // single-use challenge markers
-        const PasswordHasher& hasher;
         AuditLog& audit;
         const Clock& clock;
         const MfaKeys& keys;
@@ -46,22 +47,29 @@ public:
     /// Login step 2: the challenge plus a TOTP code or a backup code starts the session.
     [[nodiscard]] Result<AuthTokens> verifyLogin(QByteArrayView mfaToken, const QString& code, const RequestInfo& info);
 
-    /// Starts enrolment after checking the current password (SessionService::reauthenticate()).
-    [[nodiscard]] Result<Enrolment> setup(const AuthContext& who, const QString& password,
-                                          const RequestInfo& info);
+    /// Starts enrolment after checking the current password: beginSetup() refuses an account with
+    /// 2FA already on and starts the re-authentication; finishSetup() takes the password check's
+    /// outcome.
+    [[nodiscard]] Result<ReauthAttempt> beginSetup(const AuthContext& who, const QString& password,
+                                                   const RequestInfo& info);
+    [[nodiscard]] Result<Enrolment> finishSetup(const ReauthAttempt& attempt, bool passwordOk);
     /// Confirms enrolment with a code; returns the backup codes (shown once, stored hashed). Needs
     /// no password again: only the caller of setup() got the pending secret the code comes from.
     [[nodiscard]] Result<QStringList> enable(const AuthContext& who, const QString& code,
                                              const RequestInfo& info);
-    [[nodiscard]] Result<void> disable(const AuthContext& who, const QString& password, const QString& code,
-                                       const RequestInfo& info);
+    /// Turns 2FA off with the password (checked between the halves) and a current code.
+    [[nodiscard]] Result<ReauthAttempt> beginDisable(const AuthContext& who, const QString& password,
+                                                     const RequestInfo& info);
+    [[nodiscard]] Result<void> finishDisable(const ReauthAttempt& attempt, bool passwordOk,
+                                             const QString& code);
     [[nodiscard]] Result<int> remainingBackupCodes(const QString& userId);
 
-    /// The second factor of a step-up check (`action`, e.g. password_change) of a user with 2FA
-    /// on: a TOTP or backup code, counted by RATE_LIMIT_MFA_ACCOUNT and the consecutive-failure
-    /// cap like the second sign-in step; a wrong code is Forbidden. PasswordService calls it.
-    [[nodiscard]] Result<void> stepUpSecondFactor(const UserRecord& user, const QString& code,
-                                                  const AuditActor& actor, const char* action);
+    /// The second factor of a step-up (`action`: password_change) after the password was checked:
+    /// nothing when `user` has 2FA off; else `code` must be a current TOTP code or an unused backup
+    /// code, rate-limited (RATE_LIMIT_MFA_ACCOUNT) and audited like disabling.
+    [[nodiscard]] Result<void> confirmStepUp(const AuthContext& who, const UserRecord& user,
+                                             const QString& code, const RequestInfo& info,
+                                             const char* action);
 
 private:
     enum class Verdict { Accepted, Wrong, TotpReplayed, BackupCodeReused };

@@ -622,7 +622,12 @@ void SessionService::revoke(const AuthContext& who, const QString& sessionId, co
                       });
 }
 
-Result<UserRecord> SessionService::reauthenticate(const AuthContext& who, const QString& password,
+bool ReauthAttempt::checkPassword(const PasswordHasher& hasher) const
+{
+    return hasher.verify(user.passwordHash, password);
+}
+
+Result<ReauthAttempt> SessionService::beginReauth(const AuthContext& who, const QString& password,
                                                   const RequestInfo& info, const char* action)
 {
     const AuditActor actor = actorOf(who.userId, who.sessionId, info);
@@ -648,23 +653,29 @@ Result<UserRecord> SessionService::reauthenticate(const AuthContext& who, const 
                        {{"action", action}, {"reason", "missing_password"}});
         return fail(ErrorCode::Forbidden, QStringLiteral("This needs your current password"));
     }
-    if (!d.hasher.verify((*user)->passwordHash, password)) {
-        d.audit.record(QStringLiteral("reauth_failure"), actor,
-                       {{"action", action}, {"reason", "wrong_password"}});
+    return ReauthAttempt{who, info, action, password, std::move(**user)};
+}
+
+Result<UserRecord> SessionService::finishReauth(const ReauthAttempt& attempt, bool passwordOk)
+{
+    if (!passwordOk) {
+        d.audit.record(QStringLiteral("reauth_failure"),
+                       actorOf(attempt.who.userId, attempt.who.sessionId, attempt.info),
+                       {{"action", attempt.action}, {"reason", "wrong_password"}});
         if (d.limiter)
-            (void)d.limiter->hit("reauth-account", account, d.config.loginPerAccount);
-        return fail(ErrorCode::Forbidden, qstrcmp(action, "password_change") == 0
+            (void)d.limiter->hit("reauth-account", attempt.who.userId.toLatin1(), d.config.loginPerAccount);
+        return fail(ErrorCode::Forbidden, qstrcmp(attempt.action, "password_change") == 0
                                               ? QStringLiteral("The current password is not correct")
                                               : QStringLiteral("The password is not correct"));
     }
-    return **user;
+    return attempt.user;
 }
 
-Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& password,
-                                         const RequestInfo& info)
+Result<int> SessionService::revokeOthers(const ReauthAttempt& attempt, bool passwordOk)
 {
-    if (auto user = reauthenticate(who, password, info, "revoke_all_others"); !user)
+    if (auto user = finishReauth(attempt, passwordOk); !user)
         return fail(user.error());
+    const AuthContext& who = attempt.who;
     const qint64 now = d.clock.nowMs();
     Transaction tx(d.db);
     if (auto r = tx.begin(); !r)
@@ -672,8 +683,8 @@ Result<int> SessionService::revokeOthers(const AuthContext& who, const QString& 
     auto rows = d.sessions.revokeAllOf(who.userId, who.sessionId, QStringLiteral("revoked_by_user"), now);
     if (!rows)
         return fail(rows.error());
-    d.audit.record(QStringLiteral("sessions_revoked_all_others"), actorOf(who.userId, who.sessionId, info),
-                   {{"count", rows->size()}}, now);
+    d.audit.record(QStringLiteral("sessions_revoked_all_others"),
+                   actorOf(who.userId, who.sessionId, attempt.info), {{"count", rows->size()}}, now);
     if (auto r = tx.commit(); !r)
         return fail(r.error());
     for (const auto& s : *rows)

@@ -29,6 +29,20 @@ namespace ehrs::server {
 
 using LoginResult = std::variant<AuthTokens, MfaChallenge>;
 
+/// A step-up check between its two halves (SessionService::beginReauth() / finishReauth()): the
+/// limits were applied and the account looked up; the password check runs on a hashing thread.
+struct ReauthAttempt
+{
+    AuthContext who;
+    RequestInfo info;
+    const char* action = ""; // revoke_all_others, mfa_setup, mfa_disable, password_change
+    QString password;
+    UserRecord user;
+
+    /// The argon2id check, on any thread.
+    bool checkPassword(const PasswordHasher& hasher) const;
+};
+
 /// A sign-in between its two halves: what was looked up before the password check, which runs
 /// on a hashing thread (argon2id takes tens of milliseconds of CPU).
 struct LoginAttempt
@@ -102,16 +116,20 @@ public:
     [[nodiscard]] Result<SessionDto> rename(const AuthContext& who, const QString& sessionId,
                                             const QString& name);
     void revoke(const AuthContext& who, const QString& sessionId, const RequestInfo& info, Done<void> done);
-    /// Ends every other session of the caller after checking the password again (reauthenticate()).
-    [[nodiscard]] Result<int> revokeOthers(const AuthContext& who, const QString& password,
-                                           const RequestInfo& info);
+    /// Ends every other session of the caller once the password was checked again: `attempt` from
+    /// beginReauth(who, password, info, "revoke_all_others"), `passwordOk` its check's outcome.
+    [[nodiscard]] Result<int> revokeOthers(const ReauthAttempt& attempt, bool passwordOk);
     /// Step-up check before a sensitive change (`action`: revoke_all_others, mfa_setup, mfa_disable,
     /// password_change): the caller's current password, rate-limited like logins: per account
     /// (RATE_LIMIT_LOGIN_ACCOUNT wrong passwords, scope "reauth-account") and per client address
-    /// (RATE_LIMIT_LOGIN_IP attempts, scope "reauth-ip"). A missing or wrong password is
+    /// (RATE_LIMIT_LOGIN_IP attempts, scope "reauth-ip"). In two halves around the argon2id check,
+    /// which runs off the event loop (ReauthAttempt::checkPassword() on the hashing pool):
+    /// beginReauth() applies the limits and looks the account up (a missing password is refused
+    /// here), finishReauth() takes the check's outcome. A missing or wrong password is
     /// ErrorCode::Forbidden and audited as reauth_failure; the user record on success.
-    [[nodiscard]] Result<UserRecord> reauthenticate(const AuthContext& who, const QString& password,
+    [[nodiscard]] Result<ReauthAttempt> beginReauth(const AuthContext& who, const QString& password,
                                                     const RequestInfo& info, const char* action);
+    [[nodiscard]] Result<UserRecord> finishReauth(const ReauthAttempt& attempt, bool passwordOk);
     [[nodiscard]] Result<void> logout(const AuthContext& who, const RequestInfo& info);
     /// IT / CLI: ends every session of a user.
     [[nodiscard]] Result<int> revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor,

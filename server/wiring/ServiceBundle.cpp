@@ -28,12 +28,9 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
                                    s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
                                    &s.metrics(), &s.geo(), &devices, queries.get()}),
-      mfa(MfaService::Deps{*db, users, service, kv, s.hasher(), audit, s.clock(), s.mfaKeys(), s.mfaChallenges(), &limiter,
-                           s.config()}),
-      passwords(PasswordService::Deps{users, s.hasher(), audit, s.clock(),
-                                      std::bind_front(&SessionService::reauthenticate, &service),
-                                      std::bind_front(&MfaService::stepUpSecondFactor, &mfa),
-                                      std::bind_front(&SessionService::revokeAllForUser, &service)})
+      mfa(MfaService::Deps{*db, users, service, kv, audit, s.clock(), s.mfaKeys(), s.mfaChallenges(),
+                           &limiter, s.config()}),
+      passwords(PasswordChange::Deps{users, service, mfa, audit, s.clock()})
 {
 }
 

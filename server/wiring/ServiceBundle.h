@@ -4,7 +4,7 @@
 #include "wiring/SharedState.h"
 #include "audit/AuditLog.h"
 #include "auth/DeviceCredentialStore.h"
-#include "auth/PasswordService.h"
+#include "account/PasswordChange.h"
 #include "auth/UserStore.h"
 #include "db/Database.h"
 #include "db/PgPool.h"
@@ -40,7 +40,7 @@ public:
     RateLimiter limiter;
     SessionService service;
     MfaService mfa;
-    PasswordService passwords;
+    PasswordChange passwords;
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,

@@ -25,6 +25,7 @@ TIERS = [
     ["auth"],
     ["sessions"],
     ["mfa"],  # MfaService ends the second sign-in step in a session
+    ["account"],  # the user's own account changes: password change needs sessions/ and mfa/
     ["api"],
     ["wiring"],
     ["app"],
