@@ -118,7 +118,8 @@ void ApiRoutes::registerAll(Router& router)
     router.addAsync("GET", "/api/auth/me",
                authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return me(w); }));
     router.addAsync("POST", "/api/auth/logout",
-               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return logout(r, w); }));
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) { logout(r, w, std::move(respond)); }));
     router.addAsync("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
         refresh(r, std::move(respond));
     });
@@ -152,7 +153,10 @@ void ApiRoutes::registerAll(Router& router)
         r.setHeader("Cache-Control", "public, max-age=60");
         return r;
     });
-    router.add("POST", "/api/sessions/introspect", [this](const HttpRequest& r, const RouteParams&) { return introspect(r); });
+    router.addAsync("POST", "/api/sessions/introspect",
+                    [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+                        introspect(r, std::move(respond));
+                    });
     router.add("GET", "/api/openapi.json", [](const HttpRequest&, const RouteParams&) {
         // docs/openapi.yaml is written in YAML's JSON subset, so it is served as it is.
         static const QByteArray spec = [] {
@@ -214,12 +218,15 @@ void ApiRoutes::refresh(const HttpRequest& request, Router::Respond respond)
                         });
 }
 
-HttpResponse ApiRoutes::logout(const HttpRequest& request, const AuthContext& who)
+void ApiRoutes::logout(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
-    auto r = m_s.service.logout(who, infoOf(request));
-    if (!r)
-        return errorOf(r);
-    return HttpResponse::json(200, {{"success", true}});
+    m_s.service.logout(who, infoOf(request),
+                       [respond = std::move(respond), id = request.requestId](Result<void> r) {
+                           RequestScope scope(id);
+                           if (!r)
+                               return respond(errorOf(r));
+                           respond(HttpResponse::json(200, {{"success", true}}));
+                       });
 }
 
 void ApiRoutes::listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
@@ -515,24 +522,24 @@ QString ApiRoutes::introspectionClient(const HttpRequest& request) const
     return it != clients.end() && match ? id : QString();
 }
 
-HttpResponse ApiRoutes::introspect(const HttpRequest& request)
+void ApiRoutes::introspect(const HttpRequest& request, Router::Respond respond)
 {
     const QString client = introspectionClient(request);
     if (client.isEmpty()) {
         HttpResponse r = HttpResponse::error(
             Error{ErrorCode::Unauthenticated, QStringLiteral("Introspection needs service credentials (HTTP Basic)")});
         r.setHeader("WWW-Authenticate", "Basic realm=\"ehr-sessions\"");
-        return r;
+        return respond(std::move(r));
     }
     // RFC 7662 sends a form; JSON is accepted too.
     QByteArray token;
     if (request.header("content-type").startsWith("application/json")) {
         auto body = json::parseObject(request.body);
         if (!body)
-            return errorOf(body);
+            return respond(errorOf(body));
         auto t = json::requiredString(*body, "token", 8192);
         if (!t)
-            return errorOf(t);
+            return respond(errorOf(t));
         token = t->toLatin1();
     } else {
         for (const QByteArray& pair : request.body.split('&')) {
@@ -541,22 +548,27 @@ HttpResponse ApiRoutes::introspect(const HttpRequest& request)
         }
     }
     if (token.isEmpty())
-        return HttpResponse::error(Error{ErrorCode::InvalidRequest, QStringLiteral("'token' is required")});
+        return respond(
+            HttpResponse::error(Error{ErrorCode::InvalidRequest, QStringLiteral("'token' is required")}));
     // Read-only: introspection neither records activity nor ends the refresh grace.
-    auto claims = m_s.service.inspect(token.trimmed());
-    if (!claims)
-        return HttpResponse::json(200, {{"active", false}});
-    // RFC 7662 §2.2: the fields describe the token. Access tokens are issued to users' devices,
-    // not to OAuth clients, so there is no client_id to give (it is not the caller's id).
-    return HttpResponse::json(200, {{"active", true},
-                                    {"sub", claims->sub.toStdString()},
-                                    {"sid", claims->sid.toStdString()},
-                                    {"jti", claims->jti.toStdString()},
-                                    {"iat", claims->iat},
-                                    {"exp", claims->exp},
-                                    {"iss", claims->iss.toStdString()},
-                                    {"aud", claims->aud.toStdString()},
-                                    {"token_type", "Bearer"}});
+    m_s.service.inspect(token.trimmed(),
+                        [respond = std::move(respond), id = request.requestId](Result<JwtClaims> claims) {
+                            RequestScope scope(id);
+                            if (!claims)
+                                return respond(HttpResponse::json(200, {{"active", false}}));
+                            // RFC 7662 §2.2: the fields describe the token. Access tokens are issued to
+                            // users' devices, not to OAuth clients, so there is no client_id to give (it is
+                            // not the caller's id).
+                            respond(HttpResponse::json(200, {{"active", true},
+                                                             {"sub", claims->sub.toStdString()},
+                                                             {"sid", claims->sid.toStdString()},
+                                                             {"jti", claims->jti.toStdString()},
+                                                             {"iat", claims->iat},
+                                                             {"exp", claims->exp},
+                                                             {"iss", claims->iss.toStdString()},
+                                                             {"aud", claims->aud.toStdString()},
+                                                             {"token_type", "Bearer"}}));
+                        });
 }
 
 HttpResponse ApiRoutes::ready()

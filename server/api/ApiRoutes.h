@@ -39,7 +39,7 @@ private:
 
     void login(const HttpRequest& request, Router::Respond respond);
     void refresh(const HttpRequest& request, Router::Respond respond);
-    HttpResponse logout(const HttpRequest& request, const AuthContext& who);
+    void logout(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     void listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse renameSession(const HttpRequest& request, const QString& id, const AuthContext& who);
     void revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who, Router::Respond respond);
@@ -54,7 +54,7 @@ private:
     void changePassword(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse me(const AuthContext& who);
     HttpResponse metrics(const HttpRequest& request);
-    HttpResponse introspect(const HttpRequest& request);
+    void introspect(const HttpRequest& request, Router::Respond respond);
     /// The RFC 7662 client behind HTTP Basic credentials, or empty.
     QString introspectionClient(const HttpRequest& request) const;
 

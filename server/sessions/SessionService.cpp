@@ -514,52 +514,59 @@ void SessionService::authenticateFromDatabase(const AuthContext& ctx, Done<AuthC
     });
 }
 
-Result<JwtClaims> SessionService::inspect(QByteArrayView token)
+void SessionService::inspect(QByteArrayView token, Done<JwtClaims> done)
 {
     const qint64 now = d.clock.nowMs();
     auto claims = d.tokens.verifyAccessToken(token, now / 1000);
     if (!claims)
-        return fail(claims.error());
+        return done(fail(claims.error()));
     const QByteArray accessHash = TokenService::hash(token);
-    // The same tiers as authenticate(), each only read.
-    const bool feedUp = d.live && d.feed && d.feed->isUp();
-    std::optional<LiveSessionTable::Entry> known;
-    if (feedUp) {
-        known = d.live->find(claims->sid);
+    // The same tiers as authenticateCached(), each only read.
+    if (d.live && d.feed && d.feed->isUp()) {
+        const auto known = d.live->find(claims->sid);
         if (known && known->revoked)
-            return fail(revokedError({}));
+            return done(fail(revokedError({})));
         if (known && known->accessHash == accessHash && known->userId == claims->sub &&
             now - known->checkedAtMs < kLiveEntryMaxAgeMs)
-            return *claims;
+            return done(*claims);
     }
     switch (d.cache.checkAccess(accessHash)) {
     case SessionCache::AccessState::Live:
-        return *claims;
+        return done(*claims);
     case SessionCache::AccessState::Revoked:
-        return fail(revokedError({}));
+        return done(fail(revokedError({})));
     case SessionCache::AccessState::Rotated:
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
+        return done(
+            fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
     case SessionCache::AccessState::Unknown:
         break; // the database decides: a read, nothing written
     }
-    auto found = d.sessions.find(claims->sid);
-    if (!found) {
-        // Database down: a fresh-enough word from the feed still tells live from dead.
-        if (found.error().code == ErrorCode::Unavailable && known && known->accessHash == accessHash &&
-            known->userId == claims->sub)
-            return *claims;
-        return fail(found.error());
-    }
-    if (!*found)
-        return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
-    const SessionRecord& s = **found;
-    if (s.userId != claims->sub || s.accessHash != accessHash)
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token"));
-    if (s.revokedAt)
-        return fail(revokedError(s.revokeReason));
-    if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
-        return fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired"));
-    return *claims;
+    d.queries->find(
+        claims->sid, &m_async,
+        [this, claims = *claims, accessHash,
+         done = std::move(done)](Result<std::optional<SessionRecord>> found) {
+            const qint64 at = d.clock.nowMs();
+            if (!found) {
+                // Database down: a fresh-enough word from the feed still tells live from dead.
+                if (found.error().code == ErrorCode::Unavailable && d.live && d.feed && d.feed->isUp()) {
+                    const auto known = d.live->find(claims.sid);
+                    if (known && !known->revoked && known->accessHash == accessHash &&
+                        known->userId == claims.sub)
+                        return done(claims);
+                }
+                return done(fail(found.error()));
+            }
+            if (!*found)
+                return done(fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists")));
+            const SessionRecord& s = **found;
+            if (s.userId != claims.sub || s.accessHash != accessHash)
+                return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
+            if (s.revokedAt)
+                return done(fail(revokedError(s.revokeReason)));
+            if (s.expiresAt <= at || s.lastActivityAt <= at - qint64(d.config.idleTimeout) * 1000)
+                return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired")));
+            done(claims);
+        });
 }
 
 SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentSessionId) const
@@ -692,21 +699,21 @@ Result<int> SessionService::revokeOthers(const ReauthAttempt& attempt, bool pass
     return int(rows->size());
 }
 
-Result<void> SessionService::logout(const AuthContext& who, const RequestInfo& info)
+void SessionService::logout(const AuthContext& who, const RequestInfo& info, Done<void> done)
 {
     const qint64 now = d.clock.nowMs();
-    Transaction tx(d.db);
-    if (auto r = tx.begin(); !r)
-        return fail(r.error());
-    auto row = d.sessions.revoke(who.sessionId, who.userId, QStringLiteral("logout"), now);
-    if (!row)
-        return fail(row.error());
-    d.audit.record(QStringLiteral("logout"), actorOf(who.userId, who.sessionId, info), nlohmann::json::object(), now);
-    if (auto r = tx.commit(); !r)
-        return fail(r.error());
-    if (*row)
-        endSessionInCache(**row, "logout");
-    return {};
+    AuditRow audit{QStringLiteral("logout"), actorOf(who.userId, who.sessionId, info),
+                   nlohmann::json::object(), now};
+    d.queries->revoke(who.sessionId, who.userId, QStringLiteral("logout"), now, audit, &m_async,
+                      [this, audit, done = std::move(done)](Result<std::optional<SessionRecord>> row) {
+                          if (!row)
+                              return done(fail(row.error()));
+                          if (*row) { // else it had ended meanwhile: signed out all the same
+                              AuditLog::announce(audit.event, audit.actor);
+                              endSessionInCache(**row, "logout");
+                          }
+                          done({});
+                      });
 }
 
 Result<int> SessionService::revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor,

@@ -110,7 +110,7 @@ public:
     /// valid. Read-only, unlike authenticate(): it records no activity, does not retire the
     /// previous refresh token and writes nothing to the cache, so asking about a token does not
     /// change what the token (or its session's lost-response retry) can do.
-    [[nodiscard]] Result<JwtClaims> inspect(QByteArrayView token);
+    void inspect(QByteArrayView token, Done<JwtClaims> done);
 
     void list(const AuthContext& who, Done<std::vector<SessionDto>> done);
     [[nodiscard]] Result<SessionDto> rename(const AuthContext& who, const QString& sessionId,
@@ -130,7 +130,7 @@ public:
     [[nodiscard]] Result<ReauthAttempt> beginReauth(const AuthContext& who, const QString& password,
                                                     const RequestInfo& info, const char* action);
     [[nodiscard]] Result<UserRecord> finishReauth(const ReauthAttempt& attempt, bool passwordOk);
-    [[nodiscard]] Result<void> logout(const AuthContext& who, const RequestInfo& info);
+    void logout(const AuthContext& who, const RequestInfo& info, Done<void> done);
     /// IT / CLI: ends every session of a user.
     [[nodiscard]] Result<int> revokeAllForUser(const QString& userId, const QString& reason, const AuditActor& actor,
                                                const QString& keepSessionId = {});
