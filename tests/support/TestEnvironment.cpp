@@ -3,6 +3,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QMultiHash>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QDeadlineTimer>
@@ -12,6 +13,9 @@
 #include <QtSql/QSqlDatabase>
 #include <QtSql/QSqlError>
 #include <QtSql/QSqlQuery>
+
+#include <csignal>
+#include <sys/types.h>
 
 namespace ehrs::test {
 
@@ -84,6 +88,7 @@ PostgresProcess::PostgresProcess()
 
 PostgresProcess::~PostgresProcess()
 {
+    thaw(); // a test that failed while the database was frozen must not leave it stopped
     stop();
     QDir(m_dir).removeRecursively();
 }
@@ -118,6 +123,95 @@ bool PostgresProcess::stop()
 QString PostgresProcess::url() const
 {
     return QStringLiteral("postgres://postgres@127.0.0.1:%1/postgres").arg(m_port);
+}
+
+qint64 PostgresProcess::postmasterPid() const
+{
+    QFile f(m_dir + QStringLiteral("/data/postmaster.pid"));
+    if (!m_initialised || !f.open(QIODevice::ReadOnly))
+        return 0;
+    const qint64 pid = f.readLine().trimmed().toLongLong();
+    return pid > 0 && ::kill(pid_t(pid), 0) == 0 ? pid : 0;
+}
+
+bool PostgresProcess::freeze()
+{
+    const qint64 postmaster = postmasterPid();
+    if (postmaster == 0)
+        return false;
+    if (::kill(pid_t(postmaster), SIGSTOP) != 0)
+        return false;
+    m_frozen = {postmaster};
+    // A backend forked just before the postmaster stopped shows up on a later pass.
+    for (bool more = true; more;) {
+        more = false;
+        for (qint64 pid : descendantProcesses(postmaster)) {
+            if (m_frozen.contains(pid))
+                continue;
+            if (::kill(pid_t(pid), SIGSTOP) == 0) {
+                m_frozen << pid;
+                more = true;
+            }
+        }
+    }
+    return true;
+}
+
+bool PostgresProcess::isFrozen() const
+{
+    if (m_frozen.isEmpty())
+        return false;
+    for (qint64 pid : m_frozen) {
+        QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
+        if (!f.open(QIODevice::ReadOnly))
+            continue; // gone: nothing left to answer either
+        const QByteArray stat = f.readAll();
+        const qsizetype afterName = stat.lastIndexOf(')');
+        if (afterName < 0 || stat.mid(afterName + 2, 1) != "T")
+            return false;
+    }
+    return true;
+}
+
+void PostgresProcess::thaw()
+{
+    // Children first: the postmaster, once running, would otherwise see stopped children.
+    for (auto it = m_frozen.crbegin(); it != m_frozen.crend(); ++it)
+        ::kill(pid_t(*it), SIGCONT);
+    m_frozen.clear();
+}
+
+QList<qint64> descendantProcesses(qint64 pid)
+{
+    QMultiHash<qint64, qint64> childrenOf;
+    const QStringList entries = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString& entry : entries) {
+        bool isPid = false;
+        const qint64 child = entry.toLongLong(&isPid);
+        if (!isPid)
+            continue;
+        QFile f(QStringLiteral("/proc/%1/stat").arg(child));
+        if (!f.open(QIODevice::ReadOnly))
+            continue;
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
+        const QByteArray stat = f.readAll();
+        const qsizetype afterName = stat.lastIndexOf(')');
+        if (afterName < 0)
+            continue;
+        const QList<QByteArray> fields = stat.mid(afterName + 2).split(' ');
+        if (fields.size() > 1)
+            childrenOf.insert(fields[1].toLongLong(), child);
+    }
+    QList<qint64> out;
+    QList<qint64> todo{pid};
+    while (!todo.isEmpty()) {
+        const qint64 parent = todo.takeFirst();
+        for (qint64 child : childrenOf.values(parent)) {
+            out << child;
+            todo << child;
+        }
+    }
+    return out;
 }
 
 int freeLoopbackPort()

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <QList>
 #include <QProcess>
 #include <QString>
 
@@ -52,12 +53,29 @@ public:
     bool stop();  // pg_ctl stop -m fast
     QString url() const;
 
+    /// The postmaster's process id (from postmaster.pid); 0 when it is not running.
+    qint64 postmasterPid() const;
+    /// SIGSTOP to the postmaster first (so that it forks nothing new), then to every process
+    /// under it (backends, checkpointer, WAL writer ...), repeated until no unstopped one is left:
+    /// the database is frozen, as a hung host would be, with every socket still open. Processes
+    /// are found by parent PID in /proc, never by name. False when there is no postmaster.
+    bool freeze();
+    /// True once every process freeze() signalled is stopped (state T in /proc).
+    bool isFrozen() const;
+    /// SIGCONT to everything freeze() stopped. Safe to call when not frozen.
+    void thaw();
+
 private:
     bool pgctl(const QString& action);
     QString m_dir;
     int m_port = 0;
     bool m_initialised = false;
+    QList<qint64> m_frozen;
 };
+
+/// The process ids of every descendant of `pid` (children, their children ...), from the parent
+/// PID in /proc/<n>/stat.
+QList<qint64> descendantProcesses(qint64 pid);
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
 int freeLoopbackPort();
