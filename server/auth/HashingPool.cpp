@@ -3,6 +3,10 @@
 
 #include <QThread>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace ehrs::server {
 
 HashingPool::HashingPool(int threads, int maxQueued)
@@ -26,6 +30,16 @@ bool HashingPool::admit()
             return false;
     } while (!m_inFlight.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
     return true;
+}
+
+void HashingPool::yieldToEventLoops()
+{
+    thread_local bool done = false;
+    if (done)
+        return;
+    done = true;
+    // On Linux the nice value is per thread (the tid as the "process").
+    (void)::setpriority(PRIO_PROCESS, id_t(::syscall(SYS_gettid)), 10);
 }
 
 Error HashingPool::busy()

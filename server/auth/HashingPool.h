@@ -33,6 +33,7 @@ public:
         // QFuture::then with a context: the continuation runs in the context's thread and is
         // dropped if the context dies first (no raw pointer crosses threads).
         QtConcurrent::run(&m_pool, [this, work = std::move(work)]() mutable {
+            yieldToEventLoops();
             T value = work();
             m_inFlight.fetch_sub(1, std::memory_order_relaxed);
             return value;
@@ -48,6 +49,10 @@ public:
 private:
     bool admit();
     static Error busy();
+    /// Lowers the calling hashing thread's scheduling weight once (Linux: nice 10 for this
+    /// thread only), so that the HTTP workers' event loops get a core as soon as they have work
+    /// while sign-ins still use every idle cycle.
+    static void yieldToEventLoops();
 
     QThreadPool m_pool;
     int m_capacity;

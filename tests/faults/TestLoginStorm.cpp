@@ -26,7 +26,10 @@ constexpr int kLoginClients = 8;
 constexpr int kValidationClients = 4;
 constexpr int kValidationPauseMs = 5;
 constexpr int kStormMs = 8000;
-constexpr double kValidationP99Ms = 10.0;
+// The figure is 10 ms, met on a quiet machine (p99 5.7-6.4 ms since the hashing threads run
+// at nice 10); the assertion allows twice that, because CI shares its two cores with whatever else
+// runs there, and argon2id on the worker (the failure this catches) gives ~1.5 s.
+constexpr double kValidationP99Ms = 20.0;
 // Two cores check ~30 passwords a second; well under that still proves the hashing threads were
 // kept busy the whole time, on a machine that other work shares.
 constexpr double kMinLoginsPerSecond = 5.0;
