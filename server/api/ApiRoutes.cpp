@@ -96,6 +96,18 @@ void ApiRoutes::offload(const HttpRequest& request, Router::Respond respond, std
         respond(errorOf(queued));
 }
 
+void ApiRoutes::checkPasswordThen(const HttpRequest& request, Router::Respond respond, Result<ReauthAttempt> begun,
+                                  std::function<HttpResponse(const ReauthAttempt&, bool)> finish)
+{
+    if (!begun)
+        return respond(errorOf(begun));
+    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
+    const PasswordHasher& hasher = m_s.hasher;
+    offload<bool>(
+        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
+        [attempt, finish = std::move(finish)](bool passwordOk) { return finish(*attempt, passwordOk); });
+}
+
 void ApiRoutes::registerAll(Router& router)
 {
     router.addAsync("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
@@ -275,14 +287,10 @@ void ApiRoutes::revokeOthers(const HttpRequest& request, const AuthContext& who,
             ErrorCode::InvalidRequest,
             QStringLiteral("Signing out all other devices needs your password: send {\"password\": ...}")}));
     auto begun = m_s.service.beginReauth(who, *password, infoOf(request), "revoke_all_others");
-    if (!begun)
-        return respond(errorOf(begun));
-    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
-    const PasswordHasher& hasher = m_s.hasher;
-    offload<bool>(
-        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
-        [this, attempt](bool passwordOk) {
-            auto count = m_s.service.revokeOthers(*attempt, passwordOk);
+    checkPasswordThen(
+        request, std::move(respond), std::move(begun),
+        [this](const ReauthAttempt& attempt, bool passwordOk) {
+            auto count = m_s.service.revokeOthers(attempt, passwordOk);
             if (!count)
                 return errorOf(count);
             return HttpResponse::json(
@@ -350,14 +358,10 @@ void ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who, Rou
     if (!password)
         return respond(errorOf(password));
     auto begun = m_s.mfa.beginSetup(who, *password, infoOf(request));
-    if (!begun)
-        return respond(errorOf(begun));
-    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
-    const PasswordHasher& hasher = m_s.hasher;
-    offload<bool>(
-        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
-        [this, attempt](bool passwordOk) {
-            auto e = m_s.mfa.finishSetup(*attempt, passwordOk);
+    checkPasswordThen(
+        request, std::move(respond), std::move(begun),
+        [this](const ReauthAttempt& attempt, bool passwordOk) {
+            auto e = m_s.mfa.finishSetup(attempt, passwordOk);
             if (!e)
                 return errorOf(e);
             return HttpResponse::json(200, {{"success", true},
@@ -399,14 +403,10 @@ void ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who, R
     if (!code)
         return respond(errorOf(code));
     auto begun = m_s.mfa.beginDisable(who, *password, infoOf(request));
-    if (!begun)
-        return respond(errorOf(begun));
-    auto attempt = std::make_shared<const ReauthAttempt>(std::move(*begun));
-    const PasswordHasher& hasher = m_s.hasher;
-    offload<bool>(
-        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
-        [this, attempt, code = code->trimmed()](bool passwordOk) {
-            auto r = m_s.mfa.finishDisable(*attempt, passwordOk, code);
+    checkPasswordThen(
+        request, std::move(respond), std::move(begun),
+        [this, code = code->trimmed()](const ReauthAttempt& attempt, bool passwordOk) {
+            auto r = m_s.mfa.finishDisable(attempt, passwordOk, code);
             if (!r)
                 return errorOf(r);
             return HttpResponse::json(200, {{"success", true}});

@@ -35,6 +35,10 @@ private:
     template <typename T>
     void offload(const HttpRequest& request, Router::Respond respond, std::function<T()> work,
                  std::function<HttpResponse(T)> finish);
+    /// A re-authentication's password check on the hashing pool (offload()), then `finish`
+    /// with its outcome on this worker; `begun`'s error is answered at once.
+    void checkPasswordThen(const HttpRequest& request, Router::Respond respond, Result<ReauthAttempt> begun,
+                           std::function<HttpResponse(const ReauthAttempt&, bool passwordOk)> finish);
     RequestInfo infoOf(const HttpRequest& request) const;
 
     void login(const HttpRequest& request, Router::Respond respond);
