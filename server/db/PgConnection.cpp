@@ -226,6 +226,20 @@ void PgConnection::flushOutput()
     }
     // 1: the kernel buffer is full; the rest goes when the socket is writable again.
     m_writeNotifier->setEnabled(r == 1);
+    // Sending can make libpq read (it drains the socket rather than deadlock when the kernel's
+    // send buffer is full): results it read that way never wake the read notifier again, so
+    // look for them once control is back in the event loop.
+    if (!m_inFlight.empty() && !m_readScheduled) {
+        m_readScheduled = true;
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                m_readScheduled = false;
+                if (m_state == State::Ready)
+                    readResults();
+            },
+            Qt::QueuedConnection);
+    }
 }
 
 void PgConnection::onWritable()

@@ -122,6 +122,7 @@ private:
     QTimer m_deadlineTimer;
     QDeadlineTimer m_connectDeadline;
     QSet<QByteArray> m_prepared;
+    bool m_readScheduled = false; // a readResults() is queued
     std::deque<Call> m_waiting;  // submitted before the connection was ready
     std::deque<Call> m_inFlight; // sent, oldest first
 };
