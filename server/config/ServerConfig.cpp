@@ -27,7 +27,7 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("postgres://user:pass@host:5432/db or sqlite:///path/file.db. Default: an embedded "
                         "SQLite file in the data dir.")},
         {QStringLiteral("DATABASE_POOL_SIZE"), QStringLiteral("database-pool-size"), QStringLiteral("n"),
-         QStringLiteral("PostgreSQL connections per worker thread for the request path (default 4): concurrent "
+         QStringLiteral("PostgreSQL connections per worker thread for the request path (default 2): concurrent "
                         "requests pipeline their queries on them and commit together.")},
         {QStringLiteral("DATABASE_QUERY_TIMEOUT_MS"), QStringLiteral("database-query-timeout-ms"), QStringLiteral("ms"),
          QStringLiteral("Deadline of each PostgreSQL query on the request path (default 2000); past it the request "
@@ -257,7 +257,7 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     c.maxBodyBytes = maxBody;
     if (auto r = num("HTTP_IDLE_TIMEOUT", 60, 1, 3600, c.httpIdleTimeout); !r)
         return fail(r.error());
-    if (auto r = num("DATABASE_POOL_SIZE", 4, 1, 64, c.databasePoolSize); !r)
+    if (auto r = num("DATABASE_POOL_SIZE", 2, 1, 64, c.databasePoolSize); !r)
         return fail(r.error());
     if (auto r = num("DATABASE_QUERY_TIMEOUT_MS", 2000, 100, 600000, c.databaseQueryTimeoutMs); !r)
         return fail(r.error());

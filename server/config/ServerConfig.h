@@ -45,7 +45,7 @@ struct ServerConfig
     int refreshGraceSeconds = 10;      // a rotated refresh token back within this is a lost-response retry
     int cleanupInterval = 3600;        // seconds between in-process cleanup runs; 0 disables
     int sessionRetention = 604800;     // keep expired/revoked sessions this long before deleting
-    int databasePoolSize = 4;          // PostgreSQL connections per worker (request path)
+    int databasePoolSize = 2;          // PostgreSQL connections per worker (request path)
     int databaseQueryTimeoutMs = 2000; // deadline of each request-path query
     int workerThreads = 0;             // 0: one per CPU
     int hashingThreads = 0;            // password hashing threads (argon2id); 0: one per CPU
