@@ -18,6 +18,12 @@ static void initApiResources()
 
 namespace ehrs::server {
 namespace {
+/// The body of a request that may have none (the re-authenticating routes): empty reads as {}.
+auto optionalBody(const HttpRequest& request)
+{
+    return json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
+}
+
 HttpResponse tokenResponse(const nlohmann::json& body)
 {
     return HttpResponse::json(200, body);
@@ -278,7 +284,7 @@ void ApiRoutes::revokeSession(const HttpRequest& request, const QString& id, con
 
 void ApiRoutes::revokeOthers(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
-    auto body = json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
+    auto body = optionalBody(request);
     if (!body)
         return respond(errorOf(body));
     auto password = json::requiredString(*body, "password", 1024);
@@ -350,8 +356,7 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
 void ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
     // Re-authentication: a missing body or password is refused like a wrong one (403).
-    auto body =
-        json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
+    auto body = optionalBody(request);
     if (!body)
         return respond(errorOf(body));
     auto password = json::optionalString(*body, "password", 1024);
@@ -391,8 +396,7 @@ HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext&
 
 void ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
-    auto body =
-        json::parseObject(request.body.isEmpty() ? QByteArrayView("{}") : QByteArrayView(request.body));
+    auto body = optionalBody(request);
     if (!body)
         return respond(errorOf(body));
     // Missing fields are refused like wrong ones (403), by the re-authentication itself.

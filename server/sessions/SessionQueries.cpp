@@ -4,7 +4,6 @@
 #include "db/Database.h"
 #include "db/PgPool.h"
 
-#include <QAbstractEventDispatcher>
 #include <QPointer>
 #include <QUuid>
 
@@ -73,23 +72,16 @@ SessionRecord readSession(const PgResult& r, int row)
     return s;
 }
 
-/// Calls `done` from the event loop of `context`'s thread (or this thread's, without one): the
-/// embedded store answers at once, but callers may rely on never being called back inside the call.
+/// Calls `done` from the event loop of `context`'s thread: the embedded store answers at once, but
+/// callers may rely on never being called back inside the call.
 template <typename T>
 void later(QObject* context, SessionQueries::Done<T> done, Result<T> result)
 {
-    if (!context) {
-        QMetaObject::invokeMethod(
-            QAbstractEventDispatcher::instance(), [done = std::move(done), result = std::move(result)]() mutable {
-                done(std::move(result));
-            },
-            Qt::QueuedConnection);
-        return;
-    }
     QMetaObject::invokeMethod(
         context, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); },
         Qt::QueuedConnection);
 }
+
 /// Runs `change` and, when it applied, the audit row, in one transaction.
 template <typename Change, typename Applied>
 auto withAudit(Database& db, AuditLog& log, const AuditRow& audit, Change change, Applied applied) -> decltype(change())
