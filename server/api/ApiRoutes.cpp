@@ -57,9 +57,9 @@ Router::AsyncHandler ApiRoutes::authedAsync(AsyncAuthedHandler handler)
                 return respond(HttpResponse::error(now->error()));
             return handler(request, params, **now, std::move(respond));
         }
-        // The database decides; the request outlives this call, so it is kept until then.
+        // Redis or the database decides; the request outlives this call, so it is kept until then.
         auto saved = std::make_shared<const std::pair<HttpRequest, RouteParams>>(request, params);
-        m_s.service.authenticateFromDatabase(
+        m_s.service.authenticateShared(
             parsed, [handler, saved, respond = std::move(respond)](Result<AuthContext> who) mutable {
                 RequestScope scope(saved->first.requestId);
                 if (!who)

@@ -287,7 +287,11 @@ void AsyncRedis::command(QList<QByteArray> argv, QObject* context, Done done)
             Qt::QueuedConnection);
         return;
     }
-    if (m_state == State::Idle)
+    // A connection that was up until now (Redis restarted, a proxy cut it) is replaced by the
+    // next command rather than by the retry timer, so that a retried write lands at once (see
+    // lost()).
+    if (m_state == State::Idle ||
+        (m_state == State::Down && nowMs() - m_lastAttemptMs >= m_options.retryInterval.count()))
         connectNow();
     if (m_state == State::Down) {
         // Never answer synchronously; a deleted context drops the queued call.
@@ -521,6 +525,10 @@ void AsyncRedis::lost(const char* why, bool hiredisFreesContext)
         qCWarning(lcCache) << "Redis connection lost or refused (" << why << "); retrying in the background";
     m_state = State::Down;
     m_hadOutage = true;
+    // A connection that was up is replaced at once (the next command or the timer, whichever comes
+    // first); after a failed attempt the retry interval applies.
+    if (wasUp)
+        m_lastAttemptMs = nowMs() - m_options.retryInterval.count();
     m_setupLeft = 0;
     m_confirmations.clear();
     m_unconfirmed = 0;

@@ -66,9 +66,10 @@ struct AsyncRedisOptions
 /// context object (which must live on the same thread) has been deleted by then. Every command has
 /// a deadline: on a missed deadline or a lost connection every pending callback gets
 /// ErrorCode::Unavailable exactly once, the connection is dropped and re-established in the
-/// background (at most one attempt per retryInterval; commands issued meanwhile fail at once,
-/// never synchronously). Each (re)connection sends AUTH and SELECT from the endpoint before any
-/// command. Destroying the client drops its pending callbacks without calling them.
+/// background or by the next command (at most one attempt per retryInterval; commands issued
+/// while no attempt is allowed fail at once, never synchronously). Each (re)connection sends AUTH and SELECT
+/// from the endpoint before any command. Destroying the client drops its pending callbacks without calling
+/// them.
 ///
 /// After subscribe() the connection is a subscriber and takes no other commands; it re-subscribes
 /// after every reconnect and reports each channel up (subscription confirmed: from here on no

@@ -6,7 +6,7 @@
 #include <QByteArray>
 #include <QList>
 #include <QPair>
-
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -15,9 +15,18 @@ namespace ehrs::server {
 /// The few cache operations the server needs, implemented by Redis (shared by instances) and by
 /// an in-process map (single instance, no Redis configured). Every call is bounded in time; a
 /// failure means "cache unavailable", never "no such key".
+///
+/// Each operation also has an asynchronous form for the request path: its answer goes to `done`
+/// on the calling thread. Here they run the synchronous call and answer before returning (right
+/// for the in-process map, and for threads without an event loop such as the CLI's); RedisStore
+/// answers them from its thread's event loop once Redis replies, so a worker keeps serving while
+/// they are in flight.
 class KeyValueStore
 {
 public:
+    template <typename T> using Done = std::function<void(Result<T>)>;
+    using Values = std::vector<std::optional<QByteArray>>;
+
     struct Write
     {
         QByteArray key;
@@ -38,6 +47,14 @@ public:
     /// process-local store cannot know of revocations made by another process (the CLI, a second
     /// instance), so its positive entries must not be trusted.
     virtual bool isShared() const { return true; }
+
+    virtual void getAsync(const QList<QByteArray>& keys, Done<Values> done) { done(get(keys)); }
+    virtual void applyAsync(const QList<Write>& writes, Done<void> done) { done(apply(writes)); }
+    virtual void incrementWindowAsync(const QByteArray& currentKey, const QByteArray& previousKey,
+                                      int ttlSeconds, Done<QPair<qint64, qint64>> done)
+    {
+        done(incrementWindow(currentKey, previousKey, ttlSeconds));
+    }
     /// "redis", "in-process" or "database-fallback" (Redis configured but unreachable).
     virtual QByteArray mode() const = 0;
 };

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "RedisStore.h"
 
+#include "AsyncRedis.h"
 #include "Logging.h"
 
 #include <QDateTime>
 #include <QUrl>
-
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 #include <vector>
@@ -86,6 +86,7 @@ RedisStore::RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutM
 
 RedisStore::~RedisStore()
 {
+    m_async.reset(); // drops its pending callbacks unanswered
     if (m_context)
         redisFree(m_context);
 }
@@ -146,7 +147,114 @@ Result<void> RedisStore::ensureConnected()
 
 QByteArray RedisStore::mode() const
 {
-    return m_context ? QByteArrayLiteral("redis") : QByteArrayLiteral("database-fallback");
+    return m_context || (m_async && m_async->isUp()) ? QByteArrayLiteral("redis")
+                                                     : QByteArrayLiteral("database-fallback");
+}
+
+void RedisStore::startAsync()
+{
+    if (m_async)
+        return;
+    AsyncRedisOptions options;
+    options.deadline = std::chrono::milliseconds(m_timeoutMs);
+    options.connectTimeout = std::chrono::milliseconds(qMax(m_timeoutMs, 1000));
+    options.clientName = m_clientName;
+    m_async = std::make_unique<AsyncRedis>(m_endpoint, options, &m_health);
+    m_async->start();
+}
+
+void RedisStore::getAsync(const QList<QByteArray>& keys, Done<Values> done)
+{
+    if (!m_async)
+        return KeyValueStore::getAsync(keys, std::move(done));
+    QList<QByteArray> argv{"MGET"};
+    argv += keys;
+    m_async->command(std::move(argv), m_async.get(),
+                     [n = keys.size(), done = std::move(done)](Result<RedisReply> reply) {
+                         if (!reply || reply->type != RedisReply::Type::Array || reply->elements.size() != n)
+                             return done(fail(unavailable()));
+                         Values out;
+                         out.reserve(size_t(n));
+                         for (const RedisReply& e : reply->elements) {
+                             if (e.type == RedisReply::Type::String)
+                                 out.emplace_back(e.string);
+                             else
+                                 out.emplace_back(std::nullopt);
+                         }
+                         done(std::move(out));
+                     });
+}
+
+void RedisStore::applyAsync(const QList<Write>& writes, Done<void> done)
+{
+    if (!m_async)
+        return KeyValueStore::applyAsync(writes, std::move(done));
+    if (writes.isEmpty())
+        return done({});
+    // Sent back to back (one round trip); answered once the last reply is in.
+    applyAsyncOnce(writes, [this, writes, done = std::move(done)](Result<void> r) mutable {
+        if (r)
+            return done({});
+        // Once more: a connection that went stale is replaced by the next command (AsyncRedis),
+        // and an invalidation must not wait for the once-a-second retry while other instances
+        // trust what Redis holds. Fails at once, without blocking, if Redis is really down.
+        applyAsyncOnce(writes, std::move(done));
+    });
+}
+
+void RedisStore::applyAsyncOnce(const QList<Write>& writes, Done<void> done)
+{
+    struct Batch
+    {
+        qsizetype left;
+        bool ok = true;
+        Done<void> done;
+    };
+    auto batch = std::make_shared<Batch>(Batch{writes.size(), true, std::move(done)});
+    for (const Write& w : writes) {
+        QList<QByteArray> argv;
+        if (w.publish)
+            argv = {"PUBLISH", w.key, w.value};
+        else if (w.ttlSeconds > 0)
+            argv = {"SET", w.key, w.value, "EX", QByteArray::number(w.ttlSeconds)};
+        else
+            argv = {"DEL", w.key};
+        m_async->command(std::move(argv), m_async.get(), [batch](Result<RedisReply> reply) {
+            batch->ok = batch->ok && reply.has_value();
+            if (--batch->left > 0)
+                return;
+            if (!batch->ok)
+                return batch->done(fail(unavailable()));
+            batch->done({});
+        });
+    }
+}
+
+void RedisStore::incrementWindowAsync(const QByteArray& currentKey, const QByteArray& previousKey,
+                                      int ttlSeconds, Done<QPair<qint64, qint64>> done)
+{
+    if (!m_async)
+        return KeyValueStore::incrementWindowAsync(currentKey, previousKey, ttlSeconds, std::move(done));
+    struct Counts
+    {
+        qint64 current = 0;
+        bool ok = true;
+        Done<QPair<qint64, qint64>> done;
+    };
+    auto counts = std::make_shared<Counts>(Counts{0, true, std::move(done)});
+    // Pipelined: one round trip. The last reply (GET) answers.
+    m_async->command({"INCR", currentKey}, m_async.get(), [counts](Result<RedisReply> reply) {
+        counts->ok = counts->ok && reply.has_value();
+        if (reply)
+            counts->current = reply->toInteger();
+    });
+    m_async->command({"EXPIRE", currentKey, QByteArray::number(ttlSeconds)}, m_async.get(),
+                     [counts](Result<RedisReply> reply) { counts->ok = counts->ok && reply.has_value(); });
+    m_async->command({"GET", previousKey}, m_async.get(), [counts](Result<RedisReply> reply) {
+        if (!counts->ok || !reply)
+            return counts->done(fail(unavailable()));
+        counts->done(qMakePair(counts->current, reply->toInteger()));
+    });
 }
 
 template <typename Call>

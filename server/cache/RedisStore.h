@@ -4,12 +4,14 @@
 #include "KeyValueStore.h"
 
 #include <QString>
-
 #include <atomic>
+#include <memory>
 
 struct redisContext;
 
 namespace ehrs::server {
+
+class AsyncRedis;
 
 /// Where Redis is and how to log in, parsed from REDIS_URL (redis://[user:password@]host:port/db).
 struct RedisEndpoint
@@ -38,12 +40,26 @@ struct RedisHealth
 /// (a restarted Redis leaves every idle connection stale); after that the connection is retried
 /// at most once per second, so a dead Redis costs one failed attempt per second instead of a
 /// timeout per request.
+///
+/// On a thread with an event loop (an HTTP worker), startAsync() adds a second, non-blocking
+/// connection (AsyncRedis) for the asynchronous forms, so that the request path never waits on
+/// Redis: reads and counts that fail there answer "unavailable" (the caller falls back to the
+/// database or to a per-instance count), and writes that fail there are tried once more at once,
+/// on a new connection, so that an invalidation is not lost to a connection that went stale while
+/// Redis restarted.
 class RedisStore final : public KeyValueStore
 {
 public:
     /// `clientName` (CLIENT SETNAME) tells operators, and tests, whose connection is whose.
     RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutMs = 250, QByteArray clientName = {});
     ~RedisStore() override;
+
+    /// Connects the non-blocking connection on the calling thread's event loop (see above).
+    void startAsync();
+    void getAsync(const QList<QByteArray>& keys, Done<Values> done) override;
+    void applyAsync(const QList<Write>& writes, Done<void> done) override;
+    void incrementWindowAsync(const QByteArray& currentKey, const QByteArray& previousKey, int ttlSeconds,
+                              Done<QPair<qint64, qint64>> done) override;
 
     Result<std::vector<std::optional<QByteArray>>> get(const QList<QByteArray>& keys) override;
     Result<void> apply(const QList<Write>& writes) override;
@@ -63,6 +79,7 @@ private:
     Result<QPair<qint64, qint64>> incrementWindowOnce(const QByteArray& currentKey, const QByteArray& previousKey,
                                                       int ttlSeconds);
     void dropConnection(const char* why);
+    void applyAsyncOnce(const QList<Write>& writes, Done<void> done);
 
     RedisEndpoint m_endpoint;
     RedisHealth& m_health;
@@ -71,6 +88,7 @@ private:
     redisContext* m_context = nullptr;
     qint64 m_nextAttemptMs = 0;
     bool m_hadOutage = false;
+    std::unique_ptr<AsyncRedis> m_async;
 };
 
 } // namespace ehrs::server

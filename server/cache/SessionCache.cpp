@@ -41,36 +41,40 @@ void SessionCache::replayPending()
     m_pending.replay([this](const QList<KeyValueStore::Write>& writes) { return bool(m_store.apply(writes)); });
 }
 
-SessionCache::AccessState SessionCache::checkAccess(const QByteArray& accessHash)
+void SessionCache::checkAccess(const QByteArray& accessHash, std::function<void(AccessState)> done)
 {
     replayPending();
-    auto values = m_store.get({blacklistKey(accessHash), accessKey(accessHash)});
-    if (!values)
-        return AccessState::Unknown;
-    if ((*values)[0])
-        return *(*values)[0] == "rotated" ? AccessState::Rotated : AccessState::Revoked;
-    // A positive entry counts only in a shared store and while nothing is waiting to be replayed.
-    if ((*values)[1] && m_store.isShared() && m_pending.size() == 0)
-        return AccessState::Live;
-    return AccessState::Unknown;
+    m_store.getAsync({blacklistKey(accessHash), accessKey(accessHash)},
+                     [this, done = std::move(done)](Result<KeyValueStore::Values> values) {
+                         if (!values)
+                             return done(AccessState::Unknown);
+                         if ((*values)[0])
+                             return done(*(*values)[0] == "rotated" ? AccessState::Rotated
+                                                                    : AccessState::Revoked);
+                         // A positive entry counts only in a shared store and while nothing is
+                         // waiting to be replayed (checked now, when the answer is in).
+                         if ((*values)[1] && m_store.isShared() && m_pending.size() == 0)
+                             return done(AccessState::Live);
+                         done(AccessState::Unknown);
+                     });
 }
 
 void SessionCache::markLive(const QByteArray& accessHash, const QString& sessionId, int ttlSeconds)
 {
     if (ttlSeconds <= 0)
         return;
-    (void)m_store.apply({{accessKey(accessHash), sessionId.toLatin1(), ttlSeconds}});
+    m_store.applyAsync({{accessKey(accessHash), sessionId.toLatin1(), ttlSeconds}}, [](Result<void>) {});
 }
 
 void SessionCache::rememberRefresh(const QByteArray& refreshHash, const QString& sessionId, int ttlSeconds)
 {
     if (ttlSeconds <= 0)
         return;
-    (void)m_store.apply({{refreshKey(refreshHash), sessionId.toLatin1(), ttlSeconds}});
+    m_store.applyAsync({{refreshKey(refreshHash), sessionId.toLatin1(), ttlSeconds}}, [](Result<void>) {});
 }
 
-void SessionCache::revoked(const QString& sessionId, const QByteArray& accessHash, const QByteArray& refreshHash,
-                           int blacklistTtlSeconds)
+void SessionCache::revoked(const QString& sessionId, const QByteArray& accessHash,
+                           const QByteArray& refreshHash, int blacklistTtlSeconds, std::function<void()> done)
 {
     if (m_live)
         m_live->markRevoked(sessionId, QDateTime::currentMSecsSinceEpoch());
@@ -78,11 +82,13 @@ void SessionCache::revoked(const QString& sessionId, const QByteArray& accessHas
     if (blacklistTtlSeconds > 0)
         writes.append({blacklistKey(accessHash), QByteArrayLiteral("revoked"), blacklistTtlSeconds});
     writes.append({RevocationFeed::kChannel, RevocationFeed::revokeMessage(sessionId), 0, true});
-    invalidate(std::move(writes));
+    invalidate(std::move(writes), std::move(done));
 }
 
-void SessionCache::rotated(const QString& sessionId, const QByteArray& oldAccessHash, const QByteArray& oldRefreshHash,
-                           const QByteArray& newAccessHash, int blacklistTtlSeconds)
+void SessionCache::rotated(const QString& sessionId, const QByteArray& oldAccessHash,
+                           const QByteArray& oldRefreshHash, const QByteArray& newAccessHash,
+                           int blacklistTtlSeconds, std::function<void()> done,
+                           const QByteArray& newRefreshHash, int refreshTtlSeconds)
 {
     if (m_live)
         m_live->markRotated(sessionId, newAccessHash);
@@ -90,16 +96,26 @@ void SessionCache::rotated(const QString& sessionId, const QByteArray& oldAccess
     if (blacklistTtlSeconds > 0)
         writes.append({blacklistKey(oldAccessHash), QByteArrayLiteral("rotated"), blacklistTtlSeconds});
     writes.append({RevocationFeed::kChannel, RevocationFeed::rotateMessage(sessionId, newAccessHash), 0, true});
-    invalidate(std::move(writes));
+    if (!newRefreshHash.isEmpty() && refreshTtlSeconds > 0)
+        writes.append({refreshKey(newRefreshHash), sessionId.toLatin1(), refreshTtlSeconds});
+    invalidate(std::move(writes), std::move(done));
 }
 
-void SessionCache::invalidate(QList<KeyValueStore::Write> writes)
+void SessionCache::invalidate(QList<KeyValueStore::Write> writes, std::function<void()> done)
 {
     replayPending(); // older invalidations first
-    if (auto r = m_store.apply(writes); !r) {
-        // The database already holds the truth; remember to fix the cache when it is back.
-        m_pending.add(writes);
+    if (!done) {
+        if (auto r = m_store.apply(writes); !r)
+            m_pending.add(writes);
+        return;
     }
+    m_store.applyAsync(writes, [this, writes, done = std::move(done)](Result<void> r) {
+        // The database already holds the truth; when Redis did not take it, remember to fix the
+        // cache when it is back.
+        if (!r)
+            m_pending.add(writes);
+        done();
+    });
 }
 
 } // namespace ehrs::server

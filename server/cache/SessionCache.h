@@ -51,16 +51,25 @@ public:
     {
     }
 
-    AccessState checkAccess(const QByteArray& accessHash);
+    /// What the cache knows of an access token, answered through `done` (at once without Redis,
+    /// from the event loop with it).
+    void checkAccess(const QByteArray& accessHash, std::function<void(AccessState)> done);
+    /// Positive entries are written without waiting: losing one costs a database read later.
     void markLive(const QByteArray& accessHash, const QString& sessionId, int ttlSeconds);
     void rememberRefresh(const QByteArray& refreshHash, const QString& sessionId, int ttlSeconds);
     /// A session ended: forget its pair, blacklist its access token for what is left of its life
-    /// and tell every instance (revocation channel).
+    /// and tell every instance (revocation channel). With `done`, the writes are asynchronous and
+    /// `done` is called once they reached Redis or, Redis failing, were kept for replay: a caller
+    /// that answers its client then knows that no instance trusts the session any more. Without
+    /// it (synchronous callers: revoke-all, admin, CLI), they are made before this returns.
     void revoked(const QString& sessionId, const QByteArray& accessHash, const QByteArray& refreshHash,
-                 int blacklistTtlSeconds);
-    /// A session rotated to a new pair: the previous access token stops working everywhere.
+                 int blacklistTtlSeconds, std::function<void()> done = {});
+    /// A session rotated to a new pair: the previous access token stops working everywhere. With a
+    /// `newRefreshHash`, its entry is written in the same round trip (as rememberRefresh()).
+    /// `done` as for revoked().
     void rotated(const QString& sessionId, const QByteArray& oldAccessHash, const QByteArray& oldRefreshHash,
-                 const QByteArray& newAccessHash, int blacklistTtlSeconds);
+                 const QByteArray& newAccessHash, int blacklistTtlSeconds, std::function<void()> done = {},
+                 const QByteArray& newRefreshHash = {}, int refreshTtlSeconds = 0);
     QByteArray mode() const { return m_store.mode(); }
     /// Writes what an outage kept from the cache, if anything; cheap when nothing is pending.
     void replayPending();
@@ -70,7 +79,7 @@ public:
     static QByteArray blacklistKey(const QByteArray& hash) { return "blacklist:" + hash; }
 
 private:
-    void invalidate(QList<KeyValueStore::Write> writes);
+    void invalidate(QList<KeyValueStore::Write> writes, std::function<void()> done);
 
     KeyValueStore& m_store;
     PendingInvalidations& m_pending;

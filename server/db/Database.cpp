@@ -162,8 +162,16 @@ Result<QSqlQuery*> Database::execAttempt(const QString& sql, const QVariantList&
     if (it == m_statements.end()) {
         QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
         q.setForwardOnly(true);
-        if (!q.prepare(sql))
-            return fail(translate(q.lastError()));
+        if (!q.prepare(sql)) {
+            Error e = translate(q.lastError());
+            // Preparing is the first use of a connection that died while idle, too (see below).
+            if (m_needsReconnect && mayRetry && !m_inTransaction &&
+                sql.trimmed().startsWith(u"SELECT", Qt::CaseInsensitive)) {
+                m_statements.clear();
+                return execAttempt(sql, params, false);
+            }
+            return fail(e);
+        }
         it = m_statements.insert(sql, std::move(q));
     }
     QSqlQuery& q = it.value();

@@ -58,29 +58,47 @@ Result<void> RateLimiter::check(const QByteArray& scope, const QByteArray& subje
     return evaluate(scope, subject, rule, false);
 }
 
+RateLimiter::Window RateLimiter::windowOf(const QByteArray& scope, const QByteArray& subject,
+                                          const RateLimitRule& rule) const
+{
+    const qint64 nowMs = m_clock.nowMs();
+    const qint64 windowMs = qint64(rule.windowSeconds) * 1000;
+    const qint64 index = nowMs / windowMs;
+    const QByteArray base = "ratelimit:" + scope + ':' + subject + ':';
+    return Window{base + QByteArray::number(index), base + QByteArray::number(index - 1),
+                  rule.windowSeconds * 2 + 1, nowMs - index * windowMs, windowMs};
+}
+
+Result<void> RateLimiter::verdict(QPair<qint64, qint64> counts, const Window& w, const RateLimitRule& rule,
+                                  bool count)
+{
+    const double elapsed = double(w.offsetMs) / double(w.windowMs);
+    const double weighted = double(counts.first) + double(counts.second) * (1.0 - elapsed);
+    // When checking, the event about to happen counts too.
+    const double total = count ? weighted : weighted + 1.0;
+    if (total <= double(rule.limit))
+        return {};
+    const int retryAfter = retryAfterSeconds(counts.first, counts.second, rule.limit, w.offsetMs, w.windowMs);
+    return fail(ErrorCode::RateLimited,
+                QStringLiteral("Too many attempts; try again in %1 seconds").arg(retryAfter), retryAfter);
+}
+
 Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& subject,
                                    const RateLimitRule& rule, bool count)
 {
     if (rule.limit <= 0)
         return {};
-    const qint64 nowMs = m_clock.nowMs();
-    const qint64 windowMs = qint64(rule.windowSeconds) * 1000;
-    const qint64 index = nowMs / windowMs;
-    const QByteArray base = "ratelimit:" + scope + ':' + subject + ':';
-    const QByteArray current = base + QByteArray::number(index);
-    const QByteArray previous = base + QByteArray::number(index - 1);
-    const int ttl = rule.windowSeconds * 2 + 1;
-
+    const Window w = windowOf(scope, subject, rule);
     QPair<qint64, qint64> counts;
     auto fromStore = [&](KeyValueStore& store) -> bool {
         if (count) {
-            auto r = store.incrementWindow(current, previous, ttl);
+            auto r = store.incrementWindow(w.current, w.previous, w.ttl);
             if (!r)
                 return false;
             counts = *r;
             return true;
         }
-        auto r = store.get({current, previous});
+        auto r = store.get({w.current, w.previous});
         if (!r)
             return false;
         counts = qMakePair((*r)[0] ? (*r)[0]->toLongLong() : 0, (*r)[1] ? (*r)[1]->toLongLong() : 0);
@@ -88,17 +106,28 @@ Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& su
     };
     if (!m_shared || !fromStore(*m_shared))
         (void)fromStore(m_local); // Redis down: still limited, per instance
+    return verdict(counts, w, rule, count);
+}
 
-    const double elapsed = double(nowMs - index * windowMs) / double(windowMs);
-    const double weighted = double(counts.first) + double(counts.second) * (1.0 - elapsed);
-    // When checking, the event about to happen counts too.
-    const double total = count ? weighted : weighted + 1.0;
-    if (total <= double(rule.limit))
-        return {};
-    const int retryAfter =
-        retryAfterSeconds(counts.first, counts.second, rule.limit, nowMs - index * windowMs, windowMs);
-    return fail(ErrorCode::RateLimited,
-                QStringLiteral("Too many attempts; try again in %1 seconds").arg(retryAfter), retryAfter);
+void RateLimiter::hitAsync(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
+                           std::function<void(Result<void>)> done)
+{
+    if (rule.limit <= 0)
+        return done({});
+    const Window w = windowOf(scope, subject, rule);
+    auto fromLocal = [this, w, rule](std::function<void(Result<void>)>& answer) {
+        auto counts = m_local.incrementWindow(w.current, w.previous, w.ttl); // Redis down: per instance
+        answer(verdict(counts ? *counts : QPair<qint64, qint64>{}, w, rule, true));
+    };
+    if (!m_shared)
+        return fromLocal(done);
+    m_shared->incrementWindowAsync(
+        w.current, w.previous, w.ttl,
+        [w, rule, fromLocal, done = std::move(done)](Result<QPair<qint64, qint64>> counts) mutable {
+            if (!counts)
+                return fromLocal(done);
+            done(verdict(*counts, w, rule, true));
+        });
 }
 
 int RateLimiter::retryAfterSeconds(qint64 current, qint64 previous, int limit, qint64 offsetMs,

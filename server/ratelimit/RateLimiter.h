@@ -6,6 +6,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <functional>
 
 namespace ehrs {
 class Clock;
@@ -38,6 +39,10 @@ public:
     /// ErrorCode::RateLimited error whose retryAfterSeconds tells when to try again.
     [[nodiscard]] Result<void> hit(const QByteArray& scope, const QByteArray& subject,
                                    const RateLimitRule& rule);
+    /// hit() for the request path: the verdict goes to `done` once the shared count is in (from
+    /// the event loop with Redis), so the thread keeps serving meanwhile.
+    void hitAsync(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
+                  std::function<void(Result<void>)> done);
     /// Checks without counting (e.g. failed logins are counted only when they fail).
     [[nodiscard]] Result<void> check(const QByteArray& scope, const QByteArray& subject,
                                      const RateLimitRule& rule);
@@ -54,6 +59,17 @@ public:
                                  qint64 windowMs);
 
 private:
+    struct Window
+    {
+        QByteArray current;
+        QByteArray previous;
+        int ttl = 0;
+        qint64 offsetMs = 0; // how far into the current window we are
+        qint64 windowMs = 0;
+    };
+    Window windowOf(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule) const;
+    static Result<void> verdict(QPair<qint64, qint64> counts, const Window& w, const RateLimitRule& rule,
+                                bool count);
     Result<void> evaluate(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
                           bool count);
 

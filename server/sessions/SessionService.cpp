@@ -58,11 +58,12 @@ int SessionService::remainingAccessLife(const SessionRecord& s) const
     return int(qBound<qint64>(0, left + 1, qint64(d.tokens.accessTtl()) + 1));
 }
 
-void SessionService::endSessionInCache(const SessionRecord& s, QByteArrayView reason)
+void SessionService::endSessionInCache(const SessionRecord& s, QByteArrayView reason,
+                                       std::function<void()> done)
 {
     if (d.metrics)
         d.metrics->revoked(reason);
-    d.cache.revoked(s.id, s.accessHash, s.refreshHash, remainingAccessLife(s));
+    d.cache.revoked(s.id, s.accessHash, s.refreshHash, remainingAccessLife(s), std::move(done));
 }
 
 Result<void> SessionService::limit(Result<void> verdict, const char* scope, const QByteArray& subject,
@@ -277,9 +278,10 @@ void SessionService::refreshAgain(const QByteArray& refreshToken, const RequestI
 }
 
 void SessionService::rotateOrRetry(const SessionRecord& next, const QByteArray& expectedRefreshHash,
-                                   quint32 expectedGeneration, const AuditRow& audit, const QByteArray& refreshToken,
-                                   const RequestInfo& info, Done<AuthTokens> done, int attempt,
-                                   std::function<AuthTokens()> onRotated)
+                                   quint32 expectedGeneration, const AuditRow& audit,
+                                   const QByteArray& refreshToken, const RequestInfo& info,
+                                   Done<AuthTokens> done, int attempt,
+                                   std::function<void(Done<AuthTokens>)> onRotated)
 {
     d.queries->rotate(next, expectedRefreshHash, expectedGeneration, audit, &m_async,
                       [this, audit, refreshToken, info, done = std::move(done), attempt,
@@ -289,7 +291,7 @@ void SessionService::rotateOrRetry(const SessionRecord& next, const QByteArray& 
                           if (!*swapped)
                               return refreshAgain(refreshToken, info, std::move(done), attempt);
                           AuditLog::announce(audit.event, audit.actor);
-                          done(onRotated());
+                          onRotated(std::move(done));
                       });
 }
 
@@ -298,7 +300,6 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
 {
     const QByteArray presentedHash = TokenService::hash(refreshToken);
     const qint64 now = d.clock.nowMs();
-    const qint64 graceMs = qint64(d.config.refreshGraceSeconds) * 1000;
     if (s.revokedAt)
         return done(fail(revokedError(s.revokeReason)));
     if (s.expiresAt <= now)
@@ -313,9 +314,27 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
     // Counted only for tokens of this session: anyone can write a session id into a bogus token,
     // and must not use up the session's own refreshes with it. A lost race's retry is not counted again.
     if (d.limiter && attempt == 0) {
-        if (auto verdict = d.limiter->hit("refresh", s.id.toLatin1(), d.config.refreshPerSession); !verdict)
-            return done(fail(limit(std::move(verdict), "refresh", s.id.toLatin1(), actorOf({}, s.id, info)).error()));
+        const QByteArray subject = s.id.toLatin1();
+        d.limiter->hitAsync(
+            "refresh", subject, d.config.refreshPerSession,
+            [this, s = std::move(s), refreshToken, info, done = std::move(done), current,
+             subject](Result<void> verdict) mutable {
+                if (!verdict)
+                    return done(
+                        fail(limit(std::move(verdict), "refresh", subject, actorOf({}, s.id, info)).error()));
+                rotateOrReplay(std::move(s), refreshToken, info, std::move(done), 0, current);
+            });
+        return;
     }
+    rotateOrReplay(std::move(s), refreshToken, info, std::move(done), attempt, current);
+}
+
+void SessionService::rotateOrReplay(SessionRecord s, const QByteArray& refreshToken, const RequestInfo& info,
+                                    Done<AuthTokens> done, int attempt, bool current)
+{
+    const QByteArray presentedHash = TokenService::hash(refreshToken);
+    const qint64 now = d.clock.nowMs();
+    const qint64 graceMs = qint64(d.config.refreshGraceSeconds) * 1000;
     const AuditActor actor = actorOf(s.userId, s.id, info);
 
     if (current) {
@@ -341,16 +360,21 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
         // of the same token got there first (then the row is read again: the loser gets the
         // winner's pair through the grace below, deterministically).
         AuditRow audit{QStringLiteral("refresh"), actor, {{"generation", s.generation}}, now};
-        rotateOrRetry(s, before.refreshHash, before.generation, audit, refreshToken, info, std::move(done), attempt,
-                      [this, s, before, access, refresh] {
-                          // The previous access token stops working now, not when it expires.
-                          d.cache.rotated(s.id, before.accessHash, before.refreshHash, s.accessHash,
-                                          remainingAccessLife(before));
-                          d.cache.rememberRefresh(s.refreshHash, s.id, int((s.expiresAt - d.clock.nowMs()) / 1000));
+        rotateOrRetry(s, before.refreshHash, before.generation, audit, refreshToken, info, std::move(done),
+                      attempt, [this, s, before, access, refresh](Done<AuthTokens> answer) {
                           if (d.metrics)
                               d.metrics->refreshed();
-                          return AuthTokens{std::nullopt, QString::fromLatin1(access), QString::fromLatin1(refresh),
-                                            d.tokens.accessTtl(), s.id};
+                          AuthTokens tokens{std::nullopt, QString::fromLatin1(access),
+                                            QString::fromLatin1(refresh), d.tokens.accessTtl(), s.id};
+                          // The previous access token stops working now, not when it expires: the
+                          // new pair is handed out once no instance would accept the old one.
+                          d.cache.rotated(
+                              s.id, before.accessHash, before.refreshHash, s.accessHash,
+                              remainingAccessLife(before),
+                              [answer = std::move(answer), tokens = std::move(tokens)]() mutable {
+                                  answer(std::move(tokens));
+                              },
+                              s.refreshHash, int((s.expiresAt - d.clock.nowMs()) / 1000));
                       });
         return;
     }
@@ -384,9 +408,9 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
         SessionRecord next = s;
         next.accessHash = accessHash;
         rotateOrRetry(next, s.refreshHash, s.generation, audit, refreshToken, info, std::move(done), attempt,
-                      [this, next, previous, again] {
-                          d.cache.rotated(next.id, previous, {}, next.accessHash, remainingAccessLife(next));
-                          return again;
+                      [this, next, previous, again](Done<AuthTokens> answer) {
+                          d.cache.rotated(next.id, previous, {}, next.accessHash, remainingAccessLife(next),
+                                          [answer = std::move(answer), again]() mutable { answer(again); });
                       });
         return;
     }
@@ -402,14 +426,17 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
                       [this, s, audit, done = std::move(done)](Result<std::optional<SessionRecord>> revoked) {
                           if (!revoked)
                               return done(fail(revoked.error()));
-                          if (*revoked) {
-                              AuditLog::announce(audit.event, audit.actor);
-                              endSessionInCache(**revoked, "refresh_token_reused");
-                              if (d.metrics)
-                                  d.metrics->refreshReuseDetected();
-                              qCWarning(lcSessions) << "refresh token re-use detected; session" << s.id << "revoked";
-                          }
-                          done(fail(revokedError(QStringLiteral("refresh_token_reused"))));
+                          if (!*revoked)
+                              return done(fail(revokedError(QStringLiteral("refresh_token_reused"))));
+                          AuditLog::announce(audit.event, audit.actor);
+                          if (d.metrics)
+                              d.metrics->refreshReuseDetected();
+                          qCWarning(lcSessions)
+                              << "refresh token re-use detected; session" << s.id << "revoked";
+                          endSessionInCache(
+                              **revoked, "refresh_token_reused", [done = std::move(done)]() mutable {
+                                  done(fail(revokedError(QStringLiteral("refresh_token_reused"))));
+                              });
                       });
 }
 
@@ -449,22 +476,34 @@ std::optional<Result<AuthContext>> SessionService::authenticateCached(QByteArray
         }
     }
 
-    // 2. The shared cache.
-    switch (d.cache.checkAccess(ctx.accessHash)) {
-    case SessionCache::AccessState::Live:
-        // Redis writes a live entry only after the database confirmed the pair and noted the
-        // activity: from now on this process answers without asking anyone (the feed keeps it true).
-        if (d.live && d.feed && d.feed->isUp())
-            d.live->remember(ctx.sessionId, LiveSessionTable::Entry{ctx.userId, ctx.accessHash, false, true, now, now});
-        return ctx;
-    case SessionCache::AccessState::Revoked:
-        return fail(revokedError({}));
-    case SessionCache::AccessState::Rotated:
-        return fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh"));
-    case SessionCache::AccessState::Unknown:
-        break;
-    }
-    return std::nullopt; // 3. the database decides
+    return std::nullopt; // 2. Redis, 3. the database (authenticateShared)
+}
+
+void SessionService::authenticateShared(const AuthContext& ctx, Done<AuthContext> done)
+{
+    d.cache.checkAccess(ctx.accessHash, [this, ctx,
+                                         done = std::move(done)](SessionCache::AccessState state) mutable {
+        switch (state) {
+        case SessionCache::AccessState::Live:
+            // Redis writes a live entry only after the database confirmed the pair and noted the
+            // activity: from now on this process answers without asking anyone (the feed keeps it
+            // true).
+            if (d.live && d.feed && d.feed->isUp()) {
+                const qint64 now = d.clock.nowMs();
+                d.live->remember(ctx.sessionId,
+                                 LiveSessionTable::Entry{ctx.userId, ctx.accessHash, false, true, now, now});
+            }
+            return done(ctx);
+        case SessionCache::AccessState::Revoked:
+            return done(fail(revokedError({})));
+        case SessionCache::AccessState::Rotated:
+            return done(
+                fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
+        case SessionCache::AccessState::Unknown:
+            break;
+        }
+        authenticateFromDatabase(ctx, std::move(done));
+    });
 }
 
 void SessionService::authenticateFromDatabase(const AuthContext& ctx, Done<AuthContext> done)
@@ -530,21 +569,29 @@ void SessionService::inspect(QByteArrayView token, Done<JwtClaims> done)
             now - known->checkedAtMs < kLiveEntryMaxAgeMs)
             return done(*claims);
     }
-    switch (d.cache.checkAccess(accessHash)) {
-    case SessionCache::AccessState::Live:
-        return done(*claims);
-    case SessionCache::AccessState::Revoked:
-        return done(fail(revokedError({})));
-    case SessionCache::AccessState::Rotated:
-        return done(
-            fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
-    case SessionCache::AccessState::Unknown:
-        break; // the database decides: a read, nothing written
-    }
+    d.cache.checkAccess(accessHash, [this, claims = *claims, accessHash,
+                                     done = std::move(done)](SessionCache::AccessState state) mutable {
+        switch (state) {
+        case SessionCache::AccessState::Live:
+            return done(claims);
+        case SessionCache::AccessState::Revoked:
+            return done(fail(revokedError({})));
+        case SessionCache::AccessState::Rotated:
+            return done(
+                fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
+        case SessionCache::AccessState::Unknown:
+            break; // the database decides: a read, nothing written
+        }
+        inspectFromDatabase(claims, accessHash, std::move(done));
+    });
+}
+
+void SessionService::inspectFromDatabase(const JwtClaims& claims, const QByteArray& accessHash,
+                                         Done<JwtClaims> done)
+{
     d.queries->find(
-        claims->sid, &m_async,
-        [this, claims = *claims, accessHash,
-         done = std::move(done)](Result<std::optional<SessionRecord>> found) {
+        claims.sid, &m_async,
+        [this, claims, accessHash, done = std::move(done)](Result<std::optional<SessionRecord>> found) {
             const qint64 at = d.clock.nowMs();
             if (!found) {
                 // Database down: a fresh-enough word from the feed still tells live from dead.
@@ -624,8 +671,8 @@ void SessionService::revoke(const AuthContext& who, const QString& sessionId, co
                           if (!*row)
                               return done(fail(ErrorCode::NotFound, QStringLiteral("No such session")));
                           AuditLog::announce(audit.event, audit.actor);
-                          endSessionInCache(**row, "revoked_by_user");
-                          done({});
+                          endSessionInCache(**row, "revoked_by_user",
+                                            [done = std::move(done)]() mutable { done({}); });
                       });
 }
 
@@ -708,11 +755,11 @@ void SessionService::logout(const AuthContext& who, const RequestInfo& info, Don
                       [this, audit, done = std::move(done)](Result<std::optional<SessionRecord>> row) {
                           if (!row)
                               return done(fail(row.error()));
-                          if (*row) { // else it had ended meanwhile: signed out all the same
-                              AuditLog::announce(audit.event, audit.actor);
-                              endSessionInCache(**row, "logout");
-                          }
-                          done({});
+                          if (!*row) // it had ended meanwhile: signed out all the same
+                              return done({});
+                          AuditLog::announce(audit.event, audit.actor);
+                          endSessionInCache(**row, "logout",
+                                            [done = std::move(done)]() mutable { done({}); });
                       });
 }
 

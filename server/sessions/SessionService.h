@@ -101,10 +101,12 @@ public:
     /// Rotates the pair of a refresh token (theft detection, lost-response grace, rate limit).
     void refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt = 0);
     /// Validates `Authorization: Bearer ...` (signature, claims, the session still lives) with
-    /// what needs no database: this process's live-session table, then Redis. nullopt when the
-    /// database must decide: then authenticateFromDatabase() with `*parsed`.
+    /// what this process knows: its live-session table. nullopt when that is not enough: then
+    /// authenticateShared() with `*parsed`.
     [[nodiscard]] std::optional<Result<AuthContext>> authenticateCached(QByteArrayView authorizationHeader,
                                                                         AuthContext* parsed);
+    /// The rest of a validation: Redis, then, if it does not know, the database.
+    void authenticateShared(const AuthContext& parsed, Done<AuthContext> done);
     void authenticateFromDatabase(const AuthContext& parsed, Done<AuthContext> done);
     /// RFC 7662 introspection: the token's claims when its signature, claims and session are
     /// valid. Read-only, unlike authenticate(): it records no activity, does not retire the
@@ -148,15 +150,23 @@ public:
 
 private:
     void refreshAgain(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt);
-    /// Stores a rotation (compare-and-swap, see SessionQueries::rotate) and answers with
-    /// onRotated(); reads the row again when a concurrent refresh won.
-    void rotateOrRetry(const SessionRecord& next, const QByteArray& expectedRefreshHash, quint32 expectedGeneration,
-                       const AuditRow& audit, const QByteArray& refreshToken, const RequestInfo& info,
-                       Done<AuthTokens> done, int attempt, std::function<AuthTokens()> onRotated);
+    /// Stores a rotation (compare-and-swap, see SessionQueries::rotate) and lets onRotated()
+    /// answer; reads the row again when a concurrent refresh won.
+    void rotateOrRetry(const SessionRecord& next, const QByteArray& expectedRefreshHash,
+                       quint32 expectedGeneration, const AuditRow& audit, const QByteArray& refreshToken,
+                       const RequestInfo& info, Done<AuthTokens> done, int attempt,
+                       std::function<void(Done<AuthTokens>)> onRotated);
+    /// Checks the row read for a refresh, then counts the refresh against its limit.
     void continueRefresh(SessionRecord s, const QByteArray& refreshToken, const RequestInfo& info,
                          Done<AuthTokens> done, int attempt);
+    /// The presented token is the current one (`current`: rotate) or the previous one (the
+    /// lost-response grace, or theft).
+    void rotateOrReplay(SessionRecord s, const QByteArray& refreshToken, const RequestInfo& info,
+                        Done<AuthTokens> done, int attempt, bool current);
+    void inspectFromDatabase(const JwtClaims& claims, const QByteArray& accessHash, Done<JwtClaims> done);
     void countLoginFailure(const LoginAttempt& attempt, const QString& userId);
-    void endSessionInCache(const SessionRecord& s, QByteArrayView reason);
+    /// `done`: see SessionCache::revoked() (without it, the cache is written before this returns).
+    void endSessionInCache(const SessionRecord& s, QByteArrayView reason, std::function<void()> done = {});
     /// Applies a limit; a refusal is audited the first time it happens in a window.
     Result<void> limit(Result<void> verdict, const char* scope, const QByteArray& subject, const AuditActor& actor);
     int remainingAccessLife(const SessionRecord& s) const;

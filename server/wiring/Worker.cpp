@@ -45,6 +45,9 @@ QString Worker::start()
     if (!services)
         return services.error().message;
     m_services = std::move(*services);
+    // The request path's Redis commands go out on this thread's event loop (see RedisStore).
+    if (m_services->redis)
+        m_services->redis->startAsync();
     m_api = std::make_unique<ApiRoutes>(apiDepsOf(*m_services));
     m_api->registerAll(m_router);
     m_listener = std::make_unique<HttpListener>(

@@ -297,6 +297,11 @@ bool RedisProcess::isRunning() const
     return m_process && m_process->state() == QProcess::Running;
 }
 
+qint64 RedisProcess::pid() const
+{
+    return isRunning() ? m_process->processId() : 0;
+}
+
 QString RedisProcess::url() const
 {
     if (!m_password.isEmpty())

@@ -34,6 +34,8 @@ public:
     bool isRunning() const;
     QString url() const;
     int port() const { return m_port; }
+    /// The server's process id (to freeze it with SIGSTOP), 0 when not running.
+    qint64 pid() const;
 
 private:
     std::unique_ptr<QProcess> m_process;
