@@ -17,8 +17,11 @@
 #include "sessions/SessionService.h"
 
 #include <atomic>
+#include <functional>
 
 namespace ehrs::server {
+
+class ApiRoutes;
 
 /// What the HTTP API of one worker thread uses, and nothing more. The wiring (server/wiring/)
 /// fills it in from the process's shared state and the thread's services, so that api/ knows
@@ -37,9 +40,14 @@ struct ApiDeps
     KeyRing& keyRing;
     const PasswordHasher& hasher;
     HashingPool& hashingPool;
+    HashingPool& sqlPool; // synchronous SQL off the event loop (ApiRoutes::onPool())
     MetricsRegistry& metricsRegistry;
     std::atomic<double>& activeSessionsGauge; // live sessions in the database, for /metrics
     RevocationFeed* revocationFeed;           // null without Redis
+    /// On an HTTP worker: the calling hashing-pool thread's own routes and services (its own
+    /// database connection), created on first use, null if they cannot be; work that waits on
+    /// synchronous SQL runs there (ApiRoutes::onPool()). Empty on those routes themselves.
+    std::function<ApiRoutes*()> poolRoutes = {};
 };
 
 } // namespace ehrs::server

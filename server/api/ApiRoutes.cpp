@@ -71,33 +71,76 @@ Router::AsyncHandler ApiRoutes::authedAsync(AsyncAuthedHandler handler)
 
 Router::AsyncHandler ApiRoutes::authed(AuthedHandler handler)
 {
-    return authedAsync([handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
-                                                      const AuthContext& who,
-                                                      Router::Respond respond) { respond(handler(request, params, who)); });
+    return authedAsync([this, handler = std::move(handler)](const HttpRequest& request,
+                                                            const RouteParams& params, const AuthContext& who,
+                                                            Router::Respond respond) {
+        onPool(request, std::move(respond),
+               [handler, params, who](ApiRoutes& api, const HttpRequest& r, Router::Respond answer) {
+                   answer(handler(api, r, params, who));
+               });
+    });
 }
 
 Router::AsyncHandler ApiRoutes::adminOnly(AuthedHandler handler)
 {
-    return authed([this, handler = std::move(handler)](const HttpRequest& request, const RouteParams& params,
-                                                      const AuthContext& who) {
-        auto admin = m_s.service.isAdmin(who);
+    return authed([handler = std::move(handler)](ApiRoutes& api, const HttpRequest& request,
+                                                 const RouteParams& params, const AuthContext& who) {
+        auto admin = api.m_s.service.isAdmin(who);
         if (!admin)
             return HttpResponse::error(admin.error());
         if (!*admin)
             return HttpResponse::error(Error{ErrorCode::Forbidden, QStringLiteral("Administrators only")});
-        return handler(request, params, who);
+        return handler(api, request, params, who);
     });
+}
+
+Router::AsyncHandler ApiRoutes::pooledAuthed(void (ApiRoutes::*route)(const HttpRequest&, const AuthContext&,
+                                                                      Router::Respond))
+{
+    return authedAsync([this, route](const HttpRequest& request, const RouteParams&, const AuthContext& who,
+                                     Router::Respond respond) {
+        onPool(
+            request, std::move(respond),
+            [route, who](ApiRoutes& api, const HttpRequest& r, Router::Respond answer) {
+                (api.*route)(r, who, std::move(answer));
+            },
+            /*hashing=*/true);
+    });
+}
+
+void ApiRoutes::onPool(const HttpRequest& request, Router::Respond respond, PoolRoute route, bool hashing)
+{
+    if (!m_s.poolRoutes)
+        return route(*this, request, std::move(respond));
+    offload<HttpResponse>(
+        request, std::move(respond),
+        [pool = m_s.poolRoutes, route = std::move(route), request] {
+            RequestScope scope(request.requestId);
+            ApiRoutes* api = pool();
+            if (!api)
+                return HttpResponse::error(Error{
+                    ErrorCode::Unavailable, QStringLiteral("Database unavailable, try again shortly"), 2});
+            std::optional<HttpResponse> out;
+            route(*api, request, [&out](HttpResponse r) { out = std::move(r); });
+            if (!out) // a bug: every route answers before returning on a pool thread
+                return HttpResponse::error(Error{ErrorCode::Internal, QStringLiteral("Internal error")});
+            return std::move(*out);
+        },
+        [](HttpResponse response) { return response; }, hashing ? &m_s.hashingPool : &m_s.sqlPool);
 }
 
 template <typename T>
 void ApiRoutes::offload(const HttpRequest& request, Router::Respond respond, std::function<T()> work,
-                        std::function<HttpResponse(T)> finish)
+                        std::function<HttpResponse(T)> finish, HashingPool* pool)
 {
-    auto queued = m_s.hashingPool.run<T>(
-        &m_context, std::move(work), [respond, finish = std::move(finish), id = request.requestId](T value) {
-            RequestScope scope(id);
-            respond(finish(std::move(value)));
-        });
+    if (!m_s.poolRoutes) // already on a pool thread (onPool())
+        return respond(finish(work()));
+    auto queued = (pool ? *pool : m_s.hashingPool)
+                      .run<T>(&m_context, std::move(work),
+                              [respond, finish = std::move(finish), id = request.requestId](T value) {
+                                  RequestScope scope(id);
+                                  respond(finish(std::move(value)));
+                              });
     if (!queued)
         respond(errorOf(queued));
 }
@@ -116,25 +159,37 @@ void ApiRoutes::checkPasswordThen(const HttpRequest& request, Router::Respond re
 
 void ApiRoutes::registerAll(Router& router)
 {
-    router.addAsync("POST", "/api/auth/login", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
-        login(r, std::move(respond));
-    });
-    router.add("POST", "/api/auth/verify-mfa", [this](const HttpRequest& r, const RouteParams&) { return verifyMfa(r); });
+    // Sign-in, MFA and re-authentication run on the hashing pool as a whole (onPool()): argon2id
+    // and their synchronous SQL.
+    router.addAsync("POST", "/api/auth/login",
+                    [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+                        onPool(
+                            r, std::move(respond),
+                            [](ApiRoutes& api, const HttpRequest& req, Router::Respond answer) {
+                                api.login(req, std::move(answer));
+                            },
+                            /*hashing=*/true);
+                    });
+    router.addAsync("POST", "/api/auth/verify-mfa",
+                    [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+                        onPool(
+                            r, std::move(respond),
+                            [](ApiRoutes& api, const HttpRequest& req, Router::Respond answer) {
+                                answer(api.verifyMfa(req));
+                            },
+                            /*hashing=*/true);
+                    });
     // The routes that check the password again: argon2id on the hashing pool (offload()).
-    router.addAsync("POST", "/api/auth/mfa/setup",
-                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
-                                       Router::Respond respond) { mfaSetup(r, w, std::move(respond)); }));
+    router.addAsync("POST", "/api/auth/mfa/setup", pooledAuthed(&ApiRoutes::mfaSetup));
     router.addAsync("POST", "/api/auth/mfa/enable",
-               authed([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return mfaEnable(r, w); }));
-    router.addAsync("POST", "/api/auth/mfa/disable",
-                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
-                                       Router::Respond respond) { mfaDisable(r, w, std::move(respond)); }));
-    router.addAsync(
-        "POST", "/api/auth/password",
-        authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
-                           Router::Respond respond) { changePassword(r, w, std::move(respond)); }));
+                    authed([](ApiRoutes& api, const HttpRequest& r, const RouteParams&,
+                              const AuthContext& w) { return api.mfaEnable(r, w); }));
+    router.addAsync("POST", "/api/auth/mfa/disable", pooledAuthed(&ApiRoutes::mfaDisable));
+    router.addAsync("POST", "/api/auth/password", pooledAuthed(&ApiRoutes::changePassword));
     router.addAsync("GET", "/api/auth/me",
-               authed([this](const HttpRequest&, const RouteParams&, const AuthContext& w) { return me(w); }));
+                    authed([](ApiRoutes& api, const HttpRequest&, const RouteParams&, const AuthContext& w) {
+                        return api.me(w);
+                    }));
     router.addAsync("POST", "/api/auth/logout",
                     authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
                                        Router::Respond respond) { logout(r, w, std::move(respond)); }));
@@ -144,28 +199,33 @@ void ApiRoutes::registerAll(Router& router)
     router.addAsync("GET", "/api/sessions",
                     authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
                                        Router::Respond respond) { listSessions(r, w, std::move(respond)); }));
-    router.addAsync("DELETE", "/api/sessions",
-                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
-                                       Router::Respond respond) { revokeOthers(r, w, std::move(respond)); }));
+    router.addAsync("DELETE", "/api/sessions", pooledAuthed(&ApiRoutes::revokeOthers));
     router.addAsync("POST", "/api/sessions/cleanup",
-               adminOnly([this](const HttpRequest& r, const RouteParams&, const AuthContext& w) { return cleanup(r, w); }));
+                    adminOnly([](ApiRoutes& api, const HttpRequest& r, const RouteParams&,
+                                 const AuthContext& w) { return api.cleanup(r, w); }));
     router.addAsync("PATCH", "/api/sessions/:id",
-               authed([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
-                   return renameSession(r, QString::fromLatin1(p.value("id")), w);
-               }));
+                    authedAsync([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w,
+                                       Router::Respond respond) {
+                        renameSession(r, QString::fromLatin1(p.value("id")), w, std::move(respond));
+                    }));
     router.addAsync("DELETE", "/api/sessions/:id",
                     authedAsync([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w,
                                        Router::Respond respond) {
                         revokeSession(r, QString::fromLatin1(p.value("id")), w, std::move(respond));
                     }));
-    router.addAsync("DELETE", "/api/admin/users/:id/sessions",
-               adminOnly([this](const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
-                   return adminRevokeUser(r, QString::fromLatin1(p.value("id")), w);
-               }));
+    router.addAsync(
+        "DELETE", "/api/admin/users/:id/sessions",
+        adminOnly([](ApiRoutes& api, const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
+            return api.adminRevokeUser(r, QString::fromLatin1(p.value("id")), w);
+        }));
     router.add("GET", "/healthz", [](const HttpRequest&, const RouteParams&) {
         return HttpResponse::json(200, {{"status", "ok"}});
     });
-    router.add("GET", "/readyz", [this](const HttpRequest&, const RouteParams&) { return ready(); });
+    router.addAsync(
+        "GET", "/readyz", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+            onPool(r, std::move(respond),
+                   [](ApiRoutes& api, const HttpRequest&, Router::Respond answer) { answer(api.ready()); });
+        });
     router.add("GET", "/.well-known/jwks.json", [this](const HttpRequest&, const RouteParams&) {
         HttpResponse r = HttpResponse::text(200, m_s.keyRing.jwks(), "application/json");
         r.setHeader("Cache-Control", "public, max-age=60");
@@ -204,19 +264,16 @@ void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
     // sign-in when the check is done (in its own thread, under this request's id).
     auto attempt = std::make_shared<const LoginAttempt>(std::move(*begun));
     const PasswordHasher& hasher = m_s.hasher;
-    auto queued = m_s.hashingPool.run<bool>(
-        &m_context, [attempt, &hasher] { return attempt->checkPassword(hasher); },
-        [this, attempt, respond, id = request.requestId](bool passwordOk) {
-            RequestScope scope(id);
+    offload<bool>(
+        request, std::move(respond), [attempt, &hasher] { return attempt->checkPassword(hasher); },
+        [this, attempt](bool passwordOk) {
             auto result = m_s.service.finishLogin(*attempt, passwordOk);
             if (!result)
-                return respond(errorOf(result));
+                return errorOf(result);
             if (const auto* tokens = std::get_if<AuthTokens>(&*result))
-                return respond(tokenResponse(*tokens));
-            respond(tokenResponse(std::get<MfaChallenge>(*result)));
+                return tokenResponse(*tokens);
+            return tokenResponse(std::get<MfaChallenge>(*result));
         });
-    if (!queued)
-        respond(errorOf(queued));
 }
 
 void ApiRoutes::refresh(const HttpRequest& request, Router::Respond respond)
@@ -257,18 +314,23 @@ void ApiRoutes::listSessions(const HttpRequest& request, const AuthContext& who,
     });
 }
 
-HttpResponse ApiRoutes::renameSession(const HttpRequest& request, const QString& id, const AuthContext& who)
+void ApiRoutes::renameSession(const HttpRequest& request, const QString& id, const AuthContext& who,
+                              Router::Respond respond)
 {
+    // Bad input is answered here, at once; only the update waits for a pool thread.
     auto body = json::parseObject(request.body);
     if (!body)
-        return errorOf(body);
+        return respond(errorOf(body));
     auto name = json::optionalString(*body, "name", 100);
     if (!name)
-        return errorOf(name);
-    auto session = m_s.service.rename(who, id, *name);
-    if (!session)
-        return errorOf(session);
-    return HttpResponse::json(200, {{"success", true}, {"session", *session}});
+        return respond(errorOf(name));
+    onPool(request, std::move(respond),
+           [id, who, name = *name](ApiRoutes& api, const HttpRequest&, Router::Respond answer) {
+               auto session = api.m_s.service.rename(who, id, name);
+               if (!session)
+                   return answer(errorOf(session));
+               answer(HttpResponse::json(200, {{"success", true}, {"session", *session}}));
+           });
 }
 
 void ApiRoutes::revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who,

@@ -22,19 +22,34 @@ public:
     static QString clientAddress(const HttpRequest& request, const ServerConfig& config);
 
 private:
-    using AuthedHandler = std::function<HttpResponse(const HttpRequest&, const RouteParams&, const AuthContext&)>;
+    /// Runs on a pool thread's routes (`api`), not on the worker's: see onPool().
+    using AuthedHandler = std::function<HttpResponse(ApiRoutes& api, const HttpRequest&, const RouteParams&,
+                                                     const AuthContext&)>;
+    using PoolRoute = std::function<void(ApiRoutes& api, const HttpRequest&, Router::Respond)>;
     using AsyncAuthedHandler =
         std::function<void(const HttpRequest&, const RouteParams&, const AuthContext&, Router::Respond)>;
     /// Authenticates the request, then runs the handler: at once when this process or Redis
     /// knows the token, after a database read otherwise (the worker serves others meanwhile).
     Router::AsyncHandler authedAsync(AsyncAuthedHandler handler);
+    /// authedAsync(), then `handler` on the hashing pool (onPool()): its SQL is synchronous.
     Router::AsyncHandler authed(AuthedHandler handler);
     Router::AsyncHandler adminOnly(AuthedHandler handler);
+    /// authedAsync(), then `route` of a pool thread's routes (onPool()).
+    Router::AsyncHandler pooledAuthed(void (ApiRoutes::*route)(const HttpRequest&, const AuthContext&,
+                                                               Router::Respond));
+    /// Runs `route` on a hashing-pool thread, with that thread's own routes and services, and
+    /// answers on this worker: routes whose SQL is synchronous (sign-in, MFA, re-authentication,
+    /// rename, the admin routes, readiness) never hold up the worker's event loop, also while
+    /// the database hangs. On a pool thread's routes (no ApiDeps::poolRoutes), `route` runs here
+    /// and must answer before returning. 503 + Retry-After at once when the pool's queue is full.
+    /// `hashing`: the route checks or hashes passwords (the hashing pool); otherwise the SQL pool.
+    void onPool(const HttpRequest& request, Router::Respond respond, PoolRoute route, bool hashing = false);
     /// Runs `work` (argon2id) on the hashing pool, then answers with `finish(result)` on this
     /// worker under the request's id; 503 + Retry-After at once when the pool's queue is full.
+    /// On a pool thread's routes, both run here at once.
     template <typename T>
     void offload(const HttpRequest& request, Router::Respond respond, std::function<T()> work,
-                 std::function<HttpResponse(T)> finish);
+                 std::function<HttpResponse(T)> finish, HashingPool* pool = nullptr);
     /// A re-authentication's password check on the hashing pool (offload()), then `finish`
     /// with its outcome on this worker; `begun`'s error is answered at once.
     void checkPasswordThen(const HttpRequest& request, Router::Respond respond, Result<ReauthAttempt> begun,
@@ -45,7 +60,8 @@ private:
     void refresh(const HttpRequest& request, Router::Respond respond);
     void logout(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     void listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
-    HttpResponse renameSession(const HttpRequest& request, const QString& id, const AuthContext& who);
+    void renameSession(const HttpRequest& request, const QString& id, const AuthContext& who,
+                       Router::Respond respond);
     void revokeSession(const HttpRequest& request, const QString& id, const AuthContext& who, Router::Respond respond);
     void revokeOthers(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse cleanup(const HttpRequest& request, const AuthContext& who);

@@ -9,7 +9,7 @@
 
 namespace ehrs::server {
 
-HashingPool::HashingPool(int threads, int maxQueued)
+HashingPool::HashingPool(int threads, int maxQueued, bool yieldToEventLoops) : m_yield(yieldToEventLoops)
 {
     const int n = threads > 0 ? threads : qMax(1, QThread::idealThreadCount());
     m_pool.setMaxThreadCount(n);

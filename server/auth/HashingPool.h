@@ -19,7 +19,9 @@ class HashingPool
 {
 public:
     /// `threads` 0: one per CPU. `maxQueued`: work accepted beyond the running threads.
-    explicit HashingPool(int threads = 0, int maxQueued = 64);
+    /// `yieldToEventLoops`: the threads run at a lower priority (nice 10) than the HTTP workers'
+    /// event loops (for CPU-heavy work; a pool for work that mostly waits keeps normal priority).
+    explicit HashingPool(int threads = 0, int maxQueued = 64, bool yieldToEventLoops = true);
     ~HashingPool();
 
     /// Runs `work` on a hashing thread, then `done(result)` in `context`'s thread (not at all if
@@ -33,7 +35,8 @@ public:
         // QFuture::then with a context: the continuation runs in the context's thread and is
         // dropped if the context dies first (no raw pointer crosses threads).
         QtConcurrent::run(&m_pool, [this, work = std::move(work)]() mutable {
-            yieldToEventLoops();
+            if (m_yield)
+                yieldToEventLoops();
             T value = work();
             m_inFlight.fetch_sub(1, std::memory_order_relaxed);
             return value;
@@ -56,6 +59,7 @@ private:
 
     QThreadPool m_pool;
     int m_capacity;
+    bool m_yield;
     std::atomic<int> m_inFlight{0};
 };
 

@@ -5,9 +5,9 @@
 
 namespace ehrs::server {
 namespace {
-std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db)
+std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db, bool requestPath)
 {
-    if (!db.isPostgres())
+    if (!db.isPostgres() || !requestPath)
         return nullptr;
     PgConnection::Options options;
     options.deadlineMs = config.databaseQueryTimeoutMs;
@@ -18,23 +18,24 @@ std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db)
 }
 } // namespace
 
-ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database, std::unique_ptr<RedisStore> redisStore,
-                             KeyValueStore& kv)
-    : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db), devices(*db),
-      cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db), pool(makePool(s.config(), *db)),
+ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
+                             std::unique_ptr<RedisStore> redisStore, KeyValueStore& kv, bool requestPath)
+    : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
+      devices(*db), cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
+      pool(makePool(s.config(), *db, requestPath)),
       queries(pool ? std::unique_ptr<SessionQueries>(std::make_unique<PostgresSessionQueries>(*pool))
                    : std::make_unique<SqlSessionQueries>(*db, sessions, audit)),
       limiter(redis.get(), s.localRateCounts(), s.clock()),
-      service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit, s.clock(),
-                                   s.liveSessions(), s.revocationFeed(), &limiter, &s.mfaChallenges(),
-                                   &s.metrics(), &s.geo(), &devices, queries.get()}),
+      service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit,
+                                   s.clock(), s.liveSessions(), s.revocationFeed(), &limiter,
+                                   &s.mfaChallenges(), &s.metrics(), &s.geo(), &devices, queries.get()}),
       mfa(MfaService::Deps{*db, users, service, kv, audit, s.clock(), s.mfaKeys(), s.mfaChallenges(),
                            &limiter, s.config()}),
       passwords(PasswordChange::Deps{users, service, mfa, audit, s.clock()})
 {
 }
 
-Result<std::unique_ptr<ServiceBundle>> ServiceBundle::create(SharedState& shared)
+Result<std::unique_ptr<ServiceBundle>> ServiceBundle::create(SharedState& shared, bool requestPath)
 {
     auto db = Database::open(shared.config().effectiveDatabaseUrl());
     if (!db)
@@ -45,7 +46,8 @@ Result<std::unique_ptr<ServiceBundle>> ServiceBundle::create(SharedState& shared
         redis = std::make_unique<RedisStore>(*endpoint, shared.redisHealth(), 250, shared.redisClientName());
         kv = redis.get();
     }
-    return std::unique_ptr<ServiceBundle>(new ServiceBundle(shared, std::move(*db), std::move(redis), *kv));
+    return std::unique_ptr<ServiceBundle>(
+        new ServiceBundle(shared, std::move(*db), std::move(redis), *kv, requestPath));
 }
 
 } // namespace ehrs::server

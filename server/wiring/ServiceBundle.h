@@ -23,7 +23,10 @@ namespace ehrs::server {
 class ServiceBundle
 {
 public:
-    [[nodiscard]] static Result<std::unique_ptr<ServiceBundle>> create(SharedState& shared);
+    /// `requestPath`: also the asynchronous request path's PostgreSQL connections (an HTTP
+    /// worker's event loop); without it, synchronous services only (the CLI, a pool thread).
+    [[nodiscard]] static Result<std::unique_ptr<ServiceBundle>> create(SharedState& shared,
+                                                                       bool requestPath = true);
 
     SharedState& shared;
     std::unique_ptr<Database> db;
@@ -44,7 +47,7 @@ public:
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,
-                  KeyValueStore& store);
+                  KeyValueStore& store, bool requestPath);
 };
 
 } // namespace ehrs::server

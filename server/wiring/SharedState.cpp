@@ -64,7 +64,8 @@ Result<QSslConfiguration> loadTls(const QString& certFile, const QString& keyFil
 
 SharedState::SharedState(ServerConfig config, std::shared_ptr<const Clock> clock)
     : m_config(std::move(config)), m_clock(std::move(clock)),
-      m_hashingPool(m_config.hashingThreads, m_config.hashingQueue)
+      m_hashingPool(m_config.hashingThreads, m_config.hashingQueue),
+      m_sqlPool(kSqlPoolThreads, kSqlPoolQueue, /*yieldToEventLoops=*/false)
 {
 }
 

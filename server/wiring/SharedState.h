@@ -45,6 +45,9 @@ public:
     const PasswordHasher& hasher() const { return m_hasher; }
     /// Threads for password checks, so that no HTTP worker's event loop runs argon2id.
     HashingPool& hashingPool() { return m_hashingPool; }
+    /// Threads for requests whose SQL is still synchronous (rename, /api/auth/me, admin routes,
+    /// readiness): off the event loops, and not queued behind sign-ins' argon2id.
+    HashingPool& sqlPool() { return m_sqlPool; }
     PendingInvalidations& pendingInvalidations() { return m_pending; }
     RedisHealth& redisHealth() { return m_redisHealth; }
     /// The shared in-process store, or nullptr when Redis is configured.
@@ -67,6 +70,8 @@ public:
     std::atomic<double>& activeSessionsGauge() { return m_activeSessions; }
 
 private:
+    static constexpr int kSqlPoolThreads = 2;
+    static constexpr int kSqlPoolQueue = 256;
     SharedState(ServerConfig config, std::shared_ptr<const Clock> clock);
 
     ServerConfig m_config;
@@ -77,7 +82,6 @@ private:
     std::optional<QSslConfiguration> m_tls;
     std::unique_ptr<TokenService> m_tokens;
     PasswordHasher m_hasher;
-    HashingPool m_hashingPool;
     PendingInvalidations m_pending;
     RedisHealth m_redisHealth;
     std::unique_ptr<MemoryStore> m_memory;
@@ -91,6 +95,10 @@ private:
     std::unique_ptr<HttpMetrics> m_metrics;
     std::atomic<double> m_activeSessions{0};
     std::unique_ptr<RevocationFeed> m_feed;
+    // Last, so destroyed first: its threads' own services (see ServiceBundle::forPoolThread())
+    // end with them and still find everything above.
+    HashingPool m_hashingPool;
+    HashingPool m_sqlPool;
 };
 
 } // namespace ehrs::server

@@ -5,6 +5,7 @@
 #include "Logging.h"
 
 #include <QElapsedTimer>
+#include <QThreadStorage>
 #include <exception>
 
 namespace ehrs::server {
@@ -25,9 +26,40 @@ ApiDeps apiDepsOf(ServiceBundle& s)
                    .keyRing = shared.keyRing(),
                    .hasher = shared.hasher(),
                    .hashingPool = shared.hashingPool(),
+                   .sqlPool = shared.sqlPool(),
                    .metricsRegistry = shared.metricsRegistry(),
                    .activeSessionsGauge = shared.activeSessionsGauge(),
                    .revocationFeed = shared.revocationFeed()};
+}
+
+/// The routes and services of one pool thread (ApiDeps::poolRoutes): synchronous ones, on the
+/// thread's own database connection. QThreadStorage deletes them in the thread itself as it
+/// finishes, before the pool's destructor has joined it (a thread_local would be destroyed only
+/// after that, possibly after exit() has torn Qt SQL's globals down).
+struct PoolThreadApi
+{
+    SharedState* owner = nullptr;
+    std::unique_ptr<ServiceBundle> services;
+    std::unique_ptr<ApiRoutes> api;
+};
+QThreadStorage<PoolThreadApi*> s_poolApi;
+
+ApiRoutes* poolRoutesFor(SharedState& shared)
+{
+    if (s_poolApi.hasLocalData() && s_poolApi.localData() && s_poolApi.localData()->owner == &shared)
+        return s_poolApi.localData()->api.get();
+    s_poolApi.setLocalData(nullptr); // deletes what another server of this process left here
+    auto services = ServiceBundle::create(shared, /*requestPath=*/false);
+    if (!services) {
+        qCWarning(lcHttp) << "a pool thread cannot open its database connection:" << services.error().message;
+        return nullptr;
+    }
+    auto* state = new PoolThreadApi;
+    state->owner = &shared;
+    state->services = std::move(*services);
+    state->api = std::make_unique<ApiRoutes>(apiDepsOf(*state->services));
+    s_poolApi.setLocalData(state);
+    return state->api.get();
 }
 } // namespace
 
@@ -48,7 +80,9 @@ QString Worker::start()
     // The request path's Redis commands go out on this thread's event loop (see RedisStore).
     if (m_services->redis)
         m_services->redis->startAsync();
-    m_api = std::make_unique<ApiRoutes>(apiDepsOf(*m_services));
+    ApiDeps deps = apiDepsOf(*m_services);
+    deps.poolRoutes = [shared = &m_shared] { return poolRoutesFor(*shared); };
+    m_api = std::make_unique<ApiRoutes>(deps);
     m_api->registerAll(m_router);
     m_listener = std::make_unique<HttpListener>(
         m_limits, [this](HttpRequest& r, HttpResponder responder) { handle(r, std::move(responder)); },
