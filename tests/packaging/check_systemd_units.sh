@@ -21,7 +21,7 @@ work=$(mktemp -d /tmp/ehrs-units.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 for c in "$@"; do
-  DESTDIR=$root cmake --install "$build" --component "$c" --prefix /usr >/dev/null
+  DESTDIR=$root "${CMAKE:-cmake}" --install "$build" --component "$c" --prefix /usr >/dev/null
 done
 export XDG_RUNTIME_DIR=$work/run
 mkdir -m 700 "$XDG_RUNTIME_DIR"
