@@ -37,6 +37,9 @@ install(FILES ${_ehrs_pkg}/server/server.env DESTINATION /etc/ehr-sessions
         COMPONENT server EXCLUDE_FROM_ALL)
 install(FILES ${_ehrs_pkg}/debian/copyright DESTINATION ${_ehrs_datadir}/doc/ehr-sessions-server
         COMPONENT server EXCLUDE_FROM_ALL)
+# Alerting rules and a Grafana dashboard for IT's Prometheus (docs/operations.md, "Alerts").
+install(FILES ${_ehrs_pkg}/prometheus/ehr-sessions.rules.yml ${_ehrs_pkg}/prometheus/ehr-sessions.grafana.json
+        DESTINATION ${_ehrs_datadir}/ehr-sessions/prometheus COMPONENT server EXCLUDE_FROM_ALL)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/api.md
               ${PROJECT_SOURCE_DIR}/docs/openapi.yaml
         DESTINATION ${_ehrs_datadir}/doc/ehr-sessions-server COMPONENT server EXCLUDE_FROM_ALL OPTIONAL)

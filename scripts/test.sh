@@ -16,6 +16,8 @@ werror=OFF
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEHRS_BUILD_TESTS=ON \
   -DEHRS_WERROR=$werror >/dev/null
 cmake --build "$build" -j "$jobs"
+# The OpenAPI checks' validators from npm, into the build dir (reused while the lock file is unchanged).
+bash "$root/tests/openapi/install-validators.sh" "$build/npm"
 
 # Fuzzing first (bounded: 30 s per target; builds its own clang tree), so CTest's summary ends
 # the output. EHRS_SKIP_FUZZ=1 skips it for quick local runs.

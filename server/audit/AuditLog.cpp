@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "AuditLog.h"
 
+#include "LogHandler.h"
 #include "Logging.h"
 
 #include <QDateTime>
@@ -29,6 +30,11 @@ void AuditLog::record(const QString& event, const AuditActor& actor, const nlohm
 
 void AuditLog::announce(const QString& event, const AuditActor& actor)
 {
+    // Structured in the journal: `journalctl EVENT=login_failure USER_ID=...` (docs/operations.md).
+    const LogFields fields({{"EVENT", event.toUtf8()},
+                            {"USER_ID", actor.userId.toUtf8()},
+                            {"SESSION_ID", actor.sessionId.toUtf8()},
+                            {"CLIENT_IP", actor.ipAddress.toUtf8()}});
     qCInfo(lcAudit).noquote() << "audit" << event << "user" << actor.userId << "session" << actor.sessionId << "ip"
                               << actor.ipAddress;
 }

@@ -234,7 +234,7 @@ int rotateKeys(const ServerConfig& config)
 
 int serve(const ServerConfig& config)
 {
-    installLogHandler(config.jsonLogs);
+    installLogHandler(chooseLogOutput(config.logFormat));
     auto shared = SharedState::create(config);
     if (!shared)
         return failWith(shared.error().message);

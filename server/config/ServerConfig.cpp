@@ -109,8 +109,10 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("CORS_ORIGINS"), QStringLiteral("cors-origins"), QStringLiteral("origins"),
          QStringLiteral("Comma-separated exact origins (https://ehr.example.org) allowed to call the API from a "
                         "browser. Default: none.")},
-        {QStringLiteral("LOG_FORMAT"), QStringLiteral("log-format"), QStringLiteral("text|json"),
-         QStringLiteral("json: one JSON object per log line (for log shippers). Default: text.")},
+        {QStringLiteral("LOG_FORMAT"), QStringLiteral("log-format"), QStringLiteral("auto|text|json|journal"),
+         QStringLiteral("json: one JSON object per log line (for log shippers); journal: journald entries with "
+                        "structured fields (REQUEST_ID, EVENT, USER_ID, SESSION_ID). Default: auto, the journal "
+                        "when stderr is connected to it (under systemd), else text.")},
         {QStringLiteral("TLS_CERT_FILE"), QStringLiteral("tls-cert"), QStringLiteral("pem"),
          QStringLiteral("Serve HTTPS with this PEM certificate chain (with TLS_KEY_FILE). Default: plain HTTP, for a "
                         "TLS-terminating load balancer in front.")},
@@ -350,10 +352,11 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
                         QStringLiteral("CORS_ORIGINS: '%1' is not an origin like https://ehr.example.org").arg(origin));
         c.corsOrigins << origin;
     }
-    const QString logFormat = v.value(QStringLiteral("LOG_FORMAT"), QStringLiteral("text")).trimmed();
-    if (logFormat != u"text" && logFormat != u"json")
-        return fail(ErrorCode::InvalidRequest, QStringLiteral("LOG_FORMAT must be text or json"));
+    const QString logFormat = v.value(QStringLiteral("LOG_FORMAT"), QStringLiteral("auto")).trimmed();
+    if (logFormat != u"text" && logFormat != u"json" && logFormat != u"journal" && logFormat != u"auto")
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("LOG_FORMAT must be auto, text, json or journal"));
     c.jsonLogs = logFormat == u"json";
+    c.logFormat = logFormat;
     c.tlsCertFile = v.value(QStringLiteral("TLS_CERT_FILE")).trimmed();
     c.tlsKeyFile = v.value(QStringLiteral("TLS_KEY_FILE")).trimmed();
     if (c.tlsCertFile.isEmpty() != c.tlsKeyFile.isEmpty())

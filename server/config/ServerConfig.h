@@ -66,6 +66,8 @@ struct ServerConfig
     QMap<QString, QByteArray> introspectionClients; // client id -> secret (HTTP Basic on /introspect)
     QStringList corsOrigins;                         // exact origins allowed to call the API from a browser
     bool jsonLogs = false;
+    /// LOG_FORMAT: auto, text, json or journal (LogHandler.h, chooseLogOutput()).
+    QString logFormat = QStringLiteral("auto");
     QString tlsCertFile; // PEM certificate chain; with tlsKeyFile the listener speaks HTTPS
     QString tlsKeyFile;  // PEM private key (RSA or EC)
     QString geoipDatabase; // MaxMind-format .mmdb for session locations; empty: "Local network" or nothing

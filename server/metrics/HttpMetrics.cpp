@@ -4,6 +4,10 @@
 #include <QHashFunctions>
 #include <QReadLocker>
 #include <QWriteLocker>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 namespace ehrs::server {
 
@@ -21,16 +25,36 @@ int methodIndex(QByteArrayView method)
     return int(methods.size() - 1);
 }
 
+prometheus::Family<prometheus::Counter>& counterFamily(prometheus::Registry& registry, const char* name,
+                                                       const char* help)
+{
+    return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
 } // namespace
 
 HttpMetrics::HttpMetrics(MetricsRegistry& registry)
     : m_registry(registry),
-      m_refreshes(registry.counter("ehrs_refreshes_total", "Refresh tokens exchanged for a new token pair.")),
-      m_reuseDetected(registry.counter("ehrs_refresh_reuse_detected_total",
-                                       "Rotated refresh tokens presented again; the session was revoked.")),
-      m_revocations{"ehrs_revocations_total", "Sessions revoked, by reason.", "reason"},
-      m_rateLimited{"ehrs_rate_limited_total", "Requests refused by a rate limit, by scope.", "scope"},
-      m_logins{"ehrs_logins_total", "Login attempts, by result.", "result"}
+      m_requestFamily(counterFamily(registry.registry(), "ehrs_http_requests_total",
+                                    "HTTP requests handled, by route, method and status.")),
+      m_durationFamily(prometheus::BuildHistogram()
+                           .Name("ehrs_http_request_duration_seconds")
+                           .Help("Time from a complete request to its response, by route and method.")
+                           .Register(registry.registry())),
+      m_refreshes(counterFamily(registry.registry(), "ehrs_refreshes_total",
+                                "Refresh tokens exchanged for a new token pair.")
+                      .Add({})),
+      m_reuseDetected(counterFamily(registry.registry(), "ehrs_refresh_reuse_detected_total",
+                                    "Rotated refresh tokens presented again; the session was revoked.")
+                          .Add({})),
+      m_revocations{
+          counterFamily(registry.registry(), "ehrs_revocations_total", "Sessions revoked, by reason."),
+          "reason"},
+      m_rateLimited{counterFamily(registry.registry(), "ehrs_rate_limited_total",
+                                  "Requests refused by a rate limit, by scope."),
+                    "scope"},
+      m_logins{counterFamily(registry.registry(), "ehrs_logins_total", "Login attempts, by result."),
+               "result"}
 {
 }
 
@@ -45,33 +69,33 @@ void HttpMetrics::observeRequest(QByteArrayView route, QByteArrayView method, in
     }
     if (!series.requests)
         series = createRequestSeries(key);
-    series.requests->inc();
-    series.duration->observe(seconds);
+    series.requests->Increment();
+    series.duration->Observe(seconds);
 }
 
 void HttpMetrics::refreshed()
 {
-    m_refreshes.inc();
+    m_refreshes.Increment();
 }
 
 void HttpMetrics::refreshReuseDetected()
 {
-    m_reuseDetected.inc();
+    m_reuseDetected.Increment();
 }
 
 void HttpMetrics::revoked(QByteArrayView reason)
 {
-    counterFor(m_revocations, reason).inc();
+    counterFor(m_revocations, reason).Increment();
 }
 
 void HttpMetrics::rateLimited(QByteArrayView scope)
 {
-    counterFor(m_rateLimited, scope).inc();
+    counterFor(m_rateLimited, scope).Increment();
 }
 
 void HttpMetrics::login(QByteArrayView result)
 {
-    counterFor(m_logins, result).inc();
+    counterFor(m_logins, result).Increment();
 }
 
 void HttpMetrics::watchActiveSessions(std::function<double()> count)
@@ -93,20 +117,19 @@ HttpMetrics::RequestSeries HttpMetrics::createRequestSeries(RequestKeyView key)
     if (const auto it = m_requests.find(key); it != m_requests.end())
         return it->second;
     const QByteArray route = key.route.toByteArray();
-    const QByteArray method = methods[std::size_t(key.method)].toByteArray();
+    const std::string routeLabel = route.toStdString();
+    const std::string method = methods[std::size_t(key.method)].toByteArray().toStdString();
     RequestSeries series;
-    series.requests = &m_registry.counter(
-        "ehrs_http_requests_total", "HTTP requests handled, by route, method and status.",
-        {{"route", route}, {"method", method}, {"status", QByteArray::number(key.status)}});
-    series.duration = &m_registry.histogram(
-        "ehrs_http_request_duration_seconds",
-        "Time from a complete request to its response, by route and method.",
-        {durationBuckets.begin(), durationBuckets.end()}, {{"route", route}, {"method", method}});
+    series.requests = &m_requestFamily.Add(
+        {{"route", routeLabel}, {"method", method}, {"status", std::to_string(key.status)}});
+    series.duration = &m_durationFamily.Add(
+        {{"route", routeLabel}, {"method", method}},
+        prometheus::Histogram::BucketBoundaries(durationBuckets.begin(), durationBuckets.end()));
     m_requests.emplace(RequestKey{route, key.method, key.status}, series);
     return series;
 }
 
-Counter& HttpMetrics::counterFor(LabelledCounters& family, QByteArrayView value)
+prometheus::Counter& HttpMetrics::counterFor(LabelledCounters& family, QByteArrayView value)
 {
     {
         const QReadLocker lock(&family.lock);
@@ -117,7 +140,7 @@ Counter& HttpMetrics::counterFor(LabelledCounters& family, QByteArrayView value)
     if (const auto it = family.counters.find(value); it != family.counters.end())
         return *it->second;
     const QByteArray label = value.toByteArray();
-    Counter& counter = m_registry.counter(family.name, family.help, {{family.label, label}});
+    prometheus::Counter& counter = family.family.Add({{family.label, label.toStdString()}});
     family.counters.emplace(label, &counter);
     return counter;
 }

@@ -8,15 +8,23 @@
 #include <QReadWriteLock>
 #include <array>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
+namespace prometheus {
+class Counter;
+class Histogram;
+template <typename T> class Family;
+} // namespace prometheus
+
 namespace ehrs::server {
 
-/// The server's standard metric families (`ehrs_*`), registered in the injected registry. Series
-/// are cached here once first seen, so recording costs a hash lookup under a shared read lock and
-/// a few relaxed atomic adds, without allocating; the registry's mutex is only taken the first
-/// time a label combination appears. Safe from any thread; the registry must outlive it.
+/// The server's standard metric families (`ehrs_*`, docs/operations.md), prometheus-cpp families
+/// registered in the injected registry. Series are cached here once first seen, so recording
+/// costs a hash lookup under a shared read lock and prometheus-cpp's increment or observation,
+/// without allocating; the family's mutex is only taken the first time a label combination
+/// appears. Safe from any thread; the registry must outlive it.
 class HttpMetrics
 {
 public:
@@ -73,8 +81,8 @@ private:
     };
     struct RequestSeries
     {
-        Counter* requests = nullptr;
-        Histogram* duration = nullptr;
+        prometheus::Counter* requests = nullptr;
+        prometheus::Histogram* duration = nullptr;
     };
     struct ViewHash
     {
@@ -89,24 +97,25 @@ private:
     // The counters of one family with a single label, cached by label value.
     struct LabelledCounters
     {
-        LabelledCounters(QByteArray familyName, QByteArray familyHelp, QByteArray labelName)
-            : name(std::move(familyName)), help(std::move(familyHelp)), label(std::move(labelName))
+        LabelledCounters(prometheus::Family<prometheus::Counter>& counterFamily, std::string labelName)
+            : family(counterFamily), label(std::move(labelName))
         {
         }
 
-        QByteArray name;
-        QByteArray help;
-        QByteArray label;
+        prometheus::Family<prometheus::Counter>& family;
+        std::string label;
         QReadWriteLock lock;
-        std::unordered_map<QByteArray, Counter*, ViewHash, ViewEqual> counters;
+        std::unordered_map<QByteArray, prometheus::Counter*, ViewHash, ViewEqual> counters;
     };
 
     RequestSeries createRequestSeries(RequestKeyView key);
-    Counter& counterFor(LabelledCounters& family, QByteArrayView value);
+    prometheus::Counter& counterFor(LabelledCounters& family, QByteArrayView value);
 
     MetricsRegistry& m_registry;
-    Counter& m_refreshes;
-    Counter& m_reuseDetected;
+    prometheus::Family<prometheus::Counter>& m_requestFamily;
+    prometheus::Family<prometheus::Histogram>& m_durationFamily;
+    prometheus::Counter& m_refreshes;
+    prometheus::Counter& m_reuseDetected;
     QReadWriteLock m_requestsLock;
     std::unordered_map<RequestKey, RequestSeries, RequestKeyHash, RequestKeyEqual> m_requests;
     LabelledCounters m_revocations;

@@ -5,27 +5,53 @@
 
 #include <QUrl>
 #include <array>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <liboath/oath.h>
+#include <limits>
+#include <mutex>
 
 namespace ehrs::server {
 namespace {
 
 constexpr char kBase32Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-constexpr int kMinDigits = 6;  // RFC 4226 §5.3: at least 6
-constexpr int kMaxDigits = 10; // the truncated value has 31 bits, i.e. at most 10 digits
+constexpr int kMinDigits = 6; // RFC 4226 §5.3: at least 6
+constexpr int kMaxDigits = 8; // liboath's limit, and authenticator apps' (6 or 8)
 
-const EVP_MD* messageDigest(TotpAlgorithm algorithm)
+int oathFlags(TotpAlgorithm algorithm)
 {
     switch (algorithm) {
     case TotpAlgorithm::Sha1:
-        return EVP_sha1();
+        return 0;
     case TotpAlgorithm::Sha256:
-        return EVP_sha256();
+        return OATH_TOTP_HMAC_SHA256;
     case TotpAlgorithm::Sha512:
-        return EVP_sha512();
+        return OATH_TOTP_HMAC_SHA512;
     }
-    return EVP_sha1();
+    return 0;
+}
+
+// liboath wants oath_init() once per process before its first use; it is never undone because
+// other threads may still be computing codes at exit.
+void initOath()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { oath_init(); });
+}
+
+// The RFC 6238 value of time step `step`: liboath's TOTP with a one-second step and no offset
+// computes HOTP(secret, step) with the algorithm's HMAC (its HOTP call knows only SHA1).
+QString oathCode(QByteArrayView secret, quint64 step, const TotpParameters& params)
+{
+    if (secret.isEmpty() || params.digits < kMinDigits || params.digits > kMaxDigits ||
+        step > static_cast<quint64>(std::numeric_limits<time_t>::max()))
+        return {};
+    initOath();
+    std::array<char, kMaxDigits + 1> out{};
+    const int rc =
+        oath_totp_generate2(secret.data(), static_cast<size_t>(secret.size()), static_cast<time_t>(step), 1,
+                            0, static_cast<unsigned>(params.digits), oathFlags(params.algorithm), out.data());
+    if (rc != OATH_OK)
+        return {};
+    return QString::fromLatin1(out.data());
 }
 
 // Value of a base32 character, or -1.
@@ -119,29 +145,7 @@ QString Totp::otpauthUri(QByteArrayView secret, const QString& account, const QS
 
 QString Totp::hotp(QByteArrayView secret, quint64 counter, TotpParameters params)
 {
-    if (secret.isEmpty() || params.digits < kMinDigits || params.digits > kMaxDigits)
-        return {};
-    std::array<unsigned char, 8> message{};
-    for (int i = 7; i >= 0; --i) {
-        message[static_cast<size_t>(i)] = static_cast<unsigned char>(counter & 0xff);
-        counter >>= 8;
-    }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-    unsigned int macLength = 0;
-    if (!HMAC(messageDigest(params.algorithm), secret.data(), static_cast<int>(secret.size()), message.data(),
-              message.size(), mac.data(), &macLength) ||
-        macLength < 20)
-        return {};
-    // RFC 4226 §5.3 dynamic truncation: 31 bits at the offset named by the low nibble of the last byte.
-    const unsigned offset = mac[macLength - 1] & 0x0f;
-    const quint32 binary =
-        (static_cast<quint32>(mac[offset] & 0x7f) << 24) | (static_cast<quint32>(mac[offset + 1]) << 16) |
-        (static_cast<quint32>(mac[offset + 2]) << 8) | static_cast<quint32>(mac[offset + 3]);
-    quint64 modulus = 1;
-    for (int i = 0; i < params.digits; ++i)
-        modulus *= 10;
-    return QStringLiteral("%1").arg(static_cast<quint64>(binary) % modulus, params.digits, 10,
-                                    QLatin1Char('0'));
+    return oathCode(secret, counter, params);
 }
 
 qint64 Totp::timeStep(qint64 unixSeconds, int period)

@@ -19,7 +19,7 @@ enum class TotpAlgorithm {
     Sha512,
 };
 
-/// How codes are derived: hash, number of digits (6..10) and time step in seconds (> 0). Declared
+/// How codes are derived: hash, number of digits (6..8) and time step in seconds (> 0). Declared
 /// outside Totp so that `TotpParameters params = {}` can be a default argument of its members.
 struct TotpParameters
 {
@@ -29,8 +29,10 @@ struct TotpParameters
 };
 
 /// Time-based one-time passwords (RFC 6238) on top of HOTP (RFC 4226), with the base32 and
-/// `otpauth://` forms authenticator apps use at enrolment. Pure functions of their arguments:
-/// the caller supplies the clock and stores the secret (sealed) and the last accepted time step.
+/// `otpauth://` forms authenticator apps use at enrolment. The HMAC and truncation are liboath's;
+/// the window, replay and rate-limit rules are ours (here and in MfaService). Pure functions of
+/// their arguments: the caller supplies the clock and stores the secret (sealed) and the last
+/// accepted time step.
 class Totp
 {
 public:
@@ -56,8 +58,9 @@ public:
                               TotpParameters params = {});
 
     /// The HOTP value (RFC 4226) of `counter`: dynamic truncation of HMAC(secret, counter) to
-    /// `params.digits` decimal digits, zero-padded; `params.period` is not used. Returns an empty
-    /// string for an empty secret or a digit count outside 6..10.
+    /// `params.digits` decimal digits, zero-padded, computed by liboath; `params.period` is not
+    /// used. Returns an empty string for an empty secret or a digit count outside 6..8 (liboath's
+    /// range; authenticator apps show 6 or 8).
     static QString hotp(QByteArrayView secret, quint64 counter, TotpParameters params = {});
 
     /// The TOTP code at `unixSeconds`: hotp() of the time step floor(unixSeconds / period).

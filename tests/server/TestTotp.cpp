@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "mfa/Totp.h"
 
+#include <QProcess>
+#include <QStandardPaths>
 #include <QTest>
 
 using namespace ehrs;
@@ -93,7 +95,9 @@ private Q_SLOTS:
         QTest::addColumn<int>("period");
         QTest::newRow("empty secret") << QByteArray() << qint64(59) << 6 << 30;
         QTest::newRow("5 digits") << kSeedSha1 << qint64(59) << 5 << 30;
-        QTest::newRow("11 digits") << kSeedSha1 << qint64(59) << 11 << 30;
+        // liboath computes 6, 7 or 8 digits (authenticator apps show 6 or 8).
+        QTest::newRow("9 digits") << kSeedSha1 << qint64(59) << 9 << 30;
+        QTest::newRow("10 digits") << kSeedSha1 << qint64(59) << 10 << 30;
         QTest::newRow("zero period") << kSeedSha1 << qint64(59) << 6 << 0;
         QTest::newRow("negative time") << kSeedSha1 << qint64(-1) << 6 << 30;
     }
@@ -109,10 +113,49 @@ private Q_SLOTS:
         QVERIFY(!Totp::verify(secret, u"000000", time, -1, 1, params));
     }
 
-    void tenDigits()
+    void sevenDigits()
     {
-        // 31-bit truncation zero-padded to 10 digits: RFC 4226 counter 0 is 1284755224 untruncated.
-        QCOMPARE(Totp::hotp(kSeedSha1, 0, {.digits = 10}), QStringLiteral("1284755224"));
+        // 31-bit truncation modulo 10^7: RFC 4226 counter 0 is 1284755224 untruncated.
+        QCOMPARE(Totp::hotp(kSeedSha1, 0, {.digits = 7}), QStringLiteral("4755224"));
+    }
+
+    void oathtoolAgrees_data()
+    {
+        QTest::addColumn<TotpAlgorithm>("algorithm");
+        QTest::addColumn<int>("digits");
+        QTest::addColumn<qint64>("time");
+        const qint64 times[] = {0, 59, 1700000000, 1700000029, 4102444800};
+        for (qint64 time : times) {
+            QTest::addRow("SHA1 6 T=%lld", time) << TotpAlgorithm::Sha1 << 6 << time;
+            QTest::addRow("SHA1 8 T=%lld", time) << TotpAlgorithm::Sha1 << 8 << time;
+            QTest::addRow("SHA256 7 T=%lld", time) << TotpAlgorithm::Sha256 << 7 << time;
+            QTest::addRow("SHA512 8 T=%lld", time) << TotpAlgorithm::Sha512 << 8 << time;
+        }
+    }
+
+    // Codes of fresh random secrets, as the command-line tool from OATH Toolkit computes them from
+    // the base32 secret an authenticator app would be given (also its own run as a CTest test:
+    // TestTotp_oathtool, Skipped where oathtool is not installed).
+    void oathtoolAgrees()
+    {
+        QFETCH(TotpAlgorithm, algorithm);
+        QFETCH(int, digits);
+        QFETCH(qint64, time);
+        const QString oathtool = QStandardPaths::findExecutable(QStringLiteral("oathtool"));
+        if (oathtool.isEmpty())
+            QSKIP("oathtool is not installed (Debian package oathtool)");
+        const QByteArray secret = Totp::generateSecret();
+        const TotpParameters params{.algorithm = algorithm, .digits = digits, .period = 30};
+        QProcess tool;
+        tool.start(oathtool, {QStringLiteral("--totp=") + Totp::algorithmName(algorithm),
+                              QStringLiteral("--base32"), QStringLiteral("--digits=%1").arg(digits),
+                              QStringLiteral("--now=@%1").arg(time), Totp::base32Encode(secret)});
+        QVERIFY(tool.waitForFinished(10000));
+        QCOMPARE(tool.exitCode(), 0);
+        const QString expected = QString::fromLatin1(tool.readAllStandardOutput()).trimmed();
+        QCOMPARE(expected.size(), digits);
+        QCOMPARE(Totp::code(secret, time, params), expected);
+        QCOMPARE(Totp::verify(secret, expected, time, -1, 0, params), std::optional<qint64>(time / 30));
     }
 
     void generateSecret()

@@ -13,7 +13,7 @@
 #include <cmath>
 #include <limits>
 
-namespace ehrs::test::prometheus {
+namespace ehrs::test::exposition {
 
 using LabelMap = QMap<QByteArray, QByteArray>;
 using SeriesKey = QList<QPair<QByteArray, QByteArray>>;
@@ -133,8 +133,8 @@ inline bool parseNumber(QByteArrayView text, double* value)
 // Rules on top of the line grammar: a family's HELP (optional) then TYPE come once, before its
 // samples; families are contiguous and sorted by name; a family's series are sorted by their
 // labels (without `le`) and never repeated; histogram series are their buckets with strictly
-// increasing `le` and non-decreasing integral counts ending with +Inf, then `_sum`, then `_count`
-// equal to the +Inf bucket.
+// increasing `le` and non-decreasing integral counts ending with +Inf, one `_sum` and one `_count`
+// equal to the +Inf bucket (before or after the buckets).
 inline Exposition parseExposition(const QByteArray& text)
 {
     Exposition e;
@@ -270,7 +270,7 @@ inline Exposition parseExposition(const QByteArray& text)
         }
         LabelMap key = first.labels;
         key.remove("le");
-        double previousLe = -kInf, previousCount = 0, lastCount = -1;
+        double previousLe = -kInf, previousCount = 0, lastCount = -1, count = -1;
         bool seenInf = false, seenSum = false, seenCount = false;
         for (; i < e.samples.size(); ++i) {
             const Sample& s = e.samples[i];
@@ -280,8 +280,7 @@ inline Exposition parseExposition(const QByteArray& text)
                 break;
             if (s.name == name + "_bucket") {
                 double le = 0;
-                if (seenSum || seenCount || seenInf || !parseNumber(s.labels.value("le"), &le) ||
-                    std::isnan(le) || le <= previousLe)
+                if (seenInf || !parseNumber(s.labels.value("le"), &le) || std::isnan(le) || le <= previousLe)
                     return fail(0, "histogram buckets out of order", s.name);
                 if (s.value != std::floor(s.value) || s.value < previousCount)
                     return fail(0, "histogram bucket counts not monotonic integers", s.name);
@@ -289,20 +288,26 @@ inline Exposition parseExposition(const QByteArray& text)
                 previousCount = lastCount = s.value;
                 seenInf = std::isinf(le);
             } else if (s.name == name + "_sum") {
-                if (!seenInf || seenSum || seenCount)
-                    return fail(0, "histogram _sum misplaced or no +Inf bucket", s.name);
+                if (seenSum)
+                    return fail(0, "histogram _sum twice", s.name);
                 seenSum = true;
             } else {
-                if (!seenSum || seenCount || s.value != lastCount)
-                    return fail(0, "histogram _count misplaced or not equal to the +Inf bucket", s.name);
+                if (seenCount)
+                    return fail(0, "histogram _count twice", s.name);
                 seenCount = true;
+                count = s.value;
             }
         }
-        if (!seenCount)
-            return fail(0, "histogram series without _count", name);
+        // The format orders the buckets but not _sum and _count around them (prometheus-cpp
+        // writes _count and _sum first).
+        if (!seenInf)
+            return fail(0, "histogram series without a +Inf bucket", name);
+        if (!seenSum)
+            return fail(0, "histogram series without _sum", name);
+        if (!seenCount || count != lastCount)
+            return fail(0, "histogram _count missing or not equal to the +Inf bucket", name);
     }
     return e;
 }
 
-
-} // namespace ehrs::test::prometheus
+} // namespace ehrs::test::exposition

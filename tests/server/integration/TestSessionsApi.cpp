@@ -14,6 +14,8 @@
 
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
@@ -127,6 +129,7 @@ private Q_SLOTS:
     void auditHasNoSecrets();
     void failedLoginsAreRateLimited();
     void metricsParseAsPrometheusText();
+    void metricsAreTheDocumentedOnes();
     void openApiDescribesEveryRoute();
     void busyWorkerDoesNotBlockOthers();
     void redisOutageFallsBackToDatabase();
@@ -786,7 +789,7 @@ void TestSessionsApi::metricsParseAsPrometheusText()
     auto r = api().request("GET", "/metrics");
     QCOMPARE(r.status, 200);
     QVERIFY(r.header("content-type").startsWith("text/plain; version=0.0.4"));
-    const auto e = prometheus::parseExposition(r.body);
+    const auto e = exposition::parseExposition(r.body);
     QVERIFY2(e.error.isEmpty(), e.error.constData());
     for (const char* family : {"ehrs_http_requests_total", "ehrs_http_request_duration_seconds", "ehrs_refreshes_total",
                                "ehrs_logins_total", "ehrs_active_sessions", "ehrs_redis_up", "ehrs_revocation_feed_up"})
@@ -797,6 +800,44 @@ void TestSessionsApi::metricsParseAsPrometheusText()
     QCOMPARE(e.value("ehrs_redis_up"), postgres() ? 1.0 : 0.0);
     // Nothing secret in there.
     QVERIFY(!r.body.contains(l.refresh) && !r.body.contains(l.access));
+}
+
+void TestSessionsApi::metricsAreTheDocumentedOnes()
+{
+    // Make every family have a series (prometheus-cpp leaves out families without one): a login,
+    // a refresh, a revocation (logout) and a rate limit.
+    Login l = login(newUser());
+    auto refreshed = refresh(l.refresh);
+    QCOMPARE(refreshed.status, 200);
+    const QByteArray access = QByteArray::fromStdString(refreshed.str("accessToken"));
+    QCOMPARE(api().request("POST", "/api/auth/logout", nullptr, access).status, 200);
+    const Json wrong{{"email", newUser().toStdString()}, {"password", "wrong password!!"}};
+    int status = 0;
+    for (int i = 0; i < 20 && status != 429; ++i)
+        status = api().request("POST", "/api/auth/login", wrong).status;
+    QCOMPARE(status, 429);
+    auto r = api().request("GET", "/metrics");
+    QCOMPARE(r.status, 200);
+    const auto e = exposition::parseExposition(r.body);
+    QVERIFY2(e.error.isEmpty(), e.error.constData());
+    QStringList served;
+    for (const QByteArray& family : e.families) {
+        if (family.startsWith("ehrs_"))
+            served << QString::fromLatin1(family);
+    }
+    // The names docs/operations.md lists under "Metrics", before its own subsections.
+    QFile docs(QStringLiteral(EHRS_SOURCE_DIR "/docs/operations.md"));
+    QVERIFY(docs.open(QIODevice::ReadOnly));
+    QString section = QString::fromUtf8(docs.readAll());
+    section = section.mid(section.indexOf(u"\n## Metrics\n"));
+    section = section.left(section.indexOf(u"\n#", 5));
+    QStringList documented;
+    for (const auto& m : QRegularExpression(QStringLiteral("ehrs_[a-z_]+")).globalMatch(section))
+        documented << m.captured();
+    documented.removeDuplicates();
+    documented.sort();
+    served.sort();
+    QCOMPARE(served, documented);
 }
 
 void TestSessionsApi::openApiDescribesEveryRoute()

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: Apache-2.0
+// Real responses of a running `ehr-sessions-server` (ServerProcess) to every operation that
+// docs/openapi.yaml documents, successes and errors, checked against the document's schemas by
+// an outside validator (Ajv, through tests/openapi/check_responses.mjs). Runs on the embedded
+// SQLite default and on PostgreSQL + Redis (EHRS_TEST_BACKEND).
+#include "ApiClient.h"
+#include "ServerProcess.h"
+#include "mfa/Totp.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTest>
+
+using namespace ehrs::test;
+using ehrs::server::Totp;
+
+namespace {
+const QByteArray kPassword = "a long enough password";
+const QByteArray kNewPassword = "another long enough password";
+const QByteArray kServiceId = "ehr-api";
+const QByteArray kServiceSecret = "service-secret-0123456789";
+const QByteArray kMetricsToken = "scrape-token-0123456789";
+} // namespace
+
+class TestOpenApiResponses : public QObject
+{
+    Q_OBJECT
+
+    ServerProcess m_server;
+    nlohmann::json m_exchanges = nlohmann::json::array();
+
+    // Sends a request and records the exchange under the documented path template.
+    ApiResponse callAt(const QByteArray& method, const QByteArray& documentedPath, const QByteArray& path,
+                       const nlohmann::json& body = nullptr, const QByteArray& bearer = {},
+                       const QList<QPair<QByteArray, QByteArray>>& headers = {})
+    {
+        ApiResponse r = ApiClient(m_server.url()).request(method, path, body, bearer, headers);
+        m_exchanges.push_back({{"method", method.toStdString()},
+                               {"path", documentedPath.toStdString()},
+                               {"status", r.status},
+                               {"contentType", r.header("content-type").toStdString()},
+                               {"body", r.body.toStdString()}});
+        return r;
+    }
+    ApiResponse call(const QByteArray& method, const QByteArray& path, const nlohmann::json& body = nullptr,
+                     const QByteArray& bearer = {}, const QList<QPair<QByteArray, QByteArray>>& headers = {})
+    {
+        return callAt(method, path, path, body, bearer, headers);
+    }
+
+    static QString npmDir() { return qEnvironmentVariable("EHRS_OPENAPI_NPM_DIR"); }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("node")).isEmpty())
+            QSKIP("node is not installed");
+        if (!QFile::exists(npmDir() + QStringLiteral("/node_modules/ajv")))
+            QSKIP("the OpenAPI validators are not installed (scripts/test.sh runs "
+                  "tests/openapi/install-validators.sh)");
+        EHRS_REQUIRE_BACKEND_UNDER_TEST();
+        QVERIFY(m_server.useBackendUnderTest());
+        m_server.setEnv(QStringLiteral("INTROSPECTION_CLIENTS"),
+                        QString::fromLatin1(kServiceId + ':' + kServiceSecret));
+        m_server.setEnv(QStringLiteral("METRICS_TOKEN"), QString::fromLatin1(kMetricsToken));
+        QVERIFY(m_server.start());
+    }
+
+    void everyOperation()
+    {
+        QVERIFY(m_server.addUser(QStringLiteral("alice@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(m_server.addUser(QStringLiteral("it@example.org"), QString::fromLatin1(kPassword),
+                                 QStringLiteral("IT"), {QStringLiteral("--admin")}));
+
+        // Sign-in, its errors, the session list.
+        QCOMPARE(call("POST", "/api/auth/login", {{"email", "alice@example.org"}}).status, 400);
+        QCOMPARE(
+            call("POST", "/api/auth/login", {{"email", "alice@example.org"}, {"password", "wrong password!"}})
+                .status,
+            401);
+        const nlohmann::json aliceLogin{{"email", "alice@example.org"},
+                                        {"password", kPassword.toStdString()}};
+        auto a = call("POST", "/api/auth/login", aliceLogin);
+        QCOMPARE(a.status, 200);
+        const QByteArray access = QByteArray::fromStdString(a.str("accessToken"));
+        const QByteArray refreshToken = QByteArray::fromStdString(a.str("refreshToken"));
+        const QByteArray sessionId = QByteArray::fromStdString(a.str("sessionId"));
+        const QByteArray aliceId = QByteArray::fromStdString(a.json["user"]["id"].get<std::string>());
+        auto second = call("POST", "/api/auth/login", aliceLogin);
+        QCOMPARE(second.status, 200);
+        const QByteArray otherSession = QByteArray::fromStdString(second.str("sessionId"));
+
+        QCOMPARE(call("GET", "/api/auth/me", nullptr, access).status, 200);
+        QCOMPARE(call("GET", "/api/auth/me").status, 401);
+        QCOMPARE(call("GET", "/api/sessions", nullptr, access).status, 200);
+        QCOMPARE(call("GET", "/api/sessions", nullptr, "not-a-token").status, 401);
+
+        // Refresh: rotation, bad input, unknown token.
+        QCOMPARE(call("POST", "/api/sessions/refresh", nlohmann::json::object()).status, 400);
+        QCOMPARE(call("POST", "/api/sessions/refresh", {{"refreshToken", std::string(64, 'A')}}).status, 401);
+        auto refreshed =
+            call("POST", "/api/sessions/refresh", {{"refreshToken", refreshToken.toStdString()}});
+        QCOMPARE(refreshed.status, 200);
+        const QByteArray access2 = QByteArray::fromStdString(refreshed.str("accessToken"));
+
+        // One session: rename, revoke.
+        const QByteArray one = "/api/sessions/" + otherSession;
+        const QByteArray unknown = "/api/sessions/00000000-0000-4000-8000-000000000000";
+        QCOMPARE(callAt("PATCH", "/api/sessions/{id}", one, {{"name", "Ward PC"}}, access2).status, 200);
+        QCOMPARE(
+            callAt("PATCH", "/api/sessions/{id}", one, {{"name", std::string(500, 'x')}}, access2).status,
+            400);
+        QCOMPARE(callAt("PATCH", "/api/sessions/{id}", unknown, {{"name", "x"}}, access2).status, 404);
+        QCOMPARE(callAt("PATCH", "/api/sessions/{id}", one, {{"name", "x"}}).status, 401);
+        QCOMPARE(callAt("DELETE", "/api/sessions/{id}", unknown, nullptr, access2).status, 404);
+        QCOMPARE(callAt("DELETE", "/api/sessions/{id}", one, nullptr).status, 401);
+        QCOMPARE(callAt("DELETE", "/api/sessions/{id}", one, nullptr, access2).status, 200);
+
+        // Sign out the others (re-authentication).
+        QCOMPARE(call("POST", "/api/auth/login", aliceLogin).status, 200);
+        QCOMPARE(call("DELETE", "/api/sessions", nlohmann::json::object(), access2).status, 400);
+        QCOMPARE(call("DELETE", "/api/sessions", {{"password", "wrong password!"}}, access2).status, 403);
+        QCOMPARE(call("DELETE", "/api/sessions", {{"password", kPassword.toStdString()}}).status, 401);
+        QCOMPARE(call("DELETE", "/api/sessions", {{"password", kPassword.toStdString()}}, access2).status,
+                 200);
+
+        // Introspection for other services (HTTP Basic).
+        const QByteArray basic = "Basic " + (kServiceId + ':' + kServiceSecret).toBase64();
+        const QByteArray wrongBasic = "Basic " + (kServiceId + ":wrong-secret-0123456789").toBase64();
+        QCOMPARE(call("POST", "/api/sessions/introspect", {{"token", access2.toStdString()}}, {},
+                      {{"Authorization", basic}})
+                     .status,
+                 200);
+        QCOMPARE(
+            call("POST", "/api/sessions/introspect", {{"token", "garbage"}}, {}, {{"Authorization", basic}})
+                .status,
+            200); // {"active": false}
+        QCOMPARE(
+            call("POST", "/api/sessions/introspect", nlohmann::json::object(), {}, {{"Authorization", basic}})
+                .status,
+            400);
+        QCOMPARE(call("POST", "/api/sessions/introspect", {{"token", access2.toStdString()}}, {},
+                      {{"Authorization", wrongBasic}})
+                     .status,
+                 401);
+
+        // Two-step verification: set up, enable, sign in with a backup code, disable.
+        QCOMPARE(call("POST", "/api/auth/mfa/disable",
+                      {{"password", kPassword.toStdString()}, {"code", "123456"}}, access2)
+                     .status,
+                 409); // not on
+        QCOMPARE(call("POST", "/api/auth/mfa/setup", {{"password", "wrong password!"}}, access2).status, 403);
+        QCOMPARE(call("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}).status, 401);
+        auto setup = call("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access2);
+        QCOMPARE(setup.status, 200);
+        const auto secret = Totp::base32Decode(QString::fromStdString(setup.str("secret")));
+        QVERIFY(secret);
+        QCOMPARE(call("POST", "/api/auth/mfa/enable", nlohmann::json::object(), access2).status, 400);
+        QCOMPARE(call("POST", "/api/auth/mfa/enable", {{"code", "000000"}}).status, 401);
+        const QString code = Totp::code(*secret, QDateTime::currentSecsSinceEpoch());
+        auto enabled = call("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access2);
+        QCOMPARE(enabled.status, 200);
+        const auto backupCodes = enabled.json["backupCodes"];
+        QVERIFY(backupCodes.size() >= 3);
+        QCOMPARE(call("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access2).status, 409);
+        QCOMPARE(call("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access2).status,
+                 409);
+
+        auto challenge = call("POST", "/api/auth/login", aliceLogin);
+        QCOMPARE(challenge.status, 200);
+        QVERIFY(challenge.json.value("requiresMFA", false));
+        QCOMPARE(call("POST", "/api/auth/verify-mfa", {{"mfaToken", challenge.str("mfaToken")}}).status, 400);
+        QCOMPARE(call("POST", "/api/auth/verify-mfa", {{"mfaToken", "forged"}, {"code", "123456"}}).status,
+                 401);
+        auto verified =
+            call("POST", "/api/auth/verify-mfa",
+                 {{"mfaToken", challenge.str("mfaToken")}, {"code", backupCodes[0].get<std::string>()}});
+        QCOMPARE(verified.status, 200);
+        const QByteArray access3 = QByteArray::fromStdString(verified.str("accessToken"));
+        QCOMPARE(call("POST", "/api/auth/mfa/disable",
+                      {{"password", "wrong password!"}, {"code", backupCodes[1].get<std::string>()}}, access3)
+                     .status,
+                 403);
+        QCOMPARE(call("POST", "/api/auth/mfa/disable", {{"password", kPassword.toStdString()}, {"code", "1"}})
+                     .status,
+                 401);
+        QCOMPARE(call("POST", "/api/auth/mfa/disable",
+                      {{"password", kPassword.toStdString()}, {"code", backupCodes[2].get<std::string>()}},
+                      access3)
+                     .status,
+                 200);
+
+        // Password change (ends the other sessions).
+        QCOMPARE(call("POST", "/api/auth/password", {{"currentPassword", kPassword.toStdString()}}, access3)
+                     .status,
+                 400);
+        QCOMPARE(call("POST", "/api/auth/password",
+                      {{"currentPassword", "wrong password!"}, {"newPassword", kNewPassword.toStdString()}},
+                      access3)
+                     .status,
+                 403);
+        QCOMPARE(
+            call("POST", "/api/auth/password",
+                 {{"currentPassword", kPassword.toStdString()}, {"newPassword", kNewPassword.toStdString()}})
+                .status,
+            401);
+        QCOMPARE(
+            call("POST", "/api/auth/password",
+                 {{"currentPassword", kPassword.toStdString()}, {"newPassword", kNewPassword.toStdString()}},
+                 access3)
+                .status,
+            200);
+
+        // IT: cleanup and revoking a user's sessions.
+        auto it = call("POST", "/api/auth/login",
+                       {{"email", "it@example.org"}, {"password", kPassword.toStdString()}});
+        QCOMPARE(it.status, 200);
+        const QByteArray admin = QByteArray::fromStdString(it.str("accessToken"));
+        QCOMPARE(call("POST", "/api/sessions/cleanup", nullptr, admin).status, 200);
+        QCOMPARE(call("POST", "/api/sessions/cleanup", nullptr, access3).status, 403);
+        QCOMPARE(call("POST", "/api/sessions/cleanup").status, 401);
+        const QByteArray userSessions = "/api/admin/users/" + aliceId + "/sessions";
+        QCOMPARE(callAt("DELETE", "/api/admin/users/{id}/sessions", userSessions, nullptr, access3).status,
+                 403);
+        QCOMPARE(callAt("DELETE", "/api/admin/users/{id}/sessions", userSessions).status, 401);
+        QCOMPARE(callAt("DELETE", "/api/admin/users/{id}/sessions",
+                        "/api/admin/users/00000000-0000-4000-8000-000000000000/sessions", nullptr, admin)
+                     .status,
+                 404);
+        QCOMPARE(callAt("DELETE", "/api/admin/users/{id}/sessions", userSessions, nullptr, admin).status,
+                 200);
+
+        // Logout.
+        QCOMPARE(call("POST", "/api/auth/logout").status, 401);
+        QCOMPARE(call("POST", "/api/auth/logout", nullptr, admin).status, 200);
+
+        // Operations endpoints.
+        QCOMPARE(call("GET", "/.well-known/jwks.json").status, 200);
+        QCOMPARE(call("GET", "/api/openapi.json").status, 200);
+        QCOMPARE(call("GET", "/healthz").status, 200);
+        QCOMPARE(call("GET", "/readyz").status, 200);
+        QCOMPARE(call("GET", "/metrics").status, 401);
+        QCOMPARE(call("GET", "/metrics", nullptr, kMetricsToken).status, 200);
+
+        // The outside validator.
+        QFile file(QDir(m_server.dataDir()).filePath(QStringLiteral("exchanges.json")));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(QByteArray::fromStdString(m_exchanges.dump(2)));
+        file.close();
+        QProcess node;
+        node.setProcessChannelMode(QProcess::MergedChannels);
+        node.start(QStringLiteral("node"),
+                   {QStringLiteral(EHRS_OPENAPI_DIR "/check_responses.mjs"), QStringLiteral("--npm-dir"),
+                    npmDir(), QStringLiteral(EHRS_SOURCE_DIR "/docs/openapi.yaml"), file.fileName()});
+        QVERIFY(node.waitForFinished(120000));
+        const QByteArray out = node.readAll();
+        qInfo().noquote() << out.trimmed();
+        QVERIFY2(node.exitStatus() == QProcess::NormalExit && node.exitCode() == 0, out.constData());
+    }
+
+    void cleanupTestCase() { m_server.stop(); }
+};
+
+QTEST_GUILESS_MAIN(TestOpenApiResponses)
+#include "TestOpenApiResponses.moc"
