@@ -44,10 +44,10 @@ struct PoolThreadApi
 };
 QThreadStorage<PoolThreadApi*> s_poolApi;
 
-ApiRoutes* poolRoutesFor(SharedState& shared)
+PoolThreadApi* poolThreadApiFor(SharedState& shared)
 {
     if (s_poolApi.hasLocalData() && s_poolApi.localData() && s_poolApi.localData()->owner == &shared)
-        return s_poolApi.localData()->api.get();
+        return s_poolApi.localData();
     s_poolApi.setLocalData(nullptr); // deletes what another server of this process left here
     auto services = ServiceBundle::create(shared, /*requestPath=*/false);
     if (!services) {
@@ -59,7 +59,13 @@ ApiRoutes* poolRoutesFor(SharedState& shared)
     state->services = std::move(*services);
     state->api = std::make_unique<ApiRoutes>(apiDepsOf(*state->services));
     s_poolApi.setLocalData(state);
-    return state->api.get();
+    return state;
+}
+
+ApiRoutes* poolRoutesFor(SharedState& shared)
+{
+    PoolThreadApi* state = poolThreadApiFor(shared);
+    return state ? state->api.get() : nullptr;
 }
 } // namespace
 
@@ -109,12 +115,24 @@ void Worker::runCleanup()
 {
     if (!m_services)
         return;
-    auto n = m_services->service.cleanup(
-        AuditActor{{}, {}, QStringLiteral("system"), QStringLiteral("cleanup-job")});
-    if (n)
-        qCInfo(lcSessions) << "cleanup deleted" << *n << "old sessions";
-    else
-        qCWarning(lcSessions) << "cleanup failed:" << n.error().message;
+    // Its SQL is synchronous: on the SQL pool, with that thread's services, not on this loop.
+    auto queued = m_shared.sqlPool().run<Result<int>>(
+        this,
+        [shared = &m_shared]() -> Result<int> {
+            PoolThreadApi* state = poolThreadApiFor(*shared);
+            if (!state)
+                return fail(ErrorCode::Unavailable, QStringLiteral("no database connection"));
+            return state->services->service.cleanup(
+                AuditActor{{}, {}, QStringLiteral("system"), QStringLiteral("cleanup-job")});
+        },
+        [](Result<int> n) {
+            if (n)
+                qCInfo(lcSessions) << "cleanup deleted" << *n << "old sessions";
+            else
+                qCWarning(lcSessions) << "cleanup failed:" << n.error().message;
+        });
+    if (!queued)
+        qCWarning(lcSessions) << "cleanup skipped:" << queued.error().message;
 }
 
 HttpResponse Worker::corsPreflight(bool allowed) const
