@@ -210,15 +210,22 @@ void RedisStore::applyAsyncOnce(const QList<Write>& writes, Done<void> done)
         bool ok = true;
         Done<void> done;
     };
-    auto batch = std::make_shared<Batch>(Batch{writes.size(), true, std::move(done)});
+    // Consecutive deletes go as one DEL; the order of everything else is kept (a PUBLISH follows the
+    // blacklist entry it announces).
+    std::vector<QList<QByteArray>> commands;
+    commands.reserve(size_t(writes.size()));
     for (const Write& w : writes) {
-        QList<QByteArray> argv;
         if (w.publish)
-            argv = {"PUBLISH", w.key, w.value};
+            commands.push_back({"PUBLISH", w.key, w.value});
         else if (w.ttlSeconds > 0)
-            argv = {"SET", w.key, w.value, "EX", QByteArray::number(w.ttlSeconds)};
+            commands.push_back({"SET", w.key, w.value, "EX", QByteArray::number(w.ttlSeconds)});
+        else if (!commands.empty() && commands.back().first() == "DEL")
+            commands.back().append(w.key);
         else
-            argv = {"DEL", w.key};
+            commands.push_back({"DEL", w.key});
+    }
+    auto batch = std::make_shared<Batch>(Batch{qsizetype(commands.size()), true, std::move(done)});
+    for (QList<QByteArray>& argv : commands) {
         m_async->command(std::move(argv), m_async.get(), [batch](Result<RedisReply> reply) {
             batch->ok = batch->ok && reply.has_value();
             if (--batch->left > 0)
@@ -235,26 +242,19 @@ void RedisStore::incrementWindowAsync(const QByteArray& currentKey, const QByteA
 {
     if (!m_async)
         return KeyValueStore::incrementWindowAsync(currentKey, previousKey, ttlSeconds, std::move(done));
-    struct Counts
-    {
-        qint64 current = 0;
-        bool ok = true;
-        Done<QPair<qint64, qint64>> done;
-    };
-    auto counts = std::make_shared<Counts>(Counts{0, true, std::move(done)});
-    // Pipelined: one round trip. The last reply (GET) answers.
-    m_async->command({"INCR", currentKey}, m_async.get(), [counts](Result<RedisReply> reply) {
-        counts->ok = counts->ok && reply.has_value();
-        if (reply)
-            counts->current = reply->toInteger();
-    });
-    m_async->command({"EXPIRE", currentKey, QByteArray::number(ttlSeconds)}, m_async.get(),
-                     [counts](Result<RedisReply> reply) { counts->ok = counts->ok && reply.has_value(); });
-    m_async->command({"GET", previousKey}, m_async.get(), [counts](Result<RedisReply> reply) {
-        if (!counts->ok || !reply)
-            return counts->done(fail(unavailable()));
-        counts->done(qMakePair(counts->current, reply->toInteger()));
-    });
+    // One script, one command, one reply: the count, its expiry when it is new, and the previous
+    // window's count (the synchronous form's three commands, as the same single round trip).
+    static const RedisScript script(
+        QByteArrayLiteral("local c = redis.call('INCR', KEYS[1]) "
+                          "if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+                          "return {c, tonumber(redis.call('GET', KEYS[2]) or '0') or 0}"));
+    m_async->evalScript(script, {currentKey, previousKey}, {QByteArray::number(ttlSeconds)}, m_async.get(),
+                        [done = std::move(done)](Result<RedisReply> reply) {
+                            if (!reply || reply->type != RedisReply::Type::Array ||
+                                reply->elements.size() != 2)
+                                return done(fail(unavailable()));
+                            done(qMakePair(reply->elements[0].toInteger(), reply->elements[1].toInteger()));
+                        });
 }
 
 template <typename Call>

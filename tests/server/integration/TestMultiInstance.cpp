@@ -42,6 +42,7 @@ class TestMultiInstance : public QObject
         config.jwtSecret = "multi-instance-secret-0123456789abcdef012345";
         config.loginPerIp = {1000, 60};
         config.loginPerAccount = {3, 600};
+        config.refreshPerSession = {4, 600};
         auto shared = SharedState::create(config);
         if (!shared)
             return nullptr;
@@ -219,6 +220,28 @@ private Q_SLOTS:
         QCOMPARE(r.status, 429);
         QVERIFY(r.header("retry-after").toInt() >= 1);
         QCOMPARE(ApiClient(m_a->url()).request("POST", "/api/auth/login", body).status, 429);
+    }
+
+    void refreshLimitIsSharedByInstances()
+    {
+        // The refresh count is kept in Redis by a script on the worker's non-blocking connection:
+        // four refreshes of one session, two on each instance, use up its budget on both.
+        Login session = login(*m_a);
+        QVERIFY(!session.refresh.isEmpty());
+        QByteArray refresh = session.refresh;
+        for (int i = 0; i < 4; ++i) {
+            ServerApp& app = i % 2 == 0 ? *m_a : *m_b;
+            auto r = ApiClient(app.url()).request("POST", "/api/sessions/refresh",
+                                                  {{"refreshToken", refresh.toStdString()}});
+            QCOMPARE(r.status, 200);
+            refresh = QByteArray::fromStdString(r.str("refreshToken"));
+        }
+        for (ServerApp* app : {m_a.get(), m_b.get()}) {
+            auto r = ApiClient(app->url())
+                         .request("POST", "/api/sessions/refresh", {{"refreshToken", refresh.toStdString()}});
+            QCOMPARE(r.status, 429);
+            QVERIFY(r.header("retry-after").toInt() >= 1);
+        }
     }
 
     void feedDownFailsClosed()
