@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Debian packages with CPack, one per component:
 #   ehr-sessions-server  (component "server")  server binary, migrations, systemd system unit,
-#                        /etc/ehr-sessions/server.env (conffile), maintainer scripts
+#                        /etc/ehr-sessions/server.env (conffile), maintainer scripts, bash completion
 #   ehr-sessions         (component "desktop") agent (+ app when the ehr-sessions target exists),
-#                        systemd user unit, XDG autostart entry, .desktop file, hicolor icon
+#                        systemd user unit, XDG autostart entry, .desktop file, hicolor icon,
+#                        the agent's bash completion
 # Build them from a configured and built tree:  cpack -G DEB -B <output dir>   (in the build dir)
 #
 # The package layout is defined here, with install rules of their own components. They are
@@ -54,6 +55,9 @@ function(_ehrs_package_manpage target component)
   endif()
 endfunction()
 _ehrs_package_manpage(ehr-sessions-server server)
+# Loaded on demand by bash-completion (docs/operations.md, "Shell completion").
+install(FILES ${_ehrs_pkg}/bash-completion/ehr-sessions-server DESTINATION ${_ehrs_datadir}/bash-completion/completions
+        COMPONENT server EXCLUDE_FROM_ALL)
 
 set(EHRS_PACKAGE_COMPONENTS server)
 
@@ -74,6 +78,8 @@ if(TARGET ehr-sessions-agent)
   install(FILES ${PROJECT_SOURCE_DIR}/docs/agent-api.md DESTINATION ${_ehrs_datadir}/doc/ehr-sessions
           COMPONENT desktop EXCLUDE_FROM_ALL OPTIONAL)
   _ehrs_package_manpage(ehr-sessions-agent desktop)
+  install(FILES ${_ehrs_pkg}/bash-completion/ehr-sessions-agent DESTINATION ${_ehrs_datadir}/bash-completion/completions
+          COMPONENT desktop EXCLUDE_FROM_ALL)
   if(TARGET ehr-sessions)
     install(TARGETS ehr-sessions RUNTIME DESTINATION ${_ehrs_bindir} COMPONENT desktop EXCLUDE_FROM_ALL)
     install(FILES ${_ehrs_pkg}/app/ehr-sessions.desktop DESTINATION ${_ehrs_datadir}/applications

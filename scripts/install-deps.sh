@@ -13,7 +13,7 @@ run_pkgs=(dbus-user-session gnome-keyring libsecret-tools)
 test_pkgs=(postgresql-15 postgresql-client-15 redis-server redis-tools
   dbus dbus-x11 gnome-keyring libsecret-tools procps curl openssl python3
   wrk nginx-light argon2 xvfb xauth
-  systemd oathtool prometheus)
+  systemd oathtool prometheus bash-completion)
 # The OpenAPI checks install their validators from npm into build/npm (tests/openapi); Node.js
 # comes from Debian unless the machine already has one.
 command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)

@@ -142,7 +142,8 @@ for dep in adduser libqt6sql6-psql libqt6sql6-sqlite libqt6core6 libqt6network6 
 done
 check_shlib_deps "$server_deb" /usr/bin/ehr-sessions-server
 for f in /usr/bin/ehr-sessions-server /usr/lib/systemd/system/ehr-sessions-server.service \
-         /etc/ehr-sessions/server.env /usr/share/doc/ehr-sessions-server/copyright; do
+         /etc/ehr-sessions/server.env /usr/share/doc/ehr-sessions-server/copyright \
+         /usr/share/bash-completion/completions/ehr-sessions-server; do
   expect "server: contains $f" has_file "$server_deb" "$f"
 done
 expect "server: migrations for PostgreSQL" sh -c "dpkg-deb -c '$server_deb' | grep './usr/share/ehr-sessions/migrations/postgres/.*\.sql$' >/dev/null"
@@ -189,7 +190,8 @@ if [ "$have_agent" = 1 ]; then
   check_shlib_deps "$desktop_deb" /usr/bin/ehr-sessions-agent
   desktop_files=(/usr/bin/ehr-sessions-agent /usr/lib/systemd/user/ehr-sessions-agent.service
                  /etc/xdg/autostart/ehr-sessions-agent.desktop
-                 /usr/share/icons/hicolor/scalable/apps/ehr-sessions.svg /usr/share/doc/ehr-sessions/copyright)
+                 /usr/share/icons/hicolor/scalable/apps/ehr-sessions.svg /usr/share/doc/ehr-sessions/copyright
+                 /usr/share/bash-completion/completions/ehr-sessions-agent)
   if [ "$have_app" = 1 ]; then
     desktop_files+=(/usr/bin/ehr-sessions /usr/share/applications/ehr-sessions.desktop)
     for dep in libqt6gui6 libqt6widgets6 libqt6svg6; do # libqt6gui6: xcb plugin; libqt6svg6: SVG icons
