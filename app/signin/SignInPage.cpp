@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QTimer>
@@ -49,9 +50,21 @@ SignInPage::SignInPage(AgentConnection* agent, QSettings* settings, QWidget* par
 
 void SignInPage::buildUi()
 {
-    auto* outer = new QVBoxLayout(this);
+    // In a scroll area: on a short window (or with a two-line reason and an error) the form
+    // scrolls instead of squashing its fields.
+    auto* host = new QVBoxLayout(this);
+    host->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setAccessibleName(tr("Sign in"));
+    host->addWidget(scroll);
+    auto* page = new QWidget(scroll);
+    page->setObjectName(QStringLiteral("signInContent"));
+    scroll->setWidget(page);
+    auto* outer = new QVBoxLayout(page);
     outer->addStretch(1);
-    auto* card = new QWidget(this);
+    auto* card = new QWidget(page);
     card->setMaximumWidth(420);
     card->setMinimumWidth(340);
     auto* layout = new QVBoxLayout(card);
