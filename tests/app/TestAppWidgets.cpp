@@ -14,6 +14,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -263,15 +264,22 @@ void TestAppWidgets::narrowRowsKeepTheTimeLineWhole()
         s.lastActivityAt = QDateTime::currentDateTimeUtc().addSecs(-70); // "active 1 minute ago"
         s.ipAddress = QStringLiteral("10.20.31.144");
         s.location = QStringLiteral("St Mary's, Ward 3");
-        model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true), s});
+        // Seven devices, as in the report: the list scrolls, and its scroll bar takes room too.
+        std::vector<SessionDto> all{session(QStringLiteral("me"), QStringLiteral("laptop"), true)};
+        for (int i = 0; i < 6; ++i) {
+            all.push_back(s);
+            all.back().id = QStringLiteral("phone%1").arg(i);
+        }
+        model.setSessions(all);
         QListView view;
         view.setResizeMode(QListView::Adjust);
         SessionDelegate delegate(&view);
         view.setModel(&model);
         view.setItemDelegate(&delegate);
-        view.resize(width, 500);
+        view.resize(width, 300);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTRY_VERIFY(view.verticalScrollBar()->isVisible());
         for (int row = 0; row < model.rowCount(); ++row) {
             const QModelIndex index = model.index(row);
             QStyleOptionViewItem option;
