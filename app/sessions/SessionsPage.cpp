@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "SessionsPage.h"
 
+#include "RelativeTime.h"
 #include "SessionDelegate.h"
 #include "SessionListModel.h"
 #include "api/ServerApi.h"
@@ -154,6 +155,15 @@ void SessionsPage::buildUi()
         m_view->edit(index);
     });
     listLayout->addWidget(m_view, 1);
+    // The keyboard shortcuts, where people see them (the buttons' tooltips say them too).
+    auto* hint =
+        new QLabel(tr("Keyboard: arrow keys choose a device, F2 renames it, Delete signs it out."), listPage);
+    hint->setObjectName(QStringLiteral("keyboardHint"));
+    hint->setWordWrap(true);
+    QPalette hintPalette = hint->palette();
+    hintPalette.setColor(QPalette::WindowText, hintPalette.color(QPalette::PlaceholderText));
+    hint->setPalette(hintPalette);
+    listLayout->addWidget(hint);
     m_onlyThis = new QLabel(tr("No other devices are signed in. When you sign in elsewhere, the device shows "
                                "up here and you can sign it out from this window."),
                             listPage);
@@ -254,6 +264,9 @@ void SessionsPage::reload()
         m_status->setPalette(palette());
         m_status->setVisible(true);
         m_model->setSessions(*r);
+        // A row is current from the start, so the focused list shows where the keys will act.
+        if (!m_view->currentIndex().isValid() && m_model->rowCount() > 0)
+            m_view->setCurrentIndex(m_model->index(0));
         // The last action's message belongs to the list it changed: it goes when the list changes
         // again, or when the person asks for a fresh list.
         if (m_banner->isVisible()) {
@@ -343,7 +356,13 @@ void SessionsPage::confirmRevoke(int row)
                                 QMessageBox::Cancel, this);
     // The device name comes from whoever signed in: text, never markup (no <img>, no links).
     box->setTextFormat(Qt::PlainText);
-    box->setInformativeText(tr("Whoever uses that device will have to sign in again."));
+    // Enough to decide: when and where the device was last used.
+    const QString network = index.data(SessionListModel::NetworkLineRole).toString();
+    const QString lastActive = relativeTime(index.data(SessionListModel::LastActivityRole).toDateTime(),
+                                            QDateTime::currentDateTimeUtc());
+    box->setInformativeText((network.isEmpty() ? tr("Last active %1.").arg(lastActive)
+                                               : tr("Last active %1 at %2.").arg(lastActive, network)) +
+                            QLatin1Char('\n') + tr("Whoever uses that device will have to sign in again."));
     QPushButton* yes = box->addButton(tr("Sign out"), QMessageBox::DestructiveRole);
     box->setDefaultButton(QMessageBox::Cancel);
     box->setAttribute(Qt::WA_DeleteOnClose);
@@ -364,10 +383,27 @@ void SessionsPage::confirmRevoke(int row)
 
 void SessionsPage::confirmSignOutOthers()
 {
-    auto* dialog = new PasswordDialog(
-        tr("Sign out all other devices"),
-        tr("Every device except this one will be signed out. Enter your password to confirm."),
-        tr("Sign out others"), false, this);
+    // Name the devices that will be signed out (the first few, and how many more).
+    constexpr int kNamed = 5;
+    QStringList names;
+    int others = 0;
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        const QModelIndex index = m_model->index(row);
+        if (index.data(SessionListModel::IsCurrentRole).toBool())
+            continue;
+        if (++others <= kNamed)
+            names << index.data(SessionListModel::TitleRole).toString();
+    }
+    if (others > kNamed)
+        names << tr("%n more", nullptr, others - kNamed);
+    const QString which =
+        others == 1 ? tr("1 other device will be signed out: %1.").arg(names.join(QStringLiteral(", ")))
+        : others > 1
+            ? tr("%1 other devices will be signed out: %2.").arg(others).arg(names.join(QStringLiteral(", ")))
+            : tr("Every device except this one will be signed out.");
+    auto* dialog = new PasswordDialog(tr("Sign out all other devices"),
+                                      which + QLatin1Char(' ') + tr("Enter your password to confirm."),
+                                      tr("Sign out others"), false, this);
     dialog->setObjectName(QStringLiteral("confirmSignOutOthers"));
     connect(dialog, &PasswordDialog::submitted, this,
             [this, dialog](const QString& password, const QString&) {

@@ -23,6 +23,8 @@ PasswordDialog::PasswordDialog(const QString& title, const QString& explanation,
     auto* layout = new QVBoxLayout(this);
     m_error->setTextFormat(Qt::PlainText); // the server's words
     auto* text = new QLabel(explanation, this);
+    text->setTextFormat(Qt::PlainText); // may name devices, which whoever signed in chose
+    text->setObjectName(QStringLiteral("explanation"));
     text->setWordWrap(true);
     // Wide enough for a two-line explanation and the fields' placeholders; taller as texts need.
     setMinimumWidth(fontMetrics().averageCharWidth() * 52);

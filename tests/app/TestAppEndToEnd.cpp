@@ -184,6 +184,15 @@ void TestAppEndToEnd::signsInThroughTheForm()
     QCOMPARE(model->rowCount(), 1);
     QVERIFY(model->index(0).data(SessionListModel::IsCurrentRole).toBool());
     QVERIFY(!m_app.window->sessionsPage()->signOutOthersButton()->isEnabled());
+    // The list has the focus and a current row before any key is pressed, and says its keys.
+    QListView* view = m_app.window->sessionsPage()->view();
+    QCOMPARE(view->currentIndex().row(), 0);
+    bool keysShown = false;
+    for (QLabel* l : m_app.window->sessionsPage()->findChildren<QLabel*>())
+        keysShown =
+            keysShown || (l->isVisibleTo(m_app.window.get()) && l->text().contains(QStringLiteral("F2")) &&
+                          l->text().contains(QStringLiteral("Delete")));
+    QVERIFY(keysShown);
 }
 
 void TestAppEndToEnd::wrongPasswordIsShownInline()
@@ -296,6 +305,10 @@ void TestAppEndToEnd::revokeAfterConfirmationRemovesTheRow()
     auto* box = m_app.window->sessionsPage()->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
     QVERIFY(box);
     QVERIFY(box->text().contains(QStringLiteral("iPhone")));
+    // Enough to decide: when and where the phone was last used.
+    QVERIFY2(box->informativeText().startsWith(QStringLiteral("Last active ")) &&
+                 box->informativeText().contains(QStringLiteral("at 127.0.0.1 · St Mary's, Ward 3.")),
+             qPrintable(box->informativeText()));
     QAbstractButton* confirm = nullptr;
     for (QAbstractButton* b : box->buttons()) {
         if (box->buttonRole(b) == QMessageBox::DestructiveRole)
@@ -330,6 +343,14 @@ void TestAppEndToEnd::signOutOthersNeedsThePassword()
     QTest::mouseClick(page->signOutOthersButton(), Qt::LeftButton);
     auto* dialog = page->findChild<PasswordDialog*>(QStringLiteral("confirmSignOutOthers"));
     QVERIFY(dialog);
+    // It says which devices it will end.
+    auto* explanation = dialog->findChild<QLabel*>(QStringLiteral("explanation"));
+    QVERIFY(explanation);
+    QVERIFY2(explanation->text().startsWith(QStringLiteral("3 other devices will be signed out: ")),
+             qPrintable(explanation->text()));
+    for (int i = 0; i < 3; ++i)
+        QVERIFY2(explanation->text().contains(QString::fromLatin1(kDevices[i].name)),
+                 qPrintable(explanation->text()));
     QTest::keyClicks(dialog->passwordField(), QStringLiteral("wrong password"));
     QTest::keyClick(dialog->passwordField(), Qt::Key_Return);
     QTRY_VERIFY_WITH_TIMEOUT(dialog->errorLabel()->isVisibleTo(dialog), 10000);
