@@ -122,7 +122,7 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("A MaxMind-format city database (e.g. GeoLite2-City.mmdb) to show where sessions are. "
                         "Unset: private addresses show \"Local network\", others nothing.")},
         {QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("network-locations"), QStringLiteral("cidr=name;..."),
-         QStringLiteral("Names for the hospital's networks, shown (and audited) instead of \"Local network\": "
+         QStringLiteral("Names for the hospital's networks, shown instead of \"Local network\": "
                         "CIDR=Name entries separated by ';', e.g. \"10.20.0.0/16=St Mary's, Ward 3;10.30.0.0/16="
                         "Outpatients\". The most specific range wins. Default: none.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
