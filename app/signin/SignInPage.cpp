@@ -6,6 +6,7 @@
 #include "shell/DeviceIcons.h"
 #include "shell/Theme.h"
 
+#include <QEvent>
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -18,6 +19,27 @@
 #include <QVBoxLayout>
 
 namespace ehrs::app {
+namespace {
+/// Keeps a centred widget (the sign-in card) at least as tall as its word-wrapped texts need at
+/// its width: its layout's minimum assumes one line each, and the form's fields were squashed
+/// when the reason above them took two.
+class KeepHeightForWidth : public QObject
+{
+public:
+    using QObject::QObject;
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        auto* w = qobject_cast<QWidget*>(watched);
+        if (w && w->layout() && (event->type() == QEvent::Resize || event->type() == QEvent::LayoutRequest)) {
+            const int need = w->layout()->totalHeightForWidth(w->width());
+            if (need > 0 && w->minimumHeight() != need)
+                w->setMinimumHeight(need);
+        }
+        return false;
+    }
+};
+} // namespace
+
 namespace {
 const QString kServerKey = QStringLiteral("signIn/serverUrl");
 const QString kEmailKey = QStringLiteral("signIn/email");
@@ -63,6 +85,8 @@ void SignInPage::buildUi()
     page->setObjectName(QStringLiteral("signInContent"));
     scroll->setWidget(page);
     auto* outer = new QVBoxLayout(page);
+    // The page is never smaller than its form needs: the scroll area scrolls it instead.
+    outer->setSizeConstraint(QLayout::SetMinimumSize);
     outer->addStretch(1);
     auto* card = new QWidget(page);
     card->setMaximumWidth(420);
@@ -148,6 +172,7 @@ void SignInPage::buildUi()
     layout->addWidget(m_error);
 
     outer->addWidget(card, 0, Qt::AlignHCenter);
+    card->installEventFilter(new KeepHeightForWidth(card));
     outer->addStretch(2);
 
     connect(m_signIn, &QPushButton::clicked, this, &SignInPage::submitCredentials);

@@ -86,6 +86,7 @@ private Q_SLOTS:
     void serverAddressIsRemembered();
     void ownDeviceMessageNamesTheRealControl();
     void devicesShowAsPeopleKnowThem();
+    void signInFormHoldsAtTheMinimumSize();
     void noMnemonicIsUsedTwiceOnAnyPageOrDialog();
 
 private:
@@ -903,6 +904,25 @@ void TestAppEndToEnd::devicesShowAsPeopleKnowThem()
     QVERIFY(account);
     QTRY_COMPARE_WITH_TIMEOUT(account->text(), QStringLiteral("Signed in as Clinician %1").arg(m_users),
                               10000);
+}
+
+void TestAppEndToEnd::signInFormHoldsAtTheMinimumSize()
+{
+    MainWindow* window = m_app.window.get();
+    window->resize(window->minimumSize());
+    SignInPage* page = window->signInPage();
+    // A reason that takes two lines, and an error under the form.
+    page->reset(QStringLiteral(
+        "Your session was ended because its sign-in was used from two places. Sign in again."));
+    page->serverField()->setText(QStringLiteral("ftp://files.example"));
+    page->emailField()->setText(m_email);
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::mouseClick(page->signInButton(), Qt::LeftButton);
+    QTRY_VERIFY(page->errorLabel()->isVisibleTo(page));
+    QTRY_COMPARE(window->size(), window->minimumSize());
+    QCoreApplication::processEvents();
+    const QStringList clipped = ehrs::app::test::clippedTexts(page);
+    QVERIFY2(clipped.isEmpty(), qPrintable(clipped.join(u"; ")));
 }
 
 QTEST_MAIN(TestAppEndToEnd)
