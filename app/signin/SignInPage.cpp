@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "SignInPage.h"
 
+#include "ClientConfig.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
 #include "shell/DeviceIcons.h"
@@ -66,7 +67,15 @@ SignInPage::SignInPage(AgentConnection* agent, QSettings* settings, QWidget* par
     : QWidget(parent), m_agent(agent), m_settings(settings)
 {
     buildUi();
-    m_server->setText(m_settings->value(kServerKey, QStringLiteral("http://127.0.0.1:8000")).toString());
+    // IT's preset address (client.conf) is used as is, and the field is not shown; otherwise the
+    // last address used, with no built-in default (a development address helps nobody).
+    m_presetServer = presetServerUrl();
+    if (!m_presetServer.isEmpty()) {
+        m_server->setText(m_presetServer.toString());
+        m_form->setRowVisible(m_server, false);
+    } else {
+        m_server->setText(m_settings->value(kServerKey).toString());
+    }
     m_email->setText(m_settings->value(kEmailKey).toString());
 }
 
@@ -118,6 +127,7 @@ void SignInPage::buildUi()
     m_steps = new QStackedWidget(card);
     auto* credentials = new QWidget(m_steps);
     auto* form = new QFormLayout(credentials);
+    m_form = form;
     form->setContentsMargins(0, 0, 0, 0);
     m_server = new QLineEdit(credentials);
     m_server->setAccessibleName(tr("Server address"));
@@ -276,7 +286,8 @@ void SignInPage::submitCredentials()
     showError({});
     m_reason->setVisible(false);
     setBusy(true);
-    m_settings->setValue(kServerKey, server);
+    if (!serverIsPreset())
+        m_settings->setValue(kServerKey, server);
     m_settings->setValue(kEmailKey, email);
     m_agent->login(server, email, password).then(this, [this, server](const Result<ipc::LoginReply>& r) {
         setBusy(false);

@@ -21,18 +21,22 @@
 #include <QAccessible>
 #include <QApplication>
 #include <QDateTime>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScopeGuard>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QSysInfo>
 #include <QTabBar>
 #include <QTabWidget>
 #include <QTcpServer>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace ehrs;
@@ -87,6 +91,7 @@ private Q_SLOTS:
     void ownDeviceMessageNamesTheRealControl();
     void devicesShowAsPeopleKnowThem();
     void signInFormHoldsAtTheMinimumSize();
+    void presetServerHidesTheField();
     void noMnemonicIsUsedTwiceOnAnyPageOrDialog();
 
 private:
@@ -923,6 +928,45 @@ void TestAppEndToEnd::signInFormHoldsAtTheMinimumSize()
     QCoreApplication::processEvents();
     const QStringList clipped = ehrs::app::test::clippedTexts(page);
     QVERIFY2(clipped.isEmpty(), qPrintable(clipped.join(u"; ")));
+}
+
+void TestAppEndToEnd::presetServerHidesTheField()
+{
+    // No preset: the field is there, and not prefilled with a development address.
+    {
+        QSettings().remove(QStringLiteral("signIn/serverUrl")); // nothing remembered either
+        MainWindow fresh(m_app.connection.get(), m_app.api.get());
+        QVERIFY(fresh.signInPage()->serverField()->isVisibleTo(fresh.signInPage()));
+        QCOMPARE(fresh.signInPage()->serverField()->text(), QString());
+    }
+    // IT presets the address in the system-wide client.conf: the app reads it and does not ask.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString conf = dir.filePath(QStringLiteral("client.conf"));
+    {
+        QFile f(conf);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("[server]\nurl=" + m_server.url().toString().toUtf8() + "\n");
+    }
+    qputenv("EHRS_CLIENT_CONFIG", conf.toUtf8());
+    auto unset = qScopeGuard([] { qunsetenv("EHRS_CLIENT_CONFIG"); });
+    m_app.window.reset();
+    m_app.window = std::make_unique<MainWindow>(m_app.connection.get(), m_app.api.get());
+    m_app.window->show();
+    m_app.window->start();
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 15000);
+    SignInPage* page = m_app.window->signInPage();
+    QVERIFY(page->serverIsPreset());
+    QVERIFY(!page->serverField()->isVisibleTo(page));
+    for (QLabel* l : page->findChildren<QLabel*>())
+        QVERIFY2(!(l->isVisibleTo(page) && l->buddy() == page->serverField()),
+                 "the server's label is hidden too");
+    page->emailField()->setText(m_email);
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::mouseClick(page->signInButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    const auto status = m_app.agent->cli({QStringLiteral("status")});
+    QVERIFY2(status.out.contains(m_server.url().toString().toUtf8()), status.out.constData());
 }
 
 QTEST_MAIN(TestAppEndToEnd)
