@@ -70,6 +70,9 @@ if(TARGET ehr-sessions-agent)
   # Conffile (packaging/debian/desktop/conffiles).
   install(FILES ${_ehrs_pkg}/agent/ehr-sessions-agent.desktop DESTINATION /etc/xdg/autostart
           COMPONENT desktop EXCLUDE_FROM_ALL)
+  # Conffile: IT's preset server address for the agent and the app (common/ClientConfig.h).
+  install(FILES ${_ehrs_pkg}/desktop/client.conf DESTINATION /etc/ehr-sessions
+          COMPONENT desktop EXCLUDE_FROM_ALL)
   install(FILES ${PROJECT_SOURCE_DIR}/resources/icons/ehr-sessions.svg
           DESTINATION ${_ehrs_datadir}/icons/hicolor/scalable/apps COMPONENT desktop EXCLUDE_FROM_ALL OPTIONAL)
   install(FILES ${_ehrs_pkg}/debian/copyright DESTINATION ${_ehrs_datadir}/doc/ehr-sessions

@@ -39,7 +39,8 @@ mkdir -p "$EHRS_DATA_DIR" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$out"
 chmod 700 "$EHRS_DATA_DIR" "$XDG_RUNTIME_DIR"
 
 printf '%s\n' "$password" | "$server_bin" user add "$email" --name "Dr Alex Morgan" --password-stdin >/dev/null
-"$server_bin" serve --port "$port" >"$work/server.log" 2>&1 &
+# IT has named the hospital's network (here: loopback, where every device of the demo signs in).
+NETWORK_LOCATIONS="127.0.0.0/8=St Mary's, Ward 3" "$server_bin" serve --port "$port" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do curl -fs "$url/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -49,7 +50,7 @@ login() { # user-agent [deviceInfo-json] -> prints "sessionId accessToken"
   curl -fs -X POST "$url/api/auth/login" -H 'Content-Type: application/json' -H "User-Agent: $1" -d "$body" |
     python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["sessionId"], j["accessToken"])'
 }
-login 'Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36' >/dev/null
+login 'Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36' >/dev/null
 login 'curl/7.88.1' >/dev/null
 login 'Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1' >/dev/null
 login 'EHR Sessions Agent/0.1.0' '{"type":"laptop","name":"MacBook Air","os":"macOS 14.2","browser":"EHR Sessions Agent 0.1.0"}' >/dev/null

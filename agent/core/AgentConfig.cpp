@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "AgentConfig.h"
 
+#include "ClientConfig.h"
 #include "LocalDeviceInfo.h"
 
 #include <QDir>
@@ -14,7 +15,10 @@ AgentConfig loadAgentConfig()
     AgentConfig config;
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation);
     QSettings settings(QDir(dir).filePath(QStringLiteral("ehr-sessions/agent.conf")), QSettings::IniFormat);
-    config.defaultServerUrl = QUrl(settings.value(QStringLiteral("server/url")).toString());
+    // IT's preset (system-wide) wins over the user's own file: the app hides the field then too.
+    config.defaultServerUrl = presetServerUrl();
+    if (config.defaultServerUrl.isEmpty())
+        config.defaultServerUrl = QUrl(settings.value(QStringLiteral("server/url")).toString());
     config.notifyNewSignIns = settings.value(QStringLiteral("notifications/newSignIn"), true).toBool();
 
     if (const QString url = qEnvironmentVariable("EHRS_SERVER_URL"); !url.isEmpty())

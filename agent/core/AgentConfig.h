@@ -8,7 +8,8 @@
 namespace ehrs::agent {
 
 /// Settings of the daemon. Read from `$XDG_CONFIG_HOME/ehr-sessions/agent.conf` (INI, keys below),
-/// then overridden by environment variables, by loadAgentConfig().
+/// then overridden by environment variables, by loadAgentConfig(). A server address IT preset in
+/// the system-wide client.conf (common/ClientConfig.h) comes before the user's own.
 ///
 ///   [server]   url=https://sessions.example-hospital.org       (EHRS_SERVER_URL)
 ///   [notifications] newSignIn=true                              (EHRS_AGENT_NOTIFY=0 turns off)

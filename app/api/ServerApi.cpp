@@ -186,6 +186,19 @@ QString describeWait(int seconds)
                          : QObject::tr("%1 hours").arg((minutes + 59) / 60);
 }
 
+bool isCodeError(const Error& error)
+{
+    return error.code == ErrorCode::Forbidden && error.message.startsWith(QLatin1String("The code "));
+}
+
+QString asSentence(const QString& text)
+{
+    const QString t = text.trimmed();
+    if (t.isEmpty() || t.endsWith(u'.') || t.endsWith(u'!') || t.endsWith(u'?') || t.endsWith(u'…'))
+        return t;
+    return t + u'.';
+}
+
 QString describeError(const Error& error)
 {
     switch (error.code) {
@@ -196,7 +209,8 @@ QString describeError(const Error& error)
                                                  .arg(describeWait(error.retryAfterSeconds))
                                            : QObject::tr("Too many attempts. Wait a minute, then try again.");
     case ErrorCode::Forbidden:
-        return error.message.isEmpty() ? QObject::tr("The password is not correct.") : error.message;
+        return error.message.isEmpty() ? QObject::tr("The password is not correct.")
+                                       : asSentence(error.message);
     case ErrorCode::SessionRevoked:
         return QObject::tr("Your session was ended from another device. Sign in again to continue.");
     case ErrorCode::SessionExpired:
@@ -207,7 +221,8 @@ QString describeError(const Error& error)
     case ErrorCode::Unavailable:
         return QObject::tr("The server is temporarily unavailable. Try again shortly.");
     default:
-        return error.message.isEmpty() ? QObject::tr("Something went wrong. Try again.") : error.message;
+        return error.message.isEmpty() ? QObject::tr("Something went wrong. Try again.")
+                                       : asSentence(error.message);
     }
 }
 

@@ -71,6 +71,11 @@ private:
 
 /// The sentence shown to a person for an error of the server or the agent.
 QString describeError(const Error& error);
+/// True when the server refused a second-factor code rather than the password (both are 403;
+/// the server's message names the code: "The code is not correct").
+bool isCodeError(const Error& error);
+/// `text` as a sentence: a full stop added when it ends without one (the server's messages do).
+QString asSentence(const QString& text);
 /// "45 seconds", "15 minutes": a wait, rounded up so that trying again then works.
 QString describeWait(int seconds);
 

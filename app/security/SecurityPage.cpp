@@ -39,7 +39,10 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     scroll->setFrameShape(QFrame::NoFrame);
     scroll->setAccessibleName(tr("Security settings"));
     outer->addWidget(scroll);
+    scroll->setAlignment(Qt::AlignHCenter | Qt::AlignTop);
     auto* content = new QWidget(scroll);
+    content->setObjectName(QStringLiteral("securityContent"));
+    content->setMaximumWidth(760); // readable on a wide window
     auto* layout = new QVBoxLayout(content);
     layout->setContentsMargins(24, 20, 24, 20);
     layout->setSpacing(16);
@@ -129,9 +132,17 @@ QGroupBox* SecurityPage::buildPasswordBox()
     m_currentCode->setMaximumWidth(160);
     m_passwordForm = form;
     form->addRow(tr("C&urrent password:"), m_current);
-    form->addRow(tr("Current c&ode:"), m_currentCode);
+    form->addRow(tr("Current co&de:"), m_currentCode);
     form->setRowVisible(m_currentCode, false); // until the account says 2FA is on
     form->addRow(tr("&New password:"), m_new);
+    // The server's rule (PasswordHasher), said before the first attempt rather than after it fails.
+    m_passwordRules = wrapped(tr("At least 12 characters. A few unrelated words make a strong password "
+                                 "that is easy to remember."),
+                              box);
+    m_passwordRules->setObjectName(QStringLiteral("passwordRules"));
+    m_passwordRules->setAccessibleName(tr("Password rules"));
+    m_new->setAccessibleDescription(m_passwordRules->text());
+    form->addRow(QString(), m_passwordRules);
     form->addRow(tr("&Repeat new password:"), m_repeat);
     layout->addLayout(form);
     auto* row = new QHBoxLayout;
@@ -163,10 +174,22 @@ void SecurityPage::setMessage(QLabel* label, const QString& text, bool error)
 void SecurityPage::reload()
 {
     m_api->account().then(this, [this](const Result<AccountInfo>& r) {
+        const bool unreachable =
+            !r && (r.error().code == ErrorCode::NetworkError || r.error().code == ErrorCode::Unavailable);
+        const QString offlineWhy =
+            unreachable ? tr("Not available while the server cannot be reached.") : QString();
+        for (QPushButton* b : {m_mfaOn, m_mfaOff, m_change}) {
+            b->setEnabled(!unreachable);
+            b->setToolTip(offlineWhy);
+        }
         if (!r) {
-            m_mfaStatus->setText(tr("Could not check: %1").arg(describeError(r.error()).toHtmlEscaped()));
+            m_accountError = describeError(r.error());
+            m_mfaStatus->setText(tr("Could not check: %1").arg(m_accountError.toHtmlEscaped()));
+            updateRecommendations();
             return;
         }
+        m_accountError.clear();
+        m_displayName = r->user.name.isEmpty() ? r->user.email : r->user.name;
         m_known = true;
         m_mfaEnabled = r->user.mfaEnabled;
         m_backupLeft = r->backupCodesRemaining;
@@ -208,6 +231,13 @@ void SecurityPage::setSessionStats(int count, int oldestDays)
 
 void SecurityPage::updateRecommendations()
 {
+    // Advice only from checks that ran: no all-clear while the account or the devices are unknown.
+    if (!m_accountError.isEmpty()) {
+        m_recommendations->setText(
+            tr("<b>Could not check your account</b>, so there is no advice right now. %1")
+                .arg(m_accountError.toHtmlEscaped()));
+        return;
+    }
     if (!m_known)
         return;
     QStringList items;
@@ -227,6 +257,8 @@ void SecurityPage::updateRecommendations()
     if (m_oldestDays >= kOldSessionDays)
         items << tr("<b>A session is %1 days old.</b> Sign out devices you have not used for a while.")
                      .arg(m_oldestDays);
+    if (m_sessionCount < 0)
+        items << tr("<b>Could not check your signed-in devices</b>: the list of sessions did not load.");
     if (items.isEmpty()) {
         m_recommendations->setText(tr("Nothing to do: your account follows the recommendations."));
         return;
@@ -269,7 +301,9 @@ void SecurityPage::disableTotp()
             [this, dialog](const QString& password, const QString& code) {
                 m_api->disableMfa(password, code).then(dialog, [this, dialog](const Result<void>& r) {
                     if (!r) {
-                        dialog->showError(describeError(r.error()));
+                        dialog->showError(describeError(r.error()), isCodeError(r.error())
+                                                                        ? PasswordDialog::Field::Code
+                                                                        : PasswordDialog::Field::Password);
                         return;
                     }
                     dialog->accept();
@@ -300,21 +334,35 @@ void SecurityPage::changePassword()
         m_repeat->setFocus();
         return;
     }
-    for (QLineEdit* e : {m_current, m_new, m_repeat, m_currentCode})
-        e->clear();
     m_change->setEnabled(false);
     m_api->changePassword(current, code, next).then(this, [this](const Result<int>& r) {
         m_change->setEnabled(true);
         if (!r) {
             setMessage(m_passwordMessage, describeError(r.error()), true);
-            m_current->setFocus();
+            // Clear only what was refused: the current password (or code) when it was wrong, the
+            // new one when it broke a rule.
+            if (r.error().code == ErrorCode::Forbidden && isCodeError(r.error())) {
+                m_currentCode->clear();
+                m_currentCode->setFocus();
+            } else if (r.error().code == ErrorCode::Forbidden) {
+                m_current->clear();
+                m_currentCode->clear();
+                m_current->setFocus();
+            } else {
+                m_new->clear();
+                m_repeat->clear();
+                m_new->setFocus();
+            }
             return;
         }
+        for (QLineEdit* e : {m_current, m_new, m_repeat, m_currentCode})
+            e->clear();
         setMessage(m_passwordMessage,
                    *r == 0 ? tr("Password changed. No other devices were signed in.")
                            : (*r == 1 ? tr("Password changed. 1 other device was signed out.")
                                       : tr("Password changed. %1 other devices were signed out.").arg(*r)),
                    false);
+        Q_EMIT passwordChanged();
     });
 }
 

@@ -42,9 +42,15 @@ public:
     QLineEdit* passwordCodeField() const { return m_currentCode; }
     QPushButton* changePasswordButton() const { return m_change; }
     QLabel* passwordMessage() const { return m_passwordMessage; }
+    /// The password rules, shown under the new password field before anything is typed.
+    QLabel* passwordRules() const { return m_passwordRules; }
+    /// The account holder's name (or email) as last loaded; empty before the first load.
+    QString displayName() const { return m_displayName; }
 
 Q_SIGNALS:
     void accountLoaded(bool mfaEnabled);
+    /// The password was changed (the server ended the other sessions).
+    void passwordChanged();
 
 protected:
     /// Leaving the page (another tab, sign-out) ends an unfinished enrolment and forgets the
@@ -72,6 +78,9 @@ private:
     QPushButton* m_change = nullptr;
     QLabel* m_passwordMessage = nullptr;
     QLabel* m_recommendations = nullptr;
+    QLabel* m_passwordRules = nullptr;
+    QString m_displayName;
+    QString m_accountError; // why the last account check failed; empty when it worked
     bool m_known = false;
     bool m_mfaEnabled = false;
     int m_backupLeft = 0;

@@ -30,7 +30,7 @@ QString groupedSecret(const QString& secret)
 TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     : QWidget(parent), m_api(api), m_steps(new QStackedWidget(this)), m_qr(new QrCodeWidget(this)),
       m_secret(new QLabel(this)), m_error(new QLabel(this)), m_code(new QLineEdit(this)),
-      m_confirm(new QPushButton(tr("&Turn on"), this)), m_backupCodes(new QLabel(this)),
+      m_confirm(new QPushButton(tr("Turn &on"), this)), m_backupCodes(new QLabel(this)),
       m_saved(new QPushButton(tr("I have saved them"), this))
 {
     setObjectName(QStringLiteral("totpSetup"));
@@ -107,7 +107,7 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     m_backupCodes->setFocusPolicy(Qt::StrongFocus);
     codesLayout->addWidget(m_backupCodes);
     auto* codeButtons = new QHBoxLayout;
-    auto* copy = new QPushButton(tr("&Copy codes"), codes);
+    auto* copy = new QPushButton(tr("Co&py codes"), codes);
     copy->setObjectName(QStringLiteral("copyBackupCodes"));
     m_saved->setObjectName(QStringLiteral("backupCodesSaved"));
     codeButtons->addWidget(copy);

@@ -7,10 +7,12 @@
 
 #include <QAbstractItemView>
 #include <QApplication>
+#include <QHelpEvent>
 #include <QLineEdit>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QToolTip>
 
 namespace ehrs::app {
 namespace {
@@ -18,6 +20,8 @@ constexpr int kPadding = 12;
 constexpr int kIconSize = 32;
 constexpr int kLineGap = 3;
 constexpr int kButtonGap = 8;
+constexpr int kTextLeft = kPadding + 6 + kIconSize + kPadding + 4;
+constexpr int kMinRowWidth = 480;
 
 QFont titleFont(const QFont& base)
 {
@@ -48,12 +52,57 @@ QSize buttonSize(const QStyleOptionViewItem& option, SessionDelegate::Button b)
 
 SessionDelegate::SessionDelegate(QObject* parent) : QStyledItemDelegate(parent) {}
 
-QSize SessionDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex&) const
+QSize SessionDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const
 {
     const QFontMetrics title(titleFont(option.font));
     const QFontMetrics body(option.font);
-    const int h = kPadding * 2 + title.height() + 3 * (body.height() + kLineGap);
-    return {480, h};
+    int h = kPadding * 2 + title.height() + 3 * (body.height() + kLineGap);
+    if (isStacked(option, index))
+        h += buttonSize(option, Button::Revoke).height() + kLineGap;
+    return {kMinRowWidth, h};
+}
+
+int SessionDelegate::rowWidth(const QStyleOptionViewItem& option)
+{
+    if (option.rect.width() > 0)
+        return option.rect.width();
+    const auto* view = qobject_cast<const QAbstractItemView*>(option.widget);
+    return view ? view->viewport()->width() : kMinRowWidth;
+}
+
+int SessionDelegate::neededTextWidth(const QStyleOptionViewItem& option, const QModelIndex& index)
+{
+    const QFontMetrics tfm(titleFont(option.font));
+    const QFontMetrics fm(option.font);
+    int need = tfm.horizontalAdvance(index.data(SessionListModel::TitleRole).toString());
+    if (index.data(SessionListModel::IsCurrentRole).toBool())
+        need += fm.horizontalAdvance(tr("This device")) + 24;
+    for (int role : {SessionListModel::DeviceLineRole, SessionListModel::NetworkLineRole,
+                     SessionListModel::TimeLineRole})
+        need = std::max(need, fm.horizontalAdvance(index.data(role).toString()));
+    // The title and device name may be long and are elided by design; the time and network lines
+    // are what must stay whole, so a long title alone does not move the buttons.
+    return std::min(need,
+                    std::max(fm.horizontalAdvance(index.data(SessionListModel::TimeLineRole).toString()),
+                             fm.horizontalAdvance(index.data(SessionListModel::NetworkLineRole).toString())));
+}
+
+bool SessionDelegate::isStacked(const QStyleOptionViewItem& option, const QModelIndex& index)
+{
+    // Side by side the text gets what the icon and the two buttons leave; when that would cut a
+    // line ("active 1 minut…" at the minimum window size), the buttons go under the text.
+    const int buttons = buttonSize(option, Button::Revoke).width() + kButtonGap +
+                        buttonSize(option, Button::Rename).width() + kPadding * 2;
+    const int available = rowWidth(option) - kTextLeft - buttons;
+    return available < neededTextWidth(option, index) + 2;
+}
+
+int SessionDelegate::textWidth(const QStyleOptionViewItem& option, const QModelIndex& index) const
+{
+    const int left = option.rect.left() + kTextLeft;
+    const int right = isStacked(option, index) ? option.rect.right() - kPadding
+                                               : buttonRect(option, index, Button::Rename).left() - kPadding;
+    return right - left;
 }
 
 QRect SessionDelegate::buttonRect(const QStyleOptionViewItem& option, const QModelIndex& index,
@@ -62,13 +111,15 @@ QRect SessionDelegate::buttonRect(const QStyleOptionViewItem& option, const QMod
     const bool current = index.data(SessionListModel::IsCurrentRole).toBool();
     const QSize revoke = buttonSize(option, Button::Revoke);
     const QSize rename = buttonSize(option, Button::Rename);
-    const int y = option.rect.center().y() - revoke.height() / 2;
+    const int y = isStacked(option, index) ? option.rect.bottom() - kPadding - revoke.height() + 1
+                                           : option.rect.center().y() - revoke.height() / 2;
     const QRect revokeRect(option.rect.right() - kPadding - revoke.width(), y, revoke.width(),
                            revoke.height());
     if (button == Button::Revoke)
         return current ? QRect() : revokeRect;
     if (button == Button::Rename) {
-        const int right = current ? revokeRect.right() : revokeRect.left() - kButtonGap;
+        // Every row's Rename in one column; on this device's row the Sign out column stays empty.
+        const int right = revokeRect.left() - kButtonGap;
         return {right - rename.width() + 1, y, rename.width(), rename.height()};
     }
     return {};
@@ -92,7 +143,8 @@ void SessionDelegate::paintButton(QPainter* painter, const QStyleOptionViewItem&
     b.text = text;
     b.palette = option.palette;
     b.fontMetrics = option.fontMetrics;
-    b.state = QStyle::State_Enabled | (option.state & QStyle::State_Active);
+    b.state = (m_actionsEnabled ? QStyle::State_Enabled : QStyle::State_None) |
+              (option.state & QStyle::State_Active);
     if (hovered)
         b.state |= QStyle::State_MouseOver;
     b.state |= pressed ? QStyle::State_Sunken : QStyle::State_Raised;
@@ -132,15 +184,15 @@ void SessionDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
     const QColor textColor = pal.color(QPalette::Text);
     const QColor muted = pal.color(QPalette::PlaceholderText);
     const QString type = index.data(SessionListModel::DeviceTypeRole).toString();
-    const QRect iconRect(option.rect.left() + kPadding + 6, option.rect.center().y() - kIconSize / 2,
-                         kIconSize, kIconSize);
+    const QRect iconRect(option.rect.left() + kPadding + 6, option.rect.top() + kPadding + 4, kIconSize,
+                         kIconSize);
     painter->drawPixmap(iconRect.topLeft(),
                         DeviceIcons::pixmap(type, kIconSize, current ? accent : textColor, dpr));
 
-    const int textLeft = iconRect.right() + kPadding + 4;
+    const int textLeft = option.rect.left() + kTextLeft;
     const QRect revoke = buttonRect(option, index, Button::Revoke);
     const QRect rename = buttonRect(option, index, Button::Rename);
-    const int textRight = rename.left() - kPadding;
+    const int textRight = textLeft + textWidth(option, index);
     int y = option.rect.top() + kPadding;
 
     const QFont tf = titleFont(option.font);
@@ -230,7 +282,7 @@ bool SessionDelegate::editorEvent(QEvent* event, QAbstractItemModel* model,
             break;
         if (view)
             view->viewport()->update();
-        if (buttonAt(option, index, me->position().toPoint()) == pressed) {
+        if (m_actionsEnabled && buttonAt(option, index, me->position().toPoint()) == pressed) {
             if (pressed == Button::Revoke)
                 Q_EMIT revokeClicked(index);
             else
@@ -248,6 +300,22 @@ bool SessionDelegate::editorEvent(QEvent* event, QAbstractItemModel* model,
     return QStyledItemDelegate::editorEvent(event, model, option, index);
 }
 
+bool SessionDelegate::helpEvent(QHelpEvent* event, QAbstractItemView* view,
+                                const QStyleOptionViewItem& option, const QModelIndex& index)
+{
+    if (event->type() == QEvent::ToolTip && index.isValid()) {
+        const Button b = buttonAt(option, index, event->pos());
+        if (b != Button::None) {
+            const QString tip = !m_actionsEnabled ? tr("Not available while the server cannot be reached.")
+                                : b == Button::Revoke ? tr("Sign out this device (Delete)")
+                                                      : tr("Rename this device (F2)");
+            QToolTip::showText(event->globalPos(), tip, view);
+            return true;
+        }
+    }
+    return QStyledItemDelegate::helpEvent(event, view, option, index);
+}
+
 QWidget* SessionDelegate::createEditor(QWidget* parent, const QStyleOptionViewItem&, const QModelIndex&) const
 {
     auto* edit = new QLineEdit(parent);
@@ -257,12 +325,21 @@ QWidget* SessionDelegate::createEditor(QWidget* parent, const QStyleOptionViewIt
     return edit;
 }
 
+void SessionDelegate::setEditorData(QWidget* editor, const QModelIndex& index) const
+{
+    // Start from the name the row shows, selected: typing replaces it, arrows amend it.
+    if (auto* edit = qobject_cast<QLineEdit*>(editor)) {
+        edit->setText(index.data(Qt::EditRole).toString());
+        edit->selectAll();
+    }
+}
+
 void SessionDelegate::updateEditorGeometry(QWidget* editor, const QStyleOptionViewItem& option,
                                            const QModelIndex& index) const
 {
     const QFontMetrics tfm(titleFont(option.font));
-    const int left = option.rect.left() + kPadding + 6 + kIconSize + kPadding + 4;
-    const int right = buttonRect(option, index, Button::Rename).left() - kPadding;
+    const int left = option.rect.left() + kTextLeft;
+    const int right = left + textWidth(option, index);
     const int h = std::max(tfm.height() + 8, editor->sizeHint().height());
     editor->setGeometry(left - 4, option.rect.top() + kPadding - 4, right - left + 4, h);
 }

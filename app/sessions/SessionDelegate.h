@@ -20,12 +20,25 @@ public:
     QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
     QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option,
                           const QModelIndex& index) const override;
+    void setEditorData(QWidget* editor, const QModelIndex& index) const override;
     void updateEditorGeometry(QWidget* editor, const QStyleOptionViewItem& option,
                               const QModelIndex& index) const override;
+
+    /// Off while the server cannot be reached: the buttons show disabled, say why, and do nothing.
+    void setActionsEnabled(bool enabled) { m_actionsEnabled = enabled; }
+    bool actionsEnabled() const { return m_actionsEnabled; }
+    bool helpEvent(QHelpEvent* event, QAbstractItemView* view, const QStyleOptionViewItem& option,
+                   const QModelIndex& index) override;
 
     enum class Button { None, Rename, Revoke };
     /// Where a row's button is drawn (tests click it).
     QRect buttonRect(const QStyleOptionViewItem& option, const QModelIndex& index, Button button) const;
+    /// The width the text lines get in `option.rect`.
+    int textWidth(const QStyleOptionViewItem& option, const QModelIndex& index) const;
+    /// The width the time and network lines need to show whole.
+    static int neededTextWidth(const QStyleOptionViewItem& option, const QModelIndex& index);
+    /// True when the buttons sit under the text (narrow rows), rather than beside it.
+    static bool isStacked(const QStyleOptionViewItem& option, const QModelIndex& index);
 
 Q_SIGNALS:
     void revokeClicked(const QModelIndex& index);
@@ -36,10 +49,12 @@ protected:
                      const QModelIndex& index) override;
 
 private:
+    static int rowWidth(const QStyleOptionViewItem& option);
     Button buttonAt(const QStyleOptionViewItem& option, const QModelIndex& index, const QPoint& pos) const;
     void paintButton(QPainter* painter, const QStyleOptionViewItem& option, const QRect& rect,
                      const QString& text, bool hovered, bool pressed) const;
 
+    bool m_actionsEnabled = true;
     QPersistentModelIndex m_hoverIndex;
     Button m_hoverButton = Button::None;
     Button m_pressedButton = Button::None;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "SessionListModel.h"
 
+#include "DeviceModels.h"
 #include "RelativeTime.h"
 
 #include <QTextDocument>
@@ -53,11 +54,21 @@ int SessionListModel::rowCount(const QModelIndex& parent) const
 
 QString SessionListModel::title(const SessionDto& s) const
 {
+    const QString base = baseTitle(s);
+    // The computer the app runs on is named as such; its host name ("vm") alone says little.
+    const bool computer = s.deviceInfo.type == u"desktop" || s.deviceInfo.type == u"laptop";
+    return s.isCurrent && computer ? tr("This computer (%1)").arg(base) : base;
+}
+
+QString SessionListModel::baseTitle(const SessionDto& s) const
+{
     if (!s.name.isEmpty())
         return s.name;
     const DeviceInfo& d = s.deviceInfo;
-    if (!d.name.isEmpty())
-        return d.name;
+    if (!d.name.isEmpty()) {
+        const QString marketing = deviceMarketingName(d.name);
+        return marketing.isEmpty() ? d.name : marketing;
+    }
     if (!d.browser.isEmpty() && !d.os.isEmpty())
         return tr("%1 on %2").arg(d.browser, d.os);
     if (!d.browser.isEmpty() || !d.os.isEmpty())
@@ -82,7 +93,8 @@ QVariant SessionListModel::data(const QModelIndex& index, int role) const
     case Qt::DisplayRole:
     case TitleRole:
         return title(s);
-    case Qt::EditRole:
+    case Qt::EditRole: // what the rename editor starts from: the name shown, without "This computer"
+        return baseTitle(s);
     case CustomNameRole:
         return s.name;
     case Qt::ToolTipRole:
@@ -96,12 +108,15 @@ QVariant SessionListModel::data(const QModelIndex& index, int role) const
     case IdRole:
         return s.id;
     case DeviceLineRole: {
-        QStringList parts{d.browser, d.os};
+        // Our own agent is no browser the person chose: its name and version say nothing to them.
+        const QString browser =
+            d.browser.startsWith(QLatin1String("EHR Sessions Agent")) ? QString() : d.browser;
+        QStringList parts{browser, d.os};
         if (!s.name.isEmpty())
             parts.prepend(d.name);
         const QString line = joinNonEmpty(parts);
         // With no name, the title already is "browser on OS": say what kind of device it is.
-        return line.isEmpty() || line == title(s) || title(s) == tr("%1 on %2").arg(d.browser, d.os)
+        return line.isEmpty() || line == title(s) || title(s) == tr("%1 on %2").arg(browser, d.os)
                    ? kindOf(d.type)
                    : line;
     }
@@ -129,7 +144,8 @@ bool SessionListModel::setData(const QModelIndex& index, const QVariant& value, 
         return false;
     const QString name = value.toString().trimmed().left(100);
     SessionDto& s = m_rows[static_cast<size_t>(index.row())];
-    if (name == s.name)
+    // The editor opens with the name shown: left as it was, nothing changes.
+    if (name == s.name || (s.name.isEmpty() && (name == title(s) || name == baseTitle(s))))
         return false;
     s.name = name;
     Q_EMIT dataChanged(index, index);

@@ -52,6 +52,8 @@ Q_SIGNALS:
 
 private:
     QString title(const SessionDto& s) const;
+    /// The title without "This computer (…)": the user's name, the device's or "browser on OS".
+    QString baseTitle(const SessionDto& s) const;
     QString timeLine(const SessionDto& s) const;
 
     SystemClock m_systemClock;

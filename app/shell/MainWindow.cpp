@@ -77,7 +77,7 @@ QWidget* MainWindow::buildConnectingPage()
     m_connectingText->setWordWrap(true);
     m_connectingText->setAccessibleName(tr("Status"));
     layout->addWidget(m_connectingText);
-    m_retry = new QPushButton(tr("&Try again"), page);
+    m_retry = new QPushButton(tr("Try a&gain"), page);
     m_retry->setVisible(false);
     layout->addWidget(m_retry, 0, Qt::AlignHCenter);
     layout->addStretch();
@@ -106,7 +106,9 @@ QWidget* MainWindow::buildMainPage()
     m_account->setTextFormat(Qt::PlainText);
     m_account->setAccessibleName(tr("Signed in as"));
     barLayout->addWidget(m_account);
-    auto* signOut = new QPushButton(tr("Sign &out"), bar);
+    // Alt+T: Alt+O belongs to the Security page's "Turn on…".
+    auto* signOut = new QPushButton(tr("Sign ou&t"), bar);
+    signOut->setObjectName(QStringLiteral("signOut"));
     signOut->setAccessibleName(tr("Sign out of this device"));
     barLayout->addWidget(signOut);
     layout->addWidget(bar);
@@ -115,12 +117,22 @@ QWidget* MainWindow::buildMainPage()
     m_tabs->setDocumentMode(true);
     m_tabs->setAccessibleName(tr("Account pages"));
     m_sessions = new SessionsPage(m_api, m_model, m_tabs);
+    m_sessions->setSignOutControlName(QString(signOut->text()).remove(u'&'));
     m_security = new SecurityPage(m_api, m_tabs);
     m_tabs->addTab(m_sessions, tr("Active &sessions"));
     m_tabs->addTab(m_security, tr("Securit&y"));
     layout->addWidget(m_tabs, 1);
 
     connect(m_sessions, &SessionsPage::sessionsSeen, m_security, &SecurityPage::setSessionStats);
+    connect(m_sessions, &SessionsPage::sessionsUnavailable, m_security,
+            [this] { m_security->setSessionStats(-1, 0); });
+    // A password change ends the other sessions: the list (and the advice drawn from it) follows.
+    connect(m_security, &SecurityPage::passwordChanged, m_sessions, &SessionsPage::reload);
+    connect(m_security, &SecurityPage::accountLoaded, this, [this] {
+        const QString holder = m_security->displayName();
+        if (!holder.isEmpty())
+            m_account->setText(tr("Signed in as %1").arg(holder));
+    });
     connect(m_tabs, &QTabWidget::currentChanged, this, [this](int index) {
         if (m_tabs->widget(index) == m_security)
             m_security->reload();
@@ -191,7 +203,9 @@ void MainWindow::showMain()
             return;
         }
         m_api->setServerUrl(QUrl(status->serverUrl));
-        m_account->setText(tr("%1 · %2").arg(status->email, QUrl(status->serverUrl).host()));
+        // The name arrives with the account (the Security page loads it); until then the email.
+        m_account->setText(tr("Signed in as %1").arg(status->email));
+        m_account->setToolTip(tr("%1 on %2").arg(status->email, QUrl(status->serverUrl).host()));
         m_tabs->setCurrentWidget(m_sessions);
         setPage(Page::Main);
         m_sessions->setActive(true);

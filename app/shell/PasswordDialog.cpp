@@ -9,6 +9,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QVBoxLayout>
+#include <algorithm>
 
 namespace ehrs::app {
 
@@ -22,7 +23,11 @@ PasswordDialog::PasswordDialog(const QString& title, const QString& explanation,
     auto* layout = new QVBoxLayout(this);
     m_error->setTextFormat(Qt::PlainText); // the server's words
     auto* text = new QLabel(explanation, this);
+    text->setTextFormat(Qt::PlainText); // may name devices, which whoever signed in chose
+    text->setObjectName(QStringLiteral("explanation"));
     text->setWordWrap(true);
+    // Wide enough for a two-line explanation and the fields' placeholders; taller as texts need.
+    setMinimumWidth(fontMetrics().averageCharWidth() * 52);
     layout->addWidget(text);
 
     auto* form = new QFormLayout;
@@ -34,6 +39,7 @@ PasswordDialog::PasswordDialog(const QString& title, const QString& explanation,
         m_code->setAccessibleName(tr("Authentication code"));
         m_code->setPlaceholderText(tr("6-digit code or a backup code"));
         m_code->setMaxLength(64);
+        m_code->setMinimumWidth(m_code->fontMetrics().horizontalAdvance(m_code->placeholderText()) + 24);
         form->addRow(tr("&Code:"), m_code);
     }
     layout->addLayout(form);
@@ -73,15 +79,34 @@ void PasswordDialog::submit()
     Q_EMIT submitted(password, code);
 }
 
-void PasswordDialog::showError(const QString& message)
+void PasswordDialog::showError(const QString& message, Field wrong)
 {
     m_buttons->setEnabled(true);
-    m_password->clear();
-    if (m_code)
-        m_code->clear();
+    // Only what was refused is typed again.
+    QLineEdit* refused = wrong == Field::Code && m_code ? m_code : m_password;
+    refused->clear();
     m_error->setText(message);
     m_error->setVisible(true);
-    m_password->setFocus();
+    fitToContents();
+    refused->setFocus();
+}
+
+void PasswordDialog::showEvent(QShowEvent* event)
+{
+    QDialog::showEvent(event);
+    fitToContents();
+}
+
+void PasswordDialog::fitToContents()
+{
+    QLayout* l = layout();
+    l->activate();
+    const int w = std::max(width(), l->totalMinimumSize().width());
+    const int h =
+        std::max(l->totalMinimumSize().height(), l->hasHeightForWidth() ? l->totalHeightForWidth(w) : 0);
+    setMinimumHeight(h);
+    if (height() < h || width() < w)
+        resize(w, std::max(height(), h));
 }
 
 } // namespace ehrs::app

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "SignInPage.h"
 
+#include "ClientConfig.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
 #include "shell/DeviceIcons.h"
 #include "shell/Theme.h"
 
+#include <QEvent>
 #include <QFormLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QTimer>
@@ -17,6 +20,27 @@
 #include <QVBoxLayout>
 
 namespace ehrs::app {
+namespace {
+/// Keeps a centred widget (the sign-in card) at least as tall as its word-wrapped texts need at
+/// its width: its layout's minimum assumes one line each, and the form's fields were squashed
+/// when the reason above them took two.
+class KeepHeightForWidth : public QObject
+{
+public:
+    using QObject::QObject;
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        auto* w = qobject_cast<QWidget*>(watched);
+        if (w && w->layout() && (event->type() == QEvent::Resize || event->type() == QEvent::LayoutRequest)) {
+            const int need = w->layout()->totalHeightForWidth(w->width());
+            if (need > 0 && w->minimumHeight() != need)
+                w->setMinimumHeight(need);
+        }
+        return false;
+    }
+};
+} // namespace
+
 namespace {
 const QString kServerKey = QStringLiteral("signIn/serverUrl");
 const QString kEmailKey = QStringLiteral("signIn/email");
@@ -43,15 +67,37 @@ SignInPage::SignInPage(AgentConnection* agent, QSettings* settings, QWidget* par
     : QWidget(parent), m_agent(agent), m_settings(settings)
 {
     buildUi();
-    m_server->setText(m_settings->value(kServerKey, QStringLiteral("http://127.0.0.1:8000")).toString());
+    // IT's preset address (client.conf) is used as is, and the field is not shown; otherwise the
+    // last address used, with no built-in default (a development address helps nobody).
+    m_presetServer = presetServerUrl();
+    if (!m_presetServer.isEmpty()) {
+        m_server->setText(m_presetServer.toString());
+        m_form->setRowVisible(m_server, false);
+    } else {
+        m_server->setText(m_settings->value(kServerKey).toString());
+    }
     m_email->setText(m_settings->value(kEmailKey).toString());
 }
 
 void SignInPage::buildUi()
 {
-    auto* outer = new QVBoxLayout(this);
+    // In a scroll area: on a short window (or with a two-line reason and an error) the form
+    // scrolls instead of squashing its fields.
+    auto* host = new QVBoxLayout(this);
+    host->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setAccessibleName(tr("Sign in"));
+    host->addWidget(scroll);
+    auto* page = new QWidget(scroll);
+    page->setObjectName(QStringLiteral("signInContent"));
+    scroll->setWidget(page);
+    auto* outer = new QVBoxLayout(page);
+    // The page is never smaller than its form needs: the scroll area scrolls it instead.
+    outer->setSizeConstraint(QLayout::SetMinimumSize);
     outer->addStretch(1);
-    auto* card = new QWidget(this);
+    auto* card = new QWidget(page);
     card->setMaximumWidth(420);
     card->setMinimumWidth(340);
     auto* layout = new QVBoxLayout(card);
@@ -81,6 +127,7 @@ void SignInPage::buildUi()
     m_steps = new QStackedWidget(card);
     auto* credentials = new QWidget(m_steps);
     auto* form = new QFormLayout(credentials);
+    m_form = form;
     form->setContentsMargins(0, 0, 0, 0);
     m_server = new QLineEdit(credentials);
     m_server->setAccessibleName(tr("Server address"));
@@ -135,6 +182,7 @@ void SignInPage::buildUi()
     layout->addWidget(m_error);
 
     outer->addWidget(card, 0, Qt::AlignHCenter);
+    card->installEventFilter(new KeepHeightForWidth(card));
     outer->addStretch(2);
 
     connect(m_signIn, &QPushButton::clicked, this, &SignInPage::submitCredentials);
@@ -238,7 +286,8 @@ void SignInPage::submitCredentials()
     showError({});
     m_reason->setVisible(false);
     setBusy(true);
-    m_settings->setValue(kServerKey, server);
+    if (!serverIsPreset())
+        m_settings->setValue(kServerKey, server);
     m_settings->setValue(kEmailKey, email);
     m_agent->login(server, email, password).then(this, [this, server](const Result<ipc::LoginReply>& r) {
         setBusy(false);

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <QDeadlineTimer>
+#include <QUrl>
 #include <QWidget>
 
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -31,6 +33,8 @@ public:
     bool isHoldingOff() const;
 
     QLineEdit* serverField() const { return m_server; }
+    /// True when IT preset the server (client.conf): the field is hidden and not remembered.
+    bool serverIsPreset() const { return !m_presetServer.isEmpty(); }
     QLineEdit* emailField() const { return m_email; }
     QLineEdit* passwordField() const { return m_password; }
     QLineEdit* codeField() const { return m_code; }
@@ -54,6 +58,8 @@ private:
     AgentConnection* m_agent;
     QSettings* m_settings;
     QStackedWidget* m_steps = nullptr;
+    QFormLayout* m_form = nullptr;
+    QUrl m_presetServer;
     QLineEdit* m_server = nullptr;
     QLineEdit* m_email = nullptr;
     QLineEdit* m_password = nullptr;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerConfig.h"
 
+#include "geo/GeoLocator.h"
+
 #include <QDir>
 #include <QFile>
 #include <QUrl>
@@ -121,6 +123,10 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("GEOIP_DB"), QStringLiteral("geoip-db"), QStringLiteral("mmdb"),
          QStringLiteral("A MaxMind-format city database (e.g. GeoLite2-City.mmdb) to show where sessions are. "
                         "Unset: private addresses show \"Local network\", others nothing.")},
+        {QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("network-locations"), QStringLiteral("cidr=name;..."),
+         QStringLiteral("Names for the hospital's networks, shown instead of \"Local network\": "
+                        "CIDR=Name entries separated by ';', e.g. \"10.20.0.0/16=St Mary's, Ward 3;10.30.0.0/16="
+                        "Outpatients\". The most specific range wins. Default: none.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
          QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> from any address. Unset: "
                         "/metrics answers only direct (not proxied) connections from loopback.")},
@@ -324,6 +330,9 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     c.metricsToken = v.value(QStringLiteral("METRICS_TOKEN")).toUtf8();
     c.jwtKeysDir = v.value(QStringLiteral("JWT_KEYS_DIR")).trimmed();
     c.geoipDatabase = v.value(QStringLiteral("GEOIP_DB")).trimmed();
+    c.networkLocations = v.value(QStringLiteral("NETWORK_LOCATIONS")).trimmed();
+    if (auto named = GeoLocator::parseNetworkLocations(c.networkLocations); !named)
+        return fail(named.error());
     for (const QString& item : v.value(QStringLiteral("INTROSPECTION_CLIENTS")).split(u',', Qt::SkipEmptyParts)) {
         const qsizetype colon = item.indexOf(u':');
         const QString id = item.left(colon).trimmed();

@@ -71,6 +71,7 @@ struct ServerConfig
     QString tlsCertFile; // PEM certificate chain; with tlsKeyFile the listener speaks HTTPS
     QString tlsKeyFile;  // PEM private key (RSA or EC)
     QString geoipDatabase; // MaxMind-format .mmdb for session locations; empty: "Local network" or nothing
+    QString networkLocations; // NETWORK_LOCATIONS: "CIDR=Name;..." shown instead of "Local network"
     QString jwtKeysDir;      // set: access tokens are EdDSA-signed with the keys in this directory
     QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"
     QString readyFile; // written with the base URL once listening (tests, supervisors)

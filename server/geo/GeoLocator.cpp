@@ -4,7 +4,7 @@
 #include <QHostAddress>
 #include <QList>
 #include <QPair>
-
+#include <algorithm>
 #include <maxminddb.h>
 
 namespace ehrs::server {
@@ -42,6 +42,65 @@ GeoLocator::~GeoLocator()
         MMDB_close(m_db.get());
 }
 
+Result<QList<NamedNetwork>> GeoLocator::parseNetworkLocations(const QString& text)
+{
+    constexpr qsizetype kMaxName = 100;
+    QList<NamedNetwork> networks;
+    QString normalised = text;
+    normalised.replace(u'\n', u';');
+    for (const QString& raw : normalised.split(u';', Qt::SkipEmptyParts)) {
+        const QString entry = raw.trimmed();
+        if (entry.isEmpty())
+            continue;
+        const qsizetype eq = entry.indexOf(u'=');
+        const QString range = entry.left(eq).trimmed();
+        const QString name = eq < 0 ? QString() : entry.mid(eq + 1).trimmed();
+        if (eq <= 0 || name.isEmpty())
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("NETWORK_LOCATIONS: '%1' is not CIDR=Name").arg(entry.left(60)));
+        for (QChar ch : name) {
+            if (ch.category() == QChar::Other_Control || ch.category() == QChar::Other_Format)
+                return fail(
+                    ErrorCode::InvalidRequest,
+                    QStringLiteral("NETWORK_LOCATIONS: the name of %1 has a control character").arg(range));
+        }
+        if (name.size() > kMaxName)
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("NETWORK_LOCATIONS: the name of %1 is longer than %2 characters")
+                            .arg(range)
+                            .arg(kMaxName));
+        QPair<QHostAddress, int> subnet = range.contains(u'/')
+                                              ? QHostAddress::parseSubnet(range)
+                                              : QPair<QHostAddress, int>{QHostAddress(range), -1};
+        const QString addressPart = range.section(u'/', 0, 0);
+        const bool abbreviated =
+            !addressPart.contains(u':') && addressPart.count(u'.') != 3; // "10.0" is no address
+        if (subnet.first.isNull() || abbreviated)
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("NETWORK_LOCATIONS: '%1' is not an address or CIDR range")
+                            .arg(range.left(60)));
+        if (subnet.second < 0)
+            subnet.second = subnet.first.protocol() == QAbstractSocket::IPv4Protocol ? 32 : 128;
+        networks.append({subnet, name});
+    }
+    // The most specific range first: "10.20.3.0/24 = Ward 3" inside "10.20.0.0/16 = St Mary's".
+    std::stable_sort(networks.begin(), networks.end(), [](const NamedNetwork& a, const NamedNetwork& b) {
+        return a.subnet.second > b.subnet.second;
+    });
+    return networks;
+}
+
+Result<std::unique_ptr<GeoLocator>> GeoLocator::open(const QString& mmdbPath, const QString& networkLocations)
+{
+    auto named = parseNetworkLocations(networkLocations);
+    if (!named)
+        return fail(named.error());
+    auto locator = open(mmdbPath);
+    if (locator)
+        (*locator)->m_named = std::move(*named);
+    return locator;
+}
+
 Result<std::unique_ptr<GeoLocator>> GeoLocator::open(const QString& mmdbPath)
 {
     auto locator = std::make_unique<GeoLocator>();
@@ -65,6 +124,10 @@ QString GeoLocator::locate(const QString& ipAddress) const
     const quint32 ipv4 = address.toIPv4Address(&v4);
     if (v4)
         address = QHostAddress(ipv4);
+    for (const NamedNetwork& n : m_named) {
+        if (address.isInSubnet(n.subnet))
+            return n.name;
+    }
     if (isLocal(address))
         return QStringLiteral("Local network");
     if (!m_db)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "UserAgentParser.h"
 
+#include "DeviceModels.h"
+
 #include <QChar>
 #include <QString>
 #include <algorithm>
@@ -302,6 +304,9 @@ DeviceInfo detectPlatform(QStringView s, bool browserLike)
         const bool phone = hasToken(s, u"Mobile") || !browserLike;
         d.type = phone ? QStringLiteral("mobile") : QStringLiteral("tablet");
         d.name = androidModel(s, at);
+        // "SM-S918B" means nothing to most people; "Galaxy S23 Ultra" does.
+        if (const QString marketing = deviceMarketingName(d.name); !marketing.isEmpty())
+            d.name = marketing;
         if (d.name.isEmpty())
             d.name = phone ? QStringLiteral("Android phone") : QStringLiteral("Android tablet");
     } else if (hasToken(s, u"CrOS")) {

@@ -97,7 +97,7 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
             return fail(tls.error());
         s->m_tls = *tls;
     }
-    auto geo = GeoLocator::open(c.geoipDatabase);
+    auto geo = GeoLocator::open(c.geoipDatabase, c.networkLocations);
     if (!geo)
         return fail(geo.error());
     s->m_geo = std::move(*geo);

@@ -3,10 +3,13 @@
 #include "AgentProcess.h"
 #include "ApiClient.h"
 #include "AppUnderTest.h"
+#include "LayoutChecks.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
 #include "mfa/Totp.h"
+#include "security/SecurityPage.h"
+#include "security/TotpSetupPanel.h"
 #include "sessions/SessionDelegate.h"
 #include "sessions/SessionListModel.h"
 #include "sessions/SessionsPage.h"
@@ -18,16 +21,22 @@
 #include <QAccessible>
 #include <QApplication>
 #include <QDateTime>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QRegularExpression>
+#include <QScopeGuard>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QSysInfo>
 #include <QTabBar>
 #include <QTabWidget>
 #include <QTcpServer>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace ehrs;
@@ -79,6 +88,11 @@ private Q_SLOTS:
     void renameInlineWithTheKeyboard();
     void unreachableServerIsShownInline();
     void serverAddressIsRemembered();
+    void ownDeviceMessageNamesTheRealControl();
+    void devicesShowAsPeopleKnowThem();
+    void signInFormHoldsAtTheMinimumSize();
+    void presetServerHidesTheField();
+    void noMnemonicIsUsedTwiceOnAnyPageOrDialog();
 
 private:
     QString newUser();
@@ -102,6 +116,9 @@ private:
 void TestAppEndToEnd::initTestCase()
 {
     QStandardPaths::setTestModeEnabled(true);
+    // IT names its networks: the test's loopback stands for a ward's network.
+    m_server.setEnv(QStringLiteral("NETWORK_LOCATIONS"),
+                    QStringLiteral("127.0.0.0/8=St Mary's, Ward 3;::1=St Mary's, Ward 3"));
     QVERIFY(m_server.start());
 }
 
@@ -173,6 +190,15 @@ void TestAppEndToEnd::signsInThroughTheForm()
     QCOMPARE(model->rowCount(), 1);
     QVERIFY(model->index(0).data(SessionListModel::IsCurrentRole).toBool());
     QVERIFY(!m_app.window->sessionsPage()->signOutOthersButton()->isEnabled());
+    // The list has the focus and a current row before any key is pressed, and says its keys.
+    QListView* view = m_app.window->sessionsPage()->view();
+    QCOMPARE(view->currentIndex().row(), 0);
+    bool keysShown = false;
+    for (QLabel* l : m_app.window->sessionsPage()->findChildren<QLabel*>())
+        keysShown =
+            keysShown || (l->isVisibleTo(m_app.window.get()) && l->text().contains(QStringLiteral("F2")) &&
+                          l->text().contains(QStringLiteral("Delete")));
+    QVERIFY(keysShown);
 }
 
 void TestAppEndToEnd::wrongPasswordIsShownInline()
@@ -279,9 +305,16 @@ void TestAppEndToEnd::revokeAfterConfirmationRemovesTheRow()
     const QRect button =
         m_app.window->sessionsPage()->delegate()->buttonRect(option, index, SessionDelegate::Button::Revoke);
     QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, button.center());
+    // The row whose button was clicked is the selected one while its dialog is open.
+    QCOMPARE(view->currentIndex().row(), model->rowOf(phoneId));
+    QVERIFY(view->selectionModel()->isSelected(index));
     auto* box = m_app.window->sessionsPage()->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
     QVERIFY(box);
     QVERIFY(box->text().contains(QStringLiteral("iPhone")));
+    // Enough to decide: when and where the phone was last used.
+    QVERIFY2(box->informativeText().startsWith(QStringLiteral("Last active ")) &&
+                 box->informativeText().contains(QStringLiteral("at 127.0.0.1 · St Mary's, Ward 3.")),
+             qPrintable(box->informativeText()));
     QAbstractButton* confirm = nullptr;
     for (QAbstractButton* b : box->buttons()) {
         if (box->buttonRole(b) == QMessageBox::DestructiveRole)
@@ -316,6 +349,14 @@ void TestAppEndToEnd::signOutOthersNeedsThePassword()
     QTest::mouseClick(page->signOutOthersButton(), Qt::LeftButton);
     auto* dialog = page->findChild<PasswordDialog*>(QStringLiteral("confirmSignOutOthers"));
     QVERIFY(dialog);
+    // It says which devices it will end.
+    auto* explanation = dialog->findChild<QLabel*>(QStringLiteral("explanation"));
+    QVERIFY(explanation);
+    QVERIFY2(explanation->text().startsWith(QStringLiteral("3 other devices will be signed out: ")),
+             qPrintable(explanation->text()));
+    for (int i = 0; i < 3; ++i)
+        QVERIFY2(explanation->text().contains(QString::fromLatin1(kDevices[i].name)),
+                 qPrintable(explanation->text()));
     QTest::keyClicks(dialog->passwordField(), QStringLiteral("wrong password"));
     QTest::keyClick(dialog->passwordField(), Qt::Key_Return);
     QTRY_VERIFY_WITH_TIMEOUT(dialog->errorLabel()->isVisibleTo(dialog), 10000);
@@ -634,6 +675,9 @@ void TestAppEndToEnd::renameInlineWithTheKeyboard()
     auto* editor = qobject_cast<QLineEdit*>(QApplication::focusWidget());
     QVERIFY2(editor && view->isAncestorOf(editor), "F2 opens an inline editor");
     QCOMPARE(editor->accessibleName(), QStringLiteral("Session name"));
+    // It opens on the name the row shows, selected, so typing replaces it.
+    QCOMPARE(editor->text(), QStringLiteral("iPhone"));
+    QCOMPARE(editor->selectedText(), QStringLiteral("iPhone"));
     QSignalSpy renameSpy(model, &SessionListModel::renameRequested);
     editor->selectAll();
     QTest::keyClicks(editor, QStringLiteral("Night-shift phone"));
@@ -652,11 +696,13 @@ void TestAppEndToEnd::renameInlineWithTheKeyboard()
         return QStringLiteral("<no such session>");
     };
     QTRY_COMPARE_WITH_TIMEOUT(serverName(), QStringLiteral("Night-shift phone"), 10000);
+    // The page confirms it, once the server has it.
+    QLabel* banner = m_app.window->sessionsPage()->banner();
+    QTRY_COMPARE_WITH_TIMEOUT(banner->text(), QStringLiteral("Renamed to “Night-shift phone”."), 10000);
+    QVERIFY(banner->isVisibleTo(m_app.window.get()));
     reloadAndWait();
     QCOMPARE(model->index(model->rowOf(phoneId)).data(SessionListModel::TitleRole).toString(),
              QStringLiteral("Night-shift phone"));
-    QVERIFY(m_app.window->sessionsPage()->banner()->text().isEmpty() ||
-            !m_app.window->sessionsPage()->banner()->isVisible());
     // Escape abandons an edit: nothing is sent.
     view->setFocus();
     QTest::keyClick(view, Qt::Key_F2);
@@ -711,6 +757,216 @@ void TestAppEndToEnd::serverAddressIsRemembered()
     QCOMPARE(next.signInPage()->serverField()->text(), m_server.url().toString());
     QCOMPARE(next.signInPage()->emailField()->text(), m_email);
     QVERIFY(next.signInPage()->passwordField()->text().isEmpty());
+}
+
+void TestAppEndToEnd::ownDeviceMessageNamesTheRealControl()
+{
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->sessionModel()->rowCount(), 1, 10000);
+    SessionsPage* page = m_app.window->sessionsPage();
+    QListView* view = page->view();
+    view->setFocus();
+    view->setCurrentIndex(m_app.window->sessionModel()->index(0)); // this device
+    QTest::keyClick(view, Qt::Key_Delete);
+    const QString text = page->banner()->text();
+    QVERIFY(page->banner()->isVisibleTo(m_app.window.get()));
+    // The message names a control in quotes, and that control is on screen and signs out.
+    const QRegularExpression quoted(QStringLiteral("“([^”]+)”"));
+    const auto match = quoted.match(text);
+    QVERIFY2(match.hasMatch(), qPrintable(text));
+    QPushButton* named = nullptr;
+    for (QPushButton* b : m_app.window->findChildren<QPushButton*>()) {
+        if (b->isVisibleTo(m_app.window.get()) && QString(b->text()).remove(u'&') == match.captured(1))
+            named = b;
+    }
+    QVERIFY2(named, qPrintable(u"no visible button called "_s + match.captured(1)));
+    QTest::mouseClick(named, Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 10000);
+}
+
+void TestAppEndToEnd::noMnemonicIsUsedTwiceOnAnyPageOrDialog()
+{
+    MainWindow* window = m_app.window.get();
+    // Alt+letter claimed twice in the window (or dialog) `w`, as "where: Alt+X: A / B".
+#define EHRS_CHECK_MNEMONICS(w, where)                                                                       \
+    do {                                                                                                     \
+        const QStringList dup = ehrs::app::test::duplicateMnemonics(w);                                      \
+        QVERIFY2(dup.isEmpty(), qPrintable(QString(where) + u": "_s + dup.join(u"; ")));                     \
+    } while (false)
+    EHRS_CHECK_MNEMONICS(window, u"sign-in"_s);
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::Main, 15000);
+    loginAs(m_email, kDevices[0]);
+    reloadAndWait();
+    SessionsPage* sessions = window->sessionsPage();
+    QTRY_COMPARE_WITH_TIMEOUT(window->sessionModel()->rowCount(), 2, 10000);
+    EHRS_CHECK_MNEMONICS(window, u"Active sessions"_s);
+
+    // The dialogs of the Sessions page.
+    sessions->confirmSignOutOthers();
+    QPointer<PasswordDialog> others = sessions->findChild<PasswordDialog*>(u"confirmSignOutOthers"_s);
+    QVERIFY(others);
+    EHRS_CHECK_MNEMONICS(others, u"Sign out all other devices"_s);
+    others->reject();
+    sessions->confirmRevoke(1);
+    QPointer<QMessageBox> revoke = sessions->findChild<QMessageBox*>(u"confirmRevoke"_s);
+    QVERIFY(revoke);
+    EHRS_CHECK_MNEMONICS(revoke, u"Sign out device"_s);
+    revoke->reject();
+
+    // The Security page with two-step verification off, and its dialog.
+    SecurityPage* security = window->securityPage();
+    {
+        QSignalSpy loaded(security, &SecurityPage::accountLoaded);
+        window->tabs()->setCurrentWidget(security);
+        QVERIFY(loaded.wait(10000));
+    }
+    QVERIFY(security->turnOnButton()->isVisibleTo(window));
+    EHRS_CHECK_MNEMONICS(window, u"Security (two-step off)"_s);
+    security->beginTotpSetup();
+    QPointer<PasswordDialog> enable = security->findChild<PasswordDialog*>(u"confirmEnableTotp"_s);
+    QVERIFY(enable);
+    EHRS_CHECK_MNEMONICS(enable, u"Turn on two-step verification"_s);
+    QTest::keyClicks(enable->passwordField(), kPassword);
+    QTest::keyClick(enable->passwordField(), Qt::Key_Return);
+    QTRY_VERIFY_WITH_TIMEOUT(security->totpPanel()->isVisibleTo(window), 10000);
+    EHRS_CHECK_MNEMONICS(window, u"Security (setting up two-step)"_s);
+    security->totpPanel()->reset();
+    security->totpPanel()->setVisible(false);
+
+    // With two-step verification on (turned on elsewhere): the page and the dialog that turns it off.
+    QVERIFY(!enableTotp(m_email).first.isEmpty());
+    {
+        QSignalSpy loaded(security, &SecurityPage::accountLoaded);
+        security->reload();
+        QVERIFY(loaded.wait(10000));
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(security->turnOffButton()->isVisibleTo(window), 10000);
+    EHRS_CHECK_MNEMONICS(window, u"Security (two-step on)"_s);
+    QTest::mouseClick(security->turnOffButton(), Qt::LeftButton);
+    QPointer<PasswordDialog> disable = security->findChild<PasswordDialog*>(u"confirmDisableTotp"_s);
+    QVERIFY(disable);
+    EHRS_CHECK_MNEMONICS(disable, u"Turn off two-step verification"_s);
+    disable->reject();
+
+    // Signed out: the sign-in page again, then its code step.
+    QCOMPARE(m_app.agent->cli({u"logout"_s}).exitCode, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(window->page(), MainWindow::Page::SignIn, 10000);
+    EHRS_CHECK_MNEMONICS(window, u"sign-in (signed out)"_s);
+    signInThroughUi(m_email, kPassword);
+    QTRY_VERIFY_WITH_TIMEOUT(window->signInPage()->isAskingForCode(), 15000);
+    EHRS_CHECK_MNEMONICS(window, u"sign-in (code step)"_s);
+#undef EHRS_CHECK_MNEMONICS
+}
+
+void TestAppEndToEnd::devicesShowAsPeopleKnowThem()
+{
+    signInThroughUi(m_email, kPassword);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    // A phone that names itself by its model code, and one the server knows only by its User-Agent.
+    const auto [namedId, namedToken] =
+        loginAs(m_email, Device{"mobile", "SM-S918B", "Android 14", "Chrome 120"});
+    QVERIFY(!namedId.isEmpty());
+    auto browser =
+        ApiClient(m_server.url())
+            .request("POST", "/api/auth/login",
+                     {{"email", m_email.toStdString()}, {"password", kPassword.toStdString()}}, {},
+                     {{"User-Agent", "Mozilla/5.0 (Linux; Android 14; SM-S911B) AppleWebKit/537.36 (KHTML, "
+                                     "like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36"}});
+    QCOMPARE(browser.status, 200);
+    const QString browserId = QString::fromStdString(browser.str("sessionId"));
+    reloadAndWait();
+    SessionListModel* model = m_app.window->sessionModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 3, 10000);
+
+    // This computer, by the name the agent reported (its host name), without the agent's version.
+    const QModelIndex mine = model->index(0);
+    QVERIFY(mine.data(SessionListModel::IsCurrentRole).toBool());
+    QCOMPARE(mine.data(SessionListModel::TitleRole).toString(),
+             QStringLiteral("This computer (%1)").arg(QSysInfo::machineHostName()));
+    const QString deviceLine = mine.data(SessionListModel::DeviceLineRole).toString();
+    QVERIFY2(!deviceLine.contains(QStringLiteral("EHR Sessions Agent")), qPrintable(deviceLine));
+    QVERIFY2(deviceLine.contains(QSysInfo::prettyProductName()) ||
+                 deviceLine == QStringLiteral("Desktop computer") || deviceLine == QStringLiteral("Laptop"),
+             qPrintable(deviceLine));
+    // Phones by their marketing names.
+    QCOMPARE(model->index(model->rowOf(namedId)).data(SessionListModel::TitleRole).toString(),
+             QStringLiteral("Galaxy S23 Ultra"));
+    QCOMPARE(model->index(model->rowOf(browserId)).data(SessionListModel::TitleRole).toString(),
+             QStringLiteral("Galaxy S23"));
+    // Every row at the hospital says where it is, as IT named the network.
+    for (int row = 0; row < model->rowCount(); ++row) {
+        const QString network = model->index(row).data(SessionListModel::NetworkLineRole).toString();
+        QVERIFY2(network.endsWith(QStringLiteral(" · St Mary's, Ward 3")), qPrintable(network));
+    }
+    // The header names the clinician, not an email and an address.
+    QLabel* account = nullptr;
+    for (QLabel* l : m_app.window->findChildren<QLabel*>()) {
+        if (l->accessibleName() == QStringLiteral("Signed in as"))
+            account = l;
+    }
+    QVERIFY(account);
+    QTRY_COMPARE_WITH_TIMEOUT(account->text(), QStringLiteral("Signed in as Clinician %1").arg(m_users),
+                              10000);
+}
+
+void TestAppEndToEnd::signInFormHoldsAtTheMinimumSize()
+{
+    MainWindow* window = m_app.window.get();
+    window->resize(window->minimumSize());
+    SignInPage* page = window->signInPage();
+    // A reason that takes two lines, and an error under the form.
+    page->reset(QStringLiteral(
+        "Your session was ended because its sign-in was used from two places. Sign in again."));
+    page->serverField()->setText(QStringLiteral("ftp://files.example"));
+    page->emailField()->setText(m_email);
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::mouseClick(page->signInButton(), Qt::LeftButton);
+    QTRY_VERIFY(page->errorLabel()->isVisibleTo(page));
+    QTRY_COMPARE(window->size(), window->minimumSize());
+    QCoreApplication::processEvents();
+    const QStringList clipped = ehrs::app::test::clippedTexts(page);
+    QVERIFY2(clipped.isEmpty(), qPrintable(clipped.join(u"; ")));
+}
+
+void TestAppEndToEnd::presetServerHidesTheField()
+{
+    // No preset: the field is there, and not prefilled with a development address.
+    {
+        QSettings().remove(QStringLiteral("signIn/serverUrl")); // nothing remembered either
+        MainWindow fresh(m_app.connection.get(), m_app.api.get());
+        QVERIFY(fresh.signInPage()->serverField()->isVisibleTo(fresh.signInPage()));
+        QCOMPARE(fresh.signInPage()->serverField()->text(), QString());
+    }
+    // IT presets the address in the system-wide client.conf: the app reads it and does not ask.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString conf = dir.filePath(QStringLiteral("client.conf"));
+    {
+        QFile f(conf);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("[server]\nurl=" + m_server.url().toString().toUtf8() + "\n");
+    }
+    qputenv("EHRS_CLIENT_CONFIG", conf.toUtf8());
+    auto unset = qScopeGuard([] { qunsetenv("EHRS_CLIENT_CONFIG"); });
+    m_app.window.reset();
+    m_app.window = std::make_unique<MainWindow>(m_app.connection.get(), m_app.api.get());
+    m_app.window->show();
+    m_app.window->start();
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::SignIn, 15000);
+    SignInPage* page = m_app.window->signInPage();
+    QVERIFY(page->serverIsPreset());
+    QVERIFY(!page->serverField()->isVisibleTo(page));
+    for (QLabel* l : page->findChildren<QLabel*>())
+        QVERIFY2(!(l->isVisibleTo(page) && l->buddy() == page->serverField()),
+                 "the server's label is hidden too");
+    page->emailField()->setText(m_email);
+    QTest::keyClicks(page->passwordField(), kPassword);
+    QTest::mouseClick(page->signInButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(m_app.window->page(), MainWindow::Page::Main, 15000);
+    const auto status = m_app.agent->cli({QStringLiteral("status")});
+    QVERIFY2(status.out.contains(m_server.url().toString().toUtf8()), status.out.constData());
 }
 
 QTEST_MAIN(TestAppEndToEnd)

@@ -4,23 +4,28 @@
 // agent's events, on window focus and every 30 s with no user action; and the app starts the agent
 // when none is running.
 #include "AgentProcess.h"
-#include "AppUnderTest.h"
 #include "ApiClient.h"
+#include "AppUnderTest.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
+#include "sessions/SessionDelegate.h"
 #include "sessions/SessionListModel.h"
 #include "sessions/SessionsPage.h"
 #include "shell/MainWindow.h"
+#include "shell/PasswordDialog.h"
 #include "signin/SignInPage.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListView>
 #include <QLocalSocket>
+#include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -68,6 +73,7 @@ private Q_SLOTS:
     void reloadsOnFocusAndEveryThirtySeconds();
     void startsTheAgentWhenNoneIsRunning();
     void agentCrashDoesNotSignTheClinicianOut();
+    void messagesFollowTheServerThroughAnOutage();
 
 private:
     bool signInAgent(AgentProcess& agent, ServerProcess& server, const QString& email);
@@ -295,6 +301,103 @@ void TestAppLiveUpdates::agentCrashDoesNotSignTheClinicianOut()
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionsPage()->state(), SessionsPage::State::List, 15000);
     QTRY_COMPARE_WITH_TIMEOUT(window->sessionModel()->rowCount(), 1, 10000);
     QCOMPARE(window->sessionModel()->index(0).data(SessionListModel::IdRole).toString(), session);
+}
+
+void TestAppLiveUpdates::messagesFollowTheServerThroughAnOutage()
+{
+    // The server stops and comes back under the running app: every message says what is true now.
+    ServerProcess server;
+    const QString email = QStringLiteral("registrar@example.org");
+    AppUnderTest app;
+    auto closeApp = qScopeGuard([&app] { app.close(); });
+    QVERIFY(startSignedIn(server, email, app));
+    const QString port = QString::number(server.url().port());
+    const QString phone = loginElsewhere(server, email, "Ward phone");
+    QVERIFY(!phone.isEmpty());
+    app.openWindow();
+    MainWindow* window = app.window.get();
+    SessionsPage* page = window->sessionsPage();
+    SessionListModel* model = window->sessionModel();
+    QTRY_COMPARE_WITH_TIMEOUT(page->state(), SessionsPage::State::List, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
+    QLabel* status = page->findChild<QLabel*>(QStringLiteral("updatedStatus"));
+    QVERIFY(status);
+    const QRegularExpression updated(QStringLiteral("^Updated \\d\\d:\\d\\d$"));
+    QVERIFY2(updated.match(status->text()).hasMatch(), qPrintable(status->text()));
+    QVERIFY(status->isVisibleTo(window));
+
+    // The clinician asks to sign out the phone; the server goes down before they confirm.
+    QListView* view = page->view();
+    const QModelIndex phoneRow = model->index(model->rowOf(phone));
+    QStyleOptionViewItem option;
+    option.initFrom(view);
+    option.rect = view->visualRect(phoneRow);
+    QTest::mouseClick(
+        view->viewport(), Qt::LeftButton, {},
+        page->delegate()->buttonRect(option, phoneRow, SessionDelegate::Button::Revoke).center());
+    QPointer<QMessageBox> box = page->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"));
+    QVERIFY(box);
+    server.stop();
+    QAbstractButton* confirm = nullptr;
+    for (QAbstractButton* b : box->buttons()) {
+        if (box->buttonRole(b) == QMessageBox::DestructiveRole)
+            confirm = b;
+    }
+    QVERIFY(confirm);
+    QSignalSpy offline(page, &SessionsPage::sessionsUnavailable);
+    confirm->click();
+    // The failed sign-out says so, by name and why; the reload after it fails too, and says that
+    // separately (it does not replace the message about the sign-out).
+    QVERIFY(offline.wait(15000));
+    QLabel* banner = page->banner();
+    QVERIFY(banner->isVisibleTo(window));
+    QVERIFY2(banner->text().startsWith(QStringLiteral("Could not sign out “Ward phone”.")) &&
+                 banner->text().contains(QStringLiteral("Cannot reach the server")),
+             qPrintable(banner->text()));
+    QVERIFY2(status->text().startsWith(QStringLiteral("Offline:")) &&
+                 status->text().contains(QStringLiteral("Cannot reach the server")),
+             qPrintable(status->text()));
+    QCOMPARE(model->rowCount(), 2); // the phone is still listed: it was not signed out
+    QVERIFY(model->rowOf(phone) >= 0);
+
+    // Offline, what needs the server is off, with the reason at hand.
+    QVERIFY(!page->signOutOthersButton()->isEnabled());
+    QVERIFY2(page->signOutOthersButton()->toolTip().contains(QStringLiteral("cannot be reached")),
+             qPrintable(page->signOutOthersButton()->toolTip()));
+    page->confirmRevoke(model->rowOf(phone)); // Delete, or a click on the row's Sign out
+    QVERIFY2(banner->text().startsWith(QStringLiteral("Cannot sign out “Ward phone” now")),
+             qPrintable(banner->text()));
+    QVERIFY(!page->findChild<QMessageBox*>(QStringLiteral("confirmRevoke")) ||
+            !page->findChild<QMessageBox*>(QStringLiteral("confirmRevoke"))->isVisible());
+
+    // The server is back: a manual Refresh clears the outage's messages and says when.
+    QVERIFY(server.start({QStringLiteral("--port"), port}));
+    QSignalSpy reloaded(page, &SessionsPage::reloaded);
+    QTest::mouseClick(page->refreshButton(), Qt::LeftButton);
+    QVERIFY(reloaded.wait(15000));
+    QVERIFY2(updated.match(status->text()).hasMatch(), qPrintable(status->text()));
+    QVERIFY2(!banner->isVisibleTo(window), qPrintable(banner->text()));
+    QVERIFY(page->signOutOthersButton()->isEnabled());
+
+    // "Signed out 1 other device." holds for the list it describes, and goes once the list changes.
+    QTest::mouseClick(page->signOutOthersButton(), Qt::LeftButton);
+    QPointer<PasswordDialog> dialog =
+        page->findChild<PasswordDialog*>(QStringLiteral("confirmSignOutOthers"));
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->passwordField(), kPassword);
+    QTest::keyClick(dialog->passwordField(), Qt::Key_Return);
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+    QCOMPARE(banner->text(), QStringLiteral("Signed out 1 other device."));
+    QVERIFY(banner->isVisibleTo(window));
+    const QString tablet = loginElsewhere(server, email, "Ward tablet");
+    QVERIFY(!tablet.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            page->reload();
+            return model->rowOf(tablet) >= 0;
+        }(),
+        15000);
+    QVERIFY2(!banner->isVisibleTo(window), qPrintable(banner->text()));
 }
 
 QTEST_MAIN(TestAppLiveUpdates)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Widgets alone, with canned data: the session delegate, device icons, the QR code, the
 // password dialog.
+#include "LayoutChecks.h"
 #include "security/QrCodeWidget.h"
 #include "sessions/SessionDelegate.h"
 #include "sessions/SessionListModel.h"
@@ -13,6 +14,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -45,6 +47,12 @@ private Q_SLOTS:
     void rowsPaintInLightAndDark();
     void qrCodeEncodesTheUri();
     void passwordDialogClearsThePasswordOnError();
+    void passwordDialogsKeepEveryTextWhole_data();
+    void passwordDialogsKeepEveryTextWhole();
+    void wrongCodeKeepsThePassword();
+    void renameSitsInOneColumnOnEveryRow();
+    void narrowRowsKeepTheTimeLineWhole();
+    void renameStartsFromTheShownName();
 };
 
 void TestAppWidgets::deviceIconsExistForEveryType_data()
@@ -179,6 +187,151 @@ void TestAppWidgets::passwordDialogClearsThePasswordOnError()
     dialog.showError(QStringLiteral("The password is not correct"));
     QVERIFY(dialog.passwordField()->text().isEmpty());
     QVERIFY(dialog.errorLabel()->isVisibleTo(&dialog));
+}
+
+void TestAppWidgets::passwordDialogsKeepEveryTextWhole_data()
+{
+    QTest::addColumn<QString>("explanation");
+    QTest::addColumn<bool>("askCode");
+    // The app's own dialogs (SessionsPage, SecurityPage), with the errors the server gives them.
+    QTest::newRow("sign out all other devices")
+        << QStringLiteral("Every device except this one will be signed out. Enter your password to confirm.")
+        << false;
+    QTest::newRow("turn off two-step verification")
+        << QStringLiteral("Enter your password and a current code (or a backup code).") << true;
+}
+
+void TestAppWidgets::passwordDialogsKeepEveryTextWhole()
+{
+    QFETCH(QString, explanation);
+    QFETCH(bool, askCode);
+    PasswordDialog dialog(QStringLiteral("Confirm"), explanation, QStringLiteral("Go"), askCode);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QStringList clipped = ehrs::app::test::clippedTexts(&dialog);
+    QVERIFY2(clipped.isEmpty(), qPrintable(QStringLiteral("before the error: ") + clipped.join(u"; ")));
+    QTest::keyClicks(dialog.passwordField(), QStringLiteral("secret"));
+    if (askCode)
+        QTest::keyClicks(dialog.codeField(), QStringLiteral("123456"));
+    QTest::keyClick(dialog.passwordField(), Qt::Key_Return);
+    dialog.showError(
+        QStringLiteral("Cannot reach the server. Check the address and your network connection."));
+    QCoreApplication::processEvents(); // the layout settles
+    QVERIFY(dialog.errorLabel()->isVisibleTo(&dialog));
+    clipped = ehrs::app::test::clippedTexts(&dialog);
+    QVERIFY2(clipped.isEmpty(), qPrintable(QStringLiteral("with the error: ") + clipped.join(u"; ")));
+}
+
+void TestAppWidgets::wrongCodeKeepsThePassword()
+{
+    PasswordDialog dialog(QStringLiteral("t"), QStringLiteral("e"), QStringLiteral("Go"), true);
+    dialog.show();
+    QTest::keyClicks(dialog.passwordField(), QStringLiteral("secret"));
+    QTest::keyClicks(dialog.codeField(), QStringLiteral("123456"));
+    QTest::keyClick(dialog.codeField(), Qt::Key_Return);
+    dialog.showError(QStringLiteral("The code is not correct."), PasswordDialog::Field::Code);
+    QCOMPARE(dialog.passwordField()->text(), QStringLiteral("secret"));
+    QVERIFY(dialog.codeField()->text().isEmpty());
+}
+
+void TestAppWidgets::renameSitsInOneColumnOnEveryRow()
+{
+    SessionListModel model;
+    model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true),
+                       session(QStringLiteral("phone"), QStringLiteral("mobile"))});
+    QListView view;
+    SessionDelegate delegate(&view);
+    view.setModel(&model);
+    view.setItemDelegate(&delegate);
+    view.resize(800, 400);
+    QStyleOptionViewItem option;
+    option.initFrom(&view);
+    option.rect = view.visualRect(model.index(0));
+    const QRect mine = delegate.buttonRect(option, model.index(0), SessionDelegate::Button::Rename);
+    option.rect = view.visualRect(model.index(1));
+    const QRect other = delegate.buttonRect(option, model.index(1), SessionDelegate::Button::Rename);
+    QCOMPARE(mine.left(), other.left());
+    QCOMPARE(mine.width(), other.width());
+}
+
+void TestAppWidgets::narrowRowsKeepTheTimeLineWhole()
+{
+    // The list's width in a window of the minimum size (560 px less the page's margins), and wide.
+    for (int width : {512, 900}) {
+        SessionListModel model;
+        SessionDto s = session(QStringLiteral("phone"), QStringLiteral("mobile"));
+        s.createdAt = QDateTime::currentDateTimeUtc().addDays(-3);
+        s.lastActivityAt = QDateTime::currentDateTimeUtc().addSecs(-70); // "active 1 minute ago"
+        s.ipAddress = QStringLiteral("10.20.31.144");
+        s.location = QStringLiteral("St Mary's, Ward 3");
+        // Seven devices, as in the report: the list scrolls, and its scroll bar takes room too.
+        std::vector<SessionDto> all{session(QStringLiteral("me"), QStringLiteral("laptop"), true)};
+        for (int i = 0; i < 6; ++i) {
+            all.push_back(s);
+            all.back().id = QStringLiteral("phone%1").arg(i);
+        }
+        model.setSessions(all);
+        QListView view;
+        view.setResizeMode(QListView::Adjust);
+        SessionDelegate delegate(&view);
+        view.setModel(&model);
+        view.setItemDelegate(&delegate);
+        view.resize(width, 300);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QTRY_VERIFY(view.verticalScrollBar()->isVisible());
+        for (int row = 0; row < model.rowCount(); ++row) {
+            const QModelIndex index = model.index(row);
+            QStyleOptionViewItem option;
+            option.initFrom(&view);
+            option.rect = view.visualRect(index);
+            const QFontMetrics fm(option.font);
+            const QRect rename = delegate.buttonRect(option, index, SessionDelegate::Button::Rename);
+            // The text starts right of the icon; it either has the row to itself above the
+            // buttons, or the room left of the Rename button.
+            const int textLeft = option.rect.left() + 12 + 6 + 32 + 12 + 4;
+            const int textBottom = option.rect.top() + 12 + QFontMetrics(option.font).height() * 4 + 3 * 4;
+            const bool buttonsBelow = rename.top() >= textBottom;
+            const int room =
+                buttonsBelow ? option.rect.right() - 12 - textLeft : rename.left() - 12 - textLeft;
+            for (int role : {SessionListModel::TimeLineRole, SessionListModel::NetworkLineRole}) {
+                const QString line = index.data(role).toString();
+                QVERIFY2(fm.horizontalAdvance(line) <= room,
+                         qPrintable(QStringLiteral("%1 px: '%2' needs %3 px, has %4")
+                                        .arg(width)
+                                        .arg(line)
+                                        .arg(fm.horizontalAdvance(line))
+                                        .arg(room)));
+            }
+            QVERIFY(option.rect.contains(rename));
+        }
+    }
+}
+
+void TestAppWidgets::renameStartsFromTheShownName()
+{
+    SessionListModel model;
+    SessionDto phone = session(QStringLiteral("phone"), QStringLiteral("mobile"));
+    phone.deviceInfo.name = QStringLiteral("iPhone");
+    model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true), phone});
+    QListView view;
+    view.setItemDelegate(new SessionDelegate(&view));
+    view.setModel(&model);
+    view.resize(700, 400);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QSignalSpy rename(&model, &SessionListModel::renameRequested);
+    view.setCurrentIndex(model.index(1));
+    view.edit(model.index(1));
+    auto* editor = view.findChild<QLineEdit*>();
+    QVERIFY(editor);
+    QCOMPARE(editor->text(), QStringLiteral("iPhone"));
+    // Confirmed unchanged: nothing to send, the automatic name stays automatic.
+    QTest::keyClick(editor, Qt::Key_Return);
+    QCoreApplication::processEvents(); // the delegate commits on the next turn of the event loop
+    QCoreApplication::processEvents();
+    QCOMPARE(rename.size(), 0);
+    QCOMPARE(model.index(1).data(SessionListModel::CustomNameRole).toString(), QString());
 }
 
 QTEST_MAIN(TestAppWidgets)

@@ -24,6 +24,7 @@
 #include <QPointer>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSignalSpy>
 #include <QSqlDatabase>
@@ -72,6 +73,8 @@ private Q_SLOTS:
     void enrolmentShowsQrCodeAndNeedsTheRightCode();
     void turningOffNeedsPasswordAndCode();
     void passwordChangeEndsTheOtherSessions();
+    void passwordChangeUpdatesTheDeviceAdvice();
+    void noAllClearWhileTheServerIsDown();
 
 private:
     QString newUser();
@@ -333,7 +336,7 @@ void TestSecurityEndToEnd::enrolmentShowsQrCodeAndNeedsTheRightCode()
     QTest::keyClicks(confirm->passwordField(), QStringLiteral("not my password"));
     QTest::keyClick(confirm->passwordField(), Qt::Key_Return);
     QTRY_VERIFY_WITH_TIMEOUT(confirm->errorLabel()->isVisibleTo(confirm), 10000);
-    QCOMPARE(confirm->errorLabel()->text(), QStringLiteral("The password is not correct"));
+    QCOMPARE(confirm->errorLabel()->text(), QStringLiteral("The password is not correct."));
     QVERIFY(confirm->passwordField()->text().isEmpty());
     QVERIFY(!panel->isVisibleTo(page));
     QVERIFY(panel->secretLabel()->text().isEmpty());
@@ -484,21 +487,26 @@ void TestSecurityEndToEnd::turningOffNeedsPasswordAndCode()
     // Wrong password, with a good code: refused inline, still on.
     submit(QStringLiteral("not my password"), nextCode(enrolment.secret, enrolment.lastStep));
     QTRY_VERIFY_WITH_TIMEOUT(dialog->errorLabel()->isVisibleTo(dialog), 10000);
-    QCOMPARE(dialog->errorLabel()->text(), QStringLiteral("The password is not correct"));
+    QCOMPARE(dialog->errorLabel()->text(), QStringLiteral("The password is not correct."));
     QVERIFY(dialog->isVisible());
     QVERIFY(dialog->passwordField()->text().isEmpty());
+    dialog->codeField()->clear(); // kept (only the password was wrong); the next try types its own
     QCOMPARE(mfaEnabled(observerToken), 1);
 
-    // Right password, wrong code: refused inline, still on.
+    // Right password, wrong code: refused inline, still on; only the code is asked for again.
     submit(kPassword, wrongCode(enrolment.secret));
-    QTRY_COMPARE_WITH_TIMEOUT(dialog->errorLabel()->text(), QStringLiteral("The code is not correct"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(dialog->errorLabel()->text(), QStringLiteral("The code is not correct."),
+                              10000);
     QVERIFY(dialog->errorLabel()->isVisibleTo(dialog));
     QVERIFY(dialog->isVisible());
+    QCOMPARE(dialog->passwordField()->text(), kPassword);
+    QVERIFY(dialog->codeField()->text().isEmpty());
+    QCOMPARE(QApplication::focusWidget() == dialog->codeField() || !dialog->isActiveWindow(), true);
     QCOMPARE(mfaEnabled(observerToken), 1);
     QVERIFY(page->mfaStatusLabel()->text().startsWith(QStringLiteral("<b>On</b>")));
 
     // Both right (a code of a later step than the enrolment's: codes work once): off.
-    submit(kPassword, nextCode(enrolment.secret, enrolment.lastStep));
+    submit(QString(), nextCode(enrolment.secret, enrolment.lastStep));
     QTRY_VERIFY_WITH_TIMEOUT(dialog.isNull() || !dialog->isVisible(), 10000);
     QTRY_VERIFY_WITH_TIMEOUT(page->mfaStatusLabel()->text().startsWith(QStringLiteral("<b>Off</b>")), 10000);
     QCOMPARE(mfaEnabled(observerToken), 0);
@@ -525,6 +533,13 @@ void TestSecurityEndToEnd::passwordChangeEndsTheOtherSessions()
     QLineEdit* next = fields[1];
     QLineEdit* repeat = fields[2];
     QLabel* message = page->passwordMessage();
+    // The rules are on screen before the first attempt, not only in the error after it.
+    bool rulesShown = false;
+    for (QLabel* l : page->findChildren<QLabel*>())
+        rulesShown =
+            rulesShown || (l->isVisibleTo(page) && l->text().contains(QStringLiteral("12 characters")));
+    QVERIFY(rulesShown);
+    QVERIFY(!message->isVisibleTo(page));
     const auto change = [&](const QString& oldPassword, const QString& newPassword, const QString& repeated) {
         message->clear();
         QTest::keyClicks(current, oldPassword);
@@ -540,20 +555,27 @@ void TestSecurityEndToEnd::passwordChangeEndsTheOtherSessions()
     for (QLineEdit* e : {current, next, repeat})
         e->clear();
 
-    // Wrong current password: refused inline, nothing changes.
+    // Wrong current password: refused inline, nothing changes; only that field is emptied.
     change(QStringLiteral("not my password"), kNewPassword, kNewPassword);
-    QTRY_COMPARE_WITH_TIMEOUT(message->text(), QStringLiteral("The current password is not correct"), 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(message->text(), QStringLiteral("The current password is not correct."), 10000);
     QVERIFY(message->isVisibleTo(page));
-    QVERIFY(current->text().isEmpty() && next->text().isEmpty() && repeat->text().isEmpty());
+    QVERIFY(current->text().isEmpty());
+    QCOMPARE(next->text(), kNewPassword);
+    QCOMPARE(repeat->text(), kNewPassword);
     QCOMPARE(httpStatus("GET", "/api/sessions", otherToken), 200);
+    for (QLineEdit* e : {current, next, repeat})
+        e->clear();
 
-    // Too short: the server's reason.
+    // Too short: the server's reason, as a sentence; the current password stays typed.
     change(kPassword, QStringLiteral("short1"), QStringLiteral("short1"));
-    QTRY_COMPARE_WITH_TIMEOUT(message->text(), QStringLiteral("Password must be at least 12 characters long"),
-                              10000);
+    QTRY_COMPARE_WITH_TIMEOUT(message->text(),
+                              QStringLiteral("Password must be at least 12 characters long."), 10000);
+    QCOMPARE(current->text(), kPassword);
+    QVERIFY(next->text().isEmpty() && repeat->text().isEmpty());
     QCOMPARE(httpStatus("GET", "/api/sessions", otherToken), 200);
 
     // Right: the page says the other device was signed out, and it was.
+    current->clear();
     change(kPassword, kNewPassword, kNewPassword);
     QTRY_COMPARE_WITH_TIMEOUT(message->text(),
                               QStringLiteral("Password changed. 1 other device was signed out."), 10000);
@@ -570,6 +592,73 @@ void TestSecurityEndToEnd::passwordChangeEndsTheOtherSessions()
     page->reload();
     QVERIFY(loaded.wait(10000));
     QCOMPARE(m_app.window->page(), MainWindow::Page::Main);
+}
+
+void TestSecurityEndToEnd::passwordChangeUpdatesTheDeviceAdvice()
+{
+    signInThroughUi();
+    for (const char* device : kDevices)
+        QCOMPARE(login(kPassword, device).status, 200);
+    SessionListModel* model = m_app.window->sessionModel();
+    QVERIFY(reloadSessionsUntil([model] { return model->rowCount() == 6; }));
+    SecurityPage* page = openSecurityPage();
+    QLabel* advice = page->recommendationsLabel();
+    QVERIFY2(advice->text().contains(kManyAdvice + QStringLiteral(" 6 devices")), qPrintable(advice->text()));
+    const auto fields = page->passwordFields();
+    QTest::keyClicks(fields[0], kPassword);
+    QTest::keyClicks(fields[1], kNewPassword);
+    QTest::keyClicks(fields[2], kNewPassword);
+    QTest::mouseClick(page->changePasswordButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(page->passwordMessage()->text(),
+                              QStringLiteral("Password changed. 5 other devices were signed out."), 10000);
+    // With no click and no reload by hand, the list and the advice drawn from it follow.
+    QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 1, 10000);
+    QTRY_VERIFY2_WITH_TIMEOUT(!advice->text().contains(kManyAdvice), qPrintable(advice->text()), 10000);
+}
+
+void TestSecurityEndToEnd::noAllClearWhileTheServerIsDown()
+{
+    signInThroughUi();
+    SecurityPage* page = openSecurityPage();
+    Enrolment enrolment;
+    enrolThroughUi(&enrolment);
+    if (QTest::currentTestFailed())
+        return;
+    QTest::mouseClick(page->totpPanel()->savedButton(), Qt::LeftButton);
+    QLabel* advice = page->recommendationsLabel();
+    const QString allClear = QStringLiteral("Nothing to do");
+    QTRY_VERIFY2_WITH_TIMEOUT(advice->text().startsWith(allClear), qPrintable(advice->text()), 10000);
+
+    // The server goes down: neither check can run, so nothing may say all is well.
+    const QString port = QString::number(m_server.url().port());
+    m_server.stop();
+    auto restart = qScopeGuard([&] {
+        if (!m_server.isRunning())
+            m_server.start({QStringLiteral("--port"), port});
+    });
+    {
+        QSignalSpy failed(m_app.window->sessionsPage(), &SessionsPage::sessionsUnavailable);
+        m_app.window->sessionsPage()->reload();
+        QVERIFY(failed.wait(15000));
+    }
+    QVERIFY2(!advice->text().contains(allClear), qPrintable(advice->text()));
+    page->reload();
+    QTRY_VERIFY_WITH_TIMEOUT(page->mfaStatusLabel()->text().startsWith(QStringLiteral("Could not check")),
+                             15000);
+    QVERIFY2(!advice->text().contains(allClear), qPrintable(advice->text()));
+    QVERIFY2(advice->text().contains(QStringLiteral("Could not check")), qPrintable(advice->text()));
+    // What needs the server is off, and says why.
+    QVERIFY(!page->turnOffButton()->isEnabled());
+    QVERIFY(!page->turnOffButton()->toolTip().isEmpty());
+
+    // Back: the checks run again, and only then is the account all clear.
+    QVERIFY(m_server.start({QStringLiteral("--port"), port}));
+    QVERIFY(reloadSessionsUntil([] { return true; }));
+    QSignalSpy loaded(page, &SecurityPage::accountLoaded);
+    page->reload();
+    QVERIFY(loaded.wait(10000));
+    QTRY_VERIFY2_WITH_TIMEOUT(advice->text().startsWith(allClear), qPrintable(advice->text()), 10000);
+    QVERIFY(page->turnOffButton()->isEnabled());
 }
 
 QTEST_MAIN(TestSecurityEndToEnd)

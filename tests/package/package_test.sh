@@ -189,7 +189,7 @@ if [ "$have_agent" = 1 ]; then
   done
   check_shlib_deps "$desktop_deb" /usr/bin/ehr-sessions-agent
   desktop_files=(/usr/bin/ehr-sessions-agent /usr/lib/systemd/user/ehr-sessions-agent.service
-                 /etc/xdg/autostart/ehr-sessions-agent.desktop
+                 /etc/xdg/autostart/ehr-sessions-agent.desktop /etc/ehr-sessions/client.conf
                  /usr/share/icons/hicolor/scalable/apps/ehr-sessions.svg /usr/share/doc/ehr-sessions/copyright
                  /usr/share/bash-completion/completions/ehr-sessions-agent)
   if [ "$have_app" = 1 ]; then
@@ -206,6 +206,7 @@ if [ "$have_agent" = 1 ]; then
   done
   ctrl=$work/ctrl-desktop; mkdir -p "$ctrl"; dpkg-deb -e "$desktop_deb" "$ctrl"
   expect "desktop: conffiles lists the autostart entry" grep -qx /etc/xdg/autostart/ehr-sessions-agent.desktop "$ctrl/conffiles"
+  expect "desktop: conffiles lists client.conf" grep -qx /etc/ehr-sessions/client.conf "$ctrl/conffiles"
   for s in postinst postrm; do
     expect "desktop: $s is executable and parses" sh -c "[ -x '$ctrl/$s' ] && sh -n '$ctrl/$s'"
   done

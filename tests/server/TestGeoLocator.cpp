@@ -56,6 +56,46 @@ private Q_SLOTS:
         QCOMPARE((*geo)->locate(QStringLiteral("10.0.0.1")), QStringLiteral("Local network"));
     }
 
+    void namedNetworksReplaceLocalNetwork()
+    {
+        auto geo =
+            GeoLocator::open(m_db, QStringLiteral("10.20.0.0/16=St Mary's, Ward 3; 10.20.3.0/24 = St Mary's, "
+                                                  "Ward 3 nurses' station\n192.168.7.9=Outpatients desk;"
+                                                  "fd00:1::/32=Research wing"));
+        QVERIFY2(geo, geo ? "" : qPrintable(geo.error().message));
+        QCOMPARE((*geo)->locate(QStringLiteral("10.20.41.7")), QStringLiteral("St Mary's, Ward 3"));
+        QCOMPARE((*geo)->locate(QStringLiteral("::ffff:10.20.41.7")), QStringLiteral("St Mary's, Ward 3"));
+        // The most specific range wins, whatever the order they were given in.
+        QCOMPARE((*geo)->locate(QStringLiteral("10.20.3.50")),
+                 QStringLiteral("St Mary's, Ward 3 nurses' station"));
+        QCOMPARE((*geo)->locate(QStringLiteral("192.168.7.9")), QStringLiteral("Outpatients desk"));
+        QCOMPARE((*geo)->locate(QStringLiteral("fd00:1::5")), QStringLiteral("Research wing"));
+        // Other private addresses are still just local; public ones still come from the database.
+        QCOMPARE((*geo)->locate(QStringLiteral("192.168.7.10")), QStringLiteral("Local network"));
+        QCOMPARE((*geo)->locate(QStringLiteral("203.0.113.7")), QStringLiteral("Springfield, Testland"));
+    }
+
+    void badNetworkLocationsAreClearErrors_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::newRow("no name") << QStringLiteral("10.20.0.0/16");
+        QTest::newRow("empty name") << QStringLiteral("10.20.0.0/16=  ");
+        QTest::newRow("not an address") << QStringLiteral("ward3=Ward 3");
+        QTest::newRow("prefix too long") << QStringLiteral("10.20.0.0/33=Ward 3");
+        QTest::newRow("abbreviated") << QStringLiteral("10.20/16=Ward 3");
+        QTest::newRow("control character") << QStringLiteral("10.20.0.0/16=Ward\x07 3");
+        QTest::newRow("name too long") << QStringLiteral("10.20.0.0/16=") + QString(101, u'x');
+    }
+
+    void badNetworkLocationsAreClearErrors()
+    {
+        QFETCH(QString, text);
+        auto r = GeoLocator::parseNetworkLocations(text);
+        QVERIFY(!r);
+        QVERIFY2(r.error().message.startsWith(QStringLiteral("NETWORK_LOCATIONS")),
+                 qPrintable(r.error().message));
+    }
+
     void badDatabaseIsAClearError()
     {
         QVERIFY(!GeoLocator::open(m_dir.filePath(QStringLiteral("absent.mmdb"))));

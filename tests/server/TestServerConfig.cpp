@@ -92,6 +92,15 @@ private Q_SLOTS:
                                            << QStringLiteral("CORS_ORIGINS");
         QTest::newRow("proxy abbreviation") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0")}}
                                             << QStringLiteral("TRUSTED_PROXIES");
+        QTest::newRow("network location without a name")
+            << Settings{{QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("10.20.0.0/16")}}
+            << QStringLiteral("NETWORK_LOCATIONS");
+        QTest::newRow("network location range")
+            << Settings{{QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("10.20.0.0/40=Ward 3")}}
+            << QStringLiteral("NETWORK_LOCATIONS");
+        QTest::newRow("network location abbreviation")
+            << Settings{{QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("10.20=Ward 3")}}
+            << QStringLiteral("NETWORK_LOCATIONS");
         QTest::newRow("proxy prefix") << Settings{{QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("10.0.0.0/33")}}
                                       << QStringLiteral("TRUSTED_PROXIES");
     }

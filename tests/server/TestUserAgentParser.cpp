@@ -127,11 +127,19 @@ void TestUserAgentParser::parse_data()
     row("samsung-internet",
         u"Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
         u"SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36"_s,
-        u"mobile"_s, u"SM-S911B"_s, u"Android 14"_s, u"Samsung Internet 23"_s);
+        u"mobile"_s, u"Galaxy S23"_s, u"Android 14"_s, u"Samsung Internet 23"_s);
     row("samsung-chrome",
         u"Mozilla/5.0 (Linux; Android 14; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) "
         u"Chrome/120.0.6099.144 Mobile Safari/537.36"_s,
-        u"mobile"_s, u"SM-S911B"_s, u"Android 14"_s, u"Chrome 120"_s);
+        u"mobile"_s, u"Galaxy S23"_s, u"Android 14"_s, u"Chrome 120"_s);
+    row("samsung-model-table",
+        u"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        u"Chrome/120.0.6099.144 Mobile Safari/537.36"_s,
+        u"mobile"_s, u"Galaxy S23 Ultra"_s, u"Android 14"_s, u"Chrome 120"_s);
+    row("model-not-in-the-table",
+        u"Mozilla/5.0 (Linux; Android 14; SM-Z999Q) AppleWebKit/537.36 (KHTML, like Gecko) "
+        u"Chrome/120.0.6099.144 Mobile Safari/537.36"_s,
+        u"mobile"_s, u"SM-Z999Q"_s, u"Android 14"_s, u"Chrome 120"_s);
     row("android-firefox-phone", u"Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0"_s,
         u"mobile"_s, u"Android phone"_s, u"Android 14"_s, u"Firefox 121"_s);
     row("android-firefox-tablet", u"Mozilla/5.0 (Android 13; Tablet; rv:121.0) Gecko/121.0 Firefox/121.0"_s,
@@ -139,7 +147,7 @@ void TestUserAgentParser::parse_data()
     row("android-tablet-model",
         u"Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
         u"Safari/537.36"_s,
-        u"tablet"_s, u"SM-X710"_s, u"Android 13"_s, u"Chrome 120"_s);
+        u"tablet"_s, u"Galaxy Tab S9"_s, u"Android 13"_s, u"Chrome 120"_s);
     row("android-tablet-reduced",
         u"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
         u"Safari/537.36"_s,
