@@ -272,6 +272,12 @@ def cmd_wrk(a):
     if a.cpu_ticks is not None and a.hz and raw["requests"]:
         # all requests cost server CPU, answered well or not
         res["cpu_us"] = 1e6 * a.cpu_ticks / a.hz / raw["requests"]
+    if a.machine_busy is not None:
+        # the whole machine's CPU over the run (/proc/stat: everything but idle and iowait), in
+        # cores: what a miss against a reference is measured against (2.0 = both cores busy)
+        res["machine_cores"] = a.machine_busy
+        if a.cpu_ticks is not None and a.hz and secs:
+            res["server_cores"] = a.cpu_ticks / a.hz / secs
     res.update(json.loads(a.meta))
     print(json.dumps(res))
 
@@ -420,6 +426,10 @@ def cmd_report(a):
             r.get("num", ""), r["name"], fmt(r.get("conns")), fmt(r.get("rps"), 1), fmt(r.get("cpu_us"), 0),
             fmt(r.get("p50_ms"), 3),
             fmt(r.get("p99_ms"), 3), fmt(r.get("p999_ms"), 3), fmt(r.get("errors")), ratio, r.get("target", ""), met))
+        if r.get("machine_cores") is not None:
+            r["cpu_note"] = "machine CPU in use %.2f of %d cores%s" % (
+                r["machine_cores"], os.cpu_count() or 0,
+                (", server %.2f" % r["server_cores"]) if r.get("server_cores") is not None else "")
     for r in rows:
         if r.get("starved"):
             r["note"] = ((r.get("note") or "") + " the single-use token pool ran out (%d requests not sent): "
@@ -428,6 +438,10 @@ def cmd_report(a):
     text = "\n".join(out) + "\n"
     if notes:
         text += "\n" + "\n".join("- %s: %s" % (r["name"], r["note"]) for r in notes) + "\n"
+    busy = [r for r in rows if r.get("cpu_note") and not r.get("hidden")]
+    if busy:
+        text += "\nCPU during each run (`/proc/stat`; a scenario whose machine total is near the core count is CPU-bound):\n\n"
+        text += "\n".join("- %s: %s" % (r["name"], r["cpu_note"]) for r in busy) + "\n"
     print(text, end="")
 
 
@@ -444,7 +458,8 @@ def main():
     s = sub.add_parser("idle"); s.add_argument("--pid", type=int); s.add_argument("--seconds", type=float, default=60)
     s.set_defaults(f=cmd_idle)
     s = sub.add_parser("wrk"); s.add_argument("file"); s.add_argument("--meta", default="{}")
-    s.add_argument("--cpu-ticks", type=int); s.add_argument("--hz", type=int); s.set_defaults(f=cmd_wrk)
+    s.add_argument("--cpu-ticks", type=int); s.add_argument("--hz", type=int)
+    s.add_argument("--machine-busy", type=float); s.set_defaults(f=cmd_wrk)
     s = sub.add_parser("pgbench"); s.add_argument("--logs"); s.add_argument("--summary"); s.add_argument("--meta", default="{}")
     s.set_defaults(f=cmd_pgbench)
     s = sub.add_parser("redis"); s.add_argument("file"); s.add_argument("--meta", default="{}"); s.set_defaults(f=cmd_redis)

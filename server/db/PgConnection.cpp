@@ -346,9 +346,27 @@ void PgConnection::onDeadline()
     const Call* front =
         !m_inFlight.empty() ? &m_inFlight.front() : (!m_waiting.empty() ? &m_waiting.front() : nullptr);
     if (front && front->deadline.hasExpired()) {
-        // PostgreSQL 15's libpq cannot cancel one statement of a pipeline without blocking: the
-        // connection goes, and its owner opens a new one.
-        breakDown(QStringLiteral("no answer within the deadline"));
+        QString detail;
+        if (m_state == State::Ready) {
+            // An answer that arrived without a socket notification is taken, not thrown away.
+            const size_t before = m_inFlight.size();
+            const bool allSent = PQflush(m_conn) == 0;
+            QPointer<PgConnection> self(this);
+            if (PQconsumeInput(m_conn))
+                readResults();
+            if (!self)
+                return;
+            if (m_state == State::Ready && m_inFlight.size() < before) {
+                qCWarning(lcDb) << "PostgreSQL answers were waiting unread at their deadline:"
+                                << before - m_inFlight.size();
+                armDeadline();
+                return;
+            }
+            // Where it waited, for the operator: everything sent means PostgreSQL did not answer.
+            detail = allSent ? QStringLiteral(" (the query was sent; PostgreSQL did not answer)")
+                             : QStringLiteral(" (the query could not be sent)");
+        }
+        breakDown(QStringLiteral("no answer within the deadline") + detail);
         return;
     }
     armDeadline();
