@@ -338,6 +338,33 @@ private Q_SLOTS:
             QCOMPARE(fi.permissions() & (QFile::ReadGroup | QFile::ReadOther), QFile::Permissions());
     }
 
+    void namedNetworkReachesTheAudit()
+    {
+        // Issue 17: the place IT gave a network is what the audit says, for sign-ins that worked
+        // and for those that did not.
+        ServerProcess server;
+        QVERIFY(server.useBackendUnderTest());
+        server.setEnv(QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("127.0.0.0/8 = St Mary's, Ward 3"));
+        QVERIFY(server.addUser(QStringLiteral("ward@example.org"), QString::fromLatin1(kPassword)));
+        QVERIFY(server.start());
+        QByteArray access;
+        QCOMPARE(loginStatus(server, QStringLiteral("ward@example.org"), kPassword, &access), 200);
+        QCOMPARE(loginStatus(server, QStringLiteral("ward@example.org"), "not the password at all", nullptr),
+                 401);
+        auto db = openDatabase(server);
+        QVERIFY(db);
+        for (const char* event : {"login_success", "login_failure"}) {
+            auto q = db->exec(QStringLiteral("SELECT details FROM audit_events WHERE event = ?"),
+                              {QString::fromLatin1(event)});
+            QVERIFY(q);
+            QVERIFY2((*q)->next(), event);
+            const auto details =
+                nlohmann::json::parse((*q)->value(0).toString().toStdString(), nullptr, false);
+            QVERIFY2(details.is_object() && details.value("place", std::string()) == "St Mary's, Ward 3",
+                     qPrintable(QString::fromLatin1(event) + u' ' + (*q)->value(0).toString()));
+        }
+    }
+
     void jsonLogsAreJson()
     {
         ServerProcess server;
