@@ -33,6 +33,14 @@ Error revokedError(const QString& reason)
     return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was ended from another device or by IT")};
 }
 
+/// Why the cache's word on an access token ends it (Revoked or Rotated).
+Error deadTokenError(SessionCache::AccessState state)
+{
+    if (state == SessionCache::AccessState::Rotated)
+        return Error{ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")};
+    return revokedError({});
+}
+
 QByteArray bearerToken(QByteArrayView header)
 {
     const QByteArray h = header.toByteArray().trimmed();
@@ -507,10 +515,8 @@ void SessionService::authenticateShared(const AuthContext& ctx, Done<AuthContext
             }
             return done(ctx);
         case SessionCache::AccessState::Revoked:
-            return done(fail(revokedError({})));
         case SessionCache::AccessState::Rotated:
-            return done(
-                fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
+            return done(fail(deadTokenError(state)));
         case SessionCache::AccessState::Unknown:
             break;
         }
@@ -587,10 +593,8 @@ void SessionService::inspect(QByteArrayView token, Done<JwtClaims> done)
         case SessionCache::AccessState::Live:
             return done(claims);
         case SessionCache::AccessState::Revoked:
-            return done(fail(revokedError({})));
         case SessionCache::AccessState::Rotated:
-            return done(
-                fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
+            return done(fail(deadTokenError(state)));
         case SessionCache::AccessState::Unknown:
             break; // the database decides: a read, nothing written
         }
