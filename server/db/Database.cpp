@@ -2,6 +2,7 @@
 #include "Database.h"
 
 #include "Logging.h"
+#include "QueryWatchdog.h"
 
 #include <QAtomicInteger>
 #include <QDir>
@@ -10,7 +11,6 @@
 #include <QUrlQuery>
 #include <QtSql/QSqlDriver>
 #include <QtSql/QSqlError>
-
 #include <libpq-fe.h>
 
 namespace ehrs::server {
@@ -21,6 +21,20 @@ QString nextConnectionName()
     return QStringLiteral("ehrs-db-%1").arg(counter.fetchAndAddRelaxed(1));
 }
 constexpr int kRetryAfterSeconds = 2;
+constexpr std::chrono::milliseconds kQuietAfterFailure{1000};
+
+/// The QPSQL driver's libpq connection. Its QVariant carries the pointer under the struct's own
+/// name ("pg_conn*", as Qt 6.4 registers it), not the typedef's.
+PGconn* pgConnection(const QSqlDatabase& db)
+{
+    const QVariant handle = db.driver()->handle();
+    if (!handle.isValid())
+        return nullptr;
+    const char* type = handle.typeName();
+    if (qstrcmp(type, "pg_conn*") != 0 && qstrcmp(type, "PGconn*") != 0)
+        return nullptr;
+    return *static_cast<PGconn* const*>(handle.constData());
+}
 } // namespace
 
 Database::Database(Kind kind, QString connectionName, QString url)
@@ -57,6 +71,13 @@ Result<std::unique_ptr<Database>> Database::open(const QString& url)
 Result<void> Database::connect()
 {
     m_statements.clear();
+    // With a deadline (the request path's pools): after a deadline passed or a connection attempt
+    // timed out, the calls of the next second fail at once instead of each waiting for the database
+    // again, so one request waits for one deadline at most, not one per statement (its error
+    // path's audit row, its rollback).
+    if (m_deadlineMs > 0 && std::chrono::steady_clock::now() < m_quietUntil)
+        return fail(ErrorCode::Unavailable, QStringLiteral("Database unavailable, try again shortly"),
+                    kRetryAfterSeconds);
     if (QSqlDatabase::contains(m_connectionName)) {
         QSqlDatabase::database(m_connectionName, false).close();
         QSqlDatabase::removeDatabase(m_connectionName);
@@ -86,7 +107,10 @@ Result<void> Database::connect()
     db.setUserName(url.userName(QUrl::FullyDecoded));
     db.setPassword(url.password(QUrl::FullyDecoded));
     db.setDatabaseName(url.path(QUrl::FullyDecoded).mid(1));
-    QStringList options{QStringLiteral("connect_timeout=3")};
+    // With a deadline, connecting to a host that stopped answering gives up about as soon
+    // (libpq's connect_timeout counts whole seconds, at least 2).
+    const int connectTimeout = m_deadlineMs > 0 ? qMax(2, (m_deadlineMs + 999) / 1000) : 3;
+    QStringList options{QStringLiteral("connect_timeout=%1").arg(connectTimeout)};
     const QUrlQuery query(url);
     for (const auto& [key, value] : query.queryItems(QUrl::FullyDecoded)) {
         if (key == u"sslmode" || key == u"sslrootcert" || key == u"sslcert" || key == u"sslkey" ||
@@ -94,11 +118,22 @@ Result<void> Database::connect()
             options << key + u'=' + value;
     }
     db.setConnectOptions(options.join(u';'));
+    const auto attemptStart = std::chrono::steady_clock::now();
     if (!db.open()) {
         m_needsReconnect = true;
-        // The driver's message can name host and user but never the password.
-        return fail(ErrorCode::Unavailable,
-                    QStringLiteral("database unavailable: %1").arg(db.lastError().databaseText().trimmed()),
+        // Only an attempt that waited (a host that does not answer) quiets the next ones; a
+        // refused connection costs nothing to try again.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - attemptStart >= kQuietAfterFailure)
+            m_quietUntil = now + kQuietAfterFailure;
+        // The driver's message can name host and user but never the password. It is for the
+        // operator (the log, the CLI), not for the request path's clients.
+        const QString detail =
+            QStringLiteral("database unavailable: %1").arg(db.lastError().databaseText().trimmed());
+        if (m_deadlineMs <= 0)
+            return fail(ErrorCode::Unavailable, detail, kRetryAfterSeconds);
+        qCWarning(lcDb) << detail;
+        return fail(ErrorCode::Unavailable, QStringLiteral("Database unavailable, try again shortly"),
                     kRetryAfterSeconds);
     }
     QSqlQuery q(db);
@@ -117,12 +152,49 @@ bool Database::connectionLost() const
         return true;
     if (m_kind != Kind::Postgres)
         return false;
-    QVariant handle = db.driver()->handle();
-    if (handle.isValid() && qstrcmp(handle.typeName(), "PGconn*") == 0) {
-        auto* conn = *static_cast<PGconn* const*>(handle.data());
-        return !conn || PQstatus(conn) != CONNECTION_OK;
+    auto* conn = pgConnection(db);
+    return !conn || PQstatus(conn) != CONNECTION_OK;
+}
+
+int Database::socket() const
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    if (!db.isOpen() || m_kind != Kind::Postgres)
+        return -1;
+    auto* conn = pgConnection(db);
+    return conn ? PQsocket(conn) : -1;
+}
+
+void Database::setDeadline(QueryWatchdog* watchdog, int deadlineMs)
+{
+    m_watchdog = watchdog;
+    m_deadlineMs = deadlineMs;
+}
+
+template <typename Call> bool Database::guarded(Call&& call)
+{
+    const int fd = m_watchdog && m_deadlineMs > 0 ? socket() : -1;
+    if (fd < 0) {
+        call();
+        return false;
     }
-    return false;
+    const auto ticket = m_watchdog->arm(fd, m_deadlineMs);
+    call();
+    if (!m_watchdog->disarm(ticket))
+        return false;
+    // The socket was shut down: whatever the call returned, this connection is finished.
+    m_needsReconnect = true;
+    m_quietUntil = std::chrono::steady_clock::now() + kQuietAfterFailure;
+    m_statements.clear();
+    return true;
+}
+
+Error Database::deadlineError()
+{
+    qCWarning(lcDb).nospace() << "database did not answer within " << m_deadlineMs
+                              << " ms: connection closed, a new one is opened on the next use";
+    return Error{ErrorCode::Unavailable, QStringLiteral("Database did not answer in time, try again shortly"),
+                 kRetryAfterSeconds};
 }
 
 Error Database::translate(const QSqlError& error)
@@ -162,7 +234,10 @@ Result<QSqlQuery*> Database::execAttempt(const QString& sql, const QVariantList&
     if (it == m_statements.end()) {
         QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
         q.setForwardOnly(true);
-        if (!q.prepare(sql)) {
+        bool prepared = false;
+        if (guarded([&] { prepared = q.prepare(sql); }))
+            return fail(deadlineError());
+        if (!prepared) {
             Error e = translate(q.lastError());
             // Preparing is the first use of a connection that died while idle, too (see below).
             if (m_needsReconnect && mayRetry && !m_inTransaction &&
@@ -178,7 +253,10 @@ Result<QSqlQuery*> Database::execAttempt(const QString& sql, const QVariantList&
     q.finish();
     for (qsizetype i = 0; i < params.size(); ++i)
         q.bindValue(int(i), params[i]);
-    if (!q.exec()) {
+    bool executed = false;
+    if (guarded([&] { executed = q.exec(); }))
+        return fail(deadlineError());
+    if (!executed) {
         Error e = translate(q.lastError());
         if (m_needsReconnect) {
             m_statements.clear();
@@ -230,7 +308,13 @@ Result<void> Database::begin()
     }
     for (int attempt = 0;; ++attempt) {
         QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-        if (q.exec(m_kind == Kind::Sqlite ? QStringLiteral("BEGIN IMMEDIATE") : QStringLiteral("BEGIN")))
+        bool begun = false;
+        if (guarded([&] {
+                begun = q.exec(m_kind == Kind::Sqlite ? QStringLiteral("BEGIN IMMEDIATE")
+                                                      : QStringLiteral("BEGIN"));
+            }))
+            return fail(deadlineError());
+        if (begun)
             break;
         Error e = translate(q.lastError());
         // BEGIN on a connection that died while idle did nothing: once more on a new one.
@@ -248,7 +332,12 @@ Result<void> Database::commit()
 {
     m_inTransaction = false;
     QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    if (!q.exec(QStringLiteral("COMMIT"))) {
+    bool committed = false;
+    if (guarded([&] { committed = q.exec(QStringLiteral("COMMIT")); })) {
+        // Whether it committed is unknown; the connection is gone, so nothing is left open.
+        return fail(deadlineError());
+    }
+    if (!committed) {
         Error e = translate(q.lastError());
         rollback();
         return fail(e);
@@ -259,10 +348,12 @@ Result<void> Database::commit()
 void Database::rollback()
 {
     m_inTransaction = false;
+    if (m_needsReconnect)
+        return; // the connection is gone, and its transaction with it
     for (auto& stmt : m_statements)
         stmt.finish();
     QSqlQuery q(QSqlDatabase::database(m_connectionName, false));
-    q.exec(QStringLiteral("ROLLBACK"));
+    guarded([&] { q.exec(QStringLiteral("ROLLBACK")); });
 }
 
 Result<void> Database::ping()

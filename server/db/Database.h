@@ -8,10 +8,12 @@
 #include <QVariant>
 #include <QtSql/QSqlDatabase>
 #include <QtSql/QSqlQuery>
-
+#include <chrono>
 #include <memory>
 
 namespace ehrs::server {
+
+class QueryWatchdog;
 
 /// One connection to PostgreSQL or SQLite, used by one thread. Prepared statements are cached per
 /// connection; a lost PostgreSQL connection is detected, reported as ErrorCode::Unavailable (503
@@ -51,12 +53,25 @@ public:
     /// Cheap liveness check (SELECT 1), reconnecting if needed.
     [[nodiscard]] Result<void> ping();
 
+    /// PostgreSQL: every later call (prepare, execute, BEGIN, COMMIT) that takes longer than
+    /// `deadlineMs` is cut off by `watchdog` and fails with ErrorCode::Unavailable (503 +
+    /// Retry-After); the connection is replaced on the next use. For the request path's blocking
+    /// calls (the SQL and hashing pools); migrations and cleanup run without one.
+    void setDeadline(QueryWatchdog* watchdog, int deadlineMs);
+    int deadlineMs() const { return m_deadlineMs; }
+    QueryWatchdog* watchdog() const { return m_watchdog; }
+
 private:
     Database(Kind kind, QString connectionName, QString url);
     Result<void> connect();
     Result<QSqlQuery*> execAttempt(const QString& sql, const QVariantList& params, bool mayRetry);
     Error translate(const QSqlError& error);
     bool connectionLost() const;
+    int socket() const;
+    /// Runs `call` (a blocking libpq call through Qt SQL) under the deadline, if one is set;
+    /// true if it passed.
+    template <typename Call> bool guarded(Call&& call);
+    Error deadlineError();
 
     Kind m_kind;
     QString m_connectionName;
@@ -64,6 +79,28 @@ private:
     bool m_needsReconnect = false;
     bool m_inTransaction = false; // between begin() and commit()/rollback()
     QHash<QString, QSqlQuery> m_statements;
+    QueryWatchdog* m_watchdog = nullptr;
+    int m_deadlineMs = 0;
+    std::chrono::steady_clock::time_point m_quietUntil; // see connect()
+};
+
+/// For work that may take longer than a request's deadline (cleanup's bulk deletes): lifts the
+/// deadline while it lives; the server's statement_timeout still bounds each statement.
+class WithoutDeadline
+{
+public:
+    explicit WithoutDeadline(Database& db) : m_db(db), m_watchdog(db.watchdog()), m_ms(db.deadlineMs())
+    {
+        m_db.setDeadline(nullptr, 0);
+    }
+    ~WithoutDeadline() { m_db.setDeadline(m_watchdog, m_ms); }
+    WithoutDeadline(const WithoutDeadline&) = delete;
+    WithoutDeadline& operator=(const WithoutDeadline&) = delete;
+
+private:
+    Database& m_db;
+    QueryWatchdog* m_watchdog;
+    int m_ms;
 };
 
 /// Convenience: scoped write transaction that rolls back unless committed.

@@ -798,6 +798,7 @@ Result<int> SessionService::revokeAllForUser(const QString& userId, const QStrin
 Result<int> SessionService::cleanup(const AuditActor& actor)
 {
     const qint64 now = d.clock.nowMs();
+    WithoutDeadline bulk(d.db); // bulk deletes may take longer than a request's deadline
     auto n = d.sessions.cleanup(now, qint64(d.config.idleTimeout) * 1000, qint64(d.config.sessionRetention) * 1000,
                                 qint64(d.config.refreshGraceSeconds) * 1000);
     if (!n)

@@ -40,6 +40,9 @@ Result<std::unique_ptr<ServiceBundle>> ServiceBundle::create(SharedState& shared
     auto db = Database::open(shared.config().effectiveDatabaseUrl());
     if (!db)
         return fail(db.error());
+    // No blocking call waits on a database that stopped answering for longer than a request's
+    // deadline: the pools' threads serve requests too.
+    (*db)->setDeadline(&shared.queryWatchdog(), shared.config().databaseQueryTimeoutMs);
     std::unique_ptr<RedisStore> redis;
     KeyValueStore* kv = shared.memoryStore();
     if (auto endpoint = shared.redisEndpoint()) {

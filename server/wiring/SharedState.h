@@ -10,16 +10,15 @@
 #include "cache/RevocationFeed.h"
 #include "cache/SessionCache.h"
 #include "config/ServerConfig.h"
+#include "db/QueryWatchdog.h"
 #include "geo/GeoLocator.h"
 #include "keys/KeyHierarchy.h"
 #include "metrics/HttpMetrics.h"
 #include "metrics/MetricsRegistry.h"
-
-#include <atomic>
 #include "sessions/TokenService.h"
 
 #include <QSslConfiguration>
-
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -48,6 +47,8 @@ public:
     /// Threads for requests whose SQL is still synchronous (rename, /api/auth/me, admin routes,
     /// readiness): off the event loops, and not queued behind sign-ins' argon2id.
     HashingPool& sqlPool() { return m_sqlPool; }
+    /// Cuts off the pools' blocking SQL calls at DATABASE_QUERY_TIMEOUT_MS (Database::setDeadline).
+    QueryWatchdog& queryWatchdog() { return m_queryWatchdog; }
     PendingInvalidations& pendingInvalidations() { return m_pending; }
     RedisHealth& redisHealth() { return m_redisHealth; }
     /// The shared in-process store, or nullptr when Redis is configured.
@@ -95,6 +96,7 @@ private:
     std::unique_ptr<HttpMetrics> m_metrics;
     std::atomic<double> m_activeSessions{0};
     std::unique_ptr<RevocationFeed> m_feed;
+    QueryWatchdog m_queryWatchdog; // outlives the pools' connections below
     // Last, so destroyed first: its threads' own services (see ServiceBundle::forPoolThread())
     // end with them and still find everything above.
     HashingPool m_hashingPool;
