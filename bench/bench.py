@@ -269,9 +269,12 @@ def cmd_wrk(a):
     res = {"requests": raw["requests"], "seconds": round(secs, 2), "rps": good / secs if secs else 0,
            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "p999_ms": raw["p999_us"] / 1000,
            "max_ms": raw["max_us"] / 1000, "errors": errors, "starved": raw.get("starved", 0), "raw": raw}
+    if raw.get("allowed"):
+        res["allowed"] = raw["allowed"]
     if a.cpu_ticks is not None and a.hz and raw["requests"]:
         # all requests cost server CPU, answered well or not
         res["cpu_us"] = 1e6 * a.cpu_ticks / a.hz / raw["requests"]
+    add_groups(res, a, secs)
     if a.machine_busy is not None:
         # the whole machine's CPU over the run (/proc/stat: everything but idle and iowait), in
         # cores: what a miss against a reference is measured against (2.0 = both cores busy)
@@ -280,6 +283,55 @@ def cmd_wrk(a):
             res["server_cores"] = a.cpu_ticks / a.hz / secs
     res.update(json.loads(a.meta))
     print(json.dumps(res))
+
+
+def proc_groups(server_pids, roots):
+    """CPU ticks so far per group of processes: the server instances by pid (all threads), and
+    each of `roots` (name -> pid: this run's PostgreSQL postmaster, Redis, nginx master) with its
+    direct children, reaped ones included (cutime/cstime): PostgreSQL backends that exit during a
+    run (pgbench's) still count, through the postmaster. Other processes of the same name on the
+    machine are not counted."""
+    groups = {}
+    by_root = {str(pid): name for name, pid in roots.items()}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            raw = open("/proc/%s/stat" % d).read()
+        except OSError:
+            continue
+        f = raw[raw.rindex(")") + 2:].split()
+        ppid = f[1]
+        own = int(f[11]) + int(f[12])  # utime stime
+        reaped = int(f[13]) + int(f[14])  # cutime cstime
+        if d in server_pids:
+            groups["server"] = groups.get("server", 0) + own
+        elif d in by_root:
+            groups[by_root[d]] = groups.get(by_root[d], 0) + own + reaped
+        elif ppid in by_root:
+            groups[by_root[ppid]] = groups.get(by_root[ppid], 0) + own + reaped
+    return groups
+
+
+def add_groups(res, a, secs):
+    """--groups F0,F1 (procticks before and after) -> res["groups"]: cores per group over the run;
+    with --machine-busy (a reference run), the machine's cores too."""
+    secs = getattr(a, "wall", None) or secs
+    if getattr(a, "groups", None) and secs and a.hz:
+        g0, g1 = (json.loads(open(f).read()) for f in a.groups.split(","))
+        res["groups"] = {k: max(0, g1.get(k, 0) - g0.get(k, 0)) / a.hz / secs for k in g1}
+    if getattr(a, "machine_busy", None) is not None and "machine_cores" not in res:
+        res["machine_cores"] = a.machine_busy
+
+
+def cpu_args(s):
+    s.add_argument("--machine-busy", type=float); s.add_argument("--groups"); s.add_argument("--hz", type=int)
+    s.add_argument("--wall", type=float)
+
+
+def cmd_procticks(a):
+    roots = dict(kv.split("=", 1) for kv in (a.root or []))
+    print(json.dumps(proc_groups(set(a.server_pid or []), {k: int(v) for k, v in roots.items() if v.isdigit()})))
 
 
 def cmd_pgbench(a):
@@ -300,6 +352,7 @@ def cmd_pgbench(a):
     for line in summary.splitlines():
         if "number of failed transactions" in line:
             res["errors"] = int(line.split(":")[1].split()[0])
+    add_groups(res, a, None)
     res.update(json.loads(a.meta))
     print(json.dumps(res))
 
@@ -325,6 +378,7 @@ def cmd_redis(a):
                 return v
         return dist[-1][1] if dist else None
     res = {"requests": n, "rps": rps, "p50_ms": at(50), "p99_ms": at(99), "p999_ms": at(99.9), "errors": 0}
+    add_groups(res, a, None)
     res.update(json.loads(a.meta))
     print(json.dumps(res))
 
@@ -430,6 +484,16 @@ def cmd_report(a):
             r["cpu_note"] = "machine CPU in use %.2f of %d cores%s" % (
                 r["machine_cores"], os.cpu_count() or 0,
                 (", server %.2f" % r["server_cores"]) if r.get("server_cores") is not None else "")
+            groups = dict(r.get("groups") or {})
+            if r.get("server_cores") is not None:
+                groups.pop("server", None)
+            shown = {k: v for k, v in groups.items() if v >= 0.005}
+            if shown:
+                rest = r["machine_cores"] - sum(groups.values()) - (r.get("server_cores") or 0)
+                r["cpu_note"] += ", " + ", ".join("%s %.2f" % kv for kv in sorted(shown.items(), key=lambda kv: -kv[1]))
+                r["cpu_note"] += ", the client (wrk, pgbench or redis-benchmark) and everything else %.2f" % max(0.0, rest)
+            if r.get("rps"):
+                r["cpu_note"] += "; **%.0f µs of machine CPU per request**" % (1e6 * r["machine_cores"] / r["rps"])
     for r in rows:
         if r.get("starved"):
             r["note"] = ((r.get("note") or "") + " the single-use token pool ran out (%d requests not sent): "
@@ -458,11 +522,14 @@ def main():
     s = sub.add_parser("idle"); s.add_argument("--pid", type=int); s.add_argument("--seconds", type=float, default=60)
     s.set_defaults(f=cmd_idle)
     s = sub.add_parser("wrk"); s.add_argument("file"); s.add_argument("--meta", default="{}")
-    s.add_argument("--cpu-ticks", type=int); s.add_argument("--hz", type=int)
-    s.add_argument("--machine-busy", type=float); s.set_defaults(f=cmd_wrk)
+    s.add_argument("--cpu-ticks", type=int); cpu_args(s); s.set_defaults(f=cmd_wrk)
+    s = sub.add_parser("procticks"); s.add_argument("--server-pid", action="append")
+    s.add_argument("--root", action="append", help="NAME=PID: a process and its children")
+    s.set_defaults(f=cmd_procticks)
     s = sub.add_parser("pgbench"); s.add_argument("--logs"); s.add_argument("--summary"); s.add_argument("--meta", default="{}")
-    s.set_defaults(f=cmd_pgbench)
-    s = sub.add_parser("redis"); s.add_argument("file"); s.add_argument("--meta", default="{}"); s.set_defaults(f=cmd_redis)
+    cpu_args(s); s.set_defaults(f=cmd_pgbench)
+    s = sub.add_parser("redis"); s.add_argument("file"); s.add_argument("--meta", default="{}"); cpu_args(s)
+    s.set_defaults(f=cmd_redis)
     s = sub.add_parser("argon2ref"); s.add_argument("--n", type=int, default=20); s.add_argument("--meta", default="{}")
     s.set_defaults(f=cmd_argon2ref)
     s = sub.add_parser("report"); s.add_argument("--results"); s.add_argument("--quick", action="store_true")

@@ -31,7 +31,7 @@ function bench.share(items)
 end
 
 function bench.done(summary, latency, requests)
-    local ok, bad, starved, counted = 0, 0, 0, false
+    local ok, bad, starved, allowed, counted = 0, 0, 0, 0, false
     for _, t in ipairs(threads) do
         local o = t:get("ok")
         if o ~= nil then
@@ -39,15 +39,16 @@ function bench.done(summary, latency, requests)
             ok = ok + o
             bad = bad + (t:get("bad") or 0)
             starved = starved + (t:get("starved") or 0)
+            allowed = allowed + (t:get("allowed") or 0)
         end
     end
     local e = summary.errors
     io.write(string.format(
         'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect_errors":%d,"read_errors":%d,' ..
-        '"write_errors":%d,"status_errors":%d,"timeouts":%d,"counted":%s,"ok":%d,"unexpected":%d,"starved":%d,' ..
+        '"write_errors":%d,"status_errors":%d,"timeouts":%d,"counted":%s,"ok":%d,"unexpected":%d,"starved":%d,"allowed":%d,' ..
         '"p50_us":%.1f,"p90_us":%.1f,"p99_us":%.1f,"p999_us":%.1f,"mean_us":%.1f,"max_us":%.1f}\n',
         summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-        tostring(counted), ok, bad, starved,
+        tostring(counted), ok, bad, starved, allowed,
         latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
         latency.mean, latency.max))
 end
