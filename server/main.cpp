@@ -18,6 +18,9 @@ Commands:
   migrate                       Apply pending database migrations and exit
   user add EMAIL [--name NAME] [--admin]
                                 Create a user; the password is read without echo (or from stdin)
+  user import FILE [--dry-run]  Import users from CSV (email,name,password_hash[,role][,groups]) with
+                                their bcrypt or argon2id hashes: all lines or none; see
+                                docs/operations.md "Moving users over"
   user passwd EMAIL             Set a user's password; ends all of the user's sessions
   user disable EMAIL            Disable a user and end all of the user's sessions
   user mfa-reset EMAIL          Turn a user's two-step verification off (secret and backup codes
@@ -58,9 +61,11 @@ int main(int argc, char* argv[])
     const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("user add: the user's display name."),
                                   QStringLiteral("name"));
     const QCommandLineOption admin(QStringLiteral("admin"), QStringLiteral("user add: make the user an administrator."));
+    const QCommandLineOption dryRun(QStringLiteral("dry-run"),
+                                    QStringLiteral("user import: check the file and count, write nothing."));
     const QCommandLineOption passwordStdin(QStringLiteral("password-stdin"),
                                            QStringLiteral("user add/passwd: read the password from standard input."));
-    parser.addOptions({help, version, configFile, readyFile, name, admin, passwordStdin});
+    parser.addOptions({help, version, configFile, readyFile, name, admin, dryRun, passwordStdin});
     for (const ConfigOption& o : ServerConfig::options()) {
         if (!o.flag.isEmpty())
             parser.addOption(QCommandLineOption(o.flag, o.help + QStringLiteral(" [") + o.key + u']', o.valueName));
@@ -109,6 +114,8 @@ int main(int argc, char* argv[])
         const QString sub = args.at(1);
         if (sub == u"add")
             return cli::userAdd(*config, args.at(2), parser.value(name), parser.isSet(admin), parser.isSet(passwordStdin));
+        if (sub == u"import")
+            return cli::userImport(*config, args.at(2), parser.isSet(dryRun));
         if (sub == u"passwd")
             return cli::userPasswd(*config, args.at(2), parser.isSet(passwordStdin));
         if (sub == u"disable")

@@ -24,7 +24,16 @@ public:
     explicit PasswordHasher(Params params);
 
     [[nodiscard]] Result<QByteArray> hash(const QString& password) const;
+    /// argon2id PHC strings, and the bcrypt hashes (`$2a$`, `$2b$`, `$2y$`) of users imported
+    /// from the replaced system (`user import`), which are rehashed at their first sign-in.
     bool verify(const QByteArray& phcHash, const QString& password) const;
+    /// True for a stored hash that is not argon2id with this hasher's parameters (an imported
+    /// bcrypt hash, or older argon2id parameters): replace it after a successful verification.
+    bool needsRehash(const QByteArray& storedHash) const;
+
+    enum class Format { Argon2id, Bcrypt, Unknown };
+    /// What `user import` accepts: a well-formed bcrypt or argon2id hash.
+    static Format formatOf(const QByteArray& storedHash);
     /// Spends the same time as a real verification, for unknown accounts (no timing oracle).
     void verifyDummy(const QString& password) const;
 

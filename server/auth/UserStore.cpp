@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "UserStore.h"
 
+#include <QRegularExpression>
 #include <QUuid>
 
 namespace ehrs::server {
@@ -14,8 +15,41 @@ Result<void> UserStore::checkEmail(const QString& email)
     return {};
 }
 
-Result<UserRecord> UserStore::create(const QString& email, const QString& name, const QByteArray& passwordHash,
-                                     const QString& role, qint64 nowMs)
+Result<QStringList> UserStore::parseGroups(const QString& text)
+{
+    static const QRegularExpression valid(QStringLiteral("^[a-z0-9][a-z0-9._-]{0,63}$"));
+    QStringList out;
+    for (const QString& raw :
+         text.split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts)) {
+        const QString g = raw.toLower();
+        if (!valid.match(g).hasMatch())
+            return fail(
+                ErrorCode::InvalidRequest,
+                QStringLiteral("group \"%1\" is not a valid group name (letters, digits, '.', '_', '-'; "
+                               "at most 64)")
+                    .arg(raw.left(64)));
+        if (!out.contains(g))
+            out << g;
+    }
+    out.sort();
+    return out;
+}
+
+Result<bool> UserStore::upgradePasswordHash(const QString& id, const QByteArray& oldHash,
+                                            const QByteArray& newHash, qint64 nowMs)
+{
+    auto r = m_db.execute(
+        QStringLiteral(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?"),
+        {QString::fromLatin1(newHash), nowMs, id, QString::fromLatin1(oldHash)});
+    if (!r)
+        return fail(r.error());
+    return *r == 1;
+}
+
+Result<UserRecord> UserStore::create(const QString& email, const QString& name,
+                                     const QByteArray& passwordHash, const QString& role, qint64 nowMs,
+                                     const QStringList& groups)
 {
     if (auto r = checkEmail(email); !r)
         return fail(r.error());
@@ -25,9 +59,12 @@ Result<UserRecord> UserStore::create(const QString& email, const QString& name, 
     u.name = name.trimmed().isEmpty() ? u.email.section(u'@', 0, 0) : name.trimmed();
     u.passwordHash = passwordHash;
     u.role = role;
-    auto r = m_db.execute(QStringLiteral("INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at) "
-                                         "VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                          {u.id, u.email, u.name, QString::fromLatin1(passwordHash), u.role, nowMs, nowMs});
+    auto r = m_db.execute(
+        QStringLiteral(
+            "INSERT INTO users (id, email, name, password_hash, role, user_groups, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        {u.id, u.email, u.name, QString::fromLatin1(passwordHash), u.role,
+         groups.isEmpty() ? QStringLiteral("") : groups.join(u','), nowMs, nowMs});
     if (!r) {
         if (r.error().code == ErrorCode::Conflict)
             return fail(ErrorCode::Conflict, QStringLiteral("a user with this email already exists"));

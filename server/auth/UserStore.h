@@ -37,8 +37,15 @@ public:
     static QString normalizeEmail(const QString& email) { return email.trimmed().toLower(); }
     [[nodiscard]] static Result<void> checkEmail(const QString& email);
 
-    [[nodiscard]] Result<UserRecord> create(const QString& email, const QString& name, const QByteArray& passwordHash,
-                                            const QString& role, qint64 nowMs);
+    [[nodiscard]] Result<UserRecord> create(const QString& email, const QString& name,
+                                            const QByteArray& passwordHash, const QString& role, qint64 nowMs,
+                                            const QStringList& groups = {});
+    /// Group names as stored: lower-case [a-z0-9][a-z0-9._-]{0,63}; an error names the bad one.
+    [[nodiscard]] static Result<QStringList> parseGroups(const QString& text);
+    /// Replaces the stored hash after a successful sign-in with an outdated one (an imported
+    /// bcrypt hash), unless it changed meanwhile; false then.
+    [[nodiscard]] Result<bool> upgradePasswordHash(const QString& id, const QByteArray& oldHash,
+                                                   const QByteArray& newHash, qint64 nowMs);
     [[nodiscard]] Result<std::optional<UserRecord>> findByEmail(const QString& email);
     [[nodiscard]] Result<std::optional<UserRecord>> findById(const QString& id);
     [[nodiscard]] Result<void> setPasswordHash(const QString& id, const QByteArray& hash, qint64 nowMs);

@@ -3,12 +3,14 @@
 
 #include "LogHandler.h"
 #include "Logging.h"
+#include "UserImport.h"
 #include "app/ServerApp.h"
 #include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
 #include "wiring/ServiceBundle.h"
 
 #include <QCoreApplication>
+#include <QFile>
 #include <QTextStream>
 #include <cstdio>
 #include <functional>
@@ -139,6 +141,81 @@ int userAdd(const ServerConfig& config, const QString& email, const QString& nam
         return failWith(user.error().message);
     (*services)->audit.record(QStringLiteral("user_created"), cliActor(), {{"user", user->id.toStdString()}});
     std::printf("created user %s (%s)%s\n", qPrintable(user->email), qPrintable(user->id), admin ? " as admin" : "");
+    return 0;
+}
+
+int userImport(const ServerConfig& config, const QString& path, bool dryRun)
+{
+    QFile file;
+    const bool opened = path == u"-" ? file.open(stdin, QIODevice::ReadOnly)
+                                     : (file.setFileName(path), file.open(QIODevice::ReadOnly));
+    if (!opened)
+        return failWith(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
+    constexpr qint64 kMaxBytes = 512LL * 1024 * 1024;
+    const QByteArray csv = file.read(kMaxBytes + 1);
+    if (csv.size() > kMaxBytes)
+        return failWith(QStringLiteral("%1 is larger than 512 MB: split it").arg(path));
+    ImportPlan plan = parseUserImport(csv);
+
+    std::unique_ptr<SharedState> shared;
+    auto services = openServices(shared, config);
+    if (!services)
+        return failWith(services.error().message);
+    if (plan.problems.isEmpty()) {
+        for (const ImportedUser& u : plan.users) {
+            auto existing = (*services)->users.findByEmail(u.email);
+            if (!existing)
+                return failWith(existing.error().message);
+            if (*existing)
+                plan.problems << ImportProblem{u.line,
+                                               QStringLiteral("a user %1 already exists").arg(u.email)};
+        }
+    }
+    if (!plan.problems.isEmpty()) {
+        for (const ImportProblem& p : plan.problems)
+            std::fprintf(stderr, "ehr-sessions-server: %s: line %d: %s\n", qPrintable(path), p.line,
+                         qPrintable(p.message));
+        return failWith(
+            QStringLiteral("nothing was imported (%1 problem(s)); fix the file and run the import again")
+                .arg(plan.problems.size()));
+    }
+    int bcrypt = 0;
+    for (const ImportedUser& u : plan.users)
+        bcrypt += PasswordHasher::formatOf(u.passwordHash) == PasswordHasher::Format::Bcrypt ? 1 : 0;
+    const QString counts = QStringLiteral("%1 user(s): %2 with bcrypt hashes, %3 with argon2id")
+                               .arg(plan.users.size())
+                               .arg(bcrypt)
+                               .arg(plan.users.size() - bcrypt);
+    if (dryRun) {
+        std::printf("dry run: %s would be imported; nothing was written\n", qPrintable(counts));
+        return 0;
+    }
+    // All or nothing: one transaction for every user and its audit row.
+    Database& db = *(*services)->db;
+    WithoutDeadline bulk(db);
+    Transaction tx(db);
+    if (auto r = tx.begin(); !r)
+        return failWith(r.error().message);
+    const qint64 now = shared->clock().nowMs();
+    for (const ImportedUser& u : plan.users) {
+        auto user = (*services)->users.create(u.email, u.name, u.passwordHash, u.role, now, u.groups);
+        if (!user)
+            return failWith(
+                QStringLiteral("line %1: %2; nothing was imported").arg(u.line).arg(user.error().message));
+        (*services)->audit.record(
+            QStringLiteral("user_created"), cliActor(),
+            {{"user", user->id.toStdString()},
+             {"source", "import"},
+             {"hashFormat", PasswordHasher::formatOf(u.passwordHash) == PasswordHasher::Format::Bcrypt
+                                ? "bcrypt"
+                                : "argon2id"}});
+    }
+    if (auto r = tx.commit(); !r)
+        return failWith(QStringLiteral("%1; nothing was imported").arg(r.error().message));
+    std::printf(
+        "imported %s; each signs in with the password they already have (bcrypt hashes become argon2id at "
+        "the first sign-in)\n",
+        qPrintable(counts));
     return 0;
 }
 

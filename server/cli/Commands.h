@@ -12,6 +12,10 @@ namespace ehrs::server::cli {
 /// or from standard input (`--password-stdin`, or whenever stdin is not a terminal); never argv.
 int migrate(const ServerConfig& config);
 int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin, bool passwordStdin);
+/// Imports users from a CSV file ("-": standard input) with their existing password hashes
+/// (UserImport.h): every line checked first, then all in one transaction or none; `dryRun`
+/// checks and counts without writing. Bad lines are named by number.
+int userImport(const ServerConfig& config, const QString& path, bool dryRun);
 int userPasswd(const ServerConfig& config, const QString& email, bool passwordStdin);
 int userDisable(const ServerConfig& config, const QString& email);
 /// Turns the user's 2FA off (secret, pending enrolment, backup codes and failure count cleared),

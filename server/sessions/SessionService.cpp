@@ -166,6 +166,29 @@ void SessionService::countLoginFailure(const LoginAttempt& attempt, const QStrin
     }
 }
 
+void SessionService::upgradePasswordHash(const UserRecord& u, const QString& password,
+                                         const RequestInfo& info)
+{
+    // An imported user's first sign-in (a bcrypt hash from the replaced system), or older argon2id
+    // parameters: the password was just verified, so store it as argon2id now. Not fatal: the old
+    // hash still verifies, and the next sign-in tries again.
+    const auto from =
+        PasswordHasher::formatOf(u.passwordHash) == PasswordHasher::Format::Bcrypt ? "bcrypt" : "argon2id";
+    auto hash = d.hasher.hash(password);
+    if (!hash) {
+        qCWarning(lcSessions) << "cannot rehash the password of user" << u.id << ":" << hash.error().message;
+        return;
+    }
+    auto upgraded = d.users.upgradePasswordHash(u.id, u.passwordHash, *hash, d.clock.nowMs());
+    if (!upgraded) {
+        qCWarning(lcSessions) << "cannot store the rehashed password of user" << u.id << ":"
+                              << upgraded.error().message;
+        return;
+    }
+    if (*upgraded)
+        d.audit.record(QStringLiteral("password_rehashed"), actorOf(u.id, {}, info), {{"from", from}});
+}
+
 Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, bool passwordOk)
 {
     const LoginRequest& request = attempt.request;
@@ -192,6 +215,8 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
             d.metrics->login("failure");
         return fail(invalidCredentials());
     }
+    if (d.hasher.needsRehash(u.passwordHash))
+        upgradePasswordHash(u, request.password, info);
     if (u.mfaEnabled && d.mfaChallenges) {
         d.audit.record(QStringLiteral("login_password_ok_mfa_required"), actorOf(u.id, {}, info));
         MfaChallenge challenge;

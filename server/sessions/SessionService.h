@@ -165,6 +165,7 @@ private:
                         Done<AuthTokens> done, int attempt, bool current);
     void inspectFromDatabase(const JwtClaims& claims, const QByteArray& accessHash, Done<JwtClaims> done);
     void countLoginFailure(const LoginAttempt& attempt, const QString& userId);
+    void upgradePasswordHash(const UserRecord& u, const QString& password, const RequestInfo& info);
     /// Adds "place" (GeoLocator::locate()) to a sign-in's audit details, when there is one.
     void addPlace(nlohmann::json& details, const RequestInfo& info) const;
     /// `done`: see SessionCache::revoked() (without it, the cache is written before this returns).
