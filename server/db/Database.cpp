@@ -202,10 +202,13 @@ Error Database::translate(const QSqlError& error)
     const QString sqlState = error.nativeErrorCode();
     // Connection exceptions (class 08), an administrator or crash shutdown (57P01..57P03), and
     // client-side libpq failures (no SQLSTATE at all) mean: reconnect, and 503 meanwhile.
-    const bool connectionError = error.type() == QSqlError::ConnectionError ||
-                                 (m_kind == Kind::Postgres && (sqlState.isEmpty() || sqlState.startsWith(u"08") ||
-                                                               sqlState == u"57P01" || sqlState == u"57P02" ||
-                                                               sqlState == u"57P03"));
+    // Qt's SQLite driver reports every failed step as a ConnectionError, constraint violations
+    // included: for SQLite only a closed database is a lost connection.
+    const bool connectionError =
+        m_kind == Kind::Postgres
+            ? (error.type() == QSqlError::ConnectionError || sqlState.isEmpty() || sqlState.startsWith(u"08") ||
+               sqlState == u"57P01" || sqlState == u"57P02" || sqlState == u"57P03")
+            : !QSqlDatabase::database(m_connectionName, false).isOpen();
     if (connectionError || connectionLost()) {
         m_needsReconnect = true;
         qCWarning(lcDb) << "database connection lost:" << error.databaseText().trimmed();

@@ -156,6 +156,21 @@ private Q_SLOTS:
         QCOMPARE(userCount(server), 4);
     }
 
+    void addingAnExistingUserSaysSo()
+    {
+        // Qt's SQLite driver reports a constraint violation as a "connection error": it used to
+        // come out as "Database unavailable, try again shortly" on the embedded default.
+        ServerProcess server;
+        QVERIFY(server.useBackendUnderTest());
+        QVERIFY(server.addUser(QStringLiteral("twice@example.org"), QStringLiteral("a long enough password")));
+        QByteArray out;
+        QCOMPARE(server.run({QStringLiteral("user"), QStringLiteral("add"), QStringLiteral("Twice@example.org"),
+                             QStringLiteral("--password-stdin")},
+                            "a long enough password\n", &out),
+                 1);
+        QVERIFY2(out.contains("a user with this email already exists"), out.constData());
+    }
+
     void aBrokenFileChangesNothing()
     {
         ServerProcess server;
