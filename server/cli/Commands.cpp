@@ -3,8 +3,8 @@
 
 #include "LogHandler.h"
 #include "Logging.h"
+#include "UnixSignals.h"
 #include "app/ServerApp.h"
-#include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
 #include "wiring/ServiceBundle.h"
 
