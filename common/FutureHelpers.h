@@ -20,7 +20,15 @@ template <typename T> QFuture<T> readyFuture(T value)
     return promise.future();
 }
 
-/// A started promise held by shared pointer, so lambdas and signal handlers can finish it.
+/// A finished QFuture<void>.
+inline QFuture<void> readyFuture()
+{
+    QPromise<void> promise;
+    promise.start();
+    promise.finish();
+    return promise.future();
+}
+
 /// A future finished with `value` from the event loop, never inside the call that returns it:
 /// callers' continuations (which Qt runs directly when the future is already finished) then
 /// cannot re-enter them.
@@ -36,6 +44,7 @@ template <typename T> QFuture<T> deferredFuture(T value)
     return future;
 }
 
+/// A started promise held by shared pointer, so lambdas and signal handlers can finish it.
 template <typename T> std::shared_ptr<QPromise<T>> startedPromise()
 {
     auto promise = std::make_shared<QPromise<T>>();

@@ -285,7 +285,7 @@ void AgentService::finishRefresh(Result<QString> result)
         finishPromise(*waiter, result);
 }
 
-void AgentService::signOut(const QString& reason, const QString& message, bool revoked)
+QFuture<void> AgentService::signOut(const QString& reason, const QString& message, bool revoked)
 {
     const std::optional<StoredAccount> account = std::exchange(m_account, std::nullopt);
     ++m_generation;
@@ -299,16 +299,20 @@ void AgentService::signOut(const QString& reason, const QString& message, bool r
     setState(State::SignedOut);
     finishRefresh(fail(errorCodeFromName(reason.toStdString()), QStringLiteral("signed out: %1").arg(message)));
     if (!account)
-        return;
+        return readyFuture();
     // Announce only once the keychain entry is gone, so a client reacting to the event sees the
-    // final state.
-    m_store.remove(*account).then(this, [this, account, reason, message, revoked](const Result<void>& removed) {
-        if (!removed)
-            qCWarning(lcAgentStorage) << "cannot delete the keychain entry:" << removed.error().message;
-        if (revoked)
-            Q_EMIT eventOccurred(ipc::SessionRevokedEvent{account->sessionId, true});
-        Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
-    });
+    // final state; `logout` answers then too.
+    auto gone = startedPromise<void>();
+    m_store.remove(*account).then(
+        this, [this, account, reason, message, revoked, gone](const Result<void>& removed) {
+            if (!removed)
+                qCWarning(lcAgentStorage) << "cannot delete the keychain entry:" << removed.error().message;
+            if (revoked)
+                Q_EMIT eventOccurred(ipc::SessionRevokedEvent{account->sessionId, true});
+            Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
+            gone->finish();
+        });
+    return gone->future();
 }
 
 Result<void> AgentService::checkTransport(const QUrl& server, bool allowInsecureHttp)
@@ -465,10 +469,14 @@ QFuture<Result<void>> AgentService::logout()
     const StoredAccount account = *m_account;
     auto promise = startedPromise<R>();
     token(0).then(this, [this, promise, account](const Result<ipc::TokenReply>& access) {
+        // Answered once the keychain entry is gone: "signed out" means the refresh token is too.
         auto finishLocally = [this, promise](R serverResult) {
-            if (m_account)
-                signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false);
-            finishPromise(*promise, std::move(serverResult));
+            if (!m_account)
+                return finishPromise(*promise, std::move(serverResult));
+            signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false)
+                .then(this, [promise, serverResult]() mutable {
+                    finishPromise(*promise, std::move(serverResult));
+                });
         };
         if (!access) {
             // The session is already over on the server, or the server cannot be reached.
@@ -482,14 +490,14 @@ QFuture<Result<void>> AgentService::logout()
             return;
         }
         m_server.logout(QUrl(account.serverUrl), access->accessToken)
-            .then(this, [this, finishLocally](const Result<void>& r) mutable {
+            .then(this, [this, promise, finishLocally](const Result<void>& r) mutable {
                 if (!r && endsSession(r.error().code) && r.error().code != ErrorCode::Unauthenticated &&
                     m_account) {
                     // Ended on the server before this sign-out (from another device, by IT):
                     // keep that reason, which is what happened, rather than "logout".
                     signOut(QString::fromLatin1(errorCodeName(r.error().code).data()), r.error().message,
-                            true);
-                    finishLocally(R{});
+                            true)
+                        .then(this, [promise]() { finishPromise(*promise, R{}); });
                 } else if (!r && !endsSession(r.error().code))
                     finishLocally(R(fail(r.error().code, QStringLiteral("signed out locally, but the server could "
                                                                         "not revoke the session: %1")

@@ -90,7 +90,8 @@ private:
                          bool followUp);
     void adoptTokens(const AuthTokens& tokens);
     void finishRefresh(Result<QString> result);
-    void signOut(const QString& reason, const QString& message, bool revoked);
+    /// Ends the session here; the future finishes once the keychain entry is deleted.
+    QFuture<void> signOut(const QString& reason, const QString& message, bool revoked);
     void announceTokens();
     QFuture<Result<LoginStep>> completeLogin(const QUrl& server, const QString& email,
                                              const QString& deviceCredential,
