@@ -2,6 +2,7 @@
 // ehr-sessions-agent: argument parsing and the one composition root of the daemon.
 
 #include "Logging.h"
+#include "UnixSignals.h"
 #include "cli/Commands.h"
 #include "core/AgentConfig.h"
 #include "core/AgentService.h"
@@ -9,11 +10,13 @@
 #include "core/SystemClock.h"
 #include "ipc/SocketPath.h"
 #include "localapi/LocalApiServer.h"
+#include "localapi/SocketActivation.h"
 #include "net/NetworkWatcher.h"
 #include "net/ServerClient.h"
 #include "notify/DesktopNotifier.h"
 #include "refresh/ClockJumpWatcher.h"
 #include "refresh/RefreshScheduler.h"
+#include "storage/KeychainDiagnosis.h"
 #include "storage/KeychainTokenStore.h"
 #include "storage/MemoryTokenStore.h"
 
@@ -21,7 +24,6 @@
 #include <QCoreApplication>
 #include <QNetworkAccessManager>
 #include <QRandomGenerator>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -31,22 +33,26 @@ using namespace ehrs::agent;
 
 namespace {
 
-int runDaemon(const QString& socketPath)
+int runDaemon(const QString& socketPath, const std::optional<ActivatedSocket>& activated)
 {
-    // Refresh and keychain work must not be cut short by a client that vanishes mid-write.
-    std::signal(SIGPIPE, SIG_IGN);
+    // SIGTERM from systemd, Ctrl-C: leave the event loop (through a self-pipe, never from inside
+    // the handler), so the socket is handled properly on the way out. Also ignores SIGPIPE:
+    // refresh and keychain work must not be cut short by a client that vanishes mid-write.
+    UnixSignals signals;
+    QObject::connect(&signals, &UnixSignals::terminationRequested, qApp, &QCoreApplication::quit);
     const AgentConfig config = loadAgentConfig();
 
     // Keychain, or memory when there is none: never a file.
     std::unique_ptr<TokenStore> store = std::make_unique<KeychainTokenStore>(
         qEnvironmentVariable("EHRS_AGENT_KEYCHAIN_SERVICE", QStringLiteral("ehr-sessions")));
     if (auto probe = await(store->load()); !probe && probe.error().code == ErrorCode::Unavailable) {
+        const QString why = explainMissingKeychain(probe.error());
         qCWarning(lcAgent).noquote()
-            << QStringLiteral("No keychain is available (%1). Running in memory-only mode: you stay signed in "
-                              "until the agent stops. Install and unlock gnome-keyring or KWallet to stay signed "
-                              "in across restarts.")
-                   .arg(probe.error().message);
-        store = std::make_unique<MemoryTokenStore>();
+            << QStringLiteral(
+                   "No keychain: %1. Running in memory-only mode: you stay signed in until the agent "
+                   "stops.")
+                   .arg(why);
+        store = std::make_unique<MemoryTokenStore>(QStringLiteral("no keychain: %1").arg(why));
     }
 
     SystemClock clock;
@@ -55,7 +61,8 @@ int runDaemon(const QString& socketPath)
     RefreshScheduler scheduler(clock, RefreshPolicy(), [] { return QRandomGenerator::global()->generateDouble(); });
     AgentService service(*store, server, scheduler, clock, config);
     LocalApiServer api(service);
-    if (auto listening = api.listen(socketPath); !listening) {
+    auto listening = activated ? api.listenActivated(activated->fd, activated->path) : api.listen(socketPath);
+    if (!listening) {
         std::fprintf(stderr, "ehr-sessions-agent: %s\n", qPrintable(listening.error().message));
         return 1;
     }
@@ -73,10 +80,6 @@ int runDaemon(const QString& socketPath)
         QObject::connect(&service, &AgentService::eventOccurred, &*notifier, &DesktopNotifier::onEvent);
         QObject::connect(&service, &AgentService::securityNotice, &*notifier, &DesktopNotifier::notify);
     }
-
-    // SIGTERM from systemd: leave the event loop so the socket file is removed.
-    std::signal(SIGTERM, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
-    std::signal(SIGINT, [](int) { QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection); });
 
     service.start();
     return QCoreApplication::exec();
@@ -105,9 +108,9 @@ int main(int argc, char* argv[])
                                           QStringLiteral("Socket path (default $XDG_RUNTIME_DIR/ehr-sessions/agent.sock)."),
                                           QStringLiteral("path"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("status: print the raw JSON reply."));
-    const QCommandLineOption minValidOption(QStringLiteral("min-valid"),
-                                            QStringLiteral("token: seconds the token must stay valid."),
-                                            QStringLiteral("seconds"));
+    const QCommandLineOption minValidOption(
+        QStringLiteral("min-valid"), QStringLiteral("token: seconds the token must stay valid (0 to 86400)."),
+        QStringLiteral("seconds"));
     const QCommandLineOption insecureOption(
         QStringLiteral("allow-insecure-http"),
         QStringLiteral(
@@ -118,7 +121,19 @@ int main(int argc, char* argv[])
 
     const QStringList args = parser.positionalArguments();
     const QString command = args.value(0, QStringLiteral("run"));
-    QString socketPath = parser.value(socketOption);
+    // Started by ehr-sessions-agent.socket: serve the socket systemd listens on.
+    std::optional<ActivatedSocket> activated;
+    if (command == u"run") {
+        if (auto passed = takeActivatedSocket()) {
+            if (!*passed) {
+                std::fprintf(stderr, "ehr-sessions-agent: socket activation: %s\n",
+                             qPrintable(passed->error().message));
+                return 1;
+            }
+            activated = **passed;
+        }
+    }
+    QString socketPath = activated ? activated->path : parser.value(socketOption);
     if (socketPath.isEmpty()) {
         auto path = ipc::socketPath();
         if (!path) {
@@ -129,9 +144,19 @@ int main(int argc, char* argv[])
     }
 
     if (command == u"run")
-        return runDaemon(socketPath);
-    if (command == u"token")
-        return cli::token(socketPath, parser.value(minValidOption).toInt());
+        return runDaemon(socketPath, activated);
+    if (command == u"token") {
+        int minValid = 0;
+        if (parser.isSet(minValidOption)) {
+            auto parsed = cli::parseMinValid(parser.value(minValidOption));
+            if (!parsed) {
+                std::fprintf(stderr, "ehr-sessions-agent: %s\n", qPrintable(parsed.error().message));
+                return 64;
+            }
+            minValid = *parsed;
+        }
+        return cli::token(socketPath, minValid);
+    }
     if (command == u"status")
         return cli::status(socketPath, parser.isSet(jsonOption));
     if (command == u"logout")

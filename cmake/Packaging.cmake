@@ -65,8 +65,8 @@ set(EHRS_PACKAGE_COMPONENTS server)
 if(TARGET ehr-sessions-agent)
   install(TARGETS ehr-sessions-agent RUNTIME DESTINATION ${_ehrs_bindir}
           COMPONENT desktop EXCLUDE_FROM_ALL)
-  install(FILES ${_ehrs_pkg}/agent/ehr-sessions-agent.service DESTINATION lib/systemd/user
-          COMPONENT desktop EXCLUDE_FROM_ALL)
+  install(FILES ${_ehrs_pkg}/agent/ehr-sessions-agent.service ${_ehrs_pkg}/agent/ehr-sessions-agent.socket
+          DESTINATION lib/systemd/user COMPONENT desktop EXCLUDE_FROM_ALL)
   # Conffile (packaging/debian/desktop/conffiles).
   install(FILES ${_ehrs_pkg}/agent/ehr-sessions-agent.desktop DESTINATION /etc/xdg/autostart
           COMPONENT desktop EXCLUDE_FROM_ALL)

@@ -73,7 +73,12 @@ int main(int argc, char* argv[])
     if (!parser.parse(QCoreApplication::arguments()))
         return usageError(parser.errorText());
     if (parser.isSet(help)) {
-        std::printf("%s\n", qPrintable(parser.helpText()));
+        // QCommandLineParser starts its text with its own "Usage: <path> [options]" line; kUsage
+        // (the description) has the real one.
+        QString text = parser.helpText();
+        if (text.startsWith(u"Usage:"))
+            text = text.mid(text.indexOf(u'\n') + 1);
+        std::printf("%s\n", qPrintable(text));
         std::printf("Environment / config-file only (secrets never go on the command line):\n");
         for (const ConfigOption& o : ServerConfig::options()) {
             if (o.flag.isEmpty())

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Commands.h"
 
+#include "ClientErrors.h"
 #include "PasswordPrompt.h"
+#include "ServerUrl.h"
 #include "core/AgentService.h"
 #include "core/Await.h"
 #include "ipc/AgentClient.h"
 
 #include <QTextStream>
 #include <cstdio>
+#include <cstdlib>
 
 namespace ehrs::agent::cli {
 namespace {
@@ -25,31 +28,80 @@ void out(const QString& line)
     std::fflush(stdout);
 }
 
+// How long a sub-command waits for an agent that is not listening yet (starting, or restarting
+// after a crash or an upgrade) before it says that none is running.
+constexpr int kWaitForAgentMs = 2000;
+
 /// Connects or explains why not; the client is ready to use when this returns 0.
 int connectTo(ipc::AgentClient& client, const QString& socketPath)
 {
-    auto connected = await(client.connectToAgent(socketPath));
+    auto connected = await(client.connectToAgent(socketPath, kWaitForAgentMs));
     if (!connected) {
-        err(QStringLiteral("the agent is not running (%1); start it with `systemctl --user start "
-                           "ehr-sessions-agent` or `ehr-sessions-agent run`")
-                .arg(connected.error().message));
+        err(QStringLiteral("the agent is not running (no answer within %1 seconds on %2: %3); start it with "
+                           "`systemctl --user start ehr-sessions-agent` or `ehr-sessions-agent run`")
+                .arg(kWaitForAgentMs / 1000)
+                .arg(socketPath, connected.error().message));
         return kExitNoAgent;
     }
     return 0;
 }
 
+/// Runs a request that is safe to repeat (token, status). When the connection drops before the
+/// answer (the agent crashed or is being restarted: systemd restarts it, and its socket keeps
+/// queueing connections meanwhile), it is asked once more on a new connection.
+template <typename T, typename Ask>
+Result<T> askWithRetry(ipc::AgentClient& client, const QString& socketPath, Ask ask, int* exitCode)
+{
+    *exitCode = 0;
+    auto reply = await(ask(client));
+    if (reply || client.isConnected())
+        return reply;
+    if ((*exitCode = connectTo(client, socketPath)) != 0)
+        return reply;
+    return await(ask(client));
+}
+
+/// A moment as people read it, with its zone: "2026-12-02 09:14:03 CET (+01:00)".
 QString when(const QDateTime& t)
 {
-    return t.isValid() ? t.toLocalTime().toString(Qt::ISODate) : QStringLiteral("-");
+    if (!t.isValid())
+        return QStringLiteral("-");
+    const QDateTime local = t.toLocalTime();
+    const int offset = local.offsetFromUtc();
+    const QString sign = offset < 0 ? QStringLiteral("-") : QStringLiteral("+");
+    const QString hhmm = QStringLiteral("%1%2:%3")
+                             .arg(sign)
+                             .arg(std::abs(offset) / 3600, 2, 10, QLatin1Char('0'))
+                             .arg(std::abs(offset) % 3600 / 60, 2, 10, QLatin1Char('0'));
+    const QString zone = local.timeZoneAbbreviation();
+    if (zone.isEmpty() || zone.startsWith(u'+') || zone.startsWith(u'-') || zone.startsWith(u"UTC+") ||
+        zone.startsWith(u"UTC-"))
+        return local.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss ")) + QStringLiteral("(UTC%1)").arg(hhmm);
+    return local.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss ")) + QStringLiteral("%1 (%2)").arg(zone, hhmm);
 }
 } // namespace
+
+Result<int> parseMinValid(const QString& text)
+{
+    bool ok = false;
+    const qlonglong seconds = text.trimmed().toLongLong(&ok);
+    if (!ok || seconds < 0 || seconds > 86400)
+        return fail(
+            ErrorCode::InvalidRequest,
+            QStringLiteral("--min-valid takes whole seconds from 0 to 86400 (24 hours), not '%1'").arg(text));
+    return static_cast<int>(seconds);
+}
 
 int token(const QString& socketPath, int minValidSeconds)
 {
     ipc::AgentClient client;
     if (int rc = connectTo(client, socketPath))
         return rc;
-    auto reply = await(client.token(minValidSeconds));
+    int rc = 0;
+    auto reply = askWithRetry<ipc::TokenReply>(
+        client, socketPath, [minValidSeconds](ipc::AgentClient& c) { return c.token(minValidSeconds); }, &rc);
+    if (rc)
+        return rc;
     if (!reply) {
         err(reply.error().message);
         return kExitFailure;
@@ -63,9 +115,17 @@ int status(const QString& socketPath, bool json)
     ipc::AgentClient client;
     if (int rc = connectTo(client, socketPath))
         return rc;
-    ipc::Request request;
-    request.type = ipc::RequestType::Status;
-    auto raw = await(client.request(request));
+    int rc = 0;
+    auto raw = askWithRetry<QByteArray>(
+        client, socketPath,
+        [](ipc::AgentClient& c) {
+            ipc::Request request;
+            request.type = ipc::RequestType::Status;
+            return c.request(request);
+        },
+        &rc);
+    if (rc)
+        return rc;
     if (!raw) {
         err(raw.error().message);
         return kExitFailure;
@@ -79,13 +139,17 @@ int status(const QString& socketPath, bool json)
         err(s.error().message);
         return kExitFailure;
     }
+    const QString storage =
+        s->storageNote.isEmpty() ? s->storage : QStringLiteral("%1 (%2)").arg(s->storage, s->storageNote);
     if (!s->signedIn) {
         out(QStringLiteral("Signed out%1")
                 .arg(s->signedOutReason.isEmpty() ? QString()
                                                   : QStringLiteral(" (%1)").arg(s->signedOutReason)));
+        if (const QString why = signedOutMessage(s->signedOutReason); !why.isEmpty())
+            out(QStringLiteral("Why:             %1").arg(why));
         if (!s->lastError.isEmpty())
             out(QStringLiteral("Last error:      %1").arg(s->lastError));
-        out(QStringLiteral("Storage:         %1").arg(s->storage));
+        out(QStringLiteral("Storage:         %1").arg(storage));
         return 3;
     }
     out(QStringLiteral("Signed in as:    %1").arg(s->email));
@@ -97,7 +161,7 @@ int status(const QString& socketPath, bool json)
     out(QStringLiteral("Next refresh:    %1").arg(when(s->nextRefreshAt)));
     out(QStringLiteral("Last error:      %1")
             .arg(s->lastError.isEmpty() ? QStringLiteral("-") : s->lastError));
-    out(QStringLiteral("Storage:         %1").arg(s->storage));
+    out(QStringLiteral("Storage:         %1").arg(storage));
     return 0;
 }
 
@@ -106,7 +170,12 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
 {
     // Said before the password is typed; the agent checks again (and checks its default server).
     if (!serverUrl.isEmpty()) {
-        if (auto transport = AgentService::checkTransport(QUrl(serverUrl), allowInsecureHttp); !transport) {
+        const auto url = parseServerUrl(serverUrl);
+        if (!url) {
+            err(url.error().message);
+            return kExitFailure;
+        }
+        if (auto transport = AgentService::checkTransport(*url, allowInsecureHttp); !transport) {
             err(transport.error().message);
             return kExitFailure;
         }
@@ -118,6 +187,13 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
         passwordFromStdin ? readStdinLine() : promptHidden(QStringLiteral("Password for %1: ").arg(email));
     if (!password) {
         err(password.error().message);
+        return kExitFailure;
+    }
+    if (password->isEmpty()) {
+        err(passwordFromStdin
+                ? QStringLiteral("sign-in failed: the password is empty (--password-stdin reads "
+                                 "it from the first line of standard input)")
+                : QStringLiteral("sign-in failed: the password is empty"));
         return kExitFailure;
     }
     auto reply = await(client.login(serverUrl, email, *password, allowInsecureHttp));

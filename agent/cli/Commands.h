@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "Result.h"
+
 #include <QString>
 
 namespace ehrs::agent::cli {
@@ -9,6 +11,9 @@ namespace ehrs::agent::cli {
 /// returns the process exit code (0 success, 1 a failure reported on stderr in one line, 2 the
 /// daemon is not running).
 int token(const QString& socketPath, int minValidSeconds);
+/// The value of `token --min-valid`: whole seconds, 0 to 86400 (what the agent accepts), or an
+/// error that says so.
+[[nodiscard]] Result<int> parseMinValid(const QString& text);
 int status(const QString& socketPath, bool json);
 /// `allowInsecureHttp`: --allow-insecure-http, the opt-in to http:// to a host that is not loopback.
 int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin,

@@ -4,11 +4,11 @@
 #include "Crypto.h"
 #include "Futures.h"
 #include "Logging.h"
+#include "ServerUrl.h"
 #include "core/Clock.h"
 #include "refresh/RefreshScheduler.h"
 #include "storage/TokenStore.h"
 
-#include <QHostAddress>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -48,25 +48,19 @@ QString subjectOf(const QString& jwt)
     return json::optionalString(j, "sub", 100).value_or(QString());
 }
 
-QString describeDevice(const SessionDto& s)
-{
-    const DeviceInfo& d = s.deviceInfo;
-    if (!d.browser.isEmpty() && !d.os.isEmpty())
-        return QStringLiteral("%1 on %2").arg(d.browser, d.os);
-    if (!d.name.isEmpty())
-        return d.name;
-    if (!s.userAgent.isEmpty())
-        return s.userAgent.left(80);
-    return QStringLiteral("Unknown device");
-}
 } // namespace
 
-AgentService::AgentService(TokenStore& store, ServerClient& server, RefreshScheduler& scheduler, const Clock& clock,
-                           AgentConfig config, QObject* parent)
+AgentService::AgentService(TokenStore& store, ServerClient& server, RefreshScheduler& scheduler,
+                           const Clock& clock, AgentConfig config, QObject* parent)
     : QObject(parent), m_store(store), m_server(server), m_scheduler(scheduler), m_clock(clock),
-      m_config(std::move(config))
+      m_config(std::move(config)), m_watcher(server)
 {
     connect(&m_scheduler, &RefreshScheduler::refreshDue, this, [this] { (void)refresh(); });
+    connect(&m_watcher, &SessionWatcher::eventOccurred, this, &AgentService::eventOccurred);
+    connect(&m_watcher, &SessionWatcher::securityNotice, this, &AgentService::securityNotice);
+    connect(&m_watcher, &SessionWatcher::sessionEnded, this, [this](const Error& e) {
+        signOut(QString::fromLatin1(errorCodeName(e.code).data()), e.message, true);
+    });
 }
 
 AgentService::~AgentService()
@@ -121,19 +115,6 @@ qint64 AgentService::remainingValidityMs() const
     return m_accessExpiresElapsedMs - m_clock.elapsedMs();
 }
 
-bool AgentService::endsSession(ErrorCode code)
-{
-    switch (code) {
-    case ErrorCode::SessionRevoked:
-    case ErrorCode::RefreshReused:
-    case ErrorCode::SessionExpired:
-    case ErrorCode::Unauthenticated:
-        return true;
-    default:
-        return false;
-    }
-}
-
 QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
 {
     using R = Result<ipc::TokenReply>;
@@ -186,6 +167,7 @@ ipc::StatusReply AgentService::status() const
     s.lastError = m_lastError;
     s.signedOutReason = m_signedOutReason;
     s.storage = m_store.kind();
+    s.storageNote = m_store.note();
     return s;
 }
 
@@ -270,8 +252,7 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
         }
         adoptTokens(tokens);
         finishRefresh(tokens.accessToken);
-        Q_EMIT eventOccurred(ipc::TokenRefreshedEvent{m_accessToken, m_accessExpiresAt});
-        checkSessions();
+        announceTokens();
     });
 }
 
@@ -288,6 +269,15 @@ void AgentService::adoptTokens(const AuthTokens& tokens)
     setState(State::SignedIn);
 }
 
+void AgentService::announceTokens()
+{
+    // The common end of a sign-in and a refresh, once the new pair is in effect: subscribers get
+    // the token, and the account's other sessions are looked at again.
+    Q_EMIT eventOccurred(ipc::TokenRefreshedEvent{m_accessToken, m_accessExpiresAt});
+    if (m_account)
+        m_watcher.check(*m_account, m_accessToken);
+}
+
 void AgentService::finishRefresh(Result<QString> result)
 {
     m_refreshInFlight = false;
@@ -295,7 +285,7 @@ void AgentService::finishRefresh(Result<QString> result)
         finishPromise(*waiter, result);
 }
 
-void AgentService::signOut(const QString& reason, const QString& message, bool revoked)
+QFuture<void> AgentService::signOut(const QString& reason, const QString& message, bool revoked)
 {
     const std::optional<StoredAccount> account = std::exchange(m_account, std::nullopt);
     ++m_generation;
@@ -305,91 +295,31 @@ void AgentService::signOut(const QString& reason, const QString& message, bool r
     m_scheduler.stop();
     m_signedOutReason = reason;
     m_lastError = message;
-    m_knownSessions.clear();
-    m_sessionsSeeded = false;
-    m_mfaChangedAt.reset();
+    m_watcher.reset();
     setState(State::SignedOut);
     finishRefresh(fail(errorCodeFromName(reason.toStdString()), QStringLiteral("signed out: %1").arg(message)));
     if (!account)
-        return;
+        return readyFuture();
     // Announce only once the keychain entry is gone, so a client reacting to the event sees the
-    // final state.
-    m_store.remove(*account).then(this, [this, account, reason, message, revoked](const Result<void>& removed) {
-        if (!removed)
-            qCWarning(lcAgentStorage) << "cannot delete the keychain entry:" << removed.error().message;
-        if (revoked)
-            Q_EMIT eventOccurred(ipc::SessionRevokedEvent{account->sessionId, true});
-        Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
-    });
-}
-
-void AgentService::checkSessions()
-{
-    if (!m_account || m_accessToken.isEmpty())
-        return;
-    const quint64 generation = m_generation;
-    m_server.sessions(QUrl(m_account->serverUrl), m_accessToken)
-        .then(this, [this, generation](const Result<std::vector<SessionDto>>& list) {
-            if (generation != m_generation)
-                return;
-            if (!list) {
-                if (endsSession(list.error().code))
-                    signOut(QString::fromLatin1(errorCodeName(list.error().code).data()), list.error().message, true);
-                return; // otherwise: checked again after the next refresh
-            }
-            QSet<QString> current;
-            for (const SessionDto& s : *list) {
-                current.insert(s.id);
-                if (!m_sessionsSeeded || m_knownSessions.contains(s.id) || s.id == m_account->sessionId)
-                    continue;
-                qCInfo(lcAgent) << "new sign-in on the account from" << s.ipAddress;
-                Q_EMIT eventOccurred(ipc::NewSignInEvent{s.id, describeDevice(s), s.ipAddress, s.location,
-                                                         s.createdAt});
-            }
-            if (m_sessionsSeeded) {
-                for (const QString& id : std::as_const(m_knownSessions)) {
-                    if (!current.contains(id) && id != m_account->sessionId)
-                        Q_EMIT eventOccurred(ipc::SessionRevokedEvent{id, false});
-                }
-            }
-            m_knownSessions = current;
-            m_sessionsSeeded = true;
+    // final state; `logout` answers then too.
+    auto gone = startedPromise<void>();
+    m_store.remove(*account).then(
+        this, [this, account, reason, message, revoked, gone](const Result<void>& removed) {
+            if (!removed)
+                qCWarning(lcAgentStorage) << "cannot delete the keychain entry:" << removed.error().message;
+            if (revoked)
+                Q_EMIT eventOccurred(ipc::SessionRevokedEvent{account->sessionId, true});
+            Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
+            gone->finish();
         });
-    checkMfa();
-}
-
-void AgentService::checkMfa()
-{
-    // The server has no event stream yet: the account's mfaChangedAt is polled alongside the
-    // session list, and a change since the last look is told to the user (the agent's own
-    // enrolment included: the notice then confirms it).
-    const quint64 generation = m_generation;
-    m_server.mfaState(QUrl(m_account->serverUrl), m_accessToken)
-        .then(this, [this, generation](const Result<ServerClient::MfaState>& state) {
-            if (generation != m_generation || !state)
-                return; // checked again after the next refresh
-            const bool changed = m_mfaChangedAt && *m_mfaChangedAt != state->changedAt;
-            m_mfaChangedAt = state->changedAt;
-            if (!changed)
-                return;
-            qCInfo(lcAgent) << "two-step verification was turned" << (state->enabled ? "on" : "off");
-            Q_EMIT securityNotice(
-                state->enabled ? QStringLiteral("Two-step verification turned on")
-                               : QStringLiteral("Two-step verification turned off"),
-                (state->enabled
-                     ? QStringLiteral("Signing in to %1 now asks for a code from an authenticator app.")
-                     : QStringLiteral("Signing in to %1 now needs only the password."))
-                        .arg(m_account->email) +
-                    QStringLiteral("\nNot you? Contact IT now."));
-        });
+    return gone->future();
 }
 
 Result<void> AgentService::checkTransport(const QUrl& server, bool allowInsecureHttp)
 {
     if (server.scheme() != u"http")
         return {};
-    const QString host = server.host().toLower();
-    if (host == u"localhost" || host.endsWith(u".localhost") || QHostAddress(host).isLoopback())
+    if (isLoopbackHost(server.host()))
         return {};
     if (allowInsecureHttp) {
         qCWarning(lcAgent) << "signing in over plain HTTP to" << server.host()
@@ -413,13 +343,11 @@ QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const Q
                                   QStringLiteral("already signed in as %1; log out first").arg(m_account->email))));
     if (m_loginInProgress)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
-    const QUrl server = serverUrl.isEmpty() ? m_config.defaultServerUrl : QUrl(serverUrl, QUrl::StrictMode);
-    if (!server.isValid() || (server.scheme() != u"https" && server.scheme() != u"http") ||
-        server.host().isEmpty())
-        return readyFuture(
-            R(fail(ErrorCode::InvalidRequest,
-                   QStringLiteral("no valid server URL (use --server https://... or set server/url "
-                                  "in agent.conf)"))));
+    const auto parsed =
+        parseServerUrl(serverUrl.isEmpty() ? m_config.defaultServerUrl.toString() : serverUrl);
+    if (!parsed)
+        return readyFuture(R(fail(parsed.error())));
+    const QUrl server = *parsed;
     if (auto transport = checkTransport(server, allowInsecureHttp); !transport)
         return readyFuture(R(fail(transport.error())));
     m_loginInProgress = true;
@@ -490,6 +418,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
     account.sessionId = tokens.sessionId;
     account.refreshToken = tokens.refreshToken;
     ++m_generation;
+    m_watcher.reset(); // drop answers about the previous account
     const quint64 generation = m_generation;
     auto promise = startedPromise<R>();
     // The device credential outlives this session (sign-out keeps it). Queued before the account,
@@ -517,9 +446,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
             return;
         }
         m_account = account;
-        m_knownSessions.clear();
-        m_sessionsSeeded = false;
-        m_mfaChangedAt.reset();
+        m_watcher.reset();
         adoptTokens(tokens);
         qCInfo(lcAgent) << "signed in as" << account.email << "on" << account.serverUrl;
         LoginStep step;
@@ -527,8 +454,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         step.reply.userId = account.userId;
         step.reply.sessionId = account.sessionId;
         finishPromise(*promise, R(std::move(step)));
-        Q_EMIT eventOccurred(ipc::TokenRefreshedEvent{m_accessToken, m_accessExpiresAt});
-        checkSessions();
+        announceTokens();
     });
     return promise->future();
 }
@@ -543,10 +469,14 @@ QFuture<Result<void>> AgentService::logout()
     const StoredAccount account = *m_account;
     auto promise = startedPromise<R>();
     token(0).then(this, [this, promise, account](const Result<ipc::TokenReply>& access) {
+        // Answered once the keychain entry is gone: "signed out" means the refresh token is too.
         auto finishLocally = [this, promise](R serverResult) {
-            if (m_account)
-                signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false);
-            finishPromise(*promise, std::move(serverResult));
+            if (!m_account)
+                return finishPromise(*promise, std::move(serverResult));
+            signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false)
+                .then(this, [promise, serverResult]() mutable {
+                    finishPromise(*promise, std::move(serverResult));
+                });
         };
         if (!access) {
             // The session is already over on the server, or the server cannot be reached.
@@ -560,8 +490,15 @@ QFuture<Result<void>> AgentService::logout()
             return;
         }
         m_server.logout(QUrl(account.serverUrl), access->accessToken)
-            .then(this, [finishLocally](const Result<void>& r) mutable {
-                if (!r && !endsSession(r.error().code))
+            .then(this, [this, promise, finishLocally](const Result<void>& r) mutable {
+                if (!r && endsSession(r.error().code) && r.error().code != ErrorCode::Unauthenticated &&
+                    m_account) {
+                    // Ended on the server before this sign-out (from another device, by IT):
+                    // keep that reason, which is what happened, rather than "logout".
+                    signOut(QString::fromLatin1(errorCodeName(r.error().code).data()), r.error().message,
+                            true)
+                        .then(this, [promise]() { finishPromise(*promise, R{}); });
+                } else if (!r && !endsSession(r.error().code))
                     finishLocally(R(fail(r.error().code, QStringLiteral("signed out locally, but the server could "
                                                                         "not revoke the session: %1")
                                                              .arg(r.error().message))));

@@ -2,8 +2,10 @@
 #pragma once
 
 #include "AgentConfig.h"
+#include "ClientErrors.h"
 #include "LoginStep.h"
 #include "Result.h"
+#include "SessionWatcher.h"
 #include "WireModels.h"
 #include "ipc/AgentMessages.h"
 #include "net/ServerClient.h"
@@ -88,21 +90,22 @@ private:
                          bool followUp);
     void adoptTokens(const AuthTokens& tokens);
     void finishRefresh(Result<QString> result);
-    void signOut(const QString& reason, const QString& message, bool revoked);
-    void checkSessions();
-    void checkMfa();
+    /// Ends the session here; the future finishes once the keychain entry is deleted.
+    QFuture<void> signOut(const QString& reason, const QString& message, bool revoked);
+    void announceTokens();
     QFuture<Result<LoginStep>> completeLogin(const QUrl& server, const QString& email,
                                              const QString& deviceCredential,
                                              const Result<LoginOutcome>& outcome);
     static QString accountServerUrl(const QUrl& server);
     qint64 remainingValidityMs() const;
-    static bool endsSession(ErrorCode code);
+    static bool endsSession(ErrorCode code) { return isSessionEnded(code); }
 
     TokenStore& m_store;
     ServerClient& m_server;
     RefreshScheduler& m_scheduler;
     const Clock& m_clock;
     AgentConfig m_config;
+    SessionWatcher m_watcher; // the account's other sessions and its 2FA state
 
     State m_state = State::Starting;
     std::optional<StoredAccount> m_account; // mirrors the store
@@ -118,9 +121,6 @@ private:
     std::vector<std::shared_ptr<QPromise<Result<QString>>>> m_refreshWaiters; // single flight, many callers
     bool m_starting = false;
     std::vector<std::function<void()>> m_afterStart; // requests that arrived while the store loads
-    QSet<QString> m_knownSessions;
-    bool m_sessionsSeeded = false;
-    std::optional<QString> m_mfaChangedAt; // as last seen; unset until the first check after sign-in
     bool m_loginInProgress = false;
 };
 

@@ -52,7 +52,15 @@ void ClientConnection::handle(const QByteArray& payload)
 {
     auto request = ipc::requestFromJson(payload);
     if (!request) {
-        rejectAndClose(0, request.error());
+        // The reply names the request, so the client can tell its caller why; a request that is
+        // only wrong in its arguments does not cost the connection.
+        const ipc::RequestHeader header = ipc::requestHeaderOf(payload);
+        if (header.wellFormed) {
+            qCInfo(lcAgentLocalApi) << "refusing a request:" << request.error().message;
+            reply(ipc::errorPayload(header.id, request.error()));
+        } else {
+            rejectAndClose(header.id, request.error());
+        }
         return;
     }
     const qint64 id = request->id;

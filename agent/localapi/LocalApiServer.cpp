@@ -6,8 +6,11 @@
 #include "PeerCredentials.h"
 #include "core/AgentService.h"
 
+#include <QFile>
 #include <QFileInfo>
 #include <QLocalSocket>
+#include <cstdio>
+#include <unistd.h>
 
 namespace ehrs::agent {
 
@@ -19,7 +22,32 @@ LocalApiServer::LocalApiServer(AgentService& service, QObject* parent) : QObject
 
 LocalApiServer::~LocalApiServer()
 {
+    if (!m_activated) {
+        m_server.close(); // removes the socket file: nobody answers there any more
+        return;
+    }
+    // QLocalServer::close() removes the socket file even for a descriptor it did not create, but
+    // systemd's socket is still listening and the next agent will serve it: keep the name.
+    const QString path = m_server.fullServerName();
+    const QString keep = path + QStringLiteral(".keep");
+    const bool linked = ::link(QFile::encodeName(path).constData(), QFile::encodeName(keep).constData()) == 0;
     m_server.close();
+    if (linked)
+        ::rename(QFile::encodeName(keep).constData(), QFile::encodeName(path).constData());
+}
+
+Result<void> LocalApiServer::listenActivated(int fd, const QString& socketPath)
+{
+    if (auto dir = preparePrivateDirectory(QFileInfo(socketPath).absolutePath()); !dir)
+        return dir;
+    if (!m_server.listen(fd))
+        return fail(ErrorCode::StorageError, QStringLiteral("cannot use the socket systemd passed (%1): %2")
+                                                 .arg(socketPath, m_server.errorString()));
+    m_activated = true;
+    if (auto r = restrictToOwner(socketPath); !r)
+        return r;
+    qCInfo(lcAgentLocalApi) << "listening on" << socketPath << "(socket activation)";
+    return {};
 }
 
 Result<void> LocalApiServer::listen(const QString& socketPath)

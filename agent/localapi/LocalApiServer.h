@@ -26,6 +26,10 @@ public:
     /// Listens on `socketPath`, creating its directory 0700. Fails if another agent already
     /// answers there; a stale socket file of a crashed agent is replaced.
     [[nodiscard]] Result<void> listen(const QString& socketPath);
+    /// Serves on a socket systemd already listens on (ehr-sessions-agent.socket). The socket file
+    /// stays when the agent stops: systemd keeps accepting connections into its queue, and the
+    /// next agent answers them, so a restart or an upgrade refuses no client.
+    [[nodiscard]] Result<void> listenActivated(int fd, const QString& socketPath);
     QString socketPath() const { return m_server.fullServerName(); }
     int clientCount() const { return m_clients; }
 
@@ -40,6 +44,7 @@ private:
     AgentService& m_service;
     QLocalServer m_server;
     int m_clients = 0;
+    bool m_activated = false;
 };
 
 } // namespace ehrs::agent

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerClient.h"
 
+#include "HttpReply.h"
 #include "core/Futures.h"
 
 #include <QNetworkAccessManager>
@@ -15,19 +16,6 @@ using nlohmann::json;
 // Bodies the agent reads are small; a larger one is not from a sane server.
 constexpr qint64 kMaxResponseBytes = 1024 * 1024;
 
-int parseRetryAfter(const QByteArray& header)
-{
-    bool ok = false;
-    const int seconds = header.trimmed().toInt(&ok);
-    if (ok && seconds >= 0)
-        return seconds;
-    // HTTP-date form
-    const QDateTime when = QDateTime::fromString(QString::fromLatin1(header.trimmed()), Qt::RFC2822Date);
-    if (when.isValid())
-        return static_cast<int>(std::max<qint64>(0, QDateTime::currentDateTimeUtc().secsTo(when)));
-    return 0;
-}
-
 Result<LoginOutcome> toLoginOutcome(const Result<json>& body)
 {
     if (!body)
@@ -40,8 +28,11 @@ Result<LoginOutcome> toLoginOutcome(const Result<json>& body)
     }
     auto tokens = authTokensFromJson(*body);
     if (!tokens)
-        return fail(ErrorCode::Internal,
-                    QStringLiteral("malformed sign-in response from the server: %1").arg(tokens.error().message));
+        return fail(
+            ErrorCode::InvalidRequest,
+            QStringLiteral("the server's answer to a sign-in is not an EHR Sessions answer (%1): check the "
+                           "server address")
+                .arg(tokens.error().message));
     return LoginOutcome{std::move(*tokens)};
 }
 } // namespace
@@ -78,28 +69,7 @@ QFuture<Result<json>> ServerClient::send(const QByteArray& verb, const QUrl& url
     QNetworkReply* reply = m_network.sendCustomRequest(request, verb, body);
     connect(reply, &QNetworkReply::finished, this, [reply, promise] {
         reply->deleteLater();
-        const QVariant statusAttr = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
-        if (!statusAttr.isValid()) {
-            // Never include the URL's query or any header: messages end up in logs and `status`.
-            finishPromise(*promise, Result<json>(fail(ErrorCode::NetworkError,
-                                                      QStringLiteral("cannot reach the server: %1")
-                                                          .arg(reply->errorString()))));
-            return;
-        }
-        const int status = statusAttr.toInt();
-        const QByteArray data = reply->read(kMaxResponseBytes);
-        auto parsed = json::parse(data.begin(), data.end(), nullptr, false);
-        if (status >= 200 && status < 300) {
-            if (parsed.is_discarded())
-                parsed = json::object();
-            finishPromise(*promise, Result<json>(std::move(parsed)));
-            return;
-        }
-        Error error = apiErrorFromJson(parsed.is_discarded() ? json() : parsed, status);
-        if (status >= 500 && error.code == ErrorCode::Internal)
-            error.code = ErrorCode::Unavailable; // 500/502/504: treat as transient, retry with backoff
-        error.retryAfterSeconds = parseRetryAfter(reply->rawHeader("Retry-After"));
-        finishPromise(*promise, Result<json>(fail(std::move(error))));
+        finishPromise(*promise, readApiReply(reply, kMaxResponseBytes));
     });
     return promise->future();
 }

@@ -13,6 +13,9 @@ namespace ehrs::agent {
 class MemoryTokenStore final : public TokenStore
 {
 public:
+    /// `note`: why there is no keychain, for `status` (empty when memory was chosen on purpose).
+    explicit MemoryTokenStore(QString note = {}) : m_note(std::move(note)) {}
+
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
@@ -21,8 +24,10 @@ public:
                                                const QString& credential) override;
     QString kind() const override { return QStringLiteral("memory"); }
     bool isPersistent() const override { return false; }
+    QString note() const override { return m_note; }
 
 private:
+    QString m_note;
     std::optional<StoredAccount> m_account;
     QHash<QString, QString> m_deviceCredentials; // by StoredAccount::deviceCredentialKey()
 };

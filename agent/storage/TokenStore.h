@@ -42,6 +42,8 @@ public:
     virtual QString kind() const = 0;
     /// True when what is saved outlives the process.
     virtual bool isPersistent() const = 0;
+    /// Why this store is in use when it is not the expected one (no keychain: why), for `status`.
+    virtual QString note() const { return {}; }
 };
 
 } // namespace ehrs::agent

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "AgentConnection.h"
 
+#include "FutureHelpers.h"
 #include "Logging.h"
 #include "ipc/SocketPath.h"
 
@@ -14,11 +15,7 @@ namespace ehrs::app {
 namespace {
 template <typename T> QFuture<Result<T>> readyResult(Result<T> value)
 {
-    QPromise<Result<T>> promise;
-    promise.start();
-    promise.addResult(std::move(value));
-    promise.finish();
-    return promise.future();
+    return readyFuture(std::move(value));
 }
 
 constexpr int kConnectAttempts = 50; // x 200 ms: how long a freshly launched agent may take
@@ -167,22 +164,6 @@ void AgentConnection::onEvent(const ipc::Event& event)
     } else if (std::holds_alternative<ipc::TokenRefreshedEvent>(event)) {
         Q_EMIT tokenRefreshed();
     }
-}
-
-QString signedOutMessage(const QString& reason)
-{
-    if (reason == u"session_revoked")
-        return AgentConnection::tr("Your session was ended from another device. Sign in again to continue.");
-    if (reason == u"session_expired")
-        return AgentConnection::tr("Your session expired. Sign in again to continue.");
-    if (reason == u"refresh_token_reused")
-        return AgentConnection::tr(
-            "Your session was ended for safety: its sign-in was used from two places. Sign in again.");
-    if (reason == u"logout")
-        return AgentConnection::tr("You signed out.");
-    if (reason.isEmpty())
-        return {};
-    return AgentConnection::tr("You were signed out. Sign in again to continue.");
 }
 
 } // namespace ehrs::app

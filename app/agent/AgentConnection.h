@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "ClientErrors.h"
 #include "Result.h"
 #include "api/AccessTokenSource.h"
 #include "ipc/AgentClient.h"
@@ -58,7 +59,6 @@ private:
     bool m_launched = false;
 };
 
-/// What to tell the person on the sign-in page after the agent signed out for `reason`.
-QString signedOutMessage(const QString& reason);
+// signedOutMessage(reason): what to tell the person after the agent signed out (common/ClientErrors.h).
 
 } // namespace ehrs::app

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerApi.h"
 
+#include "HttpReply.h"
 #include "Logging.h"
 
 #include <QNetworkReply>
@@ -17,35 +18,6 @@ void finish(const JsonPromise& promise, Result<Json> value)
 {
     promise->addResult(std::move(value));
     promise->finish();
-}
-
-bool isAuthFailure(const Error& e)
-{
-    switch (e.code) {
-    case ErrorCode::Unauthenticated:
-    case ErrorCode::SessionRevoked:
-    case ErrorCode::SessionExpired:
-    case ErrorCode::RefreshReused:
-        return true;
-    default:
-        return false;
-    }
-}
-
-Result<Json> readReply(QNetworkReply* reply)
-{
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    if (status == 0) {
-        return fail(ErrorCode::NetworkError,
-                    QStringLiteral("Cannot reach the server (%1)").arg(reply->errorString()));
-    }
-    const QByteArray body = reply->readAll();
-    Json j = Json::parse(body.constBegin(), body.constEnd(), nullptr, false);
-    if (status >= 200 && status < 300)
-        return j.is_discarded() ? Json::object() : j;
-    Error e = apiErrorFromJson(j.is_discarded() ? Json() : j, status);
-    e.retryAfterSeconds = reply->rawHeader("Retry-After").toInt();
-    return fail(std::move(e));
 }
 
 template <typename T, typename F>
@@ -83,7 +55,7 @@ void ServerApi::attempt(Call call, bool retried)
 {
     m_tokens->accessToken(retried).then(this, [this, call, retried](const Result<QString>& token) {
         if (!token) {
-            if (isAuthFailure(token.error()))
+            if (isSessionEnded(token.error()))
                 Q_EMIT agentSignedOut(token.error());
             return finish(call.promise, fail(token.error()));
         }
@@ -99,8 +71,8 @@ void ServerApi::attempt(Call call, bool retried)
             request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
         QNetworkReply* reply = m_network.sendCustomRequest(request, call.method, call.payload);
         connect(reply, &QNetworkReply::finished, this, [this, call, retried, reply] {
-            auto result = readReply(reply);
-            if (!result && isAuthFailure(result.error())) {
+            auto result = readApiReply(reply);
+            if (!result && isSessionEnded(result.error())) {
                 if (!retried) {
                     qCInfo(lcApp) << "401 from the server; retrying once with a fresh token";
                     return attempt(call, true);
@@ -173,57 +145,6 @@ QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, c
         body["code"] = code.toStdString();
     return map<int>(send("POST", QStringLiteral("/api/auth/password"), body), this,
                     [](const Json& j) { return revokedCountFromJson(j); });
-}
-
-QString describeWait(int seconds)
-{
-    if (seconds <= 1)
-        return QObject::tr("1 second");
-    if (seconds < 120)
-        return QObject::tr("%1 seconds").arg(seconds);
-    const int minutes = (seconds + 59) / 60; // never promise less than the server asked for
-    return minutes < 120 ? QObject::tr("%1 minutes").arg(minutes)
-                         : QObject::tr("%1 hours").arg((minutes + 59) / 60);
-}
-
-bool isCodeError(const Error& error)
-{
-    return error.code == ErrorCode::Forbidden && error.message.startsWith(QLatin1String("The code "));
-}
-
-QString asSentence(const QString& text)
-{
-    const QString t = text.trimmed();
-    if (t.isEmpty() || t.endsWith(u'.') || t.endsWith(u'!') || t.endsWith(u'?') || t.endsWith(u'…'))
-        return t;
-    return t + u'.';
-}
-
-QString describeError(const Error& error)
-{
-    switch (error.code) {
-    case ErrorCode::NetworkError:
-        return QObject::tr("Cannot reach the server. Check the address and your network connection.");
-    case ErrorCode::RateLimited:
-        return error.retryAfterSeconds > 0 ? QObject::tr("Too many attempts. Try again in %1.")
-                                                 .arg(describeWait(error.retryAfterSeconds))
-                                           : QObject::tr("Too many attempts. Wait a minute, then try again.");
-    case ErrorCode::Forbidden:
-        return error.message.isEmpty() ? QObject::tr("The password is not correct.")
-                                       : asSentence(error.message);
-    case ErrorCode::SessionRevoked:
-        return QObject::tr("Your session was ended from another device. Sign in again to continue.");
-    case ErrorCode::SessionExpired:
-        return QObject::tr("Your session expired. Sign in again to continue.");
-    case ErrorCode::RefreshReused:
-        return QObject::tr(
-            "Your session was ended because its sign-in was used from two places. Sign in again.");
-    case ErrorCode::Unavailable:
-        return QObject::tr("The server is temporarily unavailable. Try again shortly.");
-    default:
-        return error.message.isEmpty() ? QObject::tr("Something went wrong. Try again.")
-                                       : asSentence(error.message);
-    }
 }
 
 } // namespace ehrs::app

@@ -3,6 +3,7 @@
 
 #include "AccessTokenSource.h"
 #include "AccountDtos.h"
+#include "ClientErrors.h"
 #include "Result.h"
 #include "WireModels.h"
 
@@ -69,14 +70,6 @@ private:
     QUrl m_base;
 };
 
-/// The sentence shown to a person for an error of the server or the agent.
-QString describeError(const Error& error);
-/// True when the server refused a second-factor code rather than the password (both are 403;
-/// the server's message names the code: "The code is not correct").
-bool isCodeError(const Error& error);
-/// `text` as a sentence: a full stop added when it ends without one (the server's messages do).
-QString asSentence(const QString& text);
-/// "45 seconds", "15 minutes": a wait, rounded up so that trying again then works.
-QString describeWait(int seconds);
-
+// describeError(), isCodeError(), asSentence() and describeWait() are the clients' shared texts
+// (common/ClientErrors.h), found here as ehrs::...
 } // namespace ehrs::app

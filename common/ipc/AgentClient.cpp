@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "AgentClient.h"
 
+#include "FutureHelpers.h"
 #include "SocketPath.h"
+
+#include <QTimer>
 
 namespace ehrs::ipc {
 namespace {
+constexpr int kConnectRetryMs = 50;
+
 template <typename T>
 QFuture<Result<T>> ready(Result<T> value)
 {
-    QPromise<Result<T>> promise;
-    promise.start();
-    promise.addResult(std::move(value));
-    promise.finish();
-    return promise.future();
+    return readyFuture(std::move(value));
 }
 } // namespace
 
@@ -25,7 +26,18 @@ AgentClient::AgentClient(QObject* parent) : QObject(parent)
             p->finish();
         }
     });
-    connect(&m_socket, &QLocalSocket::errorOccurred, this, [this](QLocalSocket::LocalSocketError) {
+    connect(&m_socket, &QLocalSocket::errorOccurred, this, [this](QLocalSocket::LocalSocketError error) {
+        const bool notListening =
+            error == QLocalSocket::ServerNotFoundError || error == QLocalSocket::ConnectionRefusedError;
+        if (m_connectPromise && notListening && !m_connectDeadline.hasExpired()) {
+            // The agent is starting (or restarting): try again shortly, until the deadline.
+            m_socket.abort();
+            QTimer::singleShot(kConnectRetryMs, this, [this] {
+                if (m_connectPromise && m_socket.state() == QLocalSocket::UnconnectedState)
+                    m_socket.connectToServer(m_connectTarget);
+            });
+            return;
+        }
         const Error e{ErrorCode::NetworkError,
                       QStringLiteral("cannot talk to the agent: %1").arg(m_socket.errorString())};
         if (auto p = std::exchange(m_connectPromise, nullptr)) {
@@ -52,7 +64,7 @@ AgentClient::~AgentClient()
     m_socket.abort();
 }
 
-QFuture<Result<void>> AgentClient::connectToAgent(const QString& path)
+QFuture<Result<void>> AgentClient::connectToAgent(const QString& path, int waitForStartMs)
 {
     QString target = path;
     if (target.isEmpty()) {
@@ -65,6 +77,8 @@ QFuture<Result<void>> AgentClient::connectToAgent(const QString& path)
     m_connectPromise = std::make_shared<QPromise<Result<void>>>();
     m_connectPromise->start();
     auto future = m_connectPromise->future();
+    m_connectTarget = target;
+    m_connectDeadline = QDeadlineTimer(std::max(0, waitForStartMs));
     m_socket.connectToServer(target);
     return future;
 }

@@ -5,6 +5,7 @@
 #include "FrameDecoder.h"
 #include "Result.h"
 
+#include <QDeadlineTimer>
 #include <QFuture>
 #include <QLocalSocket>
 #include <QObject>
@@ -25,8 +26,11 @@ public:
     explicit AgentClient(QObject* parent = nullptr);
     ~AgentClient() override;
 
-    /// Connects to `path` (default: socketPath()). The future finishes once connected.
-    QFuture<Result<void>> connectToAgent(const QString& path = {});
+    /// Connects to `path` (default: socketPath()). The future finishes once connected. With
+    /// `waitForStartMs`, an agent that is not listening yet (starting, restarting after a crash
+    /// or an upgrade) is waited for that long, trying again every 50 ms, before the connection
+    /// fails; with socket activation systemd holds the socket and the wait is never needed.
+    QFuture<Result<void>> connectToAgent(const QString& path = {}, int waitForStartMs = 0);
     bool isConnected() const;
     void disconnectFromAgent();
 
@@ -56,6 +60,8 @@ private:
     qint64 m_nextId = 1;
     std::map<qint64, std::shared_ptr<QPromise<Result<QByteArray>>>> m_pending;
     std::shared_ptr<QPromise<Result<void>>> m_connectPromise;
+    QString m_connectTarget;
+    QDeadlineTimer m_connectDeadline;
 };
 
 } // namespace ehrs::ipc

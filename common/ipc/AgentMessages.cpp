@@ -141,6 +141,21 @@ Result<Request> requestFromJson(QByteArrayView payload)
     return r;
 }
 
+RequestHeader requestHeaderOf(QByteArrayView payload)
+{
+    RequestHeader header;
+    auto j = parse(payload);
+    if (!j)
+        return header;
+    const auto id = j->find("id");
+    const bool idOk = id == j->end() || id->is_number_integer();
+    if (id != j->end() && id->is_number_integer())
+        header.id = id->get<qint64>();
+    const auto type = ehrs::json::requiredString(*j, "type", 32);
+    header.wellFormed = idOk && type && requestTypeFromName(*type).has_value();
+    return header;
+}
+
 QByteArray toPayload(const Request& r)
 {
     json j{{"type", s(requestTypeName(r.type))}, {"id", r.id}};
@@ -235,6 +250,8 @@ QByteArray replyPayload(qint64 id, const StatusReply& r)
     j["lastError"] = s(r.lastError);
     j["signedOutReason"] = s(r.signedOutReason);
     j["storage"] = s(r.storage);
+    if (!r.storageNote.isEmpty())
+        j["storageNote"] = s(r.storageNote);
     return dump(j);
 }
 
@@ -332,6 +349,7 @@ Result<StatusReply> statusReplyFromPayload(QByteArrayView payload)
     r.lastError = str(*j, "lastError");
     r.signedOutReason = str(*j, "signedOutReason");
     r.storage = str(*j, "storage");
+    r.storageNote = str(*j, "storageNote");
     return r;
 }
 

@@ -51,6 +51,16 @@ struct Request
 /// Parses and validates a request payload; errors are InvalidRequest with a message for the peer.
 [[nodiscard]] Result<Request> requestFromJson(QByteArrayView payload);
 QByteArray toPayload(const Request& request);
+/// What can be read of a request that requestFromJson() refused, so that the error reply carries
+/// its id: `id` (0 when there is none), and whether it is otherwise a proper request (a JSON object
+/// with a known type and an integer id) whose arguments were wrong, after which the connection
+/// can carry on.
+struct RequestHeader
+{
+    qint64 id = 0;
+    bool wellFormed = false;
+};
+RequestHeader requestHeaderOf(QByteArrayView payload);
 
 /// Reply to `token`: an access token valid for at least a little while.
 struct TokenReply
@@ -74,6 +84,7 @@ struct StatusReply
     QString lastError;       // human message of the last failure, empty when none
     QString signedOutReason; // error code name why the agent signed out, e.g. "session_revoked"
     QString storage;         // "keychain" or "memory"
+    QString storageNote;     // memory without a keychain: why there is none (no D-Bus, no Secret Service)
 };
 
 /// Reply to `login` and `verify-mfa`: either signed in, or a second factor is needed.

@@ -3,9 +3,9 @@
 
 #include "LogHandler.h"
 #include "Logging.h"
+#include "UnixSignals.h"
 #include "UserImport.h"
 #include "app/ServerApp.h"
-#include "app/UnixSignals.h"
 #include "keys/KeyRing.h"
 #include "wiring/ServiceBundle.h"
 

@@ -28,9 +28,18 @@ Error revokedError(const QString& reason)
     if (reason == u"refresh_token_reused")
         return Error{ErrorCode::RefreshReused,
                      QStringLiteral("This session was ended because an old refresh token was used again")};
+    // The message says what happened when the database row says it (revoke_reason); the cache
+    // and the revocation feed know only that the session ended, and then it claims no cause.
     if (reason == u"logout")
         return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was signed out")};
-    return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was ended from another device or by IT")};
+    if (reason == u"revoked_by_user")
+        return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was ended from another device")};
+    if (reason == u"password_changed")
+        return Error{ErrorCode::SessionRevoked,
+                     QStringLiteral("This session was ended because the account's password was changed")};
+    if (reason == u"revoked_by_admin" || reason == u"user_disabled" || reason == u"mfa_reset")
+        return Error{ErrorCode::SessionRevoked, QStringLiteral("This session was ended by IT")};
+    return Error{ErrorCode::SessionRevoked, QStringLiteral("This session has ended")};
 }
 
 /// Why the cache's word on an access token ends it (Revoked or Rotated).

@@ -3,8 +3,16 @@
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
+#include <QFile>
+#include <QFileInfo>
 #include <QLocalSocket>
 #include <QUuid>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace ehrs::agent::test {
 
@@ -21,6 +29,27 @@ AgentProcess::AgentProcess()
 AgentProcess::~AgentProcess()
 {
     stop();
+    if (m_listenFd >= 0)
+        ::close(m_listenFd);
+}
+
+bool AgentProcess::enableSocketActivation()
+{
+    const QString path = socketPath();
+    const QByteArray dir = QFile::encodeName(QFileInfo(path).absolutePath());
+    if (::mkdir(dir.constData(), 0700) != 0 && errno != EEXIST)
+        return false;
+    // Not close-on-exec: the agent inherits it, as from systemd.
+    m_listenFd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const QByteArray name = QFile::encodeName(path);
+    if (m_listenFd < 0 || name.size() >= qsizetype(sizeof address.sun_path))
+        return false;
+    std::memcpy(address.sun_path, name.constData(), size_t(name.size()));
+    ::unlink(name.constData());
+    return ::bind(m_listenFd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+           ::chmod(name.constData(), 0600) == 0 && ::listen(m_listenFd, 64) == 0;
 }
 
 void AgentProcess::setEnv(const QString& name, const QString& value)
@@ -35,7 +64,8 @@ void AgentProcess::unsetEnv(const QString& name)
 
 QString AgentProcess::socketPath() const
 {
-    return m_runtime.filePath(QStringLiteral("ehr-sessions/agent.sock"));
+    return m_socketPath.isEmpty() ? m_runtime.filePath(QStringLiteral("ehr-sessions/agent.sock"))
+                                  : m_socketPath;
 }
 
 bool AgentProcess::start()
@@ -44,10 +74,29 @@ bool AgentProcess::start()
     m_process = std::make_unique<QProcess>();
     m_process->setProcessEnvironment(m_env);
     m_process->setProcessChannelMode(QProcess::MergedChannels);
-    m_process->start(QStringLiteral(EHRS_AGENT_BINARY), {QStringLiteral("run")});
+    const qsizetype logStart = m_log.size(); // earlier runs' output is in there too
+    if (m_listenFd >= 0) {
+        // LISTEN_PID must be the agent's pid: the shell sets it to its own, then becomes the agent.
+        m_process->start(
+            QStringLiteral("/bin/bash"), // dash takes one-digit descriptors only
+            {QStringLiteral("-c"),
+             QStringLiteral("export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" run 3<&%1 %1<&-").arg(m_listenFd),
+             QStringLiteral(EHRS_AGENT_BINARY)});
+    } else {
+        m_process->start(QStringLiteral(EHRS_AGENT_BINARY), {QStringLiteral("run")});
+    }
     if (!m_process->waitForStarted(10000))
         return false;
     QDeadlineTimer deadline(15000);
+    while (m_listenFd >= 0 && !deadline.hasExpired()) {
+        // The socket answers before the agent does (it is ours): wait for the agent to take it.
+        if (log().indexOf("(socket activation)", logStart) >= 0)
+            return true;
+        if (m_process->state() == QProcess::NotRunning || m_process->waitForFinished(50)) {
+            qWarning("agent exited early:\n%s", log().constData());
+            return false;
+        }
+    }
     while (!deadline.hasExpired()) {
         QLocalSocket probe;
         probe.connectToServer(socketPath());
@@ -110,16 +159,30 @@ bool AgentProcess::isRunning() const
 
 AgentProcess::CliResult AgentProcess::cli(const QStringList& args, const QByteArray& stdinData) const
 {
-    QProcess p;
-    p.setProcessEnvironment(m_env);
-    p.start(QStringLiteral(EHRS_AGENT_BINARY), args + QStringList{QStringLiteral("--socket"), socketPath()});
+    auto p = startCli(args, stdinData);
+    return finish(*p);
+}
+
+std::unique_ptr<QProcess> AgentProcess::startCli(const QStringList& args, const QByteArray& stdinData) const
+{
+    auto p = std::make_unique<QProcess>();
+    p->setProcessEnvironment(m_env);
+    p->start(QStringLiteral(EHRS_AGENT_BINARY),
+             m_passSocket ? args + QStringList{QStringLiteral("--socket"), socketPath()} : args);
+    if (p->waitForStarted(10000)) {
+        p->write(stdinData);
+        p->closeWriteChannel();
+    }
+    return p;
+}
+
+AgentProcess::CliResult AgentProcess::finish(QProcess& p, int timeoutMs)
+{
     CliResult r;
-    if (!p.waitForStarted(10000))
+    if (p.state() == QProcess::NotRunning && p.exitStatus() != QProcess::NormalExit)
         return r;
-    p.write(stdinData);
-    p.closeWriteChannel();
     // The daemon is another process: blocking here is fine.
-    if (!p.waitForFinished(60000)) {
+    if (p.state() != QProcess::NotRunning && !p.waitForFinished(timeoutMs)) {
         p.kill();
         p.waitForFinished();
         return r;

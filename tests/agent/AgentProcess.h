@@ -25,6 +25,16 @@ public:
     QString socketPath() const;
     QString keychainService() const { return m_service; }
 
+    /// Overrides socketPath() (e.g. the path the agent picks by itself without XDG_RUNTIME_DIR).
+    void setSocketPath(const QString& path) { m_socketPath = path; }
+    /// Whether cli() passes `--socket socketPath()` (default); off, the sub-commands find the
+    /// socket the way a user's shell does.
+    void setPassSocket(bool pass) { m_passSocket = pass; }
+    /// Socket activation as systemd does it: this object creates and holds the listening socket
+    /// (as the .socket unit would; it outlives the agent process) and each start() hands it to the
+    /// agent as fd 3 with LISTEN_PID and LISTEN_FDS.
+    bool enableSocketActivation();
+
     /// Starts the daemon and waits until its socket answers; false on failure.
     bool start();
     /// SIGKILL, as a crash or the OOM killer would.
@@ -43,6 +53,9 @@ public:
     };
     /// Runs `ehr-sessions-agent ARGS --socket PATH` with `stdinData` on its standard input.
     CliResult cli(const QStringList& args, const QByteArray& stdinData = {}) const;
+    /// The same, started and left running (the test does something meanwhile); finish() waits.
+    std::unique_ptr<QProcess> startCli(const QStringList& args, const QByteArray& stdinData = {}) const;
+    static CliResult finish(QProcess& process, int timeoutMs = 60000);
 
     QByteArray log() const;
 
@@ -52,6 +65,9 @@ private:
     QProcessEnvironment m_env;
     std::unique_ptr<QProcess> m_process;
     mutable QByteArray m_log;
+    QString m_socketPath;
+    bool m_passSocket = true;
+    int m_listenFd = -1;
 };
 
 } // namespace ehrs::agent::test

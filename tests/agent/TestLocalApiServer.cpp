@@ -2,6 +2,7 @@
 #include "FakeClock.h"
 #include "FakeTokenStore.h"
 #include "core/AgentService.h"
+#include "core/Await.h"
 #include "ipc/AgentClient.h"
 #include "ipc/FrameDecoder.h"
 #include "localapi/LocalApiServer.h"
@@ -15,11 +16,10 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QtEndian>
-
 #include <cerrno>
-#include <fcntl.h>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,6 +93,9 @@ private Q_SLOTS:
     void statusOverClient();
     void badInputIsRejectedAndClosed_data();
     void badInputIsRejectedAndClosed();
+    void invalidArgumentsAreAnsweredWithTheRequestId_data();
+    void invalidArgumentsAreAnsweredWithTheRequestId();
+    void malformedRequestWithAnIdGetsItBack();
     void stalledClientDoesNotBlockOthers();
     void nonReadingClientIsDropped();
     void refreshTokenNeverCrossesTheSocket();
@@ -200,6 +203,83 @@ void TestLocalApiServer::badInputIsRejectedAndClosed()
     QTRY_VERIFY(status.isFinished());
     QVERIFY(status.result());
     QCOMPARE(goodDropped.count(), 0);
+}
+
+void TestLocalApiServer::invalidArgumentsAreAnsweredWithTheRequestId_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<QString>("mentions");
+    QTest::newRow("empty password") << QByteArray(
+                                           R"({"type":"login","id":7,"email":"a@example.org","password":""})")
+                                    << QStringLiteral("password");
+    QTest::newRow("min-valid too large") << QByteArray(R"({"type":"token","id":7,"minValidSeconds":86401})")
+                                         << QStringLiteral("minValidSeconds");
+    QTest::newRow("min-valid not a number")
+        << QByteArray(R"({"type":"token","id":7,"minValidSeconds":"soon"})")
+        << QStringLiteral("minValidSeconds");
+}
+
+void TestLocalApiServer::invalidArgumentsAreAnsweredWithTheRequestId()
+{
+    // Before: the reply carried id 0, so the client could not match it to its request and told its
+    // caller "QLocalSocket: Remote closed" instead of the reason.
+    QFETCH(QByteArray, request);
+    QFETCH(QString, mentions);
+    Harness h;
+    h.service.start();
+    LISTEN(h);
+    QLocalSocket raw;
+    raw.connectToServer(h.path());
+    QVERIFY(raw.waitForConnected(2000));
+    raw.write(frame(request));
+    ipc::FrameDecoder decoder;
+    auto reply = readFrame(raw, decoder);
+    QVERIFY(reply);
+    auto in = ipc::incomingFromPayload(*reply);
+    QVERIFY(in);
+    QCOMPARE(in->id, qint64(7));
+    QVERIFY(in->error);
+    QCOMPARE(in->error->code, ErrorCode::InvalidRequest);
+    QVERIFY2(in->error->message.contains(mentions), qPrintable(in->error->message));
+    // Only the arguments were wrong: the connection carries on.
+    raw.write(frame(R"({"type":"status","id":8})"));
+    auto next = readFrame(raw, decoder);
+    QVERIFY2(next, "the connection must stay open after a request with invalid arguments");
+    auto status = ipc::incomingFromPayload(*next);
+    QVERIFY(status);
+    QCOMPARE(status->id, qint64(8));
+    QVERIFY(!status->error);
+
+    // And through the client library the caller sees the reason, not a closed connection.
+    ipc::AgentClient client;
+    QVERIFY(await(client.connectToAgent(h.path())));
+    ipc::Request bad;
+    bad.type = ipc::RequestType::Login;
+    bad.email = QStringLiteral("a@example.org");
+    auto answer = client.request(bad); // empty password
+    QTRY_VERIFY(answer.isFinished());
+    QVERIFY(!answer.result());
+    QCOMPARE(answer.result().error().code, ErrorCode::InvalidRequest);
+    QVERIFY2(answer.result().error().message.contains(u"password"),
+             qPrintable(answer.result().error().message));
+}
+
+void TestLocalApiServer::malformedRequestWithAnIdGetsItBack()
+{
+    Harness h;
+    h.service.start();
+    LISTEN(h);
+    QLocalSocket raw;
+    raw.connectToServer(h.path());
+    QVERIFY(raw.waitForConnected(2000));
+    raw.write(frame(R"({"type":"dump-refresh-token","id":12})"));
+    ipc::FrameDecoder decoder;
+    auto reply = readFrame(raw, decoder);
+    QVERIFY(reply);
+    auto in = ipc::incomingFromPayload(*reply);
+    QVERIFY(in && in->error);
+    QCOMPARE(in->id, qint64(12));
+    QVERIFY(waitClosed(raw)); // an unknown request type still ends the connection
 }
 
 void TestLocalApiServer::stalledClientDoesNotBlockOthers()

@@ -189,6 +189,7 @@ if [ "$have_agent" = 1 ]; then
   done
   check_shlib_deps "$desktop_deb" /usr/bin/ehr-sessions-agent
   desktop_files=(/usr/bin/ehr-sessions-agent /usr/lib/systemd/user/ehr-sessions-agent.service
+                 /usr/lib/systemd/user/ehr-sessions-agent.socket
                  /etc/xdg/autostart/ehr-sessions-agent.desktop /etc/ehr-sessions/client.conf
                  /usr/share/icons/hicolor/scalable/apps/ehr-sessions.svg /usr/share/doc/ehr-sessions/copyright
                  /usr/share/bash-completion/completions/ehr-sessions-agent)
@@ -287,6 +288,7 @@ if [ "$mode" = dpkg ]; then
   expect "unit enabled (multi-user.target.wants)" [ -L /etc/systemd/system/multi-user.target.wants/ehr-sessions-server.service ]
   if [ "$have_agent" = 1 ]; then
     expect "agent user unit enabled globally (default.target.wants)" [ -L /etc/systemd/user/default.target.wants/ehr-sessions-agent.service ]
+    expect "agent socket enabled globally (sockets.target.wants)" [ -L /etc/systemd/user/sockets.target.wants/ehr-sessions-agent.socket ]
     expect "installed agent runs (--help)" sh -c '/usr/bin/ehr-sessions-agent --help >/dev/null'
   fi
   if [ "$have_app" = 1 ]; then
@@ -386,7 +388,8 @@ if [ "$mode" = dpkg ]; then
   for path in /var/lib/ehr-sessions /etc/ehr-sessions /usr/bin/ehr-sessions-server /usr/bin/ehr-sessions-agent \
               /usr/share/ehr-sessions /etc/systemd/system/multi-user.target.wants/ehr-sessions-server.service \
               /etc/systemd/system/ehr-sessions-server.service /etc/systemd/user/default.target.wants/ehr-sessions-agent.service \
-              /etc/systemd/user/ehr-sessions-agent.service /etc/xdg/autostart/ehr-sessions-agent.desktop; do
+              /etc/systemd/user/ehr-sessions-agent.service /etc/xdg/autostart/ehr-sessions-agent.desktop \
+              /etc/systemd/user/sockets.target.wants/ehr-sessions-agent.socket /etc/systemd/user/ehr-sessions-agent.socket; do
     expect "purged: $path" sh -c "[ ! -e '$path' ] && [ ! -L '$path' ]"
   done
   expect "no systemd helper state left" sh -c \

@@ -76,15 +76,42 @@ for f in "${system_units[@]}"; do
 done
 
 # User units: systemd 252 cannot combine --user with --root, so the unit is verified from a copy
-# whose Exec lines point at the staged binaries instead of /usr/bin.
+# whose Exec lines point at the staged binaries instead of /usr/bin. All are copied first: units
+# refer to each other (the agent's service requires its socket).
 mkdir -p "$work/user"
 for f in "${user_units[@]}"; do
+  sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/#\1$root/usr/#" "$f" >"$work/user/$(basename "$f")"
+done
+for f in "${user_units[@]}"; do
   name=$(basename "$f")
-  sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/#\1$root/usr/#" "$f" >"$work/user/$name"
   run_check "verify --user $name" systemd-analyze verify --user "$work/user/$name"
+  # `security` rates services only.
+  [[ $name == *.service ]] || continue
   run_check "security --user $name <= $((user_threshold / 10)).$((user_threshold % 10))" \
     systemd-analyze security --offline=yes --user --threshold="$user_threshold" "$f"
 done
+
+# Socket activation of the agent: the desktop package ships the socket, the service is tied to
+# it, and the socket listens where the agent and its clients look by default
+# ($XDG_RUNTIME_DIR/ehr-sessions/agent.sock, common/ipc/SocketPath.cpp), private to the user.
+agent_service=$work/user/ehr-sessions-agent.service
+agent_socket=$work/user/ehr-sessions-agent.socket
+if [ -e "$agent_service" ]; then
+  if [ ! -e "$agent_socket" ]; then
+    fail "ehr-sessions-agent.socket is not installed next to ehr-sessions-agent.service"
+  else
+    check_line() {
+      local file=$1 line=$2
+      if grep -qxF "$line" "$file"; then echo "ok: $(basename "$file") has $line"; else fail "$(basename "$file") lacks $line"; fi
+    }
+    check_line "$agent_socket" 'ListenStream=%t/ehr-sessions/agent.sock'
+    check_line "$agent_socket" 'SocketMode=0600'
+    check_line "$agent_socket" 'DirectoryMode=0700'
+    check_line "$agent_socket" 'Accept=no'
+    check_line "$agent_service" 'Requires=ehr-sessions-agent.socket'
+    check_line "$agent_service" 'Also=ehr-sessions-agent.socket'
+  fi
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures systemd check(s) failed"

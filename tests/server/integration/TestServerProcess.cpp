@@ -85,6 +85,9 @@ private Q_SLOTS:
                                  "ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "SESSION_IDLE_TIMEOUT", "CLEANUP_INTERVAL",
                                  "HOST", "PORT", "--config", "REFRESH_GRACE_SECONDS"})
             QVERIFY2(out.contains(word), word);
+        // One usage line, and it is the real one (not also Qt's "Usage: <path> [options]").
+        QCOMPARE(out.count("Usage:"), 1);
+        QVERIFY(out.startsWith("Usage: ehr-sessions-server [COMMAND] [OPTIONS]\n"));
     }
 
     void configurationErrorsAreClear_data()

@@ -3,12 +3,14 @@
 
 #include <QObject>
 #include <QSocketNotifier>
-
 #include <memory>
 
-namespace ehrs::server {
+namespace ehrs {
 
-/// Turns SIGTERM and SIGINT into a Qt signal (self-pipe), so shutdown runs in the event loop.
+/// Turns SIGTERM and SIGINT into a Qt signal through a self-pipe: the handler only writes a byte
+/// (async-signal-safe), and terminationRequested() is emitted from the event loop, so shutdown
+/// runs there. Used by the server and the agent. Also ignores SIGPIPE (a peer that vanishes
+/// mid-write must not kill the process).
 class UnixSignals : public QObject
 {
     Q_OBJECT
@@ -23,4 +25,4 @@ private:
     std::unique_ptr<QSocketNotifier> m_notifier;
 };
 
-} // namespace ehrs::server
+} // namespace ehrs

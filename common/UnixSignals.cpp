@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace ehrs::server {
+namespace ehrs {
 namespace {
 int g_pipe[2] = {-1, -1};
 
@@ -27,7 +27,9 @@ UnixSignals::UnixSignals(QObject* parent) : QObject(parent)
         }
         Q_EMIT terminationRequested();
     });
-    struct sigaction sa{};
+    struct sigaction sa
+    {
+    };
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
@@ -42,4 +44,4 @@ UnixSignals::~UnixSignals()
     std::signal(SIGINT, SIG_DFL);
 }
 
-} // namespace ehrs::server
+} // namespace ehrs
