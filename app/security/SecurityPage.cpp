@@ -274,8 +274,11 @@ QGroupBox* SecurityPage::buildActivityBox()
     m_activity->setSelectionMode(QAbstractItemView::SingleSelection);
     m_activity->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_activity->setMinimumHeight(m_activity->fontMetrics().height() * 9);
-    m_activity->header()->setStretchLastSection(true);
+    // What happened takes the room left; a long one is elided, whole in its tooltip.
+    m_activity->header()->setStretchLastSection(false);
     m_activity->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_activity->header()->setSectionResizeMode(1, QHeaderView::Stretch);
+    m_activity->setTextElideMode(Qt::ElideRight);
     layout->addWidget(m_activity);
     m_activityStatus = wrapped(QString(), box);
     m_activityStatus->setObjectName(QStringLiteral("activityStatus"));
@@ -303,23 +306,24 @@ void SecurityPage::reloadActivity()
             const QDateTime local = e.occurredAt.toLocalTime();
             const QString when =
                 local.date() == now.date()
-                    ? tr("Today %1").arg(QLocale().toString(local.time(), QLocale::ShortFormat))
-                    : QLocale().toString(local, QLocale::ShortFormat);
+                    ? tr("Today %1").arg(QLocale().toString(local.time(), QStringLiteral("HH:mm")))
+                    : QLocale().toString(local, QStringLiteral("d MMM yyyy, HH:mm"));
             QString device = e.isCurrentSession ? tr("This device") : deviceText(e.device);
-            QString where = e.place;
-            if (!e.ipAddress.isEmpty())
-                where = where.isEmpty() ? e.ipAddress : where + QStringLiteral(" · ") + e.ipAddress;
+            // The place in words; the address, which only IT reads, in the tooltip.
+            const QString where = e.place.isEmpty() ? e.ipAddress : e.place;
             auto* item = new QTreeWidgetItem(m_activity, {when, describeActivity(e), device, where});
             item->setData(0, Qt::UserRole, e.event);
             item->setToolTip(1, item->text(1));
             item->setToolTip(2, deviceText(e.device));
+            item->setToolTip(3, e.place.isEmpty() ? e.ipAddress
+                                                  : QStringLiteral("%1 (%2)").arg(e.place, e.ipAddress));
             if (failure) {
                 for (int c = 0; c < 4; ++c)
                     item->setForeground(c, Theme::danger(palette()));
             }
         }
-        if (m_activity->topLevelItemCount() > 0 && !m_activity->currentItem())
-            m_activity->setCurrentItem(m_activity->topLevelItem(0));
+        if (m_activity->topLevelItemCount() > 0) // keyboard users start at the newest, unselected
+            m_activity->setCurrentItem(m_activity->topLevelItem(0), 0, QItemSelectionModel::NoUpdate);
         setMessage(m_activityStatus, r->empty() ? tr("No activity recorded yet.") : QString(), false);
         m_activityStatus->setPalette(palette());
         Q_EMIT activityLoaded(int(r->size()));
