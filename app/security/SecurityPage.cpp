@@ -330,6 +330,22 @@ void SecurityPage::reloadActivity()
     });
 }
 
+void SecurityPage::growToContents()
+{
+    // The scroll area would grow the page on a later turn of the event loop; until then a taller
+    // part (the QR code) would be squeezed below its size. Grow it now, so that the code is whole
+    // from the moment it is shown.
+    auto* scroll = findChild<QScrollArea*>();
+    QWidget* content = scroll ? scroll->widget() : nullptr;
+    if (!content || !content->layout())
+        return;
+    content->layout()->activate();
+    const int need = content->hasHeightForWidth() ? content->heightForWidth(content->width())
+                                                  : content->sizeHint().height();
+    if (need > content->height())
+        content->resize(content->width(), need);
+}
+
 void SecurityPage::setMessage(QLabel* label, const QString& text, bool error)
 {
     QPalette pal = label->palette();
@@ -454,6 +470,7 @@ void SecurityPage::beginTotpSetup()
                     dialog->accept();
                     m_mfaOn->setVisible(false);
                     m_totp->setVisible(true);
+                    growToContents();
                     m_totp->begin(*r);
                 });
             });
@@ -482,6 +499,7 @@ void SecurityPage::beginNewBackupCodes()
                 m_mfaOff->setVisible(false);
                 m_newCodes->setVisible(false);
                 m_totp->setVisible(true);
+                growToContents();
                 m_totp->showNewBackupCodes(*r);
                 reload(); // "10 backup codes left"
             });

@@ -75,6 +75,7 @@ private:
     QGroupBox* buildPasswordBox();
     QGroupBox* buildActivityBox();
     void disableTotp();
+    void growToContents();
     void changePassword();
     void updateRecommendations();
     void setMessage(QLabel* label, const QString& text, bool error);
