@@ -41,6 +41,11 @@ struct Error
     QString message;
     /// Seconds after which a retry may succeed (429, 503); 0 when not applicable.
     int retryAfterSeconds = 0;
+    /// A refused sign-in: wrong passwords still allowed before sign-in pauses (said only in the
+    /// last few); -1 when not said.
+    int attemptsLeft = -1;
+    /// A paused sign-in: what IT says to do (the server's LOCKOUT_HELP_TEXT); empty when unset.
+    QString helpText;
 };
 
 template <typename T>

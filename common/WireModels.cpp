@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "WireModels.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace ehrs {
@@ -328,6 +329,10 @@ Error apiErrorFromJson(const nlohmann::json& j, int httpStatus)
         }
         if (auto it = j.find("message"); it != j.end() && it->is_string())
             e.message = QString::fromStdString(it->get<std::string>());
+        if (auto it = j.find("attemptsLeft"); it != j.end() && it->is_number_integer())
+            e.attemptsLeft = int(std::clamp<qint64>(it->get<qint64>(), 0, 1000));
+        if (auto it = j.find("helpText"); it != j.end() && it->is_string())
+            e.helpText = QString::fromStdString(it->get<std::string>()).left(500);
     }
     return e;
 }

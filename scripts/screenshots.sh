@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Renders the desktop app's main screens into docs/screenshots/: sign-in, Active sessions (six
-# devices of different kinds) and Security with the TOTP QR code, in light, dark and at 2x.
+# devices of different kinds, at IT's named network "St Mary's, Ward 3") and Security with the
+# TOTP QR code, in light, dark and at 2x; then a dialog showing an error, the recent security
+# activity and the offline state (the server stopped under the running app).
 # Builds nothing: pass the build dir (default: build/) that holds ehr-sessions-server,
 # ehr-sessions-agent and tests/app/ehrs-app-screenshots (configure with -DEHRS_BUILD_TESTS=ON).
 # Needs xvfb-run (Debian: xvfb xauth), curl and python3. Everything runs in a private temp dir.
@@ -72,4 +74,18 @@ shoot() { # extra arguments for ehrs-app-screenshots
 shoot --theme light
 shoot --theme dark --suffix -dark
 QT_SCALE_FACTOR=2 shoot --theme light --suffix @2x
+# The states around them: a dialog showing an error, the recent activity (with two failed
+# sign-ins from a browser), and offline: the server stops under the running app.
+for attempt in 1 2; do
+  curl -s -o /dev/null -X POST "$url/api/auth/login" -H 'Content-Type: application/json' \
+    -H 'User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' \
+    -d "{\"email\":\"$email\",\"password\":\"not the password $attempt\"}"
+done
+shoot --theme light --extra "$work/offline" &
+shot_pid=$!
+for _ in $(seq 600); do [ -e "$work/offline.ready" ] && break; sleep 0.1; done
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+server_pid=""
+touch "$work/offline.stopped"
+wait "$shot_pid"
 echo "screenshots.sh: PNGs in $out"

@@ -54,6 +54,32 @@ Result<QStringList> backupCodesFromJson(const nlohmann::json& j)
     return codes;
 }
 
+Result<std::vector<ActivityEvent>> activityFromJson(const nlohmann::json& j)
+{
+    auto it = j.is_object() ? j.find("events") : j.end();
+    if (it == j.end() || !it->is_array())
+        return fail(malformed("activity"));
+    std::vector<ActivityEvent> events;
+    for (const auto& e : *it) {
+        if (!e.is_object())
+            continue;
+        ActivityEvent a;
+        a.id = str(e, "id");
+        a.event = str(e, "event");
+        a.occurredAt = QDateTime::fromString(str(e, "occurredAt"), Qt::ISODateWithMs);
+        a.ipAddress = str(e, "ipAddress");
+        a.place = str(e, "place");
+        if (auto d = e.find("device"); d != e.end() && d->is_object())
+            a.device = DeviceInfo{str(*d, "type"), str(*d, "name"), str(*d, "os"), str(*d, "browser")};
+        if (auto c = e.find("isCurrentSession"); c != e.end() && c->is_boolean())
+            a.isCurrentSession = c->get<bool>();
+        a.reason = str(e, "reason");
+        a.action = str(e, "action");
+        events.push_back(std::move(a));
+    }
+    return events;
+}
+
 Result<int> revokedCountFromJson(const nlohmann::json& j)
 {
     auto it = j.is_object() ? j.find("revokedCount") : j.end();

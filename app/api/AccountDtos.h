@@ -8,8 +8,10 @@
 #include "Result.h"
 #include "WireModels.h"
 
+#include <QDateTime>
 #include <QStringList>
 #include <nlohmann/json_fwd.hpp>
+#include <vector>
 
 namespace ehrs::app {
 
@@ -30,10 +32,26 @@ struct MfaEnrolment
     QString account;
 };
 
+/// One event of GET /api/account/activity.
+struct ActivityEvent
+{
+    QString id;
+    QString event; // login_success, login_failure, session_revoked, password_changed, ...
+    QDateTime occurredAt;
+    QString ipAddress;
+    QString place;
+    DeviceInfo device;
+    bool isCurrentSession = false;
+    QString reason; // why it failed (wrong_password, wrong_code, ...), if it did
+    QString action; // what a re-authentication was for
+};
+
 [[nodiscard]] Result<AccountInfo> accountInfoFromJson(const nlohmann::json& j);
 [[nodiscard]] Result<MfaEnrolment> mfaEnrolmentFromJson(const nlohmann::json& j);
 /// `{backupCodes:[...]}` of POST /api/auth/mfa/enable
 [[nodiscard]] Result<QStringList> backupCodesFromJson(const nlohmann::json& j);
+/// `{events:[...]}` of GET /api/account/activity
+[[nodiscard]] Result<std::vector<ActivityEvent>> activityFromJson(const nlohmann::json& j);
 /// `{revokedCount}` of DELETE /api/sessions and POST /api/auth/password
 [[nodiscard]] Result<int> revokedCountFromJson(const nlohmann::json& j);
 

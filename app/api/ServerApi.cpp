@@ -63,7 +63,10 @@ void ServerApi::attempt(Call call, bool retried)
         QString basePath = url.path();
         if (basePath.endsWith(u'/'))
             basePath.chop(1);
-        url.setPath(basePath + call.path);
+        const qsizetype question = call.path.indexOf(u'?'); // a query goes where it belongs
+        url.setPath(basePath + call.path.left(question));
+        if (question >= 0)
+            url.setQuery(call.path.mid(question + 1));
         QNetworkRequest request(url);
         request.setRawHeader("Authorization", "Bearer " + token->toUtf8());
         request.setRawHeader("Accept", "application/json");
@@ -135,6 +138,20 @@ QFuture<Result<void>> ServerApi::disableMfa(const QString& password, const QStri
     return map<void>(send("POST", QStringLiteral("/api/auth/mfa/disable"),
                           Json{{"password", password.toStdString()}, {"code", code.toStdString()}}),
                      this, [](const Json&) { return Result<void>{}; });
+}
+
+QFuture<Result<QStringList>> ServerApi::newBackupCodes(const QString& password, const QString& code)
+{
+    return map<QStringList>(send("POST", QStringLiteral("/api/auth/mfa/backup-codes"),
+                                 Json{{"password", password.toStdString()}, {"code", code.toStdString()}}),
+                            this, [](const Json& j) { return backupCodesFromJson(j); });
+}
+
+QFuture<Result<std::vector<ActivityEvent>>> ServerApi::activity(int limit)
+{
+    return map<std::vector<ActivityEvent>>(
+        send("GET", QStringLiteral("/api/account/activity?limit=%1").arg(limit), nullptr), this,
+        [](const Json& j) { return activityFromJson(j); });
 }
 
 QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, const QString& code,

@@ -41,6 +41,11 @@ public:
     QFuture<Result<MfaEnrolment>> startMfaSetup(const QString& password);
     QFuture<Result<QStringList>> enableMfa(const QString& code);
     QFuture<Result<void>> disableMfa(const QString& password, const QString& code);
+    /// New backup codes while two-step verification stays on (password and a current code); the
+    /// earlier ones stop working.
+    QFuture<Result<QStringList>> newBackupCodes(const QString& password, const QString& code);
+    /// The account's recent security activity, newest first (at most `limit` events).
+    QFuture<Result<std::vector<ActivityEvent>>> activity(int limit);
     /// Changes the password (`code`: a current 2FA or backup code, needed when 2FA is on); the
     /// count of other sessions the server ended.
     QFuture<Result<int>> changePassword(const QString& currentPassword, const QString& code,

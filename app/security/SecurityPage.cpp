@@ -9,11 +9,14 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QHideEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 namespace ehrs::app {
@@ -21,6 +24,82 @@ namespace {
 constexpr int kManySessions = 5;
 constexpr int kOldSessionDays = 30;
 constexpr int kFewBackupCodes = 3;
+constexpr int kActivityShown = 15;
+
+bool isFailure(const ActivityEvent& e)
+{
+    static const QStringList failures{QStringLiteral("login_failure"), QStringLiteral("mfa_failure"),
+                                      QStringLiteral("mfa_locked"), QStringLiteral("reauth_failure"),
+                                      QStringLiteral("refresh_reuse_detected")};
+    return failures.contains(e.event);
+}
+
+QString deviceText(const DeviceInfo& d)
+{
+    QStringList parts;
+    for (const QString& p : {d.name, d.os})
+        if (!p.isEmpty() && !parts.contains(p))
+            parts << p;
+    if (parts.isEmpty() && !d.browser.isEmpty())
+        parts << d.browser;
+    return parts.isEmpty() ? SecurityPage::tr("Unknown device") : parts.join(QStringLiteral(" · "));
+}
+
+QString actionText(const QString& action)
+{
+    if (action == u"revoke_all_others")
+        return SecurityPage::tr("signing out all other devices");
+    if (action == u"mfa_setup")
+        return SecurityPage::tr("turning on two-step verification");
+    if (action == u"mfa_disable")
+        return SecurityPage::tr("turning off two-step verification");
+    if (action == u"password_change")
+        return SecurityPage::tr("changing the password");
+    if (action == u"backup_codes_regenerate")
+        return SecurityPage::tr("getting new backup codes");
+    return {};
+}
+
+/// What happened, in the words of the person it happened to.
+QString describeActivity(const ActivityEvent& e)
+{
+    const QString& ev = e.event;
+    if (ev == u"login_success")
+        return SecurityPage::tr("Signed in");
+    if (ev == u"login_failure")
+        return e.reason == u"disabled" ? SecurityPage::tr("Sign-in refused: the account is disabled")
+                                       : SecurityPage::tr("Failed sign-in: wrong password");
+    if (ev == u"mfa_failure")
+        return e.reason == u"totp_replayed"        ? SecurityPage::tr("Failed sign-in: a code was used twice")
+               : e.reason == u"backup_code_reused" ? SecurityPage::tr("Failed sign-in: a used backup code")
+                                                   : SecurityPage::tr("Failed sign-in: wrong two-step code");
+    if (ev == u"mfa_locked")
+        return SecurityPage::tr("Two-step sign-in locked after too many wrong codes");
+    if (ev == u"reauth_failure") {
+        const QString what = actionText(e.action);
+        return what.isEmpty() ? SecurityPage::tr("Wrong password or code when confirming a change")
+                              : SecurityPage::tr("Wrong password or code when %1").arg(what);
+    }
+    if (ev == u"logout")
+        return SecurityPage::tr("Signed out");
+    if (ev == u"session_revoked")
+        return SecurityPage::tr("Signed out a device");
+    if (ev == u"sessions_revoked_all_others")
+        return SecurityPage::tr("Signed out all other devices");
+    if (ev == u"refresh_reuse_detected")
+        return SecurityPage::tr("Session ended: its sign-in was used from two places");
+    if (ev == u"password_changed")
+        return SecurityPage::tr("Password changed");
+    if (ev == u"mfa_enabled")
+        return SecurityPage::tr("Two-step verification turned on");
+    if (ev == u"mfa_disabled")
+        return SecurityPage::tr("Two-step verification turned off");
+    if (ev == u"mfa_reset")
+        return SecurityPage::tr("Two-step verification reset by IT");
+    if (ev == u"backup_codes_regenerated")
+        return SecurityPage::tr("New backup codes made");
+    return ev;
+}
 
 QLabel* wrapped(const QString& text, QWidget* parent)
 {
@@ -64,6 +143,7 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     layout->addWidget(recBox);
     layout->addWidget(buildMfaBox());
     layout->addWidget(buildPasswordBox());
+    layout->addWidget(buildActivityBox());
     layout->addStretch();
     scroll->setWidget(content);
 }
@@ -89,7 +169,13 @@ QGroupBox* SecurityPage::buildMfaBox()
     m_mfaOn->setVisible(false);
     m_mfaOff->setVisible(false);
     row->addWidget(m_mfaStatus, 1);
+    m_newCodes = new QPushButton(tr("New &backup codes…"), box);
+    m_newCodes->setObjectName(QStringLiteral("newBackupCodes"));
+    m_newCodes->setAccessibleName(tr("Get new backup codes"));
+    m_newCodes->setToolTip(tr("Replaces your backup codes; two-step verification stays on."));
+    m_newCodes->setVisible(false);
     row->addWidget(m_mfaOn);
+    row->addWidget(m_newCodes);
     row->addWidget(m_mfaOff);
     layout->addLayout(row);
     m_totp = new TotpSetupPanel(m_api, box);
@@ -97,6 +183,7 @@ QGroupBox* SecurityPage::buildMfaBox()
     layout->addWidget(m_totp);
     connect(m_mfaOn, &QPushButton::clicked, this, &SecurityPage::beginTotpSetup);
     connect(m_mfaOff, &QPushButton::clicked, this, &SecurityPage::disableTotp);
+    connect(m_newCodes, &QPushButton::clicked, this, &SecurityPage::beginNewBackupCodes);
     connect(m_totp, &TotpSetupPanel::finished, this, [this](bool) {
         m_totp->setVisible(false);
         reload();
@@ -162,6 +249,103 @@ QGroupBox* SecurityPage::buildPasswordBox()
     return box;
 }
 
+QGroupBox* SecurityPage::buildActivityBox()
+{
+    auto* box = new QGroupBox(tr("Recent security activity"), this);
+    box->setObjectName(QStringLiteral("activityBox"));
+    auto* layout = new QVBoxLayout(box);
+    auto* row = new QHBoxLayout;
+    row->addWidget(
+        wrapped(tr("Sign-ins to your account, failed attempts, signed-out devices and changes to how "
+                   "you sign in. If you do not recognise something, change your password."),
+                box),
+        1);
+    auto* reloadButton = new QPushButton(tr("Re&load"), box);
+    reloadButton->setObjectName(QStringLiteral("reloadActivity"));
+    reloadButton->setAccessibleName(tr("Reload the recent security activity"));
+    row->addWidget(reloadButton, 0, Qt::AlignTop);
+    layout->addLayout(row);
+    m_activity = new QTreeWidget(box);
+    m_activity->setObjectName(QStringLiteral("activityList"));
+    m_activity->setAccessibleName(tr("Recent security activity"));
+    m_activity->setHeaderLabels({tr("When"), tr("What"), tr("Device"), tr("Where")});
+    m_activity->setRootIsDecorated(false);
+    m_activity->setUniformRowHeights(true);
+    m_activity->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_activity->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_activity->setMinimumHeight(m_activity->fontMetrics().height() * 9);
+    // What happened takes the room left; a long one is elided, whole in its tooltip.
+    m_activity->header()->setStretchLastSection(false);
+    m_activity->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_activity->header()->setSectionResizeMode(1, QHeaderView::Stretch);
+    m_activity->setTextElideMode(Qt::ElideRight);
+    layout->addWidget(m_activity);
+    m_activityStatus = wrapped(QString(), box);
+    m_activityStatus->setObjectName(QStringLiteral("activityStatus"));
+    m_activityStatus->setTextFormat(Qt::PlainText);
+    m_activityStatus->setVisible(false);
+    layout->addWidget(m_activityStatus);
+    connect(reloadButton, &QPushButton::clicked, this, &SecurityPage::reloadActivity);
+    return box;
+}
+
+void SecurityPage::reloadActivity()
+{
+    m_api->activity(kActivityShown).then(this, [this](const Result<std::vector<ActivityEvent>>& r) {
+        if (!r) {
+            // The rows already shown stay; the line under them says they may be out of date.
+            setMessage(m_activityStatus,
+                       tr("Could not load the recent activity: %1").arg(describeError(r.error())), true);
+            Q_EMIT activityLoaded(-1);
+            return;
+        }
+        m_activity->clear();
+        const QDateTime now = QDateTime::currentDateTime();
+        for (const ActivityEvent& e : *r) {
+            const bool failure = isFailure(e);
+            const QDateTime local = e.occurredAt.toLocalTime();
+            const QString when =
+                local.date() == now.date()
+                    ? tr("Today %1").arg(QLocale().toString(local.time(), QStringLiteral("HH:mm")))
+                    : QLocale().toString(local, QStringLiteral("d MMM yyyy, HH:mm"));
+            QString device = e.isCurrentSession ? tr("This device") : deviceText(e.device);
+            // The place in words; the address, which only IT reads, in the tooltip.
+            const QString where = e.place.isEmpty() ? e.ipAddress : e.place;
+            auto* item = new QTreeWidgetItem(m_activity, {when, describeActivity(e), device, where});
+            item->setData(0, Qt::UserRole, e.event);
+            item->setToolTip(1, item->text(1));
+            item->setToolTip(2, deviceText(e.device));
+            item->setToolTip(3, e.place.isEmpty() ? e.ipAddress
+                                                  : QStringLiteral("%1 (%2)").arg(e.place, e.ipAddress));
+            if (failure) {
+                for (int c = 0; c < 4; ++c)
+                    item->setForeground(c, Theme::danger(palette()));
+            }
+        }
+        if (m_activity->topLevelItemCount() > 0) // keyboard users start at the newest, unselected
+            m_activity->setCurrentItem(m_activity->topLevelItem(0), 0, QItemSelectionModel::NoUpdate);
+        setMessage(m_activityStatus, r->empty() ? tr("No activity recorded yet.") : QString(), false);
+        m_activityStatus->setPalette(palette());
+        Q_EMIT activityLoaded(int(r->size()));
+    });
+}
+
+void SecurityPage::growToContents()
+{
+    // The scroll area would grow the page on a later turn of the event loop; until then a taller
+    // part (the QR code) would be squeezed below its size. Grow it now, so that the code is whole
+    // from the moment it is shown.
+    auto* scroll = findChild<QScrollArea*>();
+    QWidget* content = scroll ? scroll->widget() : nullptr;
+    if (!content || !content->layout())
+        return;
+    content->layout()->activate();
+    const int need = content->hasHeightForWidth() ? content->heightForWidth(content->width())
+                                                  : content->sizeHint().height();
+    if (need > content->height())
+        content->resize(content->width(), need);
+}
+
 void SecurityPage::setMessage(QLabel* label, const QString& text, bool error)
 {
     QPalette pal = label->palette();
@@ -173,12 +357,13 @@ void SecurityPage::setMessage(QLabel* label, const QString& text, bool error)
 
 void SecurityPage::reload()
 {
+    reloadActivity();
     m_api->account().then(this, [this](const Result<AccountInfo>& r) {
         const bool unreachable =
             !r && (r.error().code == ErrorCode::NetworkError || r.error().code == ErrorCode::Unavailable);
         const QString offlineWhy =
             unreachable ? tr("Not available while the server cannot be reached.") : QString();
-        for (QPushButton* b : {m_mfaOn, m_mfaOff, m_change}) {
+        for (QPushButton* b : {m_mfaOn, m_mfaOff, m_newCodes, m_change}) {
             b->setEnabled(!unreachable);
             b->setToolTip(offlineWhy);
         }
@@ -200,6 +385,7 @@ void SecurityPage::reload()
         // isHidden(), not isVisible(): the page itself may be hidden behind another tab.
         m_mfaOn->setVisible(!m_mfaEnabled && m_totp->isHidden());
         m_mfaOff->setVisible(m_mfaEnabled && m_totp->isHidden());
+        m_newCodes->setVisible(m_mfaEnabled && m_totp->isHidden());
         m_passwordForm->setRowVisible(m_currentCode, m_mfaEnabled);
         updateRecommendations();
         Q_EMIT accountLoaded(m_mfaEnabled);
@@ -219,6 +405,7 @@ void SecurityPage::hideEvent(QHideEvent* event)
         m_totp->setVisible(false);
         m_mfaOn->setVisible(m_known && !m_mfaEnabled);
         m_mfaOff->setVisible(m_known && m_mfaEnabled);
+        m_newCodes->setVisible(m_known && m_mfaEnabled);
     }
 }
 
@@ -245,10 +432,8 @@ void SecurityPage::updateRecommendations()
         items << tr("<b>Turn on two-step verification.</b> It stops someone who learns your password from "
                     "signing in.");
     else if (m_backupLeft <= kFewBackupCodes)
-        items
-            << tr("<b>Few backup codes left (%1).</b> Turn two-step verification off and on again to get new "
-                  "ones.")
-                   .arg(m_backupLeft);
+        items << tr("<b>Few backup codes left (%1).</b> Use “New backup codes” above to get a fresh set.")
+                     .arg(m_backupLeft);
     if (m_sessionCount > kManySessions)
         items
             << tr("<b>You are signed in on %1 devices.</b> Sign out the ones you no longer use on the Active "
@@ -285,9 +470,40 @@ void SecurityPage::beginTotpSetup()
                     dialog->accept();
                     m_mfaOn->setVisible(false);
                     m_totp->setVisible(true);
+                    growToContents();
                     m_totp->begin(*r);
                 });
             });
+    dialog->open();
+}
+
+void SecurityPage::beginNewBackupCodes()
+{
+    auto* dialog = new PasswordDialog(
+        tr("New backup codes"),
+        tr("Your current backup codes will stop working. Enter your password and a current code from your "
+           "authenticator app."),
+        tr("Get new codes"), true, this);
+    dialog->setObjectName(QStringLiteral("confirmNewBackupCodes"));
+    connect(
+        dialog, &PasswordDialog::submitted, this,
+        [this, dialog](const QString& password, const QString& code) {
+            m_api->newBackupCodes(password, code).then(dialog, [this, dialog](const Result<QStringList>& r) {
+                if (!r) {
+                    dialog->showError(describeError(r.error()), isCodeError(r.error())
+                                                                    ? PasswordDialog::Field::Code
+                                                                    : PasswordDialog::Field::Password);
+                    return;
+                }
+                dialog->accept();
+                m_mfaOff->setVisible(false);
+                m_newCodes->setVisible(false);
+                m_totp->setVisible(true);
+                growToContents();
+                m_totp->showNewBackupCodes(*r);
+                reload(); // "10 backup codes left"
+            });
+        });
     dialog->open();
 }
 

@@ -9,6 +9,7 @@ class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
+class QTreeWidget;
 
 namespace ehrs::app {
 
@@ -35,6 +36,16 @@ public:
     QLabel* mfaStatusLabel() const { return m_mfaStatus; }
     QPushButton* turnOnButton() const { return m_mfaOn; }
     QPushButton* turnOffButton() const { return m_mfaOff; }
+    /// "New backup codes…": shown while two-step verification is on.
+    QPushButton* newBackupCodesButton() const { return m_newCodes; }
+    /// Recent security activity: one row per event (when, what, device, where), newest first.
+    QTreeWidget* activityList() const { return m_activity; }
+    /// Why the activity could not be loaded, or that there is none yet.
+    QLabel* activityStatus() const { return m_activityStatus; }
+    /// Asks for the password and a current code, then shows new backup codes.
+    void beginNewBackupCodes();
+    /// Reloads the recent security activity.
+    void reloadActivity();
     QLabel* recommendationsLabel() const { return m_recommendations; }
     /// The current, new and repeated password fields, in that order.
     std::array<QLineEdit*, 3> passwordFields() const { return {m_current, m_new, m_repeat}; }
@@ -49,6 +60,8 @@ public:
 
 Q_SIGNALS:
     void accountLoaded(bool mfaEnabled);
+    /// The recent activity was loaded (`count` events) or failed (-1).
+    void activityLoaded(int count);
     /// The password was changed (the server ended the other sessions).
     void passwordChanged();
 
@@ -60,7 +73,9 @@ protected:
 private:
     QGroupBox* buildMfaBox();
     QGroupBox* buildPasswordBox();
+    QGroupBox* buildActivityBox();
     void disableTotp();
+    void growToContents();
     void changePassword();
     void updateRecommendations();
     void setMessage(QLabel* label, const QString& text, bool error);
@@ -69,6 +84,9 @@ private:
     QLabel* m_mfaStatus = nullptr;
     QPushButton* m_mfaOn = nullptr;
     QPushButton* m_mfaOff = nullptr;
+    QPushButton* m_newCodes = nullptr;
+    QTreeWidget* m_activity = nullptr;
+    QLabel* m_activityStatus = nullptr;
     TotpSetupPanel* m_totp = nullptr;
     QLineEdit* m_current = nullptr;
     QLineEdit* m_new = nullptr;

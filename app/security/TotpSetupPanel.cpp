@@ -7,11 +7,16 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QDate>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
 #include <QFontDatabase>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QStackedWidget>
 #include <QVBoxLayout>
@@ -94,12 +99,10 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     auto* codes = new QWidget(m_steps);
     auto* codesLayout = new QVBoxLayout(codes);
     codesLayout->setContentsMargins(0, 0, 0, 0);
-    auto* done =
-        new QLabel(tr("<b>Two-step verification is on.</b> Save these backup codes somewhere safe. Each "
-                      "works once if you lose your phone. They will not be shown again."),
-                   codes);
-    done->setWordWrap(true);
-    codesLayout->addWidget(done);
+    m_codesHeading = new QLabel(codes);
+    m_codesHeading->setObjectName(QStringLiteral("backupCodesHeading"));
+    m_codesHeading->setWordWrap(true);
+    codesLayout->addWidget(m_codesHeading);
     m_backupCodes->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_backupCodes->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
     m_backupCodes->setObjectName(QStringLiteral("backupCodes"));
@@ -107,26 +110,106 @@ TotpSetupPanel::TotpSetupPanel(ServerApi* api, QWidget* parent)
     m_backupCodes->setFocusPolicy(Qt::StrongFocus);
     codesLayout->addWidget(m_backupCodes);
     auto* codeButtons = new QHBoxLayout;
-    auto* copy = new QPushButton(tr("Co&py codes"), codes);
-    copy->setObjectName(QStringLiteral("copyBackupCodes"));
+    m_copy = new QPushButton(tr("Co&py codes"), codes);
+    m_copy->setObjectName(QStringLiteral("copyBackupCodes"));
+    m_copy->setAccessibleName(tr("Copy the backup codes"));
+    m_save = new QPushButton(tr("Sa&ve to file…"), codes);
+    m_save->setObjectName(QStringLiteral("saveBackupCodes"));
+    m_save->setAccessibleName(tr("Save the backup codes to a file"));
+    m_save->setToolTip(tr("A text file only you can read; print it, then keep the paper somewhere safe."));
     m_saved->setObjectName(QStringLiteral("backupCodesSaved"));
-    codeButtons->addWidget(copy);
+    codeButtons->addWidget(m_copy);
+    codeButtons->addWidget(m_save);
     codeButtons->addWidget(m_saved);
     codeButtons->addStretch();
     codesLayout->addLayout(codeButtons);
+    m_feedback = new QLabel(codes);
+    m_feedback->setObjectName(QStringLiteral("backupCodesFeedback"));
+    m_feedback->setAccessibleName(tr("Backup codes status"));
+    m_feedback->setTextFormat(Qt::PlainText); // carries a file name
+    m_feedback->setWordWrap(true);
+    m_feedback->setVisible(false);
+    codesLayout->addWidget(m_feedback);
     m_steps->addWidget(codes);
 
     connect(m_confirm, &QPushButton::clicked, this, &TotpSetupPanel::confirm);
     connect(m_code, &QLineEdit::returnPressed, this, &TotpSetupPanel::confirm);
     connect(cancel, &QPushButton::clicked, this, [this] { Q_EMIT finished(false); });
-    connect(copy, &QPushButton::clicked, this, [this] {
+    connect(m_copy, &QPushButton::clicked, this, [this] {
         QApplication::clipboard()->setText(
             m_backupCodes->text().replace(QStringLiteral("   "), QStringLiteral("\n")));
+        setFeedback(tr("Copied to the clipboard. Paste them somewhere safe, then clear the clipboard."),
+                    false);
+    });
+    connect(m_save, &QPushButton::clicked, this, [this] {
+        auto* dialog = new QFileDialog(this, tr("Save backup codes"),
+                                       QDir::home().filePath(QStringLiteral("ehr-sessions-backup-codes.txt")),
+                                       tr("Text files (*.txt)"));
+        dialog->setObjectName(QStringLiteral("saveBackupCodesDialog"));
+        dialog->setAcceptMode(QFileDialog::AcceptSave);
+        dialog->setOption(QFileDialog::DontUseNativeDialog); // the same dialog everywhere, and in tests
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QFileDialog::fileSelected, this, [this](const QString& path) { saveCodesTo(path); });
+        dialog->open();
     });
     connect(m_saved, &QPushButton::clicked, this, [this] {
         m_backupCodes->clear(); // shown once
         Q_EMIT finished(true);
     });
+}
+
+void TotpSetupPanel::setFeedback(const QString& text, bool error)
+{
+    QPalette pal = m_feedback->palette();
+    pal.setColor(QPalette::WindowText, error ? Theme::danger(palette()) : Theme::success(palette()));
+    m_feedback->setPalette(pal);
+    m_feedback->setText(text);
+    m_feedback->setVisible(!text.isEmpty());
+}
+
+bool TotpSetupPanel::saveCodesTo(const QString& path)
+{
+    QFile file(path);
+    // Owner-only before a byte is written: the codes sign in like a second factor.
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+        !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)) {
+        setFeedback(tr("Could not save to %1: %2").arg(QDir::toNativeSeparators(path), file.errorString()),
+                    true);
+        return false;
+    }
+    QString text = tr("EHR Sessions backup codes (%1)\nEach code works once, instead of a code from your "
+                      "phone.\n\n")
+                       .arg(QLocale().toString(QDate::currentDate(), QLocale::LongFormat));
+    text += m_backupCodes->text().replace(QStringLiteral("   "), QStringLiteral("\n")) + u'\n';
+    const QByteArray bytes = text.toUtf8();
+    if (file.write(bytes) != bytes.size() || !file.flush()) {
+        setFeedback(tr("Could not save to %1: %2").arg(QDir::toNativeSeparators(path), file.errorString()),
+                    true);
+        return false;
+    }
+    setFeedback(tr("Saved to %1. Print it or keep it somewhere safe.").arg(QDir::toNativeSeparators(path)),
+                false);
+    return true;
+}
+
+void TotpSetupPanel::showCodes(const QStringList& codes)
+{
+    QStringList lines;
+    for (qsizetype i = 0; i < codes.size(); i += 2)
+        lines << codes.mid(i, 2).join(QStringLiteral("   "));
+    m_backupCodes->setText(lines.join(u'\n'));
+    setFeedback({}, false);
+    m_steps->setCurrentIndex(1);
+    m_backupCodes->setFocus();
+}
+
+void TotpSetupPanel::showNewBackupCodes(const QStringList& codes)
+{
+    ++m_generation;
+    m_codesHeading->setText(
+        tr("<b>New backup codes.</b> The earlier ones no longer work. Save these somewhere "
+           "safe: each works once if you lose your phone. They will not be shown again."));
+    showCodes(codes);
 }
 
 void TotpSetupPanel::reset()
@@ -137,6 +220,7 @@ void TotpSetupPanel::reset()
     m_secret->clear();
     m_code->clear();
     m_backupCodes->clear();
+    setFeedback({}, false);
     showError({});
     m_confirm->setEnabled(false);
 }
@@ -177,12 +261,10 @@ void TotpSetupPanel::confirm()
             m_code->setFocus();
             return;
         }
-        QStringList lines;
-        for (qsizetype i = 0; i < r->size(); i += 2)
-            lines << r->mid(i, 2).join(QStringLiteral("   "));
-        m_backupCodes->setText(lines.join(u'\n'));
-        m_steps->setCurrentIndex(1);
-        m_backupCodes->setFocus();
+        m_codesHeading->setText(
+            tr("<b>Two-step verification is on.</b> Save these backup codes somewhere safe. Each works once "
+               "if you lose your phone. They will not be shown again."));
+        showCodes(*r);
         Q_EMIT turnedOn();
     });
 }

@@ -35,6 +35,15 @@ public:
     QLabel* backupCodesLabel() const { return m_backupCodes; }
     /// "I have saved them", under the backup codes.
     QPushButton* savedButton() const { return m_saved; }
+    QPushButton* copyButton() const { return m_copy; }
+    /// "Save to file…": a file dialog (objectName "saveBackupCodesDialog"), then saveCodesTo().
+    QPushButton* saveButton() const { return m_save; }
+    /// "Copied to the clipboard.", "Saved to …", or why saving failed.
+    QLabel* codesFeedback() const { return m_feedback; }
+    /// Shows new backup codes (after "New backup codes"): the codes step without an enrolment.
+    void showNewBackupCodes(const QStringList& codes);
+    /// Writes the backup codes to `path`, readable by the owner only; the feedback says how it went.
+    bool saveCodesTo(const QString& path);
 
 Q_SIGNALS:
     /// 2FA is on (after the backup codes were shown) or the user cancelled.
@@ -47,6 +56,8 @@ Q_SIGNALS:
 private:
     void confirm();
     void showError(const QString& text);
+    void showCodes(const QStringList& codes);
+    void setFeedback(const QString& text, bool error);
 
     ServerApi* m_api;
     QStackedWidget* m_steps;
@@ -57,6 +68,10 @@ private:
     QPushButton* m_confirm;
     QLabel* m_backupCodes;
     QPushButton* m_saved;
+    QPushButton* m_copy = nullptr;
+    QPushButton* m_save = nullptr;
+    QLabel* m_feedback = nullptr;
+    QLabel* m_codesHeading = nullptr;
     int m_generation = 0; // replies of an earlier begin() or confirm() are ignored
 };
 

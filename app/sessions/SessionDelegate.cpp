@@ -3,11 +3,13 @@
 
 #include "SessionListModel.h"
 #include "shell/DeviceIcons.h"
+#include "shell/FocusRingStyle.h"
 #include "shell/Theme.h"
 
 #include <QAbstractItemView>
 #include <QApplication>
 #include <QHelpEvent>
+#include <QKeyEvent>
 #include <QLineEdit>
 #include <QMouseEvent>
 #include <QPainter>
@@ -50,7 +52,89 @@ QSize buttonSize(const QStyleOptionViewItem& option, SessionDelegate::Button b)
 }
 } // namespace
 
-SessionDelegate::SessionDelegate(QObject* parent) : QStyledItemDelegate(parent) {}
+SessionDelegate::SessionDelegate(QObject* parent) : QStyledItemDelegate(parent)
+{
+    if (auto* view = qobject_cast<QAbstractItemView*>(parent))
+        view->installEventFilter(this);
+}
+
+void SessionDelegate::setFocusButton(QAbstractItemView* view, Button button)
+{
+    m_focusButton = button;
+    m_focusIndex = button == Button::None ? QModelIndex() : view->currentIndex();
+    // Screen readers hear which button the keys now act on.
+    const QString title = view->currentIndex().data(SessionListModel::TitleRole).toString();
+    view->setAccessibleDescription(
+        button == Button::Rename ? tr("Rename “%1” button: press Enter to rename it.").arg(title)
+        : button == Button::Revoke
+            ? tr("Sign out “%1” button: press Enter to sign it out.").arg(title)
+            : tr("F2 renames the selected device, Delete signs it out, Tab reaches its "
+                 "buttons."));
+    view->viewport()->update();
+}
+
+bool SessionDelegate::eventFilter(QObject* watched, QEvent* event)
+{
+    // The view installs this delegate on its editors too: those events are the base class's.
+    auto* view = qobject_cast<QAbstractItemView*>(watched);
+    if (!view || watched != parent())
+        return QStyledItemDelegate::eventFilter(watched, event);
+    if (event->type() == QEvent::FocusOut && m_focusButton != Button::None) {
+        setFocusButton(view, Button::None);
+        return false;
+    }
+    if (event->type() != QEvent::KeyPress) // while renaming, the keys go to the editor, not here
+        return false;
+    const auto* key = static_cast<QKeyEvent*>(event);
+    const QModelIndex current = view->currentIndex();
+    if (m_focusButton != Button::None && m_focusIndex != current)
+        setFocusButton(view, Button::None); // the current row changed under the focused button
+    if (!current.isValid())
+        return false;
+    const bool hasRevoke = !current.data(SessionListModel::IsCurrentRole).toBool();
+    const bool plain = (key->modifiers() & ~Qt::KeypadModifier) == Qt::NoModifier;
+    switch (key->key()) {
+    case Qt::Key_Tab:
+        if (!plain)
+            return false;
+        if (m_focusButton == Button::None) {
+            setFocusButton(view, Button::Rename);
+            return true;
+        }
+        if (m_focusButton == Button::Rename && hasRevoke) {
+            setFocusButton(view, Button::Revoke);
+            return true;
+        }
+        setFocusButton(view, Button::None);
+        return false; // on to the next control
+    case Qt::Key_Backtab:
+        if (m_focusButton == Button::Revoke) {
+            setFocusButton(view, Button::Rename);
+            return true;
+        }
+        if (m_focusButton == Button::Rename) {
+            setFocusButton(view, Button::None);
+            return true;
+        }
+        return false;
+    case Qt::Key_Return:
+    case Qt::Key_Enter:
+    case Qt::Key_Space:
+        if (m_focusButton == Button::None || !plain)
+            return false;
+        if (m_actionsEnabled) {
+            if (m_focusButton == Button::Revoke)
+                Q_EMIT revokeClicked(current);
+            else
+                Q_EMIT renameClicked(current);
+        }
+        return true;
+    default:
+        if (m_focusButton != Button::None && key->key() != Qt::Key_Shift)
+            setFocusButton(view, Button::None); // arrows and the rest act on the row again
+        return false;
+    }
+}
 
 QSize SessionDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const
 {
@@ -136,7 +220,7 @@ SessionDelegate::Button SessionDelegate::buttonAt(const QStyleOptionViewItem& op
 }
 
 void SessionDelegate::paintButton(QPainter* painter, const QStyleOptionViewItem& option, const QRect& rect,
-                                  const QString& text, bool hovered, bool pressed) const
+                                  const QString& text, bool hovered, bool pressed, bool focused) const
 {
     QStyleOptionButton b;
     b.rect = rect;
@@ -147,10 +231,14 @@ void SessionDelegate::paintButton(QPainter* painter, const QStyleOptionViewItem&
               (option.state & QStyle::State_Active);
     if (hovered)
         b.state |= QStyle::State_MouseOver;
+    if (focused)
+        b.state |= QStyle::State_HasFocus | QStyle::State_KeyboardFocusChange;
     b.state |= pressed ? QStyle::State_Sunken : QStyle::State_Raised;
     const QWidget* widget = option.widget;
     QStyle* style = widget ? widget->style() : QApplication::style();
     style->drawControl(QStyle::CE_PushButton, &b, painter, widget);
+    if (focused && m_actionsEnabled && !qobject_cast<const FocusRingStyle*>(style))
+        FocusRingStyle::drawRing(painter, rect, option.palette); // the same ring under any style
 }
 
 void SessionDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option,
@@ -233,14 +321,16 @@ void SessionDelegate::paint(QPainter* painter, const QStyleOptionViewItem& optio
     }
 
     const bool hoverRow = m_hoverIndex == index;
+    const bool focusRow = m_focusButton != Button::None && m_focusIndex == index;
     paintButton(painter, option, rename, buttonText(Button::Rename),
-                hoverRow && m_hoverButton == Button::Rename, hoverRow && m_pressedButton == Button::Rename);
+                hoverRow && m_hoverButton == Button::Rename, hoverRow && m_pressedButton == Button::Rename,
+                focusRow && m_focusButton == Button::Rename);
     if (!revoke.isNull()) {
-        paintButton(painter, option, revoke, buttonText(Button::Revoke),
-                    hoverRow && m_hoverButton == Button::Revoke,
-                    hoverRow && m_pressedButton == Button::Revoke);
+        paintButton(
+            painter, option, revoke, buttonText(Button::Revoke), hoverRow && m_hoverButton == Button::Revoke,
+            hoverRow && m_pressedButton == Button::Revoke, focusRow && m_focusButton == Button::Revoke);
     }
-    if (option.state & QStyle::State_HasFocus) {
+    if ((option.state & QStyle::State_HasFocus) && !focusRow) {
         painter->setPen(QPen(accent, 2));
         painter->setBrush(Qt::NoBrush);
         painter->drawRoundedRect(card.adjusted(1, 1, -1, -1), 7, 7);

@@ -40,11 +40,18 @@ public:
     /// True when the buttons sit under the text (narrow rows), rather than beside it.
     static bool isStacked(const QStyleOptionViewItem& option, const QModelIndex& index);
 
+    /// The current row's button that has the keyboard focus: Tab in the list moves to the row's
+    /// Rename, then its Sign out, then out of the list (Shift+Tab back); Enter or Space presses it.
+    /// None while the row itself has the focus.
+    Button focusedButton() const { return m_focusButton; }
+
 Q_SIGNALS:
     void revokeClicked(const QModelIndex& index);
     void renameClicked(const QModelIndex& index);
 
 protected:
+    /// Tab, Shift+Tab, Enter and Space in the view (the keyboard's way to the row's buttons).
+    bool eventFilter(QObject* watched, QEvent* event) override;
     bool editorEvent(QEvent* event, QAbstractItemModel* model, const QStyleOptionViewItem& option,
                      const QModelIndex& index) override;
 
@@ -52,12 +59,16 @@ private:
     static int rowWidth(const QStyleOptionViewItem& option);
     Button buttonAt(const QStyleOptionViewItem& option, const QModelIndex& index, const QPoint& pos) const;
     void paintButton(QPainter* painter, const QStyleOptionViewItem& option, const QRect& rect,
-                     const QString& text, bool hovered, bool pressed) const;
+                     const QString& text, bool hovered, bool pressed, bool focused) const;
 
     bool m_actionsEnabled = true;
     QPersistentModelIndex m_hoverIndex;
     Button m_hoverButton = Button::None;
     Button m_pressedButton = Button::None;
+    Button m_focusButton = Button::None;
+    QPersistentModelIndex m_focusIndex; // the row m_focusButton belongs to
+
+    void setFocusButton(QAbstractItemView* view, Button button);
 };
 
 } // namespace ehrs::app

@@ -105,6 +105,10 @@ QVariant SessionListModel::data(const QModelIndex& index, int role) const
         return joinNonEmpty({title(s), s.isCurrent ? tr("this device") : QString(),
                              data(index, DeviceLineRole).toString(), data(index, NetworkLineRole).toString(),
                              timeLine(s)});
+    case Qt::AccessibleDescriptionRole: // what the keys do on this row
+        return s.isCurrent ? tr("F2 or the Rename button renames this device.")
+                           : tr("F2 or the Rename button renames this device; Delete or the Sign out button "
+                                "signs it out.");
     case IdRole:
         return s.id;
     case DeviceLineRole: {

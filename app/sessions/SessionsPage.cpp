@@ -22,7 +22,7 @@ namespace ehrs::app {
 namespace {
 constexpr int kReloadIntervalMs = 30'000;
 constexpr int kMinFocusReloadMs = 5'000;
-constexpr int kMaxContentWidth = 960;
+constexpr int kMaxContentWidth = 800;
 
 QLabel* stateLabel(const QString& text, QWidget* parent)
 {
@@ -156,8 +156,10 @@ void SessionsPage::buildUi()
     });
     listLayout->addWidget(m_view, 1);
     // The keyboard shortcuts, where people see them (the buttons' tooltips say them too).
-    auto* hint =
-        new QLabel(tr("Keyboard: arrow keys choose a device, F2 renames it, Delete signs it out."), listPage);
+    auto* hint = new QLabel(
+        tr("Keyboard: arrow keys choose a device, F2 renames it, Delete signs it out, Tab reaches its "
+           "buttons."),
+        listPage);
     hint->setObjectName(QStringLiteral("keyboardHint"));
     hint->setWordWrap(true);
     QPalette hintPalette = hint->palette();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "Theme.h"
 
+#include "FocusRingStyle.h"
+
 #include <QApplication>
 #include <QStyleFactory>
 
@@ -48,7 +50,8 @@ QPalette Theme::palette(ThemeMode mode)
 
 void Theme::apply(QApplication& app, ThemeMode mode)
 {
-    app.setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    // Fusion everywhere, with a focus ring keyboard users can see (FocusRingStyle).
+    app.setStyle(new FocusRingStyle(QStyleFactory::create(QStringLiteral("Fusion"))));
     if (mode == ThemeMode::System) {
         // Follow the desktop's lightness, with our accent and spacing.
         const bool systemDark = app.palette().color(QPalette::Window).lightness() < 128;

@@ -49,6 +49,18 @@ QString credentialsError(const Error& e, const QString& server)
 {
     switch (e.code) {
     case ErrorCode::Unauthenticated:
+        // The server counts down the last few attempts before it pauses sign-in (the same for
+        // every email, so this says nothing about whether the account exists).
+        if (e.attemptsLeft == 0)
+            return SignInPage::tr("The email or password is not correct. That was the last attempt: sign-in "
+                                  "is now paused for a while.");
+        if (e.attemptsLeft == 1)
+            return SignInPage::tr("The email or password is not correct. 1 attempt left before sign-in is "
+                                  "paused for a while.");
+        if (e.attemptsLeft > 1)
+            return SignInPage::tr("The email or password is not correct. %1 attempts left before sign-in is "
+                                  "paused for a while.")
+                .arg(e.attemptsLeft);
         return SignInPage::tr("The email or password is not correct.");
     case ErrorCode::NetworkError:
         return SignInPage::tr("Cannot reach the server at %1. Check the address and your network connection.")
@@ -226,8 +238,9 @@ bool SignInPage::isHoldingOff() const
     return m_holdOffTick->isActive();
 }
 
-void SignInPage::holdOff(int seconds)
+void SignInPage::holdOff(int seconds, const QString& help)
 {
+    m_holdOffHelp = asSentence(help);
     m_holdOffUntil = QDeadlineTimer(std::chrono::seconds(seconds));
     m_holdOffTick->start();
     updateHoldOff();
@@ -239,8 +252,11 @@ void SignInPage::updateHoldOff()
     if (left <= 0)
         m_holdOffTick->stop();
     setBusy(false); // keeps the buttons off while the wait holds
-    showError(left <= 0 ? tr("You can try again now.")
-                        : tr("Too many attempts. Try again in %1.").arg(describeWait(int(left))));
+    QString text = left <= 0 ? tr("You can try again now.")
+                             : tr("Too many attempts. Try again in %1.").arg(describeWait(int(left)));
+    if (left > 0 && !m_holdOffHelp.isEmpty())
+        text += QLatin1Char(' ') + m_holdOffHelp;
+    showError(text);
 }
 
 void SignInPage::setBusy(bool busy)
@@ -293,7 +309,7 @@ void SignInPage::submitCredentials()
         setBusy(false);
         if (!r) {
             if (r.error().code == ErrorCode::RateLimited && r.error().retryAfterSeconds > 0)
-                holdOff(r.error().retryAfterSeconds);
+                holdOff(r.error().retryAfterSeconds, r.error().helpText);
             else
                 showError(credentialsError(r.error(), server));
             m_password->setFocus();

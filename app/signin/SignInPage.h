@@ -52,7 +52,8 @@ private:
     void submitCode();
     void setBusy(bool busy);
     void showError(const QString& text);
-    void holdOff(int seconds);
+    /// Refuses to sign in for `seconds`, saying so (with IT's `help` text when the server gave one).
+    void holdOff(int seconds, const QString& help = {});
     void updateHoldOff();
 
     AgentConnection* m_agent;
@@ -72,6 +73,7 @@ private:
     QLabel* m_codeHint = nullptr;
     QTimer* m_holdOffTick = nullptr;
     QDeadlineTimer m_holdOffUntil;
+    QString m_holdOffHelp; // what IT says to do while sign-in is paused (LOCKOUT_HELP_TEXT)
 };
 
 } // namespace ehrs::app

@@ -286,6 +286,10 @@ QByteArray errorPayload(qint64 id, const Error& error)
            {"message", s(error.message)}};
     if (error.retryAfterSeconds > 0)
         j["retryAfter"] = error.retryAfterSeconds; // seconds, as the server's Retry-After said
+    if (error.attemptsLeft >= 0)
+        j["attemptsLeft"] = error.attemptsLeft;
+    if (!error.helpText.isEmpty())
+        j["helpText"] = s(error.helpText);
     return dump(j);
 }
 
@@ -314,6 +318,9 @@ Result<Incoming> incomingFromPayload(QByteArrayView payload)
         e.message = str(*j, "message");
         if (auto it = j->find("retryAfter"); it != j->end() && it->is_number_integer())
             e.retryAfterSeconds = static_cast<int>(std::clamp<qint64>(it->get<qint64>(), 0, 86400));
+        if (auto it = j->find("attemptsLeft"); it != j->end() && it->is_number_integer())
+            e.attemptsLeft = static_cast<int>(std::clamp<qint64>(it->get<qint64>(), 0, 1000));
+        e.helpText = str(*j, "helpText").left(500);
         in.error = e;
     }
     return in;

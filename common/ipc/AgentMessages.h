@@ -8,7 +8,8 @@
 //   request   {"type": "<command>", "id": <int>, ...arguments}
 //   reply     {"type": "reply", "id": <same>, "ok": true, ...result}
 //             {"type": "reply", "id": <same>, "ok": false, "error": "<code>", "message": "...",
-//                                                           "retryAfter": <seconds, when rate-limited>}
+//                                                           "retryAfter": <seconds, when rate-limited>,
+//                                                           "attemptsLeft": <n>, "helpText": "..." (sign-in)}
 //   event     {"type": "event", "event": "<name>", ...fields}      (only after "subscribe")
 //
 // The refresh token never appears in any of these messages.

@@ -2,9 +2,10 @@
 #include "ApiRoutes.h"
 
 #include "Crypto.h"
+#include "ForwardedChain.h"
 #include "LogHandler.h"
 #include "SessionListJson.h"
-#include "ForwardedChain.h"
+#include "account/AccountActivity.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -185,6 +186,10 @@ void ApiRoutes::registerAll(Router& router)
                     authed([](ApiRoutes& api, const HttpRequest& r, const RouteParams&,
                               const AuthContext& w) { return api.mfaEnable(r, w); }));
     router.addAsync("POST", "/api/auth/mfa/disable", pooledAuthed(&ApiRoutes::mfaDisable));
+    router.addAsync("POST", "/api/auth/mfa/backup-codes", pooledAuthed(&ApiRoutes::newBackupCodes));
+    router.addAsync("GET", "/api/account/activity",
+                    authed([](ApiRoutes& api, const HttpRequest& r, const RouteParams&,
+                              const AuthContext& w) { return api.activity(r, w); }));
     router.addAsync("POST", "/api/auth/password", pooledAuthed(&ApiRoutes::changePassword));
     router.addAsync("GET", "/api/auth/me",
                     authed([](ApiRoutes& api, const HttpRequest&, const RouteParams&, const AuthContext& w) {
@@ -258,8 +263,13 @@ void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
     if (!login)
         return respond(errorOf(login));
     auto begun = m_s.service.beginLogin(*login, infoOf(request));
-    if (!begun)
-        return respond(errorOf(begun));
+    if (!begun) {
+        // Sign-in paused: what IT says to do (LOCKOUT_HELP_TEXT), whatever the email.
+        Error e = begun.error();
+        if (e.code == ErrorCode::RateLimited)
+            e.helpText = m_s.config.lockoutHelpText;
+        return respond(HttpResponse::error(e));
+    }
     // argon2id on a hashing thread; this worker serves other requests meanwhile and finishes the
     // sign-in when the check is done (in its own thread, under this request's id).
     auto attempt = std::make_shared<const LoginAttempt>(std::move(*begun));
@@ -477,6 +487,44 @@ void ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who, R
                 return errorOf(r);
             return HttpResponse::json(200, {{"success", true}});
         });
+}
+
+void ApiRoutes::newBackupCodes(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
+{
+    auto body = optionalBody(request);
+    if (!body)
+        return respond(errorOf(body));
+    // Missing fields are refused like wrong ones (403), as when turning two-step off.
+    auto password = json::optionalString(*body, "password", 1024);
+    if (!password)
+        return respond(errorOf(password));
+    auto code = json::optionalString(*body, "code", 64);
+    if (!code)
+        return respond(errorOf(code));
+    auto begun = m_s.mfa.beginNewBackupCodes(who, *password, infoOf(request));
+    checkPasswordThen(request, std::move(respond), std::move(begun),
+                      [this, code = code->trimmed()](const ReauthAttempt& attempt, bool passwordOk) {
+                          auto codes = m_s.mfa.finishNewBackupCodes(attempt, passwordOk, code);
+                          if (!codes)
+                              return errorOf(codes);
+                          nlohmann::json list = nlohmann::json::array();
+                          for (const QString& c : *codes)
+                              list.push_back(c.toStdString());
+                          return HttpResponse::json(200, {{"success", true}, {"backupCodes", list}});
+                      });
+}
+
+HttpResponse ApiRoutes::activity(const HttpRequest& request, const AuthContext& who)
+{
+    auto query = ActivityQuery::parse(request.query);
+    if (!query)
+        return errorOf(query);
+    auto page = AccountActivity(*m_s.db, m_s.service).page(who, *query);
+    if (!page)
+        return errorOf(page);
+    HttpResponse r = HttpResponse::json(200, *page);
+    r.setHeader("Cache-Control", "no-store");
+    return r;
 }
 
 void ApiRoutes::changePassword(const HttpRequest& request, const AuthContext& who, Router::Respond respond)

@@ -71,6 +71,8 @@ private:
     void mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse mfaEnable(const HttpRequest& request, const AuthContext& who);
     void mfaDisable(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
+    void newBackupCodes(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
+    HttpResponse activity(const HttpRequest& request, const AuthContext& who);
     void changePassword(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     HttpResponse me(const AuthContext& who);
     HttpResponse metrics(const HttpRequest& request);

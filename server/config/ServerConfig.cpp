@@ -29,33 +29,39 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("postgres://user:pass@host:5432/db or sqlite:///path/file.db. Default: an embedded "
                         "SQLite file in the data dir.")},
         {QStringLiteral("DATABASE_POOL_SIZE"), QStringLiteral("database-pool-size"), QStringLiteral("n"),
-         QStringLiteral("PostgreSQL connections per worker thread for the request path (default 2): concurrent "
-                        "requests pipeline their queries on them and commit together.")},
-        {QStringLiteral("DATABASE_QUERY_TIMEOUT_MS"), QStringLiteral("database-query-timeout-ms"), QStringLiteral("ms"),
-         QStringLiteral("Deadline of each PostgreSQL query on the request path (default 2000); past it the request "
-                        "gets 503 + Retry-After and the connection is replaced.")},
+         QStringLiteral(
+             "PostgreSQL connections per worker thread for the request path (default 2): concurrent "
+             "requests pipeline their queries on them and commit together.")},
+        {QStringLiteral("DATABASE_QUERY_TIMEOUT_MS"), QStringLiteral("database-query-timeout-ms"),
+         QStringLiteral("ms"),
+         QStringLiteral(
+             "Deadline of each PostgreSQL query on the request path (default 2000); past it the request "
+             "gets 503 + Retry-After and the connection is replaced.")},
         {QStringLiteral("REDIS_URL"), QStringLiteral("redis-url"), QStringLiteral("url"),
          QStringLiteral("redis://[:password@]host:6379/0. Unset: an in-process cache (single instance). "
                         "When Redis is down the server works from the database and reconnects by itself.")},
         {QStringLiteral("JWT_SECRET"), QString(), QString(),
-         QStringLiteral("The root secret, at least 32 bytes: the HS256 signing key and the other secret keys are "
-                        "derived from it (HKDF). Required with PostgreSQL; with the embedded default one is "
-                        "generated and kept in the data dir. Environment or config file only.")},
+         QStringLiteral(
+             "The root secret, at least 32 bytes: the HS256 signing key and the other secret keys are "
+             "derived from it (HKDF). Required with PostgreSQL; with the embedded default one is "
+             "generated and kept in the data dir. Environment or config file only.")},
         {QStringLiteral("JWT_SECRET_FILE"), QStringLiteral("jwt-secret-file"), QStringLiteral("path"),
          QStringLiteral("Read JWT_SECRET from this file instead.")},
         {QStringLiteral("JWT_KEYS_DIR"), QStringLiteral("jwt-keys-dir"), QStringLiteral("dir"),
-         QStringLiteral("Sign access tokens with Ed25519 (EdDSA) keys kept in this directory (shared by every instance; "
-                        "the first key is created on start; rotate with `keys rotate`); public keys at "
-                        "/.well-known/jwks.json. Unset: HS256 with JWT_SECRET.")},
+         QStringLiteral(
+             "Sign access tokens with Ed25519 (EdDSA) keys kept in this directory (shared by every instance; "
+             "the first key is created on start; rotate with `keys rotate`); public keys at "
+             "/.well-known/jwks.json. Unset: HS256 with JWT_SECRET.")},
         {QStringLiteral("ACCESS_TOKEN_TTL"), QStringLiteral("access-token-ttl"), QStringLiteral("seconds"),
          QStringLiteral("Access token lifetime (default 900).")},
         {QStringLiteral("REFRESH_TOKEN_TTL"), QStringLiteral("refresh-token-ttl"), QStringLiteral("seconds"),
          QStringLiteral("Absolute session lifetime; each refresh token is valid this long after login "
                         "(default 604800 = 7 days).")},
         {QStringLiteral("REFRESH_GRACE_SECONDS"), QStringLiteral("refresh-grace"), QStringLiteral("seconds"),
-         QStringLiteral("A refresh token presented again within this many seconds of its rotation (a client that "
-                        "lost the response) gets the same new pair; later, it counts as stolen and ends the session "
-                        "(default 10, 0-60).")},
+         QStringLiteral(
+             "A refresh token presented again within this many seconds of its rotation (a client that "
+             "lost the response) gets the same new pair; later, it counts as stolen and ends the session "
+             "(default 10, 0-60).")},
         {QStringLiteral("SESSION_IDLE_TIMEOUT"), QStringLiteral("idle-timeout"), QStringLiteral("seconds"),
          QStringLiteral("A session with no refresh or request for this long ends (default 43200 = 12 h).")},
         {QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("cleanup-interval"), QStringLiteral("seconds"),
@@ -71,7 +77,8 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("Where the embedded database and generated keys live (default "
                         "$XDG_DATA_HOME/ehr-sessions).")},
         {QStringLiteral("WORKER_THREADS"), QStringLiteral("threads"), QStringLiteral("n"),
-         QStringLiteral("HTTP worker threads, each with its own listener and connections (default: CPU count).")},
+         QStringLiteral(
+             "HTTP worker threads, each with its own listener and connections (default: CPU count).")},
         {QStringLiteral("HASHING_THREADS"), QStringLiteral("hashing-threads"), QStringLiteral("n"),
          QStringLiteral("Threads that check and hash passwords (argon2id), shared by all workers "
                         "(default: CPU count).")},
@@ -81,55 +88,80 @@ const QList<ConfigOption>& ServerConfig::options()
         {QStringLiteral("MAX_BODY_BYTES"), QStringLiteral("max-body-bytes"), QStringLiteral("bytes"),
          QStringLiteral("Largest accepted request body (default 65536); larger ones get 413.")},
         {QStringLiteral("HTTP_IDLE_TIMEOUT"), QStringLiteral("http-idle-timeout"), QStringLiteral("seconds"),
-         QStringLiteral("A connection that makes no progress for this long is closed: no request coming, or answers "
-                        "the client does not read (default 60).")},
-        {QStringLiteral("MAX_CONNECTIONS_PER_CLIENT"), QStringLiteral("max-connections-per-client"), QStringLiteral("n"),
-         QStringLiteral("Open connections allowed per client address (IPv6: per /64) across all workers; more get 429. "
-                        "Trusted proxies are exempt. 0: no cap (default 256).")},
+         QStringLiteral(
+             "A connection that makes no progress for this long is closed: no request coming, or answers "
+             "the client does not read (default 60).")},
+        {QStringLiteral("MAX_CONNECTIONS_PER_CLIENT"), QStringLiteral("max-connections-per-client"),
+         QStringLiteral("n"),
+         QStringLiteral(
+             "Open connections allowed per client address (IPv6: per /64) across all workers; more get 429. "
+             "Trusted proxies are exempt. 0: no cap (default 256).")},
         {QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("trusted-proxies"), QStringLiteral("cidrs"),
          QStringLiteral("Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For "
                         "is believed (default: none).")},
-        {QStringLiteral("TRUSTED_PROXY_HEADER"), QStringLiteral("trusted-proxy-header"), QStringLiteral("name"),
-         QStringLiteral("Header the trusted proxies write the client address into: X-Forwarded-For (default) or "
-                        "Forwarded (RFC 7239). Only that one is read; all its lines count.")},
-        {QStringLiteral("RATE_LIMIT_LOGIN_ACCOUNT"), QStringLiteral("rate-limit-login-account"), QStringLiteral("n/s"),
-         QStringLiteral("Failed logins allowed per account per window (default 10/900); then 429 with Retry-After.")},
+        {QStringLiteral("TRUSTED_PROXY_HEADER"), QStringLiteral("trusted-proxy-header"),
+         QStringLiteral("name"),
+         QStringLiteral(
+             "Header the trusted proxies write the client address into: X-Forwarded-For (default) or "
+             "Forwarded (RFC 7239). Only that one is read; all its lines count.")},
+        {QStringLiteral("RATE_LIMIT_LOGIN_ACCOUNT"), QStringLiteral("rate-limit-login-account"),
+         QStringLiteral("n/s"),
+         QStringLiteral(
+             "Failed logins allowed per account per window (default 10/900); then 429 with Retry-After.")},
         {QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("rate-limit-login-ip"), QStringLiteral("n/s"),
          QStringLiteral("Login attempts allowed per client address per window (default 100/60).")},
-        {QStringLiteral("RATE_LIMIT_MFA_ACCOUNT"), QStringLiteral("rate-limit-mfa-account"), QStringLiteral("n/s"),
+        {QStringLiteral("LOCKOUT_HELP_TEXT"), QStringLiteral("lockout-help-text"), QStringLiteral("text"),
+         QStringLiteral(
+             "What a person whose sign-in is paused by RATE_LIMIT_LOGIN_ACCOUNT or RATE_LIMIT_LOGIN_IP "
+             "should do, shown by the app and returned as helpText in the 429, e.g. \"Call the service "
+             "desk on 4444.\" At most 500 characters. Default: none.")},
+        {QStringLiteral("RATE_LIMIT_MFA_ACCOUNT"), QStringLiteral("rate-limit-mfa-account"),
+         QStringLiteral("n/s"),
          QStringLiteral("MFA code attempts allowed per account per window (default 5/300).")},
-        {QStringLiteral("DEVICE_CREDENTIAL_TTL"), QStringLiteral("device-credential-ttl"), QStringLiteral("seconds"),
-         QStringLiteral("Lifetime of the device credential a client gets at sign-in, renewed on each use (default "
-                        "7776000, 90 days). A client presenting one is not locked out by other clients' failures.")},
+        {QStringLiteral("DEVICE_CREDENTIAL_TTL"), QStringLiteral("device-credential-ttl"),
+         QStringLiteral("seconds"),
+         QStringLiteral(
+             "Lifetime of the device credential a client gets at sign-in, renewed on each use (default "
+             "7776000, 90 days). A client presenting one is not locked out by other clients' failures.")},
         {QStringLiteral("DEVICE_CREDENTIAL_MAX_FAILURES"), QStringLiteral("device-credential-max-failures"),
-         QStringLiteral("n"), QStringLiteral("Wrong passwords in a row that revoke a device credential (default 5).")},
-        {QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("rate-limit-refresh-session"), QStringLiteral("n/s"),
-         QStringLiteral("Refreshes allowed per session per window (default 30/60). Limits are shared through Redis.")},
+         QStringLiteral("n"),
+         QStringLiteral("Wrong passwords in a row that revoke a device credential (default 5).")},
+        {QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("rate-limit-refresh-session"),
+         QStringLiteral("n/s"),
+         QStringLiteral(
+             "Refreshes allowed per session per window (default 30/60). Limits are shared through Redis.")},
         {QStringLiteral("INTROSPECTION_CLIENTS"), QString(), QString(),
          QStringLiteral("Services allowed to call POST /api/sessions/introspect (RFC 7662) with HTTP Basic "
                         "credentials: id:secret[,id:secret...]; secrets of at least 16 characters.")},
         {QStringLiteral("CORS_ORIGINS"), QStringLiteral("cors-origins"), QStringLiteral("origins"),
-         QStringLiteral("Comma-separated exact origins (https://ehr.example.org) allowed to call the API from a "
-                        "browser. Default: none.")},
+         QStringLiteral(
+             "Comma-separated exact origins (https://ehr.example.org) allowed to call the API from a "
+             "browser. Default: none.")},
         {QStringLiteral("LOG_FORMAT"), QStringLiteral("log-format"), QStringLiteral("auto|text|json|journal"),
-         QStringLiteral("json: one JSON object per log line (for log shippers); journal: journald entries with "
-                        "structured fields (REQUEST_ID, EVENT, USER_ID, SESSION_ID). Default: auto, the journal "
-                        "when stderr is connected to it (under systemd), else text.")},
+         QStringLiteral(
+             "json: one JSON object per log line (for log shippers); journal: journald entries with "
+             "structured fields (REQUEST_ID, EVENT, USER_ID, SESSION_ID). Default: auto, the journal "
+             "when stderr is connected to it (under systemd), else text.")},
         {QStringLiteral("TLS_CERT_FILE"), QStringLiteral("tls-cert"), QStringLiteral("pem"),
-         QStringLiteral("Serve HTTPS with this PEM certificate chain (with TLS_KEY_FILE). Default: plain HTTP, for a "
-                        "TLS-terminating load balancer in front.")},
+         QStringLiteral(
+             "Serve HTTPS with this PEM certificate chain (with TLS_KEY_FILE). Default: plain HTTP, for a "
+             "TLS-terminating load balancer in front.")},
         {QStringLiteral("TLS_KEY_FILE"), QStringLiteral("tls-key"), QStringLiteral("pem"),
          QStringLiteral("The PEM private key (RSA or EC) of TLS_CERT_FILE.")},
         {QStringLiteral("GEOIP_DB"), QStringLiteral("geoip-db"), QStringLiteral("mmdb"),
-         QStringLiteral("A MaxMind-format city database (e.g. GeoLite2-City.mmdb) to show where sessions are. "
-                        "Unset: private addresses show \"Local network\", others nothing.")},
-        {QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("network-locations"), QStringLiteral("cidr=name;..."),
-         QStringLiteral("Names for the hospital's networks, shown instead of \"Local network\": "
-                        "CIDR=Name entries separated by ';', e.g. \"10.20.0.0/16=St Mary's, Ward 3;10.30.0.0/16="
-                        "Outpatients\". The most specific range wins. Default: none.")},
+         QStringLiteral(
+             "A MaxMind-format city database (e.g. GeoLite2-City.mmdb) to show where sessions are. "
+             "Unset: private addresses show \"Local network\", others nothing.")},
+        {QStringLiteral("NETWORK_LOCATIONS"), QStringLiteral("network-locations"),
+         QStringLiteral("cidr=name;..."),
+         QStringLiteral(
+             "Names for the hospital's networks, shown instead of \"Local network\": "
+             "CIDR=Name entries separated by ';', e.g. \"10.20.0.0/16=St Mary's, Ward 3;10.30.0.0/16="
+             "Outpatients\". The most specific range wins. Default: none.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
-         QStringLiteral("When set, GET /metrics requires Authorization: Bearer <token> from any address. Unset: "
-                        "/metrics answers only direct (not proxied) connections from loopback.")},
+         QStringLiteral(
+             "When set, GET /metrics requires Authorization: Bearer <token> from any address. Unset: "
+             "/metrics answers only direct (not proxied) connections from loopback.")},
         {QStringLiteral("JWT_ISSUER"), QStringLiteral("issuer"), QStringLiteral("iss"),
          QStringLiteral("The iss claim of access tokens (default ehr-sessions).")},
         {QStringLiteral("JWT_AUDIENCE"), QStringLiteral("audience"), QStringLiteral("aud"),
@@ -330,6 +362,9 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     c.metricsToken = v.value(QStringLiteral("METRICS_TOKEN")).toUtf8();
     c.jwtKeysDir = v.value(QStringLiteral("JWT_KEYS_DIR")).trimmed();
     c.geoipDatabase = v.value(QStringLiteral("GEOIP_DB")).trimmed();
+    c.lockoutHelpText = v.value(QStringLiteral("LOCKOUT_HELP_TEXT")).simplified();
+    if (c.lockoutHelpText.size() > 500)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("LOCKOUT_HELP_TEXT: at most 500 characters"));
     c.networkLocations = v.value(QStringLiteral("NETWORK_LOCATIONS")).trimmed();
     if (auto named = GeoLocator::parseNetworkLocations(c.networkLocations); !named)
         return fail(named.error());

@@ -72,6 +72,7 @@ struct ServerConfig
     QString tlsKeyFile;  // PEM private key (RSA or EC)
     QString geoipDatabase; // MaxMind-format .mmdb for session locations; empty: "Local network" or nothing
     QString networkLocations; // NETWORK_LOCATIONS: "CIDR=Name;..." shown instead of "Local network"
+    QString lockoutHelpText;  // LOCKOUT_HELP_TEXT: what to do when sign-in is paused (in the 429's body)
     QString jwtKeysDir;      // set: access tokens are EdDSA-signed with the keys in this directory
     QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"
     QString readyFile; // written with the base URL once listening (tests, supervisors)

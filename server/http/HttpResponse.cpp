@@ -50,8 +50,13 @@ HttpResponse HttpResponse::error(const Error& error)
     QString message = error.message;
     if (status >= 500 && error.code == ErrorCode::Internal)
         message = QStringLiteral("Internal error"); // details stay in the log, never in a response
-    HttpResponse r = json(status, nlohmann::json{{"error", std::string(errorCodeName(error.code))},
-                                                 {"message", message.toStdString()}});
+    nlohmann::json body{{"error", std::string(errorCodeName(error.code))},
+                        {"message", message.toStdString()}};
+    if (error.attemptsLeft >= 0)
+        body["attemptsLeft"] = error.attemptsLeft;
+    if (!error.helpText.isEmpty())
+        body["helpText"] = error.helpText.toStdString();
+    HttpResponse r = json(status, body);
     if (error.retryAfterSeconds > 0)
         r.setHeader(QByteArrayLiteral("Retry-After"), QByteArray::number(error.retryAfterSeconds));
     else if (status == 503 || status == 429)

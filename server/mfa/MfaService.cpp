@@ -208,15 +208,8 @@ Result<QStringList> MfaService::enable(const AuthContext& who, const QString& co
         return fail(r.error());
     if (auto r = d.users.enableTotp(user->id, user->totpPendingSecretEnc, *step, now); !r)
         return fail(r.error());
-    if (auto r = d.db.execute(QStringLiteral("DELETE FROM user_backup_codes WHERE user_id = ?"), {user->id}); !r)
+    if (auto r = storeBackupCodes(user->id, codes, now); !r)
         return fail(r.error());
-    for (const QString& c : codes) {
-        auto r = d.db.execute(
-            QStringLiteral("INSERT INTO user_backup_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)"),
-            {user->id, QString::fromLatin1(BackupCodes::seal(d.keys.backupCodePepper, c)), now});
-        if (!r)
-            return fail(r.error());
-    }
     if (auto r = tx.commit(); !r)
         return fail(r.error());
     d.audit.record(QStringLiteral("mfa_enabled"), actorOf(who.userId, who.sessionId, info));
@@ -251,6 +244,56 @@ Result<void> MfaService::finishDisable(const ReauthAttempt& attempt, bool passwo
     (void)d.db.execute(QStringLiteral("DELETE FROM user_backup_codes WHERE user_id = ?"), {user->id});
     d.audit.record(QStringLiteral("mfa_disabled"), actorOf(who.userId, who.sessionId, info));
     return {};
+}
+
+Result<void> MfaService::storeBackupCodes(const QString& userId, const QStringList& codes, qint64 now)
+{
+    if (auto r = d.db.execute(QStringLiteral("DELETE FROM user_backup_codes WHERE user_id = ?"), {userId});
+        !r)
+        return fail(r.error());
+    for (const QString& c : codes) {
+        auto r = d.db.execute(
+            QStringLiteral("INSERT INTO user_backup_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)"),
+            {userId, QString::fromLatin1(BackupCodes::seal(d.keys.backupCodePepper, c)), now});
+        if (!r)
+            return fail(r.error());
+    }
+    return {};
+}
+
+Result<ReauthAttempt> MfaService::beginNewBackupCodes(const AuthContext& who, const QString& password,
+                                                      const RequestInfo& info)
+{
+    auto current = currentUser(who);
+    if (!current)
+        return fail(current.error());
+    if (!current->mfaEnabled)
+        return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is not on"));
+    return d.sessions.beginReauth(who, password, info, "backup_codes_regenerate");
+}
+
+Result<QStringList> MfaService::finishNewBackupCodes(const ReauthAttempt& attempt, bool passwordOk,
+                                                     const QString& code)
+{
+    const AuthContext& who = attempt.who;
+    auto user = d.sessions.finishReauth(attempt, passwordOk);
+    if (!user)
+        return fail(user.error());
+    const AuditActor actor = actorOf(who.userId, who.sessionId, attempt.info);
+    if (auto r = hitMfaLimit(user->id, actor); !r)
+        return fail(r.error());
+    if (auto ok = secondFactor(*user, code, actor, "backup_codes_regenerate", ErrorCode::Forbidden); !ok)
+        return fail(ok.error());
+    const QStringList codes = BackupCodes::generate(10);
+    Transaction tx(d.db); // the old codes stop working exactly when the new ones are stored
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
+    if (auto r = storeBackupCodes(user->id, codes, d.clock.nowMs()); !r)
+        return fail(r.error());
+    if (auto r = tx.commit(); !r)
+        return fail(r.error());
+    d.audit.record(QStringLiteral("backup_codes_regenerated"), actor);
+    return codes;
 }
 
 Result<int> MfaService::remainingBackupCodes(const QString& userId)

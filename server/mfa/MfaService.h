@@ -63,6 +63,12 @@ public:
     [[nodiscard]] Result<void> finishDisable(const ReauthAttempt& attempt, bool passwordOk,
                                              const QString& code);
     [[nodiscard]] Result<int> remainingBackupCodes(const QString& userId);
+    /// New backup codes while 2FA stays on: the password (checked between the halves) and a
+    /// current code (or a backup code); the earlier backup codes stop working.
+    [[nodiscard]] Result<ReauthAttempt> beginNewBackupCodes(const AuthContext& who, const QString& password,
+                                                            const RequestInfo& info);
+    [[nodiscard]] Result<QStringList> finishNewBackupCodes(const ReauthAttempt& attempt, bool passwordOk,
+                                                           const QString& code);
 
     /// The second factor of a step-up (`action`: password_change) after the password was checked:
     /// nothing when `user` has 2FA off; else `code` must be a current TOTP code or an unused backup
@@ -81,6 +87,8 @@ private:
                               const char* context, ErrorCode wrongCodeError);
     Result<void> hitMfaLimit(const QString& userId, const AuditActor& actor);
     Result<UserRecord> currentUser(const AuthContext& who);
+    /// Replaces the user's backup codes with `codes` (stored hashed); inside the caller's transaction.
+    Result<void> storeBackupCodes(const QString& userId, const QStringList& codes, qint64 now);
 
     Deps d;
     SecretBox m_box;

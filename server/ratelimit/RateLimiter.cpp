@@ -109,6 +109,28 @@ Result<void> RateLimiter::evaluate(const QByteArray& scope, const QByteArray& su
     return verdict(counts, w, rule, count);
 }
 
+std::optional<int> RateLimiter::remaining(const QByteArray& scope, const QByteArray& subject,
+                                          const RateLimitRule& rule)
+{
+    if (rule.limit <= 0)
+        return std::nullopt;
+    const Window w = windowOf(scope, subject, rule);
+    QPair<qint64, qint64> counts{0, 0};
+    auto read = [&w, &counts](KeyValueStore& store) {
+        auto r = store.get({w.current, w.previous});
+        if (!r)
+            return false;
+        counts = qMakePair((*r)[0] ? (*r)[0]->toLongLong() : 0, (*r)[1] ? (*r)[1]->toLongLong() : 0);
+        return true;
+    };
+    if (!(m_shared && read(*m_shared)) && !read(m_local))
+        return std::nullopt;
+    // The same estimate verdict() judges by: what is left before the next event is refused.
+    const double elapsed = double(w.offsetMs) / double(w.windowMs);
+    const double weighted = double(counts.first) + double(counts.second) * (1.0 - elapsed);
+    return std::max(0, int(std::floor(double(rule.limit) - weighted)));
+}
+
 void RateLimiter::hitAsync(const QByteArray& scope, const QByteArray& subject, const RateLimitRule& rule,
                            std::function<void(Result<void>)> done)
 {

@@ -7,6 +7,7 @@
 #include <QByteArray>
 #include <QString>
 #include <functional>
+#include <optional>
 
 namespace ehrs {
 class Clock;
@@ -46,6 +47,11 @@ public:
     /// Checks without counting (e.g. failed logins are counted only when they fail).
     [[nodiscard]] Result<void> check(const QByteArray& scope, const QByteArray& subject,
                                      const RateLimitRule& rule);
+
+    /// Events still allowed for `scope`/`subject` in the current window (the sliding estimate,
+    /// rounded down, never below 0); nullopt when `rule` is unlimited or no count could be read.
+    [[nodiscard]] std::optional<int> remaining(const QByteArray& scope, const QByteArray& subject,
+                                               const RateLimitRule& rule);
 
     static QByteArray accountSubject(const QString& email);
     /// Subject of per-address limits: an IPv4 address as it is, an IPv6 address by its /64

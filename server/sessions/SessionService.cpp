@@ -161,6 +161,26 @@ Result<LoginAttempt> SessionService::beginLogin(const LoginRequest& request, con
     return attempt;
 }
 
+Error SessionService::loginRefused(const LoginAttempt& attempt) const
+{
+    // The last few wrong passwords before the account's limit pauses sign-in are counted down.
+    // Unknown emails, wrong passwords and disabled accounts share the count (countLoginFailure()
+    // keys it by the typed email), so the answer is the same for all three: no account oracle.
+    Error e = invalidCredentials();
+    if (attempt.device || !d.limiter)
+        return e; // a known device has its own budget, and no lock-out to announce
+    const std::optional<int> left = d.limiter->remaining(
+        "login-account", RateLimiter::accountSubject(attempt.request.email), d.config.loginPerAccount);
+    if (left && *left <= kAttemptsLeftShownFrom)
+        e.attemptsLeft = *left;
+    return e;
+}
+
+QString SessionService::placeOf(const QString& ipAddress) const
+{
+    return d.geo ? d.geo->locate(ipAddress) : QString();
+}
+
 void SessionService::countLoginFailure(const LoginAttempt& attempt, const QString& userId)
 {
     if (attempt.device) {
@@ -211,7 +231,7 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
         countLoginFailure(attempt, {});
         if (d.metrics)
             d.metrics->login("failure");
-        return fail(invalidCredentials());
+        return fail(loginRefused(attempt));
     }
     const UserRecord& u = *attempt.user;
     if (!passwordOk || u.disabled) {
@@ -222,7 +242,7 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
         countLoginFailure(attempt, u.id);
         if (d.metrics)
             d.metrics->login("failure");
-        return fail(invalidCredentials());
+        return fail(loginRefused(attempt));
     }
     if (d.hasher.needsRehash(u.passwordHash))
         upgradePasswordHash(u, request.password, info);

@@ -147,6 +147,10 @@ public:
     /// it is a live device credential of `userId`, else issues a new one. Empty when none could
     /// be stored (the sign-in stands).
     QString deviceCredentialAfterSignIn(const QString& userId, const QString& presented);
+    /// Where an address is, in words (NETWORK_LOCATIONS, GeoIP, "Local network"); empty if unknown.
+    QString placeOf(const QString& ipAddress) const;
+    /// A refused sign-in says how many attempts are left once this few or fewer are.
+    static constexpr int kAttemptsLeftShownFrom = 3;
 
 private:
     void refreshAgain(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt);
@@ -166,6 +170,9 @@ private:
     void inspectFromDatabase(const JwtClaims& claims, const QByteArray& accessHash, Done<JwtClaims> done);
     void countLoginFailure(const LoginAttempt& attempt, const QString& userId);
     void upgradePasswordHash(const UserRecord& u, const QString& password, const RequestInfo& info);
+    /// The answer to a refused sign-in: invalid credentials, with the attempts left before the
+    /// account's limit pauses sign-in when there are kAttemptsLeftShownFrom or fewer.
+    Error loginRefused(const LoginAttempt& attempt) const;
     /// Adds "place" (GeoLocator::locate()) to a sign-in's audit details, when there is one.
     void addPlace(nlohmann::json& details, const RequestInfo& info) const;
     /// `done`: see SessionCache::revoked() (without it, the cache is written before this returns).

@@ -18,11 +18,15 @@
 #include <QCommandLineParser>
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QFile>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTest>
+#include <QTreeWidget>
 #include <cstdio>
 
 using namespace ehrs::app;
@@ -52,6 +56,48 @@ int fail(const char* what)
     std::fprintf(stderr, "ehrs-app-screenshots: %s\n", what);
     return 1;
 }
+
+int extraScenes(MainWindow& window, const QDir& dir, const QString& password, const QString& handshake)
+{
+    // A dialog showing an error: "Sign out all other devices" with a mistyped password.
+    SessionsPage* sessions = window.sessionsPage();
+    sessions->confirmSignOutOthers();
+    auto* dialog = sessions->findChild<PasswordDialog*>(QStringLiteral("confirmSignOutOthers"));
+    if (!dialog || !waitFor([&] { return dialog->isVisible(); }))
+        return fail("the sign-out-others dialog did not open");
+    QTest::keyClicks(dialog->passwordField(), password + QStringLiteral("x"));
+    QTest::keyClick(dialog->passwordField(), Qt::Key_Return);
+    if (!waitFor([&] { return dialog->errorLabel()->isVisible(); }))
+        return fail("the dialog showed no error");
+    if (!save(dialog, dir.filePath(QStringLiteral("dialog-error.png"))))
+        return 1;
+    dialog->reject();
+
+    // The recent security activity, scrolled into view.
+    SecurityPage* security = window.securityPage();
+    QSignalSpy activity(security, &SecurityPage::activityLoaded);
+    window.tabs()->setCurrentWidget(security);
+    security->reloadActivity();
+    if (!activity.wait(10000) || activity.last().at(0).toInt() <= 0)
+        return fail("the recent activity did not load");
+    if (auto* scroll = security->findChild<QScrollArea*>())
+        scroll->ensureWidgetVisible(security->activityList(), 0, 0);
+    if (!save(&window, dir.filePath(QStringLiteral("activity.png"))))
+        return 1;
+
+    // Offline: the server stops under the running app, and the list says how old it is.
+    window.tabs()->setCurrentWidget(sessions);
+    QFile ready(handshake + QStringLiteral(".ready"));
+    if (!ready.open(QIODevice::WriteOnly))
+        return fail("cannot write the handshake file");
+    ready.close();
+    if (!waitFor([&] { return QFile::exists(handshake + QStringLiteral(".stopped")); }, 30000))
+        return fail("the server was not stopped");
+    QTest::mouseClick(sessions->refreshButton(), Qt::LeftButton);
+    if (!waitFor([&] { return sessions->isOffline(); }))
+        return fail("the app did not notice the server stopped");
+    return save(&window, dir.filePath(QStringLiteral("offline.png"))) ? 0 : 1;
+}
 } // namespace
 
 int main(int argc, char* argv[])
@@ -73,7 +119,13 @@ int main(int argc, char* argv[])
                                    QStringLiteral("name"), QStringLiteral("light"));
     const QCommandLineOption suffix(QStringLiteral("suffix"), QStringLiteral("file name suffix, e.g. -dark"),
                                     QStringLiteral("text"));
-    parser.addOptions({socket, server, email, password, out, theme, suffix});
+    // The states around the main screens: a dialog showing an error, the recent activity, and
+    // offline (the tool creates <handshake>.ready, waits for the caller to stop the server and
+    // create <handshake>.stopped, then reloads).
+    const QCommandLineOption extra(QStringLiteral("extra"),
+                                   QStringLiteral("render dialog-error, activity and offline instead"),
+                                   QStringLiteral("handshake"));
+    parser.addOptions({socket, server, email, password, out, theme, suffix, extra});
     parser.addHelpOption();
     parser.process(app);
     const QDir dir(parser.value(out));
@@ -106,6 +158,8 @@ int main(int argc, char* argv[])
     SessionsPage* sessions = window.sessionsPage();
     if (!waitFor([&] { return sessions->state() == SessionsPage::State::List; }))
         return fail("the session list did not load");
+    if (parser.isSet(extra))
+        return extraScenes(window, dir, parser.value(password), parser.value(extra));
     window.sessionModel()->refreshTimes();
     if (!save(&window, dir.filePath(QStringLiteral("sessions") + tail)))
         return 1;

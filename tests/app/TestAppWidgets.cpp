@@ -6,6 +6,7 @@
 #include "sessions/SessionDelegate.h"
 #include "sessions/SessionListModel.h"
 #include "shell/DeviceIcons.h"
+#include "shell/FocusRingStyle.h"
 #include "shell/PasswordDialog.h"
 #include "shell/Theme.h"
 
@@ -14,9 +15,11 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
+#include <QVBoxLayout>
 
 using namespace ehrs;
 using namespace ehrs::app;
@@ -53,6 +56,8 @@ private Q_SLOTS:
     void renameSitsInOneColumnOnEveryRow();
     void narrowRowsKeepTheTimeLineWhole();
     void renameStartsFromTheShownName();
+    void focusedButtonHasAStrongRing();
+    void tabReachesTheRowButtons();
 };
 
 void TestAppWidgets::deviceIconsExistForEveryType_data()
@@ -332,6 +337,132 @@ void TestAppWidgets::renameStartsFromTheShownName()
     QCoreApplication::processEvents();
     QCOMPARE(rename.size(), 0);
     QCOMPARE(model.index(1).data(SessionListModel::CustomNameRole).toString(), QString());
+}
+
+namespace {
+/// Pixels of `img` at `points` that are exactly `colour`.
+int countColour(const QImage& img, const QList<QPoint>& points, const QColor& colour)
+{
+    int n = 0;
+    for (const QPoint& p : points)
+        n += img.pixelColor(p) == colour;
+    return n;
+}
+} // namespace
+
+void TestAppWidgets::focusedButtonHasAStrongRing()
+{
+    // The report: "focus outlines on buttons are faint" (Fusion's one-pixel tint).
+    Theme::apply(*qApp, ThemeMode::Light);
+    QWidget window;
+    auto* layout = new QVBoxLayout(&window);
+    auto* first = new QPushButton(QStringLiteral("Refresh"), &window);
+    auto* second = new QPushButton(QStringLiteral("Sign out all other devices"), &window);
+    layout->addWidget(first);
+    layout->addWidget(second);
+    window.show();
+    QApplication::setActiveWindow(&window);
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    first->setFocus(Qt::TabFocusReason);
+    QTRY_VERIFY(first->hasFocus());
+    const QColor accent = window.palette().color(QPalette::Active, QPalette::Highlight);
+    // Two pixels deep on every side of the focused button, none on the other one.
+    const auto ring = [](const QSize& size) {
+        QList<QPoint> points;
+        const int midX = size.width() / 2, midY = size.height() / 2;
+        for (int i = 0; i < FocusRingStyle::kRingWidth; ++i)
+            points << QPoint(i, midY) << QPoint(size.width() - 1 - i, midY) << QPoint(midX, i)
+                   << QPoint(midX, size.height() - 1 - i);
+        return points;
+    };
+    const QImage focused = first->grab().toImage();
+    const QImage other = second->grab().toImage();
+    QCOMPARE(countColour(focused, ring(focused.size()), accent), 4 * FocusRingStyle::kRingWidth);
+    QCOMPARE(countColour(other, ring(other.size()), accent), 0);
+}
+
+void TestAppWidgets::tabReachesTheRowButtons()
+{
+    Theme::apply(*qApp, ThemeMode::Light);
+    SessionListModel model;
+    model.setSessions({session(QStringLiteral("me"), QStringLiteral("laptop"), true),
+                       session(QStringLiteral("phone"), QStringLiteral("mobile"))});
+    QWidget window;
+    auto* layout = new QVBoxLayout(&window);
+    auto* before = new QPushButton(QStringLiteral("Before"), &window);
+    auto* view = new QListView(&window);
+    auto* after = new QPushButton(QStringLiteral("After"), &window);
+    auto* delegate = new SessionDelegate(view);
+    view->setItemDelegate(delegate);
+    view->setModel(&model);
+    layout->addWidget(before);
+    layout->addWidget(view);
+    layout->addWidget(after);
+    window.resize(760, 420);
+    window.show();
+    QApplication::setActiveWindow(&window);
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    QSignalSpy revoke(delegate, &SessionDelegate::revokeClicked);
+    QSignalSpy rename(delegate, &SessionDelegate::renameClicked);
+    view->setCurrentIndex(model.index(1));
+    view->setFocus(Qt::TabFocusReason);
+    QTRY_VERIFY(view->hasFocus());
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::None);
+
+    // Tab: the row's Rename, then its Sign out, painted with the focus ring, and said.
+    QTest::keyClick(view, Qt::Key_Tab);
+    QVERIFY(view->hasFocus());
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::Rename);
+    QVERIFY2(view->accessibleDescription().startsWith(QStringLiteral("Rename “mobile-device” button")),
+             qPrintable(view->accessibleDescription()));
+    QTest::keyClick(view, Qt::Key_Tab);
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::Revoke);
+    QVERIFY(view->accessibleDescription().startsWith(QStringLiteral("Sign out “mobile-device” button")));
+    {
+        QStyleOptionViewItem option;
+        option.initFrom(view);
+        option.rect = view->visualRect(model.index(1));
+        const QRect button = delegate->buttonRect(option, model.index(1), SessionDelegate::Button::Revoke);
+        const QImage img = view->viewport()->grab().toImage();
+        const qreal dpr = img.devicePixelRatio();
+        const QColor accent = view->palette().color(QPalette::Active, QPalette::Highlight);
+        const QPoint left(int(button.left() * dpr), int(button.center().y() * dpr));
+        QCOMPARE(img.pixelColor(left), accent);
+        QCOMPARE(img.pixelColor(left + QPoint(1, 0)), accent);
+    }
+    // Enter (or Space) presses it.
+    QTest::keyClick(view, Qt::Key_Return);
+    QCOMPARE(revoke.size(), 1);
+    QCOMPARE(revoke.at(0).at(0).toModelIndex().row(), 1);
+    // Tab again: out of the list to the next control; Shift+Tab comes back to the row.
+    QTest::keyClick(view, Qt::Key_Tab);
+    QTRY_VERIFY(after->hasFocus());
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::None);
+    QTest::keyClick(after, Qt::Key_Backtab);
+    QTRY_VERIFY(view->hasFocus());
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::None);
+
+    // This device's row has Rename only; an arrow key hands the keys back to the rows.
+    view->setCurrentIndex(model.index(0));
+    QTest::keyClick(view, Qt::Key_Tab);
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::Rename);
+    QTest::keyClick(view, Qt::Key_Space);
+    QCOMPARE(rename.size(), 1);
+    QCOMPARE(rename.at(0).at(0).toModelIndex().row(), 0);
+    QTest::keyClick(view, Qt::Key_Down);
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::None);
+    QCOMPARE(view->currentIndex().row(), 1);
+    QTest::keyClick(view, Qt::Key_Up);
+    QTest::keyClick(view, Qt::Key_Tab);
+    QCOMPARE(delegate->focusedButton(), SessionDelegate::Button::Rename);
+    QTest::keyClick(view, Qt::Key_Tab);
+    QTRY_VERIFY(after->hasFocus());
+
+    // Assistive technology hears what the keys do on each row.
+    QVERIFY(
+        model.index(1).data(Qt::AccessibleDescriptionRole).toString().contains(QStringLiteral("Sign out")));
+    QVERIFY(
+        !model.index(0).data(Qt::AccessibleDescriptionRole).toString().contains(QStringLiteral("Sign out")));
 }
 
 QTEST_MAIN(TestAppWidgets)

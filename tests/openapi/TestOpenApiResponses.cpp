@@ -163,8 +163,21 @@ private Q_SLOTS:
         const QString code = Totp::code(*secret, QDateTime::currentSecsSinceEpoch());
         auto enabled = call("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access2);
         QCOMPARE(enabled.status, 200);
-        const auto backupCodes = enabled.json["backupCodes"];
+        auto backupCodes = enabled.json["backupCodes"];
         QVERIFY(backupCodes.size() >= 3);
+        // New backup codes (2FA stays on); the later steps use the new ones.
+        QCOMPARE(call("POST", "/api/auth/mfa/backup-codes",
+                      {{"password", "wrong password!"}, {"code", backupCodes[0].get<std::string>()}}, access2)
+                     .status,
+                 403);
+        QCOMPARE(call("POST", "/api/auth/mfa/backup-codes", {{"password", kPassword.toStdString()}}).status,
+                 401);
+        auto renewed = call(
+            "POST", "/api/auth/mfa/backup-codes",
+            {{"password", kPassword.toStdString()}, {"code", backupCodes[0].get<std::string>()}}, access2);
+        QCOMPARE(renewed.status, 200);
+        backupCodes = renewed.json["backupCodes"];
+        QCOMPARE(backupCodes.size(), size_t(10));
         QCOMPARE(call("POST", "/api/auth/mfa/enable", {{"code", code.toStdString()}}, access2).status, 409);
         QCOMPARE(call("POST", "/api/auth/mfa/setup", {{"password", kPassword.toStdString()}}, access2).status,
                  409);
@@ -192,6 +205,16 @@ private Q_SLOTS:
                       access3)
                      .status,
                  200);
+
+        // The account's recent security activity.
+        QCOMPARE(call("GET", "/api/account/activity", nullptr, access3).status, 200);
+        QCOMPARE(
+            callAt("GET", "/api/account/activity", "/api/account/activity?limit=1", nullptr, access3).status,
+            200);
+        QCOMPARE(
+            callAt("GET", "/api/account/activity", "/api/account/activity?limit=0", nullptr, access3).status,
+            400);
+        QCOMPARE(call("GET", "/api/account/activity").status, 401);
 
         // Password change (ends the other sessions).
         QCOMPARE(call("POST", "/api/auth/password", {{"currentPassword", kPassword.toStdString()}}, access3)
