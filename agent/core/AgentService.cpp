@@ -368,7 +368,8 @@ void AgentService::endedByServer(const QString& reason, const QString& message)
 {
     if (!m_account)
         return;
-    signOut(reason, message, true);
+    const bool ownLogout = reason == u"logout";
+    signOut(reason, ownLogout ? QStringLiteral("signed out by the user") : message, !ownLogout);
 }
 
 void AgentService::checkSessions()

@@ -18,6 +18,13 @@ SessionEventWatcher::SessionEventWatcher(AgentService& service, QNetworkAccessMa
     : QObject(parent), m_service(service), m_client(network)
 {
     connect(&m_service, &AgentService::stateChanged, this, &SessionEventWatcher::sync);
+    // A stream refused for its token (expired, replaced) comes back with the new one at once
+    // rather than after its back-off.
+    connect(&m_service, &AgentService::eventOccurred, this, [this](const ipc::Event& e) {
+        if (std::holds_alternative<ipc::TokenRefreshedEvent>(e) && m_client.isRunning() &&
+            !m_client.isConnected())
+            m_client.reconnectNow();
+    });
     connect(&m_client, &EventStreamClient::eventReceived, this, &SessionEventWatcher::onEvent);
     connect(&m_client, &EventStreamClient::refused, this, &SessionEventWatcher::onRefused);
     connect(&m_client, &EventStreamClient::connectedChanged, this, [this](bool up) {
@@ -62,9 +69,12 @@ void SessionEventWatcher::onEvent(const QByteArray& type, const nlohmann::json& 
     } else if (type == "revoked") {
         const std::string reason = text(data, "reason");
         qCWarning(lcAgent) << "the server ended this session:" << reason.c_str();
-        m_service.endedByServer(reason == "refresh_token_reused" ? QStringLiteral("refresh_token_reused")
-                                                                 : QStringLiteral("session_revoked"),
-                                QString::fromStdString(text(data, "message")));
+        // A logout of this session is this agent's own (its logout() may still be waiting for the
+        // server's answer): the same reason, so nobody is told "ended from another device".
+        const QString why = reason == "refresh_token_reused" ? QStringLiteral("refresh_token_reused")
+                            : reason == "logout"             ? QStringLiteral("logout")
+                                                             : QStringLiteral("session_revoked");
+        m_service.endedByServer(why, QString::fromStdString(text(data, "message")));
     } else if (type == "session-created" || type == "session-ended" || type == "session-renamed") {
         m_service.accountChanged(AgentService::AccountChange::Sessions);
     } else if (type == "mfa-changed") {
