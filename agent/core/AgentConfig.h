@@ -17,6 +17,9 @@ struct AgentConfig
 {
     QUrl defaultServerUrl;
     bool notifyNewSignIns = true;
+    /// Keep the server's account event stream open while signed in (SessionEventWatcher): the
+    /// agent learns of its own session's end at once. Unit tests with a fake server turn it off.
+    bool watchServerEvents = true;
     /// Sent with every login so the server lists this device properly.
     DeviceInfo deviceInfo;
     /// Test hook (EHRS_AGENT_TEST_CRASH_AFTER_ROTATION=1): _exit() right after a refresh response

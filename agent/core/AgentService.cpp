@@ -7,6 +7,7 @@
 #include "ServerUrl.h"
 #include "core/Clock.h"
 #include "refresh/RefreshScheduler.h"
+#include "refresh/SessionEventWatcher.h"
 #include "storage/TokenStore.h"
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,8 @@ AgentService::AgentService(TokenStore& store, ServerClient& server, RefreshSched
     connect(&m_watcher, &SessionWatcher::sessionEnded, this, [this](const Error& e) {
         signOut(QString::fromLatin1(errorCodeName(e.code).data()), e.message, true);
     });
+    if (m_config.watchServerEvents)
+        m_eventWatcher = std::make_unique<SessionEventWatcher>(*this, m_server.network());
 }
 
 AgentService::~AgentService()
@@ -132,18 +135,37 @@ QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
                                       QStringLiteral("signed out (%1): %2").arg(m_signedOutReason, m_lastError))));
         return readyFuture(R(fail(ErrorCode::Unauthenticated, QStringLiteral("not signed in"))));
     }
-    qint64 needMs = minValidSeconds > 0 ? qint64(minValidSeconds) * 1000
-                                        : std::min(kDefaultMinValidityMs, m_accessLifetimeMs / 5);
-    needMs = std::min(needMs, m_accessLifetimeMs > 0 ? m_accessLifetimeMs / 2 : needMs);
+    // An explicit minValidSeconds is a promise to the caller (issue 13): never a token with less
+    // left. The default margin is the agent's own and adapts to short lifetimes.
+    const bool promised = minValidSeconds > 0;
+    qint64 needMs =
+        promised ? qint64(minValidSeconds) * 1000 : std::min(kDefaultMinValidityMs, m_accessLifetimeMs / 5);
+    if (!promised)
+        needMs = std::min(needMs, m_accessLifetimeMs > 0 ? m_accessLifetimeMs / 2 : needMs);
     if (!m_accessToken.isEmpty() && remainingValidityMs() > needMs)
         return readyFuture(R(ipc::TokenReply{m_accessToken, m_accessExpiresAt}));
 
-    return refresh().then(this, [this](const Result<QString>& refreshed) -> R {
-        if (refreshed)
+    return refresh().then(this, [this, promised, needMs](const Result<QString>& refreshed) -> R {
+        const qint64 left = remainingValidityMs();
+        if (refreshed) {
+            if (left >= needMs || !promised)
+                return ipc::TokenReply{m_accessToken, m_accessExpiresAt};
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("the server's access tokens live %1 s, less than the %2 s asked for")
+                            .arg(m_accessLifetimeMs / 1000)
+                            .arg(needMs / 1000));
+        }
+        // The refresh failed, but the token in hand may still be good for what was asked.
+        const qint64 floorMs = promised ? needMs : 1000;
+        if (m_account && !m_accessToken.isEmpty() && left >= floorMs)
             return ipc::TokenReply{m_accessToken, m_accessExpiresAt};
-        // The refresh failed, but the token in hand may still be good for a while: better than nothing.
-        if (m_account && !m_accessToken.isEmpty() && remainingValidityMs() > 1000)
-            return ipc::TokenReply{m_accessToken, m_accessExpiresAt};
+        if (m_account && !m_accessToken.isEmpty())
+            return fail(refreshed.error().code,
+                        QStringLiteral("could not refresh in time (%1); the current token has %2 s left, "
+                                       "less than the %3 s asked for")
+                            .arg(refreshed.error().message)
+                            .arg(std::max<qint64>(0, left / 1000))
+                            .arg(floorMs / 1000));
         return fail(refreshed.error());
     });
 }
@@ -274,7 +296,7 @@ void AgentService::announceTokens()
     // The common end of a sign-in and a refresh, once the new pair is in effect: subscribers get
     // the token, and the account's other sessions are looked at again.
     Q_EMIT eventOccurred(ipc::TokenRefreshedEvent{m_accessToken, m_accessExpiresAt});
-    if (m_account)
+    if (m_account && !m_pushConnected) // otherwise the event stream says when to look
         m_watcher.check(*m_account, m_accessToken);
 }
 
@@ -313,6 +335,32 @@ QFuture<void> AgentService::signOut(const QString& reason, const QString& messag
             gone->finish();
         });
     return gone->future();
+}
+
+void AgentService::accountChanged(AccountChange change)
+{
+    if (!m_account || m_accessToken.isEmpty())
+        return;
+    switch (change) {
+    case AccountChange::Sessions:
+        return m_watcher.checkSessions(*m_account, m_accessToken);
+    case AccountChange::Mfa:
+        return m_watcher.checkMfa(*m_account, m_accessToken);
+    case AccountChange::Password:
+        qCInfo(lcAgent) << "the account's password was changed";
+        Q_EMIT securityNotice(QStringLiteral("Password changed"),
+                              QStringLiteral("The password of %1 was changed.\nNot you? Contact IT now.")
+                                  .arg(m_account->email));
+        return;
+    }
+}
+
+void AgentService::endedByServer(const QString& reason, const QString& message)
+{
+    if (!m_account)
+        return;
+    const bool ownLogout = reason == u"logout";
+    (void)signOut(reason, ownLogout ? QStringLiteral("signed out by the user") : message, !ownLogout);
 }
 
 Result<void> AgentService::checkTransport(const QUrl& server, bool allowInsecureHttp)

@@ -25,6 +25,7 @@ namespace ehrs::agent {
 
 class Clock;
 class RefreshScheduler;
+class SessionEventWatcher;
 class TokenStore;
 
 /// The agent's state machine: who is signed in, the in-memory access token, refresh with
@@ -68,6 +69,17 @@ public:
     /// Single-flight refresh: at most one request to the server; every caller's future resolves
     /// with its outcome (the new access token).
     QFuture<Result<QString>> refresh();
+
+    // Fed by the server's account event stream (SessionEventWatcher).
+    enum class AccountChange { Sessions, Mfa, Password };
+    /// Something changed on the account elsewhere: look (the session list, 2FA state) and tell.
+    void accountChanged(AccountChange change);
+    /// The server said this session ended: sign out now (keychain entry removed, clients told).
+    void endedByServer(const QString& reason, const QString& message);
+    /// While the stream is connected the session list is not polled after each refresh.
+    void setPushConnected(bool connected) { m_pushConnected = connected; }
+    /// The access token in hand (memory only), for the event stream; empty when there is none.
+    QString pushToken() const { return m_accessToken; }
 
     State state() const { return m_state; }
     bool isSignedIn() const { return m_account.has_value(); }
@@ -122,6 +134,8 @@ private:
     bool m_starting = false;
     std::vector<std::function<void()>> m_afterStart; // requests that arrived while the store loads
     bool m_loginInProgress = false;
+    bool m_pushConnected = false;
+    std::unique_ptr<SessionEventWatcher> m_eventWatcher; // null with AgentConfig::watchServerEvents off
 };
 
 } // namespace ehrs::agent

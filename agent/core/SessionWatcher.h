@@ -27,8 +27,12 @@ public:
     /// Forgets what it has seen, and drops the answers still on their way (a sign-out, another
     /// account): the next check only learns the current state.
     void reset();
-    /// Asks the server now, with the account's current access token.
+    /// Asks the server now, with the account's current access token: both of the below.
     void check(const StoredAccount& account, const QString& accessToken);
+    /// The session list alone (the event stream said the account's sessions changed).
+    void checkSessions(const StoredAccount& account, const QString& accessToken);
+    /// The two-step verification state alone.
+    void checkMfa(const StoredAccount& account, const QString& accessToken);
 
 Q_SIGNALS:
     void eventOccurred(const ehrs::ipc::Event& event);
@@ -37,9 +41,6 @@ Q_SIGNALS:
     void sessionEnded(const ehrs::Error& error);
 
 private:
-    void checkSessions(const StoredAccount& account, const QString& accessToken);
-    void checkMfa(const StoredAccount& account, const QString& accessToken);
-
     ServerClient& m_server;
     quint64 m_generation = 0;
     QSet<QString> m_knownSessions;

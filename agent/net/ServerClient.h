@@ -43,6 +43,8 @@ public:
     };
     QFuture<Result<MfaState>> mfaState(const QUrl& server, const QString& accessToken);
 
+    /// The manager the calls go through (the account event stream shares it).
+    QNetworkAccessManager& network() const { return m_network; }
     /// Per-request transfer timeout; a hung server must not hold a refresh forever.
     void setTimeoutMs(int ms) { m_timeoutMs = ms; }
 

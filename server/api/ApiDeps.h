@@ -22,6 +22,7 @@
 namespace ehrs::server {
 
 class ApiRoutes;
+class EventStreams;
 
 /// What the HTTP API of one worker thread uses, and nothing more. The wiring (server/wiring/)
 /// fills it in from the process's shared state and the thread's services, so that api/ knows
@@ -48,6 +49,8 @@ struct ApiDeps
     /// database connection), created on first use, null if they cannot be; work that waits on
     /// synchronous SQL runs there (ApiRoutes::onPool()). Empty on those routes themselves.
     std::function<ApiRoutes*()> poolRoutes = {};
+    /// On an HTTP worker: its account event streams (GET /api/sessions/events); null elsewhere.
+    EventStreams* eventStreams = nullptr;
 };
 
 } // namespace ehrs::server

@@ -6,6 +6,8 @@
 #include "LogHandler.h"
 #include "SessionListJson.h"
 #include "account/AccountActivity.h"
+#include "ForwardedChain.h"
+#include "api/EventStreams.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -201,6 +203,14 @@ void ApiRoutes::registerAll(Router& router)
     router.addAsync("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
         refresh(r, std::move(respond));
     });
+    router.addAsync("GET", "/api/sessions/events",
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) {
+                        if (!m_s.eventStreams)
+                            return respond(HttpResponse::error(
+                                Error{ErrorCode::Unavailable, QStringLiteral("No event streams here"), 5}));
+                        m_s.eventStreams->open(r, w, std::move(respond));
+                    }));
     router.addAsync("GET", "/api/sessions",
                     authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
                                        Router::Respond respond) { listSessions(r, w, std::move(respond)); }));

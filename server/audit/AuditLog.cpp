@@ -25,7 +25,14 @@ void AuditLog::record(const QString& event, const AuditActor& actor, const nlohm
                            nullable(actor.userAgent.left(512)), QString::fromStdString(d)});
     if (!r)
         qCWarning(lcAudit) << "could not write audit event" << event << ":" << r.error().message;
+    committed(event, actor, details);
+}
+
+void AuditLog::committed(const QString& event, const AuditActor& actor, const nlohmann::json& details)
+{
     announce(event, actor);
+    if (m_observer)
+        m_observer(event, actor, details);
 }
 
 void AuditLog::announce(const QString& event, const AuditActor& actor)

@@ -20,6 +20,7 @@ struct AuthContext
     QString sessionId;
     QByteArray accessHash;
     qint64 tokenExpiresAt = 0; // seconds
+    qint64 tokenIssuedAt = 0;  // seconds
 };
 
 } // namespace ehrs::server

@@ -31,12 +31,16 @@ void LiveSessionTable::markRevoked(const QString& sessionId, qint64 nowMs)
     e.checkedAtMs = nowMs;
 }
 
-void LiveSessionTable::markRotated(const QString& sessionId, const QByteArray& newAccessHash)
+void LiveSessionTable::markRotated(const QString& sessionId, const QByteArray& newAccessHash, qint64 nowMs)
 {
     QWriteLocker lock(&m_lock);
     auto it = m_entries.find(sessionId);
     if (it == m_entries.end() || it->revoked)
         return;
+    if (it->accessHash != newAccessHash) {
+        it->previousAccessHash = it->accessHash;
+        it->rotatedAtMs = nowMs;
+    }
     it->accessHash = newAccessHash;
     it->confirmed = false;
 }

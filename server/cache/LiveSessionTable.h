@@ -25,6 +25,8 @@ public:
         bool confirmed = true;  // the current pair has been used (previous refresh token retired)
         qint64 checkedAtMs = 0; // last time the database confirmed the entry
         qint64 touchedAtMs = 0; // last time last_activity_at was written
+        QByteArray previousAccessHash; // the one the last rotation replaced, accepted until
+        qint64 rotatedAtMs = 0;        // rotatedAtMs + SessionCache::kRotationOverlapMs
     };
 
     explicit LiveSessionTable(qsizetype maxEntries = 1'000'000) : m_maxEntries(maxEntries) {}
@@ -34,7 +36,7 @@ public:
     void remember(const QString& sessionId, const Entry& entry);
     /// Feed events.
     void markRevoked(const QString& sessionId, qint64 nowMs);
-    void markRotated(const QString& sessionId, const QByteArray& newAccessHash);
+    void markRotated(const QString& sessionId, const QByteArray& newAccessHash, qint64 nowMs);
     void markTouched(const QString& sessionId, qint64 nowMs);
     void clear();
     qsizetype size() const;

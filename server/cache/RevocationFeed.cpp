@@ -35,6 +35,9 @@ void RevocationFeed::start()
     options.clientName = "ehrs-revocation-feed";
     m_subscriber = new AsyncRedis(m_endpoint, options);
     m_subscriber->moveToThread(m_thread.get());
+    options.clientName = "ehrs-event-publisher";
+    m_publisher = new AsyncRedis(m_endpoint, options);
+    m_publisher->moveToThread(m_thread.get());
     m_thread->start();
     AsyncRedis* subscriber = m_subscriber;
     QMetaObject::invokeMethod(
@@ -52,12 +55,34 @@ void RevocationFeed::stop()
     if (!m_thread)
         return;
     AsyncRedis* subscriber = std::exchange(m_subscriber, nullptr);
+    AsyncRedis* publisher = std::exchange(m_publisher, nullptr);
     QMetaObject::invokeMethod(
-        subscriber, [subscriber] { delete subscriber; }, Qt::BlockingQueuedConnection);
+        subscriber,
+        [subscriber, publisher] {
+            delete subscriber;
+            delete publisher;
+        },
+        Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
     m_thread.reset();
     m_up = false;
+}
+
+void RevocationFeed::publish(const QByteArray& message)
+{
+    if (!m_publisher)
+        return;
+    AsyncRedis* publisher = m_publisher;
+    QMetaObject::invokeMethod(
+        publisher,
+        [publisher, message] {
+            publisher->command({"PUBLISH", kChannel, message}, publisher, [](Result<RedisReply> r) {
+                if (!r)
+                    qCWarning(lcCache) << "could not publish an account event:" << r.error().message;
+            });
+        },
+        Qt::QueuedConnection);
 }
 
 QByteArray RevocationFeed::revokeMessage(const QString& sessionId)
@@ -78,6 +103,8 @@ void RevocationFeed::handleState(bool up)
         m_up.store(true, std::memory_order_release);
         ++m_connects;
         qCInfo(lcCache) << "revocation feed subscribed";
+        if (m_listener)
+            m_listener("resync", {});
         return;
     }
     m_up.store(false, std::memory_order_release);
@@ -87,10 +114,15 @@ void RevocationFeed::handleState(bool up)
 void RevocationFeed::handleMessage(const QByteArray& payload)
 {
     const QList<QByteArray> parts = payload.split(' ');
-    if (parts.size() == 2 && parts[0] == "revoke")
+    if (parts.size() == 2 && parts[0] == "revoke") {
         m_table.markRevoked(QString::fromLatin1(parts[1]), nowMs());
-    else if (parts.size() == 3 && parts[0] == "rotate")
-        m_table.markRotated(QString::fromLatin1(parts[1]), parts[2]);
+        if (m_listener)
+            m_listener("revoke", QString::fromLatin1(parts[1]));
+    } else if (parts.size() == 2 && parts[0] == "user") {
+        if (m_listener)
+            m_listener("user", QString::fromLatin1(parts[1]));
+    } else if (parts.size() == 3 && parts[0] == "rotate")
+        m_table.markRotated(QString::fromLatin1(parts[1]), parts[2], nowMs());
     else
         qCWarning(lcCache) << "ignoring malformed revocation event";
 }

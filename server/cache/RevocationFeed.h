@@ -7,6 +7,7 @@
 #include <QByteArray>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 
 class QThread;
@@ -31,6 +32,15 @@ public:
     RevocationFeed(const RevocationFeed&) = delete;
     RevocationFeed& operator=(const RevocationFeed&) = delete;
 
+    /// Who else hears the channel: the account event hub, told `user <id>` (an account changed,
+    /// EventHub::userMessage), `revoke <id>` (a session ended) and `resync` (subscribed again:
+    /// announcements may have been missed). Called on the feed's thread; set before start().
+    using EventListener = std::function<void(const QByteArray& kind, const QString& id)>;
+    void setEventListener(EventListener listener) { m_listener = std::move(listener); }
+    /// Publishes `message` on the channel from this feed's own connection: from any thread, without
+    /// waiting; best effort (lost while Redis is down, as the listeners' resync covers).
+    void publish(const QByteArray& message);
+
     void start();
     void stop();
     bool isUp() const { return m_up.load(std::memory_order_acquire); }
@@ -50,6 +60,8 @@ private:
     std::atomic<int> m_connects{0};
     std::unique_ptr<QThread> m_thread;
     AsyncRedis* m_subscriber = nullptr; // lives on m_thread
+    AsyncRedis* m_publisher = nullptr;  // lives on m_thread
+    EventListener m_listener;
 };
 
 } // namespace ehrs::server

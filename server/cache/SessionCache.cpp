@@ -7,6 +7,20 @@
 #include <QDateTime>
 
 namespace ehrs::server {
+namespace {
+// "rotated:<ms>" (the rotation's time), or "rotated" as written by earlier versions.
+SessionCache::AccessState deadState(const QByteArray& value)
+{
+    if (!value.startsWith("rotated"))
+        return SessionCache::AccessState::Revoked;
+    bool ok = false;
+    const qint64 at = value.mid(8).toLongLong(&ok);
+    if (value.size() > 8 && value[7] == ':' && ok &&
+        QDateTime::currentMSecsSinceEpoch() - at <= SessionCache::kRotationOverlapMs)
+        return SessionCache::AccessState::RecentlyRotated;
+    return SessionCache::AccessState::Rotated;
+}
+} // namespace
 
 void PendingInvalidations::add(const QList<KeyValueStore::Write>& writes)
 {
@@ -49,8 +63,7 @@ void SessionCache::checkAccess(const QByteArray& accessHash, std::function<void(
                          if (!values)
                              return done(AccessState::Unknown);
                          if ((*values)[0])
-                             return done(*(*values)[0] == "rotated" ? AccessState::Rotated
-                                                                    : AccessState::Revoked);
+                             return done(deadState(*(*values)[0]));
                          // A positive entry counts only in a shared store and while nothing is
                          // waiting to be replayed (checked now, when the answer is in).
                          if ((*values)[1] && m_store.isShared() && m_pending.size() == 0)
@@ -90,11 +103,13 @@ void SessionCache::rotated(const QString& sessionId, const QByteArray& oldAccess
                            int blacklistTtlSeconds, std::function<void()> done,
                            const QByteArray& newRefreshHash, int refreshTtlSeconds)
 {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (m_live)
-        m_live->markRotated(sessionId, newAccessHash);
+        m_live->markRotated(sessionId, newAccessHash, now);
     QList<KeyValueStore::Write> writes{{accessKey(oldAccessHash), {}, 0}, {refreshKey(oldRefreshHash), {}, 0}};
     if (blacklistTtlSeconds > 0)
-        writes.append({blacklistKey(oldAccessHash), QByteArrayLiteral("rotated"), blacklistTtlSeconds});
+        writes.append(
+            {blacklistKey(oldAccessHash), "rotated:" + QByteArray::number(now), blacklistTtlSeconds});
     writes.append({RevocationFeed::kChannel, RevocationFeed::rotateMessage(sessionId, newAccessHash), 0, true});
     if (!newRefreshHash.isEmpty() && refreshTtlSeconds > 0)
         writes.append({refreshKey(newRefreshHash), sessionId.toLatin1(), refreshTtlSeconds});

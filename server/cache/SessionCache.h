@@ -36,13 +36,20 @@ private:
 /// The session facts kept in Redis (or in process) in front of the database:
 ///  - `session:access:{sha256(access token)}`  -> session id: token known live (short TTL)
 ///  - `session:refresh:{sha256(refresh token)}` -> session id
-///  - `blacklist:{sha256(access token)}`        -> why it is dead ("revoked", "rotated")
+///  - `blacklist:{sha256(access token)}`        -> why it is dead ("revoked", or "rotated:<ms>"
+///    with the time of the rotation: the token is still accepted for kRotationOverlapMs after it)
 /// A miss always falls through to the database, so the cache can be lost at any time; the
 /// blacklist is checked first, so a stale positive entry cannot outlive a revocation.
 class SessionCache
 {
 public:
-    enum class AccessState { Unknown, Live, Revoked, Rotated };
+    /// RecentlyRotated: replaced by a refresh less than kRotationOverlapMs ago; the database
+    /// decides whether it is still accepted (the session may have been revoked since).
+    enum class AccessState { Unknown, Live, Revoked, Rotated, RecentlyRotated };
+    /// How long the access token a refresh replaced stays accepted (capped by its own expiry), so
+    /// that a token handed out just before a refresh does not die in the caller's hands.
+    /// Revocation and refresh-token re-use still end it at once.
+    static constexpr qint64 kRotationOverlapMs = 30'000;
 
     /// `live` (may be null) is this process's table of validated sessions; it is updated at once
     /// for changes made here, and through the revocation feed for changes made elsewhere.

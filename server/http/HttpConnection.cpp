@@ -102,6 +102,8 @@ void HttpConnection::updateIdleTimer(bool progress)
     IdleMode mode = IdleMode::Off;
     if (m_socket->bytesToWrite() > 0)
         mode = IdleMode::WaitingForReader;
+    else if (m_streaming)
+        mode = IdleMode::Off; // a live stream with nothing unsent is not idle: it waits for events
     else if (m_slots.empty() && !m_inRequest)
         mode = IdleMode::WaitingForRequest;
     if (mode == IdleMode::Off)
@@ -143,8 +145,8 @@ void HttpConnection::processInput()
 {
     if (m_processing || m_finished)
         return;
-    if (m_closing) {
-        m_socket->read(kReadBufferBytes); // discard: nothing after a closing answer is parsed
+    if (m_closing || m_streaming) {
+        m_socket->read(kReadBufferBytes); // discard: nothing after a closing answer or a stream is parsed
         return;
     }
     m_processing = true;
@@ -218,7 +220,13 @@ void HttpConnection::answer(quint64 sequence, HttpResponse response)
     Slot& slot = m_slots[index];
     if (response.closeConnection)
         slot.keepAlive = false;
-    slot.bytes = serialize(response, slot.requestId, slot.headOnly, slot.keepAlive);
+    if (response.onStream && !slot.headOnly) {
+        // The body ends with the connection: it is this connection's last response.
+        slot.keepAlive = false;
+        m_stopReading = true;
+        slot.onStream = std::move(response.onStream);
+    }
+    slot.bytes = serialize(response, slot.requestId, slot.headOnly, slot.keepAlive, bool(slot.onStream));
     slot.answered = true;
     if (index == 0)
         flush();
@@ -232,6 +240,13 @@ void HttpConnection::flush()
         m_slots.pop_front();
         m_socket->write(slot.bytes);
         wrote = true;
+        if (slot.onStream) {
+            m_slots.clear(); // nothing was read after it (m_stopReading)
+            m_streaming = true;
+            updateIdleTimer(false);
+            slot.onStream(HttpStream(this));
+            return;
+        }
         if (!slot.keepAlive) {
             m_slots.clear(); // nothing is answered after a response that closes the connection
             closeGracefully();
@@ -246,7 +261,7 @@ void HttpConnection::flush()
 }
 
 QByteArray HttpConnection::serialize(const HttpResponse& response, const QByteArray& requestId, bool headOnly,
-                                     bool keepAlive) const
+                                     bool keepAlive, bool streamed) const
 {
     QByteArray out;
     out.reserve(256 + response.body.size());
@@ -266,12 +281,37 @@ QByteArray HttpConnection::serialize(const HttpResponse& response, const QByteAr
         out += requestId;
         out += "\r\n";
     }
+    if (streamed) // the body ends when the connection closes (RFC 9112, 6.3)
+        return out + "Connection: close\r\n\r\n";
     out += "Content-Length: ";
     out += QByteArray::number(response.body.size());
     out += keepAlive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
     if (!headOnly)
         out += response.body;
     return out;
+}
+
+bool HttpConnection::streamWrite(const QByteArray& bytes)
+{
+    if (!isStreamOpen())
+        return false;
+    if (m_socket->bytesToWrite() + bytes.size() > m_limits.maxUnsentBytes) {
+        // The client does not read its stream: the same bound as for pipelined answers.
+        qCInfo(lcHttp).noquote() << "dropped a stream whose client does not read it, from"
+                                 << m_socket->peerAddress().toString();
+        m_socket->abort();
+        finish();
+        return false;
+    }
+    m_socket->write(bytes);
+    updateIdleTimer(false);
+    return true;
+}
+
+void HttpConnection::streamClose()
+{
+    if (isStreamOpen())
+        closeGracefully();
 }
 
 void HttpConnection::closeGracefully()

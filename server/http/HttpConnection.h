@@ -41,6 +41,10 @@ Q_SIGNALS:
 
 private:
     friend class HttpResponder;
+    friend class HttpStream;
+    bool streamWrite(const QByteArray& bytes);
+    void streamClose();
+    bool isStreamOpen() const { return m_streaming && !m_closing && !m_finished; }
     void answer(quint64 sequence, HttpResponse response);
 
     void processInput();
@@ -51,7 +55,7 @@ private:
     void onRequestTimeout();
     void onBytesWritten();
     QByteArray serialize(const HttpResponse& response, const QByteArray& requestId, bool headOnly,
-                         bool keepAlive) const;
+                         bool keepAlive, bool streamed = false) const;
     void failAndClose(int status, const QString& message);
     void closeGracefully();
     void finish();
@@ -91,6 +95,7 @@ private:
     bool m_headersDone = false; // later header callbacks are chunked trailers: counted, not kept
     int m_errorStatus = 0;      // set by a callback that rejected the request
     bool m_closing = false;
+    bool m_streaming = false; // a streamed response's head has left; its body follows
 
     // The request just completed by the parser (the parser pauses after each one).
     std::optional<HttpRequest> m_completed;
@@ -105,6 +110,7 @@ private:
         bool keepAlive;
         bool answered = false;
         QByteArray bytes;
+        std::function<void(HttpStream)> onStream; // a streamed response: its head is in `bytes`
     };
     std::deque<Slot> m_slots;
     quint64 m_nextSequence = 0;

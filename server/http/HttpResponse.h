@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "HttpStream.h"
 #include "Result.h"
 
 #include <QByteArray>
 #include <QList>
 #include <QPair>
-
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 
 namespace ehrs::server {
@@ -18,6 +19,10 @@ struct HttpResponse
     QByteArray body;
     /// Close the connection after sending (bad framing, over-size bodies).
     bool closeConnection = false;
+    /// A streamed response (Server-Sent Events): the head is sent without Content-Length and,
+    /// once it has left, this receives the stream that writes the body (HttpStream). `body` is
+    /// ignored; the connection carries no further request.
+    std::function<void(HttpStream)> onStream;
 
     void setHeader(const QByteArray& name, const QByteArray& value);
     bool hasHeader(const QByteArray& name) const;

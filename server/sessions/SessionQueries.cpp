@@ -208,6 +208,50 @@ void PostgresSessionQueries::record(const AuditRow& audit, QObject* context, Don
                   });
 }
 
+void PostgresSessionQueries::accountEvents(const QString& userId, qint64 afterId, int limit, QObject* context,
+                                           Done<std::vector<AccountEventRow>> done)
+{
+    if (!validId(userId))
+        return later(context, std::move(done),
+                     Result<std::vector<AccountEventRow>>(std::vector<AccountEventRow>{}));
+    m_pool.submit(
+        PgRequest{{PgQuery{
+            QByteArray("SELECT id, event, session_id, occurred_at, ip_address, user_agent, details "
+                       "FROM audit_events WHERE user_id = $1::uuid AND id > $2::bigint AND event IN ") +
+                SessionEvents::auditEventsSql() + " ORDER BY id LIMIT $3::int",
+            {userId.toLatin1(), number(afterId), number(limit)}}}},
+        context, [done = std::move(done)](Result<std::vector<PgResult>> r) {
+            if (!r)
+                return done(fail(r.error()));
+            const PgResult& rows = r->front();
+            std::vector<AccountEventRow> out;
+            for (int i = 0; i < rows.rows(); ++i) {
+                const QByteArray details = rows.value(i, 6).toByteArray();
+                auto j = nlohmann::json::parse(details.begin(), details.end(), nullptr, false);
+                out.push_back(AccountEventRow{rows.toLongLong(i, 0), rows.text(i, 1), rows.text(i, 2),
+                                              rows.toLongLong(i, 3), rows.text(i, 4), rows.text(i, 5),
+                                              j.is_object() ? j : nlohmann::json::object()});
+            }
+            done(std::move(out));
+        });
+}
+
+void PostgresSessionQueries::lastAccountEventId(const QString& userId, QObject* context, Done<qint64> done)
+{
+    if (!validId(userId))
+        return later(context, std::move(done), Result<qint64>(0));
+    m_pool.submit(
+        PgRequest{{PgQuery{QByteArray("SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE user_id = "
+                                      "$1::uuid AND event IN ") +
+                               SessionEvents::auditEventsSql(),
+                           {userId.toLatin1()}}}},
+        context, [done = std::move(done)](Result<std::vector<PgResult>> r) {
+            if (!r)
+                return done(fail(r.error()));
+            done(r->front().rows() ? r->front().toLongLong(0, 0) : qint64(0));
+        });
+}
+
 // --- SQLite (and any QSql database) -----------------------------------------------------------
 
 void SqlSessionQueries::find(const QString& id, QObject* context, Done<std::optional<SessionRecord>> done)
@@ -248,6 +292,43 @@ void SqlSessionQueries::record(const AuditRow& audit, QObject* context, Done<voi
 {
     m_audit.record(audit.event, audit.actor, audit.details, audit.atMs);
     later(context, std::move(done), Result<void>());
+}
+
+void SqlSessionQueries::accountEvents(const QString& userId, qint64 afterId, int limit, QObject* context,
+                                      Done<std::vector<AccountEventRow>> done)
+{
+    auto q =
+        m_db.exec(QStringLiteral("SELECT id, event, session_id, occurred_at, ip_address, user_agent, details "
+                                 "FROM audit_events WHERE user_id = ? AND id > ? AND event IN ") +
+                      QLatin1String(SessionEvents::auditEventsSql()) + QStringLiteral(" ORDER BY id LIMIT ?"),
+                  {userId, afterId, limit});
+    if (!q)
+        return later(context, std::move(done), Result<std::vector<AccountEventRow>>(fail(q.error())));
+    std::vector<AccountEventRow> out;
+    QSqlQuery* rows = *q;
+    while (rows->next()) {
+        const QByteArray details = rows->value(6).toString().toUtf8();
+        auto j = nlohmann::json::parse(details.begin(), details.end(), nullptr, false);
+        out.push_back(AccountEventRow{rows->value(0).toLongLong(), rows->value(1).toString(),
+                                      rows->value(2).toString(), rows->value(3).toLongLong(),
+                                      rows->value(4).toString(), rows->value(5).toString(),
+                                      j.is_object() ? j : nlohmann::json::object()});
+    }
+    rows->finish();
+    later(context, std::move(done), Result<std::vector<AccountEventRow>>(std::move(out)));
+}
+
+void SqlSessionQueries::lastAccountEventId(const QString& userId, QObject* context, Done<qint64> done)
+{
+    auto q = m_db.exec(
+        QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE user_id = ? AND event IN ") +
+            QLatin1String(SessionEvents::auditEventsSql()),
+        {userId});
+    if (!q)
+        return later(context, std::move(done), Result<qint64>(fail(q.error())));
+    const qint64 id = (*q)->next() ? (*q)->value(0).toLongLong() : 0;
+    (*q)->finish();
+    later(context, std::move(done), Result<qint64>(id));
 }
 
 } // namespace ehrs::server

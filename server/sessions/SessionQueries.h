@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "SessionEvents.h"
 #include "SessionStore.h"
 #include "audit/AuditLog.h"
 
@@ -57,6 +58,11 @@ public:
                         quint32 expectedGeneration, const AuditRow& audit, QObject* context, Done<bool> done) = 0;
     /// Writes an audit row on its own.
     virtual void record(const AuditRow& audit, QObject* context, Done<void> done) = 0;
+    /// The account events of `userId` after event id `afterId`, oldest first, at most `limit`.
+    virtual void accountEvents(const QString& userId, qint64 afterId, int limit, QObject* context,
+                               Done<std::vector<AccountEventRow>> done) = 0;
+    /// The id of `userId`'s latest account event (0: none): where a new stream starts.
+    virtual void lastAccountEventId(const QString& userId, QObject* context, Done<qint64> done) = 0;
 };
 
 class PostgresSessionQueries final : public SessionQueries
@@ -74,6 +80,9 @@ public:
     void rotate(const SessionRecord& next, const QByteArray& expectedRefreshHash, quint32 expectedGeneration,
                 const AuditRow& audit, QObject* context, Done<bool> done) override;
     void record(const AuditRow& audit, QObject* context, Done<void> done) override;
+    void accountEvents(const QString& userId, qint64 afterId, int limit, QObject* context,
+                       Done<std::vector<AccountEventRow>> done) override;
+    void lastAccountEventId(const QString& userId, QObject* context, Done<qint64> done) override;
 
 private:
     PgPool& m_pool;
@@ -97,6 +106,9 @@ public:
     void rotate(const SessionRecord& next, const QByteArray& expectedRefreshHash, quint32 expectedGeneration,
                 const AuditRow& audit, QObject* context, Done<bool> done) override;
     void record(const AuditRow& audit, QObject* context, Done<void> done) override;
+    void accountEvents(const QString& userId, qint64 afterId, int limit, QObject* context,
+                       Done<std::vector<AccountEventRow>> done) override;
+    void lastAccountEventId(const QString& userId, QObject* context, Done<qint64> done) override;
 
 private:
     Database& m_db;

@@ -69,6 +69,17 @@ SessionService::SessionService(Deps deps)
 {
 }
 
+bool SessionService::isPreviousToken(const SessionRecord& s, qint64 issuedAtSeconds,
+                                     const QByteArray& accessHash, qint64 nowMs) const
+{
+    // The previous generation's token is reproducible (deterministic jti and signature): no
+    // column holds its hash. Only within the overlap after the rotation that replaced it.
+    if (s.generation == 0 || nowMs - s.rotatedAt > SessionCache::kRotationOverlapMs || s.revokedAt)
+        return false;
+    return TokenService::hash(d.tokens.accessToken(s.userId, s.id, s.generation - 1, issuedAtSeconds)) ==
+           accessHash;
+}
+
 int SessionService::remainingAccessLife(const SessionRecord& s) const
 {
     const qint64 left = s.rotatedAt / 1000 + d.tokens.accessTtl() - d.clock.nowSeconds();
@@ -364,7 +375,7 @@ void SessionService::rotateOrRetry(const SessionRecord& next, const QByteArray& 
                               return done(fail(swapped.error()));
                           if (!*swapped)
                               return refreshAgain(refreshToken, info, std::move(done), attempt);
-                          AuditLog::announce(audit.event, audit.actor);
+                          d.audit.committed(audit.event, audit.actor, audit.details);
                           onRotated(std::move(done));
                       });
 }
@@ -502,7 +513,7 @@ void SessionService::rotateOrReplay(SessionRecord s, const QByteArray& refreshTo
                               return done(fail(revoked.error()));
                           if (!*revoked)
                               return done(fail(revokedError(QStringLiteral("refresh_token_reused"))));
-                          AuditLog::announce(audit.event, audit.actor);
+                          d.audit.committed(audit.event, audit.actor, audit.details);
                           if (d.metrics)
                               d.metrics->refreshReuseDetected();
                           qCWarning(lcSessions)
@@ -524,7 +535,7 @@ std::optional<Result<AuthContext>> SessionService::authenticateCached(QByteArray
     auto claims = d.tokens.verifyAccessToken(token, now / 1000);
     if (!claims)
         return fail(claims.error());
-    AuthContext ctx{claims->sub, claims->sid, TokenService::hash(token), claims->exp};
+    AuthContext ctx{claims->sub, claims->sid, TokenService::hash(token), claims->exp, claims->iat};
     *parsed = ctx;
 
     // 1. This process's table, kept current by the revocation feed: no network round trip.
@@ -548,6 +559,10 @@ std::optional<Result<AuthContext>> SessionService::authenticateCached(QByteArray
             }
             return ctx;
         }
+        // The token a refresh just replaced, within the overlap: accepted, nothing recorded.
+        if (known && known->previousAccessHash == ctx.accessHash && known->userId == ctx.userId &&
+            now - known->rotatedAtMs <= SessionCache::kRotationOverlapMs)
+            return ctx;
     }
 
     return std::nullopt; // 2. Redis, 3. the database (authenticateShared)
@@ -572,6 +587,7 @@ void SessionService::authenticateShared(const AuthContext& ctx, Done<AuthContext
         case SessionCache::AccessState::Rotated:
             return done(fail(deadTokenError(state)));
         case SessionCache::AccessState::Unknown:
+        case SessionCache::AccessState::RecentlyRotated:
             break;
         }
         authenticateFromDatabase(ctx, std::move(done));
@@ -600,10 +616,16 @@ void SessionService::authenticateFromDatabase(const AuthContext& ctx, Done<AuthC
             return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
         if (s.revokedAt)
             return done(fail(revokedError(s.revokeReason)));
-        if (s.accessHash != ctx.accessHash)
-            return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
         if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
             return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again")));
+        if (s.accessHash != ctx.accessHash) {
+            // The previous pair's token stays good for the overlap: nothing is recorded for it
+            // (no activity, no positive cache entry), so it cannot outlive the overlap or a revocation.
+            if (isPreviousToken(s, ctx.tokenIssuedAt, ctx.accessHash, now))
+                return done(ctx);
+            return done(
+                fail(ErrorCode::Unauthenticated, QStringLiteral("Access token was replaced by a refresh")));
+        }
         auto accept = [this, ctx, userId = s.userId](qint64 touchedAt, Done<AuthContext> answer) {
             const qint64 at = d.clock.nowMs();
             if (d.live && d.feed && d.feed->isUp())
@@ -640,6 +662,9 @@ void SessionService::inspect(QByteArrayView token, Done<JwtClaims> done)
         if (known && known->accessHash == accessHash && known->userId == claims->sub &&
             now - known->checkedAtMs < kLiveEntryMaxAgeMs)
             return done(*claims);
+        if (known && known->previousAccessHash == accessHash && known->userId == claims->sub &&
+            now - known->rotatedAtMs <= SessionCache::kRotationOverlapMs)
+            return done(*claims);
     }
     d.cache.checkAccess(accessHash, [this, claims = *claims, accessHash,
                                      done = std::move(done)](SessionCache::AccessState state) mutable {
@@ -650,6 +675,7 @@ void SessionService::inspect(QByteArrayView token, Done<JwtClaims> done)
         case SessionCache::AccessState::Rotated:
             return done(fail(deadTokenError(state)));
         case SessionCache::AccessState::Unknown:
+        case SessionCache::AccessState::RecentlyRotated:
             break; // the database decides: a read, nothing written
         }
         inspectFromDatabase(claims, accessHash, std::move(done));
@@ -676,7 +702,8 @@ void SessionService::inspectFromDatabase(const JwtClaims& claims, const QByteArr
             if (!*found)
                 return done(fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists")));
             const SessionRecord& s = **found;
-            if (s.userId != claims.sub || s.accessHash != accessHash)
+            if (s.userId != claims.sub ||
+                (s.accessHash != accessHash && !isPreviousToken(s, claims.iat, accessHash, at)))
                 return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
             if (s.revokedAt)
                 return done(fail(revokedError(s.revokeReason)));
@@ -725,6 +752,8 @@ Result<SessionDto> SessionService::rename(const AuthContext& who, const QString&
         return fail(row.error());
     if (!*row)
         return fail(ErrorCode::NotFound, QStringLiteral("No such session"));
+    d.audit.record(QStringLiteral("session_renamed"), AuditActor{who.userId, who.sessionId, {}, {}},
+                   {{"renamedSession", sessionId.toStdString()}, {"name", (*row)->name.toStdString()}});
     return toDto(**row, who.sessionId);
 }
 
@@ -740,7 +769,7 @@ void SessionService::revoke(const AuthContext& who, const QString& sessionId, co
                               return done(fail(row.error()));
                           if (!*row)
                               return done(fail(ErrorCode::NotFound, QStringLiteral("No such session")));
-                          AuditLog::announce(audit.event, audit.actor);
+                          d.audit.committed(audit.event, audit.actor, audit.details);
                           endSessionInCache(**row, "revoked_by_user",
                                             [done = std::move(done)]() mutable { done({}); });
                       });
@@ -807,8 +836,12 @@ Result<int> SessionService::revokeOthers(const ReauthAttempt& attempt, bool pass
     auto rows = d.sessions.revokeAllOf(who.userId, who.sessionId, QStringLiteral("revoked_by_user"), now);
     if (!rows)
         return fail(rows.error());
+    nlohmann::json ended = nlohmann::json::array(); // the account event stream names them (SessionEvents)
+    for (const auto& s : *rows)
+        ended.push_back(s.id.toStdString());
     d.audit.record(QStringLiteral("sessions_revoked_all_others"),
-                   actorOf(who.userId, who.sessionId, attempt.info), {{"count", rows->size()}}, now);
+                   actorOf(who.userId, who.sessionId, attempt.info),
+                   {{"count", rows->size()}, {"sessionIds", ended}}, now);
     if (auto r = tx.commit(); !r)
         return fail(r.error());
     for (const auto& s : *rows)
@@ -827,7 +860,7 @@ void SessionService::logout(const AuthContext& who, const RequestInfo& info, Don
                               return done(fail(row.error()));
                           if (!*row) // it had ended meanwhile: signed out all the same
                               return done({});
-                          AuditLog::announce(audit.event, audit.actor);
+                          d.audit.committed(audit.event, audit.actor, audit.details);
                           endSessionInCache(**row, "logout",
                                             [done = std::move(done)]() mutable { done({}); });
                       });
@@ -846,6 +879,16 @@ Result<int> SessionService::revokeAllForUser(const QString& userId, const QStrin
         endSessionInCache(s, reason.toLatin1());
     d.audit.record(QStringLiteral("sessions_revoked_for_user"), actor,
                    {{"targetUser", userId.toStdString()}, {"count", rows->size()}, {"reason", reason.toStdString()}}, now);
+    if (!rows->empty()) {
+        // The same fact in the user's own history (the row above names whoever did it), which is
+        // what the user's account event stream reads (SessionEvents).
+        nlohmann::json ended = nlohmann::json::array();
+        for (const auto& s : *rows)
+            ended.push_back(s.id.toStdString());
+        d.audit.record(QStringLiteral("sessions_ended"),
+                       AuditActor{userId, {}, actor.ipAddress, actor.userAgent},
+                       {{"sessionIds", ended}, {"reason", reason.toStdString()}}, now);
+    }
     return int(rows->size());
 }
 

@@ -180,6 +180,10 @@ private:
     /// Applies a limit; a refusal is audited the first time it happens in a window.
     Result<void> limit(Result<void> verdict, const char* scope, const QByteArray& subject, const AuditActor& actor);
     int remainingAccessLife(const SessionRecord& s) const;
+    /// The access token of the generation before `s`'s current one, presented within
+    /// SessionCache::kRotationOverlapMs of the rotation that replaced it.
+    bool isPreviousToken(const SessionRecord& s, qint64 issuedAtSeconds, const QByteArray& accessHash,
+                         qint64 nowMs) const;
 
     Deps d;
     QObject m_async; // the context of query callbacks: none runs after this service is gone

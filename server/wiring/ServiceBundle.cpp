@@ -21,7 +21,12 @@ std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db,
 ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
                              std::unique_ptr<RedisStore> redisStore, KeyValueStore& kv, bool requestPath)
     : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
-      devices(*db), cache(kv, s.pendingInvalidations(), s.liveSessions()), audit(*db),
+      devices(*db), cache(kv, s.pendingInvalidations(), s.liveSessions()),
+      audit(*db,
+            [hub = &s.events()](const QString& event, const AuditActor& actor, const nlohmann::json&) {
+                if (SessionEvents::isAccountEvent(event))
+                    hub->userChanged(actor.userId);
+            }),
       pool(makePool(s.config(), *db, requestPath)),
       queries(pool ? std::unique_ptr<SessionQueries>(std::make_unique<PostgresSessionQueries>(*pool))
                    : std::make_unique<SqlSessionQueries>(*db, sessions, audit)),

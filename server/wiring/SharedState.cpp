@@ -132,6 +132,17 @@ Result<std::unique_ptr<SharedState>> SharedState::create(ServerConfig config, st
                                QByteArray::number(++instances);
         s->m_redisHealth.configured = true;
         s->m_feed = std::make_unique<RevocationFeed>(*endpoint, s->m_live);
+        // Account events reach the other instances' streams through the same channel.
+        EventHub* hub = &s->m_events;
+        s->m_feed->setEventListener([hub](const QByteArray& kind, const QString& id) {
+            if (kind == "user")
+                hub->remoteUserChanged(id);
+            else if (kind == "revoke")
+                hub->sessionEnded(id);
+            else
+                hub->wakeAll();
+        });
+        hub->setPublisher([feed = s->m_feed.get()](const QByteArray& message) { feed->publish(message); });
     }
     return s;
 }

@@ -15,6 +15,7 @@
 #include "keys/KeyHierarchy.h"
 #include "metrics/HttpMetrics.h"
 #include "metrics/MetricsRegistry.h"
+#include "sessions/EventHub.h"
 #include "sessions/TokenService.h"
 
 #include <QSslConfiguration>
@@ -59,6 +60,8 @@ public:
     /// With Redis: the table of validated sessions and the feed that keeps it current.
     LiveSessionTable* liveSessions() { return m_feed ? &m_live : nullptr; }
     RevocationFeed* revocationFeed() { return m_feed.get(); }
+    /// Listeners of the account event stream (GET /api/sessions/events) in this process.
+    EventHub& events() { return m_events; }
     /// Rate-limit counts of this process: used without Redis and while Redis is down.
     KeyValueStore& localRateCounts() { return *m_localRates; }
     /// One key per secret purpose, each derived from the root secret (JWT_SECRET).
@@ -95,6 +98,7 @@ private:
     MetricsRegistry m_registry;
     std::unique_ptr<HttpMetrics> m_metrics;
     std::atomic<double> m_activeSessions{0};
+    EventHub m_events; // before the feed, which calls it
     std::unique_ptr<RevocationFeed> m_feed;
     QueryWatchdog m_queryWatchdog; // outlives the pools' connections below
     // Last, so destroyed first: its threads' own services (see ServiceBundle::forPoolThread())

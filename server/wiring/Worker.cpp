@@ -88,6 +88,9 @@ QString Worker::start()
         m_services->redis->startAsync();
     ApiDeps deps = apiDepsOf(*m_services);
     deps.poolRoutes = [shared = &m_shared] { return poolRoutesFor(*shared); };
+    m_events = std::make_unique<EventStreams>(m_services->service, *m_services->queries, m_shared.events(),
+                                              m_shared.clock(), EventStreams::Options{});
+    deps.eventStreams = m_events.get();
     m_api = std::make_unique<ApiRoutes>(deps);
     m_api->registerAll(m_router);
     m_listener = std::make_unique<HttpListener>(
@@ -108,6 +111,7 @@ void Worker::shutdown()
     m_replayTimer.stop();
     m_listener.reset();
     m_api.reset();
+    m_events.reset();
     m_services.reset();
 }
 

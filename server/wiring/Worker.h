@@ -2,6 +2,7 @@
 #pragma once
 
 #include "api/ApiRoutes.h"
+#include "api/EventStreams.h"
 #include "http/HttpLimits.h"
 #include "http/HttpListener.h"
 #include "http/Router.h"
@@ -9,7 +10,6 @@
 
 #include <QObject>
 #include <QTimer>
-
 #include <memory>
 
 namespace ehrs::server {
@@ -46,6 +46,7 @@ private:
     HttpLimits m_limits;
     std::shared_ptr<ClientConnectionCounter> m_connections;
     std::unique_ptr<ServiceBundle> m_services;
+    std::unique_ptr<EventStreams> m_events; // before m_api, which points to it; after the services
     std::unique_ptr<ApiRoutes> m_api;
     Router m_router;
     std::unique_ptr<HttpListener> m_listener;

@@ -52,7 +52,11 @@ struct Harness
             return false;
         store.stored = StoredAccount{http.url().toString(), QStringLiteral("u1"), QStringLiteral("a@b.c"),
                                      QStringLiteral("s1"), refreshToken};
-        service = std::make_unique<AgentService>(store, server, scheduler, clock, AgentConfig{});
+        service = std::make_unique<AgentService>(store, server, scheduler, clock, [] {
+            AgentConfig c;
+            c.watchServerEvents = false;
+            return c;
+        }());
         QObject::connect(service.get(), &AgentService::eventOccurred, [this](const ipc::Event& e) { events << e; });
         return true;
     }
@@ -78,6 +82,7 @@ private Q_SLOTS:
     void transientErrorsBackOff_data();
     void transientErrorsBackOff();
     void deviceCredentialIsKeptAndPresented();
+    void minValidIsNeverBroken();
     void cleartextOnlyToLoopback_data();
     void cleartextOnlyToLoopback();
     void loginRefusesCleartextToOtherHosts();
@@ -124,7 +129,11 @@ void TestAgentService::loginRefusesCleartextToOtherHosts()
     Harness h;
     QVERIFY(h.http.start());
     h.store.stored.reset();
-    h.service = std::make_unique<AgentService>(h.store, h.server, h.scheduler, h.clock, AgentConfig{});
+    h.service = std::make_unique<AgentService>(h.store, h.server, h.scheduler, h.clock, [] {
+        AgentConfig c;
+        c.watchServerEvents = false;
+        return c;
+    }());
     h.http.handler = [](const FakeHttpServer::Request&) {
         return FakeHttpServer::Response{
             401, R"({"error":"unauthenticated","message":"Invalid email or password"})", {}};
@@ -278,6 +287,43 @@ void TestAgentService::transientErrorsBackOff()
     const qint64 delay = *h.scheduler.deadlineMs() - h.clock.elapsedMs();
     QVERIFY2(delay >= minDelayMs, qPrintable(QString::number(delay)));
     QVERIFY(!h.service->status().lastError.isEmpty());
+}
+
+void TestAgentService::minValidIsNeverBroken()
+{
+    // Issue 13: the agent never hands out a token with less than the caller's minValidSeconds
+    // left; when it cannot refresh in time it says why.
+    Harness h;
+    bool down = false;
+    h.http.handler = [&down](const FakeHttpServer::Request& r) {
+        if (down)
+            return FakeHttpServer::Response{503, "{\"error\":\"unavailable\",\"message\":\"busy\"}", {}};
+        return rotate(r);
+    };
+    QVERIFY(h.start());
+    h.service->start();
+    auto first = h.service->token(120);
+    QTRY_VERIFY(first.isFinished());
+    QVERIFY(first.result());
+
+    // Longer than the server's tokens ever live (900 s): refused with the reason, not a 900 s token.
+    auto tooLong = h.service->token(1000);
+    QTRY_VERIFY(tooLong.isFinished());
+    QVERIFY(!tooLong.result());
+    QVERIFY2(tooLong.result().error().message.contains(QStringLiteral("live 900 s")),
+             qPrintable(tooLong.result().error().message));
+
+    // 100 s left, the server unreachable: 200 s asked cannot be met, 60 s can.
+    h.clock.advance(800'000);
+    down = true;
+    auto refused = h.service->token(200);
+    QTRY_VERIFY(refused.isFinished());
+    QVERIFY(!refused.result());
+    QVERIFY2(refused.result().error().message.contains(QStringLiteral("could not refresh in time")),
+             qPrintable(refused.result().error().message));
+    auto met = h.service->token(60);
+    QTRY_VERIFY(met.isFinished());
+    QVERIFY(met.result());
 }
 
 void TestAgentService::deviceCredentialIsKeptAndPresented()

@@ -39,7 +39,11 @@ struct Harness
     QNetworkAccessManager network;
     ServerClient server{network};
     RefreshScheduler scheduler{clock, RefreshPolicy(), [] { return 0.5; }};
-    AgentService service{store, server, scheduler, clock, AgentConfig{}};
+    AgentService service{store, server, scheduler, clock, [] {
+                             AgentConfig c;
+                             c.watchServerEvents = false;
+                             return c;
+                         }()};
     LocalApiServer api{service};
     QString path() const { return dir.filePath(QStringLiteral("ehr-sessions/agent.sock")); }
 };

@@ -97,6 +97,22 @@ private Q_SLOTS:
         QCOMPARE(call("GET", "/api/auth/me").status, 401);
         QCOMPARE(call("GET", "/api/sessions", nullptr, access).status, 200);
         QCOMPARE(call("GET", "/api/sessions", nullptr, "not-a-token").status, 401);
+        {
+            // The event stream never ends by itself: its head and first event, read for a moment.
+            const QByteArray request = ApiClient::build(
+                "GET", "/api/sessions/events", ApiClient(m_server.url()).hostHeader(), nullptr, access, {});
+            ApiResponse r = ApiClient(m_server.url()).raw(request, 1500);
+            QCOMPARE(r.status, 200);
+            QVERIFY2(r.body.contains("event: ready"), r.body.constData());
+            m_exchanges.push_back({{"method", "GET"},
+                                   {"path", "/api/sessions/events"},
+                                   {"status", r.status},
+                                   {"contentType", r.header("content-type").toStdString()},
+                                   {"body", r.body.toStdString()}});
+            QCOMPARE(call("GET", "/api/sessions/events", nullptr, "not-a-token").status, 401);
+            QCOMPARE(call("GET", "/api/sessions/events", nullptr, access, {{"Last-Event-ID", "x1"}}).status,
+                     400);
+        }
 
         // Refresh: rotation, bad input, unknown token.
         QCOMPARE(call("POST", "/api/sessions/refresh", nlohmann::json::object()).status, 400);

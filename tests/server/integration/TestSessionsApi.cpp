@@ -112,6 +112,7 @@ private Q_SLOTS:
     void idleSessionExpires();
     void refreshRotatesBothTokens();
     void lostRefreshResponseIsAnsweredAgain();
+    void previousAccessTokenOverlapsARefresh();
     void reuseOfRotatedTokenRevokesSession();
     void thiefWhoRefreshesFirstIsCaughtAfterTheGrace();
     void retryTokenIsSealedAndShortLived();
@@ -384,7 +385,11 @@ void TestSessionsApi::refreshRotatesBothTokens()
     QVERIFY(refresh2 != l.refresh);
     QCOMPARE(QString::fromStdString(r.str("sessionId")), l.sessionId);
     QCOMPARE(r.str("token"), r.str("accessToken"));
-    // The previous access token fails at once, though it has not expired.
+    // The previous access token keeps working for the overlap (issue 13), then fails though it
+    // has not expired.
+    QCOMPARE(listStatus(l.access), 200);
+    QCOMPARE(listStatus(access2), 200);
+    m_server.clock().advance(SessionCache::kRotationOverlapMs + 1000);
     QCOMPARE(listStatus(l.access), 401);
     QCOMPARE(listStatus(access2), 200);
     auto row = sessionRow(l.sessionId);
@@ -411,6 +416,39 @@ void TestSessionsApi::lostRefreshResponseIsAnsweredAgain()
     auto late = refresh(l.refresh);
     QCOMPARE(late.status, 401);
     QCOMPARE(late.str("error"), std::string("refresh_token_reused"));
+}
+
+void TestSessionsApi::previousAccessTokenOverlapsARefresh()
+{
+    // A token handed out just before a refresh is still accepted by every tier (this process's
+    // live table, Redis's blacklist, the database) for the overlap after the rotation...
+    Login l = login(newUser());
+    QCOMPARE(listStatus(l.access), 200); // known live: the live table and the cache hold it
+    auto r1 = refresh(l.refresh);
+    QCOMPARE(r1.status, 200);
+    for (int i = 0; i < 3; ++i)
+        QCOMPARE(listStatus(l.access), 200);
+    QCOMPARE(listStatus(b(r1.str("accessToken"))), 200);
+    QCOMPARE(listStatus(l.access), 200); // after the new pair's first use too
+    // ... but only the previous one: a token two rotations back is dead.
+    auto r2 = refresh(b(r1.str("refreshToken")));
+    QCOMPARE(r2.status, 200);
+    QCOMPARE(listStatus(b(r1.str("accessToken"))), 200);
+    QCOMPARE(listStatus(l.access), 401);
+
+    // Revocation ends the overlapping token at once.
+    QCOMPARE(api().request("POST", "/api/auth/logout", nullptr, b(r2.str("accessToken"))).status, 200);
+    QCOMPARE(listStatus(b(r1.str("accessToken"))), 401);
+
+    // So does refresh-token re-use (theft detection).
+    Login t = login(newUser());
+    auto t1 = refresh(t.refresh);
+    QCOMPARE(t1.status, 200);
+    QCOMPARE(listStatus(b(t1.str("accessToken"))), 200); // the new pair is used: grace over
+    QCOMPARE(listStatus(t.access), 200);                 // the previous token, in the overlap
+    QCOMPARE(refresh(t.refresh).str("error"), std::string("refresh_token_reused"));
+    QCOMPARE(listStatus(t.access), 401);
+    QCOMPARE(listStatus(b(t1.str("accessToken"))), 401);
 }
 
 void TestSessionsApi::reuseOfRotatedTokenRevokesSession()

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "SessionEventWatcher.h"
+
+#include "Logging.h"
+#include "core/AgentService.h"
+
+namespace ehrs::agent {
+namespace {
+std::string text(const nlohmann::json& j, const char* key)
+{
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+} // namespace
+
+SessionEventWatcher::SessionEventWatcher(AgentService& service, QNetworkAccessManager& network,
+                                         QObject* parent)
+    : QObject(parent), m_service(service), m_client(network)
+{
+    connect(&m_service, &AgentService::stateChanged, this, &SessionEventWatcher::sync);
+    // A stream refused for its token (expired, replaced) comes back with the new one at once
+    // rather than after its back-off.
+    connect(&m_service, &AgentService::eventOccurred, this, [this](const ipc::Event& e) {
+        if (std::holds_alternative<ipc::TokenRefreshedEvent>(e) && m_client.isRunning() &&
+            !m_client.isConnected())
+            m_client.reconnectNow();
+    });
+    connect(&m_client, &EventStreamClient::eventReceived, this, &SessionEventWatcher::onEvent);
+    connect(&m_client, &EventStreamClient::refused, this, &SessionEventWatcher::onRefused);
+    connect(&m_client, &EventStreamClient::connectedChanged, this, [this](bool up) {
+        qCDebug(lcAgent) << "account event stream" << (up ? "connected" : "disconnected");
+        if (!up)
+            m_service.setPushConnected(false);
+    });
+}
+
+void SessionEventWatcher::sync()
+{
+    const ipc::StatusReply status = m_service.status();
+    if (!status.signedIn) {
+        if (m_client.isRunning())
+            m_client.stop();
+        m_sessionId.clear();
+        m_seeded = false;
+        return;
+    }
+    if (m_service.pushToken().isEmpty())
+        return; // connected once a token is in hand (the next state change)
+    if (m_client.isRunning() && status.sessionId == m_sessionId && status.serverUrl == m_serverUrl)
+        return;
+    const bool sameSession = status.sessionId == m_sessionId && status.serverUrl == m_serverUrl;
+    m_sessionId = status.sessionId;
+    m_serverUrl = status.serverUrl;
+    if (!sameSession)
+        m_seeded = false;
+    m_client.start(
+        QUrl(status.serverUrl), [service = &m_service] { return service->pushToken(); },
+        sameSession ? m_client.lastEventId() : QString());
+}
+
+void SessionEventWatcher::onEvent(const QByteArray& type, const nlohmann::json& data, const QString&)
+{
+    if (type == "ready") {
+        m_service.setPushConnected(true);
+        if (!m_seeded) {
+            m_seeded = true; // what the session list looks like now; later changes come as events
+            m_service.accountChanged(AgentService::AccountChange::Sessions);
+        }
+    } else if (type == "revoked") {
+        const std::string reason = text(data, "reason");
+        qCWarning(lcAgent) << "the server ended this session:" << reason.c_str();
+        // A logout of this session is this agent's own (its logout() may still be waiting for the
+        // server's answer): the same reason, so nobody is told "ended from another device".
+        const QString why = reason == "refresh_token_reused" ? QStringLiteral("refresh_token_reused")
+                            : reason == "logout"             ? QStringLiteral("logout")
+                                                             : QStringLiteral("session_revoked");
+        m_service.endedByServer(why, QString::fromStdString(text(data, "message")));
+    } else if (type == "session-created" || type == "session-ended" || type == "session-renamed") {
+        m_service.accountChanged(AgentService::AccountChange::Sessions);
+    } else if (type == "mfa-changed") {
+        m_service.accountChanged(AgentService::AccountChange::Mfa);
+    } else if (type == "password-changed") {
+        m_service.accountChanged(AgentService::AccountChange::Password);
+    }
+}
+
+void SessionEventWatcher::onRefused(const Error& error)
+{
+    m_service.setPushConnected(false);
+    // The stream's word that the session is over: the refresh path confirms it and signs out with
+    // the server's reason (it also covers a token that merely expired: then it just refreshes).
+    if (error.code == ErrorCode::SessionRevoked || error.code == ErrorCode::RefreshReused ||
+        error.code == ErrorCode::SessionExpired)
+        (void)m_service.refresh();
+}
+
+} // namespace ehrs::agent
