@@ -245,7 +245,9 @@ def cmd_idle(a):
     out = {"seconds": a.seconds, "rss_kib": rss, "threads": threads, "threads_seen": len(seen_tids),
            "wakeups_per_min_all_threads": total * per_min,
            "wakeups_per_min_steady_threads": steady * per_min,
-           "wakeups_per_min_main_thread": (last.get(main_tid, 0) - main0) * per_min}
+           "wakeups_per_min_main_thread": (last.get(main_tid, 0) - main0) * per_min,
+           "wakeups_per_min_busiest_thread": max([v for tid, v in per_tid.items() if tid in first and tid in last],
+                                                 default=0) * per_min}
     print(json.dumps(out))
 
 
@@ -472,7 +474,7 @@ def cmd_report(a):
                     v = (r["rps"] / ref["rps"]) if (ref and ref.get("rps") and r.get("rps")) else None
                 else:
                     v = r.get(metric)
-                good = v is not None and ((v < limit) if op == "<" else (v >= limit))
+                good = v is not None and {"<": v < limit, "<=": v <= limit, ">=": v >= limit}[op] if v is not None else False
                 ok = ok and good
             met = "n/a (quick)" if quick else ("yes" if ok else "**no**")
             verdicts.append((r["name"], met))
