@@ -510,10 +510,10 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
 QFuture<Result<void>> AgentService::logout()
 {
     using R = Result<void>;
-    if (!m_account) {
-        m_signedOutReason.clear();
+    // Already signed out (the event stream may have told of the session's end a moment ago):
+    // nothing to do, and the reason stays what happened.
+    if (!m_account)
         return readyFuture(R{});
-    }
     const StoredAccount account = *m_account;
     auto promise = startedPromise<R>();
     token(0).then(this, [this, promise, account](const Result<ipc::TokenReply>& access) {
