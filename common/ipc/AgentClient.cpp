@@ -9,6 +9,8 @@
 namespace ehrs::ipc {
 namespace {
 constexpr int kConnectRetryMs = 50;
+/// How long a read (`token`, `status`) whose connection dropped waits for the agent to be back.
+constexpr int kRestartWaitMs = 2000;
 
 template <typename T>
 QFuture<Result<T>> ready(Result<T> value)
@@ -108,12 +110,41 @@ QFuture<Result<QByteArray>> AgentClient::request(Request request)
     return promise->future();
 }
 
+QFuture<Result<QByteArray>> AgentClient::readRequest(Request r)
+{
+    // A read has no effect on the agent, so when the connection drops before its answer (the
+    // agent crashed, or is being restarted or upgraded) it is asked once more on a new connection
+    // to the same agent, which is waited for briefly: the caller does not see the restart.
+    auto promise = std::make_shared<QPromise<Result<QByteArray>>>();
+    promise->start();
+    auto finish = [promise](Result<QByteArray> value) {
+        promise->addResult(std::move(value));
+        promise->finish();
+    };
+    request(r).then(this, [this, r, finish](const Result<QByteArray>& reply) {
+        if (reply || reply.error().code != ErrorCode::NetworkError || m_connectTarget.isEmpty())
+            return finish(reply);
+        // Once the socket has finished telling of the drop (this may run inside its signal).
+        QTimer::singleShot(0, this, [this, r, finish] {
+            if (m_socket.state() != QLocalSocket::UnconnectedState)
+                m_socket.abort(); // what is left of the dropped connection
+            connectToAgent(m_connectTarget, kRestartWaitMs)
+                .then(this, [this, r, finish](const Result<void>& connected) {
+                    if (!connected)
+                        return finish(fail(connected.error()));
+                    request(r).then(this, [finish](const Result<QByteArray>& again) { finish(again); });
+                });
+        });
+    });
+    return promise->future();
+}
+
 QFuture<Result<TokenReply>> AgentClient::token(int minValidSeconds)
 {
     Request r;
     r.type = RequestType::Token;
     r.minValidSeconds = minValidSeconds;
-    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<TokenReply> {
+    return readRequest(r).then(this, [](const Result<QByteArray>& reply) -> Result<TokenReply> {
         if (!reply)
             return fail(reply.error());
         return tokenReplyFromPayload(*reply);
@@ -124,7 +155,7 @@ QFuture<Result<StatusReply>> AgentClient::status()
 {
     Request r;
     r.type = RequestType::Status;
-    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<StatusReply> {
+    return readRequest(r).then(this, [](const Result<QByteArray>& reply) -> Result<StatusReply> {
         if (!reply)
             return fail(reply.error());
         return statusReplyFromPayload(*reply);

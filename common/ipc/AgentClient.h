@@ -38,6 +38,9 @@ public:
     /// agent's error. Read the payload with the typed readers of AgentMessages.h.
     QFuture<Result<QByteArray>> request(Request request);
 
+    /// The reads. If the connection drops before the answer (the agent crashed, is restarting or
+    /// being upgraded), they are asked once more on a new connection to the same agent, which is
+    /// waited for up to 2 s; the other requests are not repeated.
     QFuture<Result<TokenReply>> token(int minValidSeconds = 0);
     QFuture<Result<StatusReply>> status();
     /// `allowInsecureHttp`: the user's explicit opt-in to an http:// server that is not loopback.
@@ -52,6 +55,7 @@ Q_SIGNALS:
     void disconnected();
 
 private:
+    QFuture<Result<QByteArray>> readRequest(Request request);
     void onReadyRead();
     void failAll(const Error& error);
 
