@@ -334,7 +334,8 @@ QFuture<void> AgentService::signOut(const QString& reason, const QString& messag
             Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
             gone->finish();
         });
-    return gone->future();
+    m_signOutDone = gone->future();
+    return m_signOutDone;
 }
 
 void AgentService::accountChanged(AccountChange change)
@@ -512,15 +513,21 @@ QFuture<Result<void>> AgentService::logout()
     using R = Result<void>;
     // Already signed out (the event stream may have told of the session's end a moment ago):
     // nothing to do, and the reason stays what happened.
-    if (!m_account)
-        return readyFuture(R{});
+    if (!m_account) // answered once a sign-out still deleting the keychain entry is done
+        return m_signOutDone.then(this, [] { return R{}; });
     const StoredAccount account = *m_account;
     auto promise = startedPromise<R>();
     token(0).then(this, [this, promise, account](const Result<ipc::TokenReply>& access) {
         // Answered once the keychain entry is gone: "signed out" means the refresh token is too.
         auto finishLocally = [this, promise](R serverResult) {
-            if (!m_account)
-                return finishPromise(*promise, std::move(serverResult));
+            if (!m_account) {
+                // Signed out meanwhile (the event stream told of this very logout first): answer
+                // once that sign-out has deleted the keychain entry.
+                m_signOutDone.then(this, [promise, serverResult]() mutable {
+                    finishPromise(*promise, std::move(serverResult));
+                });
+                return;
+            }
             signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false)
                 .then(this, [promise, serverResult]() mutable {
                     finishPromise(*promise, std::move(serverResult));

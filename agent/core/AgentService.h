@@ -3,6 +3,7 @@
 
 #include "AgentConfig.h"
 #include "ClientErrors.h"
+#include "FutureHelpers.h"
 #include "LoginStep.h"
 #include "Result.h"
 #include "SessionWatcher.h"
@@ -134,6 +135,7 @@ private:
     bool m_starting = false;
     std::vector<std::function<void()>> m_afterStart; // requests that arrived while the store loads
     bool m_loginInProgress = false;
+    QFuture<void> m_signOutDone = ehrs::readyFuture(); // the last sign-out: done once the keychain entry is gone
     bool m_pushConnected = false;
     std::unique_ptr<SessionEventWatcher> m_eventWatcher; // null with AgentConfig::watchServerEvents off
 };

@@ -37,6 +37,35 @@ HttpResponse errorOf(const Result<T>& r)
 {
     return HttpResponse::error(r.error());
 }
+
+/// The password and code of a re-authenticating request (turning two-step off, new backup codes).
+/// Missing fields read as empty: they are refused like wrong ones (403) by the re-authentication.
+struct PasswordAndCode
+{
+    QString password;
+    QString code;
+};
+Result<PasswordAndCode> passwordAndCodeOf(const HttpRequest& request)
+{
+    auto body = optionalBody(request);
+    if (!body)
+        return fail(body.error());
+    auto password = json::optionalString(*body, "password", 1024);
+    if (!password)
+        return fail(password.error());
+    auto code = json::optionalString(*body, "code", 64);
+    if (!code)
+        return fail(code.error());
+    return PasswordAndCode{*password, code->trimmed()};
+}
+
+HttpResponse backupCodesResponse(const QStringList& codes)
+{
+    nlohmann::json list = nlohmann::json::array();
+    for (const QString& c : codes)
+        list.push_back(c.toStdString());
+    return HttpResponse::json(200, {{"success", true}, {"backupCodes", list}});
+}
 } // namespace
 
 QString ApiRoutes::clientAddress(const HttpRequest& request, const ServerConfig& config)
@@ -470,28 +499,18 @@ HttpResponse ApiRoutes::mfaEnable(const HttpRequest& request, const AuthContext&
     auto codes = m_s.mfa.enable(who, *code, infoOf(request));
     if (!codes)
         return errorOf(codes);
-    nlohmann::json list = nlohmann::json::array();
-    for (const QString& c : *codes)
-        list.push_back(c.toStdString());
-    return HttpResponse::json(200, {{"success", true}, {"backupCodes", list}});
+    return backupCodesResponse(*codes);
 }
 
 void ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
-    auto body = optionalBody(request);
-    if (!body)
-        return respond(errorOf(body));
-    // Missing fields are refused like wrong ones (403), by the re-authentication itself.
-    auto password = json::optionalString(*body, "password", 1024);
-    if (!password)
-        return respond(errorOf(password));
-    auto code = json::optionalString(*body, "code", 64);
-    if (!code)
-        return respond(errorOf(code));
-    auto begun = m_s.mfa.beginDisable(who, *password, infoOf(request));
+    auto fields = passwordAndCodeOf(request);
+    if (!fields)
+        return respond(errorOf(fields));
+    auto begun = m_s.mfa.beginDisable(who, fields->password, infoOf(request));
     checkPasswordThen(
         request, std::move(respond), std::move(begun),
-        [this, code = code->trimmed()](const ReauthAttempt& attempt, bool passwordOk) {
+        [this, code = fields->code](const ReauthAttempt& attempt, bool passwordOk) {
             auto r = m_s.mfa.finishDisable(attempt, passwordOk, code);
             if (!r)
                 return errorOf(r);
@@ -501,26 +520,16 @@ void ApiRoutes::mfaDisable(const HttpRequest& request, const AuthContext& who, R
 
 void ApiRoutes::newBackupCodes(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
 {
-    auto body = optionalBody(request);
-    if (!body)
-        return respond(errorOf(body));
-    // Missing fields are refused like wrong ones (403), as when turning two-step off.
-    auto password = json::optionalString(*body, "password", 1024);
-    if (!password)
-        return respond(errorOf(password));
-    auto code = json::optionalString(*body, "code", 64);
-    if (!code)
-        return respond(errorOf(code));
-    auto begun = m_s.mfa.beginNewBackupCodes(who, *password, infoOf(request));
+    auto fields = passwordAndCodeOf(request);
+    if (!fields)
+        return respond(errorOf(fields));
+    auto begun = m_s.mfa.beginNewBackupCodes(who, fields->password, infoOf(request));
     checkPasswordThen(request, std::move(respond), std::move(begun),
-                      [this, code = code->trimmed()](const ReauthAttempt& attempt, bool passwordOk) {
+                      [this, code = fields->code](const ReauthAttempt& attempt, bool passwordOk) {
                           auto codes = m_s.mfa.finishNewBackupCodes(attempt, passwordOk, code);
                           if (!codes)
                               return errorOf(codes);
-                          nlohmann::json list = nlohmann::json::array();
-                          for (const QString& c : *codes)
-                              list.push_back(c.toStdString());
-                          return HttpResponse::json(200, {{"success", true}, {"backupCodes", list}});
+                          return backupCodesResponse(*codes);
                       });
 }
 
