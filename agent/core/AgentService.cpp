@@ -190,7 +190,16 @@ ipc::StatusReply AgentService::status() const
     s.signedOutReason = m_signedOutReason;
     s.storage = m_store.kind();
     s.storageNote = m_store.note();
+    s.liveUpdates = m_pushConnected;
     return s;
+}
+
+void AgentService::setPushConnected(bool connected)
+{
+    if (connected == m_pushConnected)
+        return;
+    m_pushConnected = connected;
+    Q_EMIT eventOccurred(ipc::LiveUpdatesEvent{connected});
 }
 
 QFuture<Result<QString>> AgentService::refresh()

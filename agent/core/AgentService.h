@@ -77,8 +77,9 @@ public:
     void accountChanged(AccountChange change);
     /// The server said this session ended: sign out now (keychain entry removed, clients told).
     void endedByServer(const QString& reason, const QString& message);
-    /// While the stream is connected the session list is not polled after each refresh.
-    void setPushConnected(bool connected) { m_pushConnected = connected; }
+    /// While the stream is connected the session list is not polled after each refresh. A change
+    /// is told to subscribers (live-updates event) so that they stop or resume their own polling.
+    void setPushConnected(bool connected);
     /// The access token in hand (memory only), for the event stream; empty when there is none.
     QString pushToken() const { return m_accessToken; }
 

@@ -25,7 +25,10 @@ AgentConnection::AgentConnection(Options options, QObject* parent)
     : QObject(parent), m_options(std::move(options))
 {
     connect(&m_client, &ipc::AgentClient::eventReceived, this, &AgentConnection::onEvent);
-    connect(&m_client, &ipc::AgentClient::disconnected, this, &AgentConnection::connectionLost);
+    connect(&m_client, &ipc::AgentClient::disconnected, this, [this] {
+        Q_EMIT liveUpdatesChanged(false);
+        Q_EMIT connectionLost();
+    });
 }
 
 QString AgentConnection::agentProgram() const
@@ -110,7 +113,8 @@ QFuture<Result<ipc::StatusReply>> AgentConnection::start()
                 promise->finish();
                 return;
             }
-            m_client.status().then(this, [promise](const R& s) {
+            m_client.status().then(this, [this, promise](const R& s) {
+                Q_EMIT liveUpdatesChanged(s && s->liveUpdates);
                 promise->addResult(s);
                 promise->finish();
             });
@@ -163,6 +167,8 @@ void AgentConnection::onEvent(const ipc::Event& event)
         Q_EMIT sessionsChanged();
     } else if (std::holds_alternative<ipc::TokenRefreshedEvent>(event)) {
         Q_EMIT tokenRefreshed();
+    } else if (const auto* live = std::get_if<ipc::LiveUpdatesEvent>(&event)) {
+        Q_EMIT liveUpdatesChanged(live->live);
     }
 }
 

@@ -46,6 +46,10 @@ Q_SIGNALS:
     /// Another session of the account appeared or disappeared.
     void sessionsChanged();
     void tokenRefreshed();
+    /// Whether the agent's event stream from the server is connected: while it is, account
+    /// changes arrive as events and the app need not poll. Also emitted by start() with the
+    /// agent's current value, and with false when the agent goes away.
+    void liveUpdatesChanged(bool live);
     /// The agent went away; start() reconnects (and relaunches it).
     void connectionLost();
 

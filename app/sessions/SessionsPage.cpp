@@ -41,7 +41,8 @@ SessionsPage::SessionsPage(ServerApi* api, SessionListModel* model, QWidget* par
     m_timer.setInterval(kReloadIntervalMs);
     connect(&m_timer, &QTimer::timeout, this, [this] {
         m_model->refreshTimes();
-        reload();
+        if (!m_live) // otherwise the agent's events say when the list changed
+            reload();
     });
     connect(m_model, &SessionListModel::renameRequested, this, &SessionsPage::renameSession);
 }
@@ -190,6 +191,25 @@ SessionsPage::State SessionsPage::state() const
     return static_cast<State>(m_stack->currentIndex());
 }
 
+void SessionsPage::setLiveUpdates(bool live)
+{
+    m_live = live;
+    if (m_updatedAt.isValid() && !m_statusIsError)
+        showUpdated();
+}
+
+void SessionsPage::showUpdated()
+{
+    // "Updated" is when the list was last fetched. While the agent's event stream is live, every
+    // change reloads it at once, so the list is current even when that time is old: say so.
+    const QString time = QLocale().toString(m_updatedAt.time(), QStringLiteral("HH:mm"));
+    m_status->setText(m_live ? tr("Live · updated %1").arg(time) : tr("Updated %1").arg(time));
+    m_status->setToolTip(m_live ? tr("Changes to your sessions show here as they happen.")
+                                : tr("The list is checked every 30 seconds."));
+    m_status->setPalette(palette());
+    m_status->setVisible(true);
+}
+
 void SessionsPage::setActive(bool active)
 {
     if (active) {
@@ -246,6 +266,7 @@ void SessionsPage::reload()
                         ? tr("Offline: %1 The list below is from %2.").arg(describeError(r.error()), when)
                         : tr("Could not refresh the list: %1 The list below is from %2.")
                               .arg(describeError(r.error()), when));
+                m_statusIsError = true;
                 QPalette pal = m_status->palette();
                 pal.setColor(QPalette::WindowText, Theme::danger(palette()));
                 m_status->setPalette(pal);
@@ -261,10 +282,8 @@ void SessionsPage::reload()
         m_loadedOnce = true;
         setOffline(false, {});
         m_updatedAt = QDateTime::currentDateTime();
-        m_status->setText(
-            tr("Updated %1").arg(QLocale().toString(m_updatedAt.time(), QStringLiteral("HH:mm"))));
-        m_status->setPalette(palette());
-        m_status->setVisible(true);
+        m_statusIsError = false;
+        showUpdated();
         m_model->setSessions(*r);
         // A row is current from the start, so the focused list shows where the keys will act.
         if (!m_view->currentIndex().isValid() && m_model->rowCount() > 0)

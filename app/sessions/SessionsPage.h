@@ -34,6 +34,13 @@ public:
     void reloadIfStale();
     /// Starts and stops the periodic reload (only while signed in and shown).
     void setActive(bool active);
+    /// Whether the agent's event stream is live (AgentConnection::liveUpdatesChanged). While it
+    /// is, the periodic timer only re-renders the relative times; the list is reloaded over the
+    /// network on events, on focus and on Refresh. While it is not, the timer reloads too.
+    void setLiveUpdates(bool live);
+    bool liveUpdates() const { return m_live; }
+    /// The periodic timer's interval (default 30 s); tests shorten it.
+    void setReloadInterval(int ms) { m_timer.setInterval(ms); }
 
     QListView* view() const { return m_view; }
     SessionDelegate* delegate() const { return m_delegate; }
@@ -71,6 +78,7 @@ private:
     /// Shows an action's result; it stays through the reload the caller starts next, if any.
     void showBanner(const QString& text, bool error, bool reloadFollows = true);
     void hideBanner();
+    void showUpdated();
     void setOffline(bool offline, const QString& reason);
     QStringList currentIds() const;
     void renameSession(const QString& id, const QString& name);
@@ -94,6 +102,8 @@ private:
     bool m_reloadAgain = false;
     bool m_loadedOnce = false;
     bool m_offline = false;
+    bool m_live = false;          // the agent's event stream is connected
+    bool m_statusIsError = false; // the status line says the last load failed
     bool m_manualReload = false; // the pending reload was asked for with the Refresh button
     quint64 m_loadSeq = 0;       // loads started so far
     quint64 m_bannerKeepSeq = 0; // the banner stays through loads up to this one

@@ -47,6 +47,7 @@ MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
             showSignIn(message);
     });
     connect(m_agent, &AgentConnection::sessionsChanged, m_sessions, &SessionsPage::reload);
+    connect(m_agent, &AgentConnection::liveUpdatesChanged, m_sessions, &SessionsPage::setLiveUpdates);
     connect(m_agent, &AgentConnection::tokenRefreshed, this, [this] {
         if (page() == Page::Main)
             m_sessions->reload();

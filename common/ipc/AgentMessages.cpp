@@ -189,6 +189,7 @@ QString eventName(const Event& event)
         QString operator()(const SignedOutEvent&) const { return QStringLiteral("signed-out"); }
         QString operator()(const SessionRevokedEvent&) const { return QStringLiteral("session-revoked"); }
         QString operator()(const NewSignInEvent&) const { return QStringLiteral("new-sign-in"); }
+        QString operator()(const LiveUpdatesEvent&) const { return QStringLiteral("live-updates"); }
     };
     return std::visit(Visitor{}, event);
 }
@@ -222,6 +223,7 @@ QByteArray toPayload(const Event& event)
             j["location"] = s(e.location);
             j["time"] = t(e.time);
         }
+        void operator()(const LiveUpdatesEvent& e) const { j["live"] = e.live; }
     };
     std::visit(Visitor{j}, event);
     return dump(j);
@@ -252,6 +254,7 @@ QByteArray replyPayload(qint64 id, const StatusReply& r)
     j["storage"] = s(r.storage);
     if (!r.storageNote.isEmpty())
         j["storageNote"] = s(r.storageNote);
+    j["liveUpdates"] = r.liveUpdates;
     return dump(j);
 }
 
@@ -357,6 +360,8 @@ Result<StatusReply> statusReplyFromPayload(QByteArrayView payload)
     r.signedOutReason = str(*j, "signedOutReason");
     r.storage = str(*j, "storage");
     r.storageNote = str(*j, "storageNote");
+    if (auto it = j->find("liveUpdates"); it != j->end() && it->is_boolean())
+        r.liveUpdates = it->get<bool>();
     return r;
 }
 
@@ -399,6 +404,12 @@ Result<Event> eventFromPayload(QByteArrayView payload)
     if (name == u"new-sign-in")
         return Event{NewSignInEvent{str(*j, "sessionId"), str(*j, "device"), str(*j, "ipAddress"),
                                     str(*j, "location"), time(*j, "time")}};
+    if (name == u"live-updates") {
+        auto it = j->find("live");
+        if (it == j->end() || !it->is_boolean())
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("live-updates without live"));
+        return Event{LiveUpdatesEvent{it->get<bool>()}};
+    }
     return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown event"));
 }
 

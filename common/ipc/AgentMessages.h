@@ -86,6 +86,7 @@ struct StatusReply
     QString signedOutReason; // error code name why the agent signed out, e.g. "session_revoked"
     QString storage;         // "keychain" or "memory"
     QString storageNote;     // memory without a keychain: why there is none (no D-Bus, no Secret Service)
+    bool liveUpdates = false; // the agent's server event stream is connected (live-updates event)
 };
 
 /// Reply to `login` and `verify-mfa`: either signed in, or a second factor is needed.
@@ -123,7 +124,14 @@ struct NewSignInEvent
     QString location;
     QDateTime time;
 };
-using Event = std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent>;
+/// The agent's event stream from the server connected (`live`) or dropped: while it is live,
+/// account changes arrive as events and clients need not poll the server.
+struct LiveUpdatesEvent
+{
+    bool live = false;
+};
+using Event =
+    std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent, LiveUpdatesEvent>;
 
 QByteArray toPayload(const Event& event);
 QByteArray replyPayload(qint64 id, const TokenReply& reply);
@@ -146,7 +154,8 @@ struct Incoming
 [[nodiscard]] Result<StatusReply> statusReplyFromPayload(QByteArrayView payload);
 [[nodiscard]] Result<LoginReply> loginReplyFromPayload(QByteArrayView payload);
 [[nodiscard]] Result<Event> eventFromPayload(QByteArrayView payload);
-/// Wire name of an event ("token-refreshed", "signed-out", "session-revoked", "new-sign-in").
+/// Wire name of an event ("token-refreshed", "signed-out", "session-revoked", "new-sign-in",
+/// "live-updates").
 QString eventName(const Event& event);
 
 } // namespace ehrs::ipc

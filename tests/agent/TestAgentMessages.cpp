@@ -19,6 +19,7 @@ private Q_SLOTS:
     void errorReply();
     void events_data();
     void events();
+    void liveUpdatesNeedsItsFlag();
 };
 
 void TestAgentMessages::requestRoundTrip_data()
@@ -123,6 +124,10 @@ void TestAgentMessages::replies()
     QCOMPARE(status->nextRefreshAt, exp);
     QVERIFY(!status->lastRefreshAt.isValid());
     QVERIFY(!replyPayload(8, s).contains("refreshToken"));
+    QCOMPARE(status->liveUpdates, false);
+    s.liveUpdates = true; // an app that connects later learns that the event stream is live
+    QVERIFY(replyPayload(8, s).contains(R"("liveUpdates":true)"));
+    QCOMPARE(statusReplyFromPayload(replyPayload(8, s))->liveUpdates, true);
 
     LoginReply mfa;
     mfa.requiresMfa = true;
@@ -164,6 +169,8 @@ void TestAgentMessages::events_data()
     QTest::newRow("signed-out") << 1 << u"signed-out"_s;
     QTest::newRow("session-revoked") << 2 << u"session-revoked"_s;
     QTest::newRow("new-sign-in") << 3 << u"new-sign-in"_s;
+    QTest::newRow("live-updates on") << 4 << u"live-updates"_s;
+    QTest::newRow("live-updates off") << 5 << u"live-updates"_s;
 }
 
 void TestAgentMessages::events()
@@ -171,10 +178,13 @@ void TestAgentMessages::events()
     QFETCH(int, index);
     QFETCH(QString, name);
     const QDateTime t(QDate(2026, 1, 5), QTime(9, 0), Qt::UTC);
-    const QList<Event> all{TokenRefreshedEvent{u"tok"_s, t}, SignedOutEvent{u"session_revoked"_s, u"m"_s},
-                           SessionRevokedEvent{u"s9"_s, true},
-                           NewSignInEvent{u"s2"_s, u"Chrome 120 on Windows 10/11"_s, u"203.0.113.7"_s,
-                                          u"Oslo, NO"_s, t}};
+    const QList<Event> all{
+        TokenRefreshedEvent{u"tok"_s, t},
+        SignedOutEvent{u"session_revoked"_s, u"m"_s},
+        SessionRevokedEvent{u"s9"_s, true},
+        NewSignInEvent{u"s2"_s, u"Chrome 120 on Windows 10/11"_s, u"203.0.113.7"_s, u"Oslo, NO"_s, t},
+        LiveUpdatesEvent{true},
+        LiveUpdatesEvent{false}};
     const Event& event = all.at(index);
     QCOMPARE(eventName(event), name);
     const QByteArray payload = toPayload(event);
@@ -185,6 +195,17 @@ void TestAgentMessages::events()
     QVERIFY(back);
     QCOMPARE(back->index(), event.index());
     QCOMPARE(toPayload(*back), payload);
+    if (const auto* live = std::get_if<LiveUpdatesEvent>(&event)) {
+        QCOMPARE(payload, QByteArray(R"({"event":"live-updates","live":)") + (live->live ? "true" : "false") +
+                              R"(,"type":"event"})");
+        QCOMPARE(std::get<LiveUpdatesEvent>(*back).live, live->live);
+    }
+}
+
+void TestAgentMessages::liveUpdatesNeedsItsFlag()
+{
+    QVERIFY(!eventFromPayload(R"({"type":"event","event":"live-updates"})"));
+    QVERIFY(!eventFromPayload(R"({"type":"event","event":"live-updates","live":"yes"})"));
 }
 
 QTEST_GUILESS_MAIN(TestAgentMessages)

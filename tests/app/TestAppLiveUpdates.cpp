@@ -6,6 +6,7 @@
 #include "AgentProcess.h"
 #include "ApiClient.h"
 #include "AppUnderTest.h"
+#include "PrometheusText.h"
 #include "ServerProcess.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
@@ -74,6 +75,7 @@ private Q_SLOTS:
     void startsTheAgentWhenNoneIsRunning();
     void agentCrashDoesNotSignTheClinicianOut();
     void messagesFollowTheServerThroughAnOutage();
+    void noPollingWhileTheStreamIsLive();
 
 private:
     bool signInAgent(AgentProcess& agent, ServerProcess& server, const QString& email);
@@ -82,6 +84,19 @@ private:
     std::unique_ptr<MainWindow> openWindow(AgentConnection* connection, ServerApi* api);
     QString loginElsewhere(ServerProcess& server, const QString& email, const char* device);
 };
+
+namespace {
+/// GET /api/sessions requests the server has answered with 200, from its /metrics.
+double sessionListRequests(ServerProcess& server)
+{
+    auto r = ApiClient(server.url()).request("GET", "/metrics");
+    if (r.status != 200)
+        return -1;
+    const auto e = ehrs::test::exposition::parseExposition(r.body);
+    return e.value("ehrs_http_requests_total",
+                   {{"route", "/api/sessions"}, {"method", "GET"}, {"status", "200"}});
+}
+} // namespace
 
 void TestAppLiveUpdates::initTestCase()
 {
@@ -319,7 +334,7 @@ void TestAppLiveUpdates::messagesFollowTheServerThroughAnOutage()
     QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), 2, 10000);
     QLabel* status = page->findChild<QLabel*>(QStringLiteral("updatedStatus"));
     QVERIFY(status);
-    const QRegularExpression updated(QStringLiteral("^Updated \\d\\d:\\d\\d$"));
+    const QRegularExpression updated(QStringLiteral("^(Updated|Live · updated) \\d\\d:\\d\\d$"));
     QVERIFY2(updated.match(status->text()).hasMatch(), qPrintable(status->text()));
     QVERIFY(status->isVisibleTo(window));
 
@@ -395,6 +410,51 @@ void TestAppLiveUpdates::messagesFollowTheServerThroughAnOutage()
         }(),
         15000);
     QVERIFY2(!banner->isVisibleTo(window), qPrintable(banner->text()));
+}
+
+void TestAppLiveUpdates::noPollingWhileTheStreamIsLive()
+{
+    // Issue 13: the list follows the server's event stream instead of polling. While the agent's
+    // stream is live, the periodic timer only re-renders "active 5 minutes ago"; when the stream
+    // goes down, the timer polls the server again.
+    ServerProcess server;
+    const QString email = QStringLiteral("pharmacist@example.org");
+    AppUnderTest app;
+    auto closeApp = qScopeGuard([&app] { app.close(); });
+    QVERIFY(startSignedIn(server, email, app));
+    app.openWindow();
+    MainWindow* window = app.window.get();
+    SessionsPage* page = window->sessionsPage();
+    QTRY_COMPARE_WITH_TIMEOUT(page->state(), SessionsPage::State::List, 15000);
+    QTRY_VERIFY_WITH_TIMEOUT(page->liveUpdates(), 10000); // the agent's live-updates event or status
+    page->setReloadInterval(200);
+
+    // Many timer ticks (each re-renders the times: dataChanged on the rows), not one list request.
+    QSignalSpy reloaded(page, &SessionsPage::reloaded);
+    QSignalSpy ticks(window->sessionModel(), &QAbstractItemModel::dataChanged);
+    // (A few ticks first: the agent reads the list once itself when its stream is ready.)
+    QTRY_VERIFY_WITH_TIMEOUT(ticks.count() >= 3, 10000);
+    const double before = sessionListRequests(server);
+    QVERIFY(before >= 1);
+    QTRY_VERIFY_WITH_TIMEOUT(ticks.count() >= 13, 10000);
+    QCOMPARE(sessionListRequests(server), before);
+    QCOMPARE(reloaded.count(), 0);
+    QVERIFY2(page->statusLine()->text().startsWith(QStringLiteral("Live")),
+             qPrintable(page->statusLine()->text()));
+
+    // An event still reloads at once.
+    const QString phone = loginElsewhere(server, email, "Ward phone");
+    QVERIFY(!phone.isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(window->sessionModel()->rowOf(phone) >= 0, 5000);
+    QVERIFY(sessionListRequests(server) > before);
+
+    // The server goes away, and with it the agent's stream: the app polls again (each poll fails
+    // and says so), and says it is no longer live.
+    server.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!page->liveUpdates(), 10000);
+    QSignalSpy unavailable(page, &SessionsPage::sessionsUnavailable);
+    QTRY_VERIFY_WITH_TIMEOUT(unavailable.count() >= 3, 10000);
+    QVERIFY(!page->statusLine()->text().startsWith(QStringLiteral("Live")));
 }
 
 QTEST_MAIN(TestAppLiveUpdates)
