@@ -247,7 +247,9 @@ def cmd_idle(a):
            "wakeups_per_min_steady_threads": steady * per_min,
            "wakeups_per_min_main_thread": (last.get(main_tid, 0) - main0) * per_min,
            "wakeups_per_min_busiest_thread": max([v for tid, v in per_tid.items() if tid in first and tid in last],
-                                                 default=0) * per_min}
+                                                 default=0) * per_min,
+           "wakeups_per_min_busiest_other_thread": max(
+               [v for tid, v in per_tid.items() if tid in first and tid in last and tid != main_tid], default=0) * per_min}
     print(json.dumps(out))
 
 
