@@ -477,6 +477,15 @@ void SecurityPage::beginTotpSetup()
     dialog->open();
 }
 
+namespace {
+/// A refused password + code: the message, and the field that was wrong cleared and focused.
+void showPasswordAndCodeError(PasswordDialog* dialog, const Error& error)
+{
+    dialog->showError(describeError(error),
+                      isCodeError(error) ? PasswordDialog::Field::Code : PasswordDialog::Field::Password);
+}
+} // namespace
+
 void SecurityPage::beginNewBackupCodes()
 {
     auto* dialog = new PasswordDialog(
@@ -489,12 +498,8 @@ void SecurityPage::beginNewBackupCodes()
         dialog, &PasswordDialog::submitted, this,
         [this, dialog](const QString& password, const QString& code) {
             m_api->newBackupCodes(password, code).then(dialog, [this, dialog](const Result<QStringList>& r) {
-                if (!r) {
-                    dialog->showError(describeError(r.error()), isCodeError(r.error())
-                                                                    ? PasswordDialog::Field::Code
-                                                                    : PasswordDialog::Field::Password);
-                    return;
-                }
+                if (!r)
+                    return showPasswordAndCodeError(dialog, r.error());
                 dialog->accept();
                 m_mfaOff->setVisible(false);
                 m_newCodes->setVisible(false);
@@ -516,12 +521,8 @@ void SecurityPage::disableTotp()
     connect(dialog, &PasswordDialog::submitted, this,
             [this, dialog](const QString& password, const QString& code) {
                 m_api->disableMfa(password, code).then(dialog, [this, dialog](const Result<void>& r) {
-                    if (!r) {
-                        dialog->showError(describeError(r.error()), isCodeError(r.error())
-                                                                        ? PasswordDialog::Field::Code
-                                                                        : PasswordDialog::Field::Password);
-                        return;
-                    }
+                    if (!r)
+                        return showPasswordAndCodeError(dialog, r.error());
                     dialog->accept();
                     reload();
                 });

@@ -216,15 +216,21 @@ Result<QStringList> MfaService::enable(const AuthContext& who, const QString& co
     return codes;
 }
 
-Result<ReauthAttempt> MfaService::beginDisable(const AuthContext& who, const QString& password,
-                                               const RequestInfo& info)
+Result<ReauthAttempt> MfaService::beginReauthWithMfaOn(const AuthContext& who, const QString& password,
+                                                       const RequestInfo& info, const char* purpose)
 {
     auto current = currentUser(who);
     if (!current)
         return fail(current.error());
     if (!current->mfaEnabled)
         return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is not on"));
-    return d.sessions.beginReauth(who, password, info, "mfa_disable");
+    return d.sessions.beginReauth(who, password, info, purpose);
+}
+
+Result<ReauthAttempt> MfaService::beginDisable(const AuthContext& who, const QString& password,
+                                               const RequestInfo& info)
+{
+    return beginReauthWithMfaOn(who, password, info, "mfa_disable");
 }
 
 Result<void> MfaService::finishDisable(const ReauthAttempt& attempt, bool passwordOk, const QString& code)
@@ -264,12 +270,7 @@ Result<void> MfaService::storeBackupCodes(const QString& userId, const QStringLi
 Result<ReauthAttempt> MfaService::beginNewBackupCodes(const AuthContext& who, const QString& password,
                                                       const RequestInfo& info)
 {
-    auto current = currentUser(who);
-    if (!current)
-        return fail(current.error());
-    if (!current->mfaEnabled)
-        return fail(ErrorCode::Conflict, QStringLiteral("Two-factor authentication is not on"));
-    return d.sessions.beginReauth(who, password, info, "backup_codes_regenerate");
+    return beginReauthWithMfaOn(who, password, info, "backup_codes_regenerate");
 }
 
 Result<QStringList> MfaService::finishNewBackupCodes(const ReauthAttempt& attempt, bool passwordOk,

@@ -88,6 +88,9 @@ private:
     Result<void> hitMfaLimit(const QString& userId, const AuditActor& actor);
     Result<UserRecord> currentUser(const AuthContext& who);
     /// Replaces the user's backup codes with `codes` (stored hashed); inside the caller's transaction.
+    /// Re-authentication for a change that needs two-step verification on (turning it off, new codes).
+    Result<ReauthAttempt> beginReauthWithMfaOn(const AuthContext& who, const QString& password,
+                                               const RequestInfo& info, const char* purpose);
     Result<void> storeBackupCodes(const QString& userId, const QStringList& codes, qint64 now);
 
     Deps d;
