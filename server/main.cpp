@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // ehr-sessions-server: parses arguments, loads the configuration and runs one sub-command.
 #include "cli/Commands.h"
+#include "cli/PolicyCommands.h"
 #include "config/ServerConfig.h"
 
 #include <QCommandLineParser>
@@ -16,8 +17,9 @@ const char* kUsage = R"(Usage: ehr-sessions-server [COMMAND] [OPTIONS]
 Commands:
   serve                         Run the HTTP API (the default)
   migrate                       Apply pending database migrations and exit
-  user add EMAIL [--name NAME] [--admin]
+  user add EMAIL [--name NAME] [--admin] [--groups a,b]
                                 Create a user; the password is read without echo (or from stdin)
+  user groups EMAIL a,b         Set a user's groups ("" for none); policies apply again at once
   user import FILE [--dry-run]  Import users from CSV (email,name,password_hash[,role][,groups]) with
                                 their bcrypt or argon2id hashes: all lines or none; see
                                 docs/operations.md "Moving users over"
@@ -29,6 +31,16 @@ Commands:
                                 the password and can enrol again
   sessions revoke-user EMAIL|ID End every session of a user (incident response)
   cleanup                       Delete expired and revoked sessions past the retention period
+  policy set --group NAME|--device-class personal|shared_workstation
+             [--idle-timeout 15m] [--absolute-lifetime 12h] [--end-on-lock yes|no]
+             [--max-sessions N] [--on-limit end_oldest|refuse] [--mfa-required yes|no]
+                                Set a session policy (a value "default" clears one setting);
+                                live sessions get it at once; see docs/workstation-policy.md
+  policy unset --group NAME|--device-class CLASS
+                                Remove a policy
+  policy show --group NAME|--device-class CLASS | --user EMAIL [--device-class CLASS]
+                                Show a policy, or what a user's sign-in gets
+  policy list                   The defaults and every policy
   keys rotate                   Add a new EdDSA signing key to JWT_KEYS_DIR (old keys verify until
                                 their tokens expire)
 
@@ -65,7 +77,13 @@ int main(int argc, char* argv[])
                                     QStringLiteral("user import: check the file and count, write nothing."));
     const QCommandLineOption passwordStdin(QStringLiteral("password-stdin"),
                                            QStringLiteral("user add/passwd: read the password from standard input."));
-    parser.addOptions({help, version, configFile, readyFile, name, admin, dryRun, passwordStdin});
+    const QCommandLineOption groups(QStringLiteral("groups"),
+                                    QStringLiteral("user add: the user's groups (a,b)."),
+                                    QStringLiteral("a,b"));
+    parser.addOptions({help, version, configFile, readyFile, name, admin, dryRun, passwordStdin, groups});
+    for (const QString& o : cli::policyOptionNames())
+        parser.addOption(QCommandLineOption(o, QStringLiteral("policy: see the commands above."),
+                                            QStringLiteral("value")));
     for (const ConfigOption& o : ServerConfig::options()) {
         if (!o.flag.isEmpty())
             parser.addOption(QCommandLineOption(o.flag, o.help + QStringLiteral(" [") + o.key + u']', o.valueName));
@@ -95,8 +113,13 @@ int main(int argc, char* argv[])
     const QProcessEnvironment pe = QProcessEnvironment::systemEnvironment();
     for (const QString& key : pe.keys())
         env.insert(key, pe.value(key));
+    const QStringList args = parser.positionalArguments();
+    const QString command = args.value(0, QStringLiteral("serve"));
     QMap<QString, QString> flags;
     for (const ConfigOption& o : ServerConfig::options()) {
+        // `policy set --idle-timeout` is the policy's, not SESSION_IDLE_TIMEOUT.
+        if (command == u"policy" && o.flag == u"idle-timeout")
+            continue;
         if (!o.flag.isEmpty() && parser.isSet(o.flag))
             flags.insert(o.flag, parser.value(o.flag));
     }
@@ -107,8 +130,6 @@ int main(int argc, char* argv[])
     }
     config->readyFile = parser.value(readyFile);
 
-    const QStringList args = parser.positionalArguments();
-    const QString command = args.value(0, QStringLiteral("serve"));
     if (command == u"serve" && args.size() <= 1)
         return cli::serve(*config);
     if (command == u"migrate" && args.size() == 1)
@@ -118,7 +139,8 @@ int main(int argc, char* argv[])
     if (command == u"user" && args.size() == 3) {
         const QString sub = args.at(1);
         if (sub == u"add")
-            return cli::userAdd(*config, args.at(2), parser.value(name), parser.isSet(admin), parser.isSet(passwordStdin));
+            return cli::userAdd(*config, args.at(2), parser.value(name), parser.isSet(admin),
+                                parser.isSet(passwordStdin), parser.value(groups));
         if (sub == u"import")
             return cli::userImport(*config, args.at(2), parser.isSet(dryRun));
         if (sub == u"passwd")
@@ -127,6 +149,16 @@ int main(int argc, char* argv[])
             return cli::userDisable(*config, args.at(2));
         if (sub == u"mfa-reset")
             return cli::userMfaReset(*config, args.at(2));
+    }
+    if (command == u"user" && args.size() == 4 && args.at(1) == u"groups")
+        return cli::userGroups(*config, args.at(2), args.at(3));
+    if (command == u"policy" && args.size() == 2) {
+        QMap<QString, QString> options;
+        for (const QString& o : cli::policyOptionNames() + QStringList{QStringLiteral("idle-timeout")}) {
+            if (parser.isSet(o))
+                options.insert(o, parser.value(o));
+        }
+        return cli::policy(*config, args.at(1), options);
     }
     if (command == u"keys" && args.size() == 2 && args.at(1) == u"rotate")
         return cli::rotateKeys(*config);

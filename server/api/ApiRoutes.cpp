@@ -32,6 +32,14 @@ HttpResponse tokenResponse(const nlohmann::json& body)
     return HttpResponse::json(200, body);
 }
 
+/// A sign-in's or refresh's tokens with the session's policy (`policy`, SessionPolicy::toJson()).
+HttpResponse tokenResponse(const AuthTokens& tokens, nlohmann::json policy)
+{
+    nlohmann::json body = tokens;
+    body["policy"] = std::move(policy);
+    return HttpResponse::json(200, body);
+}
+
 template <typename T>
 HttpResponse errorOf(const Result<T>& r)
 {
@@ -301,7 +309,18 @@ void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
     auto login = loginRequestFromJson(*body);
     if (!login)
         return respond(errorOf(login));
+    // The device class the client claims (docs/workstation-policy.md): checked here, pinned
+    // networks applied when the session starts.
+    auto deviceClass = json::optionalString(*body, "deviceClass", 32);
+    if (!deviceClass)
+        return respond(errorOf(deviceClass));
+    if (!deviceClass->isEmpty() && !deviceclass::isKnown(*deviceClass))
+        return respond(HttpResponse::error(
+            Error{ErrorCode::InvalidRequest,
+                  QStringLiteral("deviceClass must be \"personal\" or \"shared_workstation\"")}));
     auto begun = m_s.service.beginLogin(*login, infoOf(request));
+    if (begun)
+        begun->deviceClass = *deviceClass;
     if (!begun) {
         // Sign-in paused: what IT says to do (LOCKOUT_HELP_TEXT), whatever the email.
         Error e = begun.error();
@@ -319,8 +338,12 @@ void ApiRoutes::login(const HttpRequest& request, Router::Respond respond)
             auto result = m_s.service.finishLogin(*attempt, passwordOk);
             if (!result)
                 return errorOf(result);
-            if (const auto* tokens = std::get_if<AuthTokens>(&*result))
-                return tokenResponse(*tokens);
+            if (const auto* tokens = std::get_if<AuthTokens>(&*result)) {
+                auto policy = m_s.service.sessionPolicy(tokens->sessionId);
+                if (!policy)
+                    return errorOf(policy);
+                return tokenResponse(*tokens, *policy);
+            }
             return tokenResponse(std::get<MfaChallenge>(*result));
         });
 }
@@ -333,13 +356,16 @@ void ApiRoutes::refresh(const HttpRequest& request, Router::Respond respond)
     auto token = json::requiredString(*body, "refreshToken", 256);
     if (!token)
         return respond(errorOf(token));
-    m_s.service.refresh(token->toLatin1(), infoOf(request),
-                        [respond = std::move(respond), id = request.requestId](Result<AuthTokens> tokens) {
-                            RequestScope scope(id);
-                            if (!tokens)
-                                return respond(errorOf(tokens));
-                            respond(tokenResponse(*tokens));
-                        });
+    auto policy = std::make_shared<nlohmann::json>();
+    m_s.service.refresh(
+        token->toLatin1(), infoOf(request),
+        [respond = std::move(respond), id = request.requestId, policy](Result<AuthTokens> tokens) {
+            RequestScope scope(id);
+            if (!tokens)
+                return respond(errorOf(tokens));
+            respond(tokenResponse(*tokens, *policy));
+        },
+        0, policy);
 }
 
 void ApiRoutes::logout(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
@@ -461,7 +487,10 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
         return errorOf(tokens);
     if (tokens->user)
         tokens->deviceCredential = m_s.service.deviceCredentialAfterSignIn(tokens->user->id, *device);
-    return tokenResponse(*tokens);
+    auto policy = m_s.service.sessionPolicy(tokens->sessionId);
+    if (!policy)
+        return errorOf(policy);
+    return tokenResponse(*tokens, *policy);
 }
 
 void ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond)
@@ -591,12 +620,16 @@ HttpResponse ApiRoutes::me(const AuthContext& who)
     auto remaining = m_s.mfa.remainingBackupCodes(who.userId);
     if (!remaining)
         return errorOf(remaining);
+    auto policy = m_s.service.sessionPolicy(who.sessionId);
+    if (!policy)
+        return errorOf(policy);
     return HttpResponse::json(
         200,
         {{"success", true},
          {"user", (*user)->toDto()},
          {"sessionId", who.sessionId.toStdString()},
          {"backupCodesRemaining", *remaining},
+         {"policy", *policy},
          // Devices compare it with what they saw before to tell the user.
          {"mfaChangedAt", (*user)->mfaChangedAt
                               ? nlohmann::json(QDateTime::fromMSecsSinceEpoch((*user)->mfaChangedAt, Qt::UTC)

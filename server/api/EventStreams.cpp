@@ -261,6 +261,9 @@ void EventStreams::revalidate()
             tokens.emplace_back(id, s->token);
     }
     for (const auto& [id, token] : tokens) {
+        // Also look for events nobody announced: a change made by the CLI of a server without
+        // Redis (a policy change, an IT revocation) reaches the streams here at the latest.
+        read(id);
         m_service.inspect(token, [self = QPointer<EventStreams>(this), id = id](Result<JwtClaims> claims) {
             if (!self || claims || claims.error().code == ErrorCode::Unavailable)
                 return; // a database outage does not end streams; the next check decides

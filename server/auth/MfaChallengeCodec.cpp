@@ -7,13 +7,16 @@
 
 namespace ehrs::server {
 
-QByteArray MfaChallengeCodec::issue(const QString& userId, const std::optional<DeviceInfo>& device, qint64 nowSeconds) const
+QByteArray MfaChallengeCodec::issue(const QString& userId, const std::optional<DeviceInfo>& device,
+                                    qint64 nowSeconds, const QString& deviceClass) const
 {
     nlohmann::json payload{{"u", userId.toStdString()},
                            {"e", nowSeconds + m_lifetime},
                            {"n", crypto::base64UrlEncode(crypto::randomBytes(16)).toStdString()}};
     if (device)
         payload["d"] = *device;
+    if (!deviceClass.isEmpty())
+        payload["c"] = deviceClass.toStdString();
     const std::string text = payload.dump();
     const QByteArray body = crypto::base64UrlEncode(QByteArrayView(text.data(), qsizetype(text.size())));
     return body + '.' + crypto::base64UrlEncode(crypto::hmacSha256(m_key, "mfa-challenge-v1." + body));
@@ -44,6 +47,8 @@ Result<MfaChallengeCodec::Challenge> MfaChallengeCodec::verify(QByteArrayView to
     c.nonce = QByteArray::fromStdString(j["n"].get<std::string>());
     if (c.expiresAt <= nowSeconds)
         return invalid();
+    if (j.contains("c") && j["c"].is_string())
+        c.deviceClass = QString::fromStdString(j["c"].get<std::string>());
     if (j.contains("d")) {
         if (auto d = deviceInfoFromJson(j["d"]))
             c.device = *d;

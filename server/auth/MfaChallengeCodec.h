@@ -32,6 +32,7 @@ public:
         std::optional<DeviceInfo> device;
         QByteArray nonce;
         qint64 expiresAt = 0; // seconds
+        QString deviceClass;  // the device class claimed at the password step (empty: personal)
     };
 
     explicit MfaChallengeCodec(QByteArray key, int lifetimeSeconds = 300)
@@ -39,7 +40,8 @@ public:
     {
     }
 
-    QByteArray issue(const QString& userId, const std::optional<DeviceInfo>& device, qint64 nowSeconds) const;
+    QByteArray issue(const QString& userId, const std::optional<DeviceInfo>& device, qint64 nowSeconds,
+                     const QString& deviceClass = {}) const;
     [[nodiscard]] Result<Challenge> verify(QByteArrayView token, qint64 nowSeconds) const;
 
 private:

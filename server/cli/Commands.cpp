@@ -119,10 +119,23 @@ int migrate(const ServerConfig& config)
     return 0;
 }
 
-int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin, bool passwordStdin)
+int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin,
+            bool passwordStdin, const QString& groups)
 {
     if (auto e = UserStore::checkEmail(email); !e)
         return failWith(e.error().message);
+    QStringList groupList;
+    for (const QString& g : groups.split(u',', Qt::SkipEmptyParts)) {
+        const QString group = g.trimmed().toLower();
+        if (!PolicyRule::isValidGroup(group))
+            return failWith(
+                QStringLiteral("--groups: '%1' is not a group name (lower-case letters, digits, '.', "
+                               "'_', '-')")
+                    .arg(g));
+        groupList << group;
+    }
+    groupList.sort();
+    groupList.removeDuplicates();
     std::unique_ptr<SharedState> shared;
     auto services = openServices(shared, config);
     if (!services)
@@ -135,8 +148,9 @@ int userAdd(const ServerConfig& config, const QString& email, const QString& nam
     auto hash = shared->hasher().hash(*password);
     if (!hash)
         return failWith(hash.error().message);
-    auto user = (*services)->users.create(email, name, *hash, admin ? QStringLiteral("admin") : QStringLiteral("user"),
-                                          shared->clock().nowMs());
+    auto user = (*services)->users.create(email, name, *hash,
+                                          admin ? QStringLiteral("admin") : QStringLiteral("user"),
+                                          shared->clock().nowMs(), groupList);
     if (!user)
         return failWith(user.error().message);
     (*services)->audit.record(QStringLiteral("user_created"), cliActor(), {{"user", user->id.toStdString()}});

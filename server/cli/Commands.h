@@ -11,7 +11,9 @@ namespace ehrs::server::cli {
 /// a one-line reason on stderr when it fails. Passwords come from a no-echo prompt on a terminal,
 /// or from standard input (`--password-stdin`, or whenever stdin is not a terminal); never argv.
 int migrate(const ServerConfig& config);
-int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin, bool passwordStdin);
+/// `groups`: comma-separated group names (users.user_groups), for the per-group session policies.
+int userAdd(const ServerConfig& config, const QString& email, const QString& name, bool admin,
+            bool passwordStdin, const QString& groups = {});
 /// Imports users from a CSV file ("-": standard input) with their existing password hashes
 /// (UserImport.h): every line checked first, then all in one transaction or none; `dryRun`
 /// checks and counts without writing. Bad lines are named by number.

@@ -2,6 +2,7 @@
 #include "ServerConfig.h"
 
 #include "geo/GeoLocator.h"
+#include "policy/SessionPolicy.h"
 
 #include <QDir>
 #include <QFile>
@@ -158,6 +159,13 @@ const QList<ConfigOption>& ServerConfig::options()
              "Names for the hospital's networks, shown instead of \"Local network\": "
              "CIDR=Name entries separated by ';', e.g. \"10.20.0.0/16=St Mary's, Ward 3;10.30.0.0/16="
              "Outpatients\". The most specific range wins. Default: none.")},
+        {QStringLiteral("SHARED_WORKSTATION_NETWORKS"), QStringLiteral("shared-workstation-networks"),
+         QStringLiteral("cidr,..."),
+         QStringLiteral(
+             "Networks of shared workstations (nurse stations), CIDRs separated by commas: a "
+             "sign-in from them is a shared-workstation session whatever the client claims, so "
+             "the device-class policy of shared workstations applies (docs/workstation-policy.md). "
+             "Default: none.")},
         {QStringLiteral("METRICS_TOKEN"), QString(), QString(),
          QStringLiteral(
              "When set, GET /metrics requires Authorization: Bearer <token> from any address. Unset: "
@@ -368,6 +376,11 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     c.networkLocations = v.value(QStringLiteral("NETWORK_LOCATIONS")).trimmed();
     if (auto named = GeoLocator::parseNetworkLocations(c.networkLocations); !named)
         return fail(named.error());
+    if (auto shared = PolicyResolver::parseNetworks(v.value(QStringLiteral("SHARED_WORKSTATION_NETWORKS")));
+        shared)
+        c.sharedWorkstationNetworks = *shared;
+    else
+        return fail(shared.error());
     for (const QString& item : v.value(QStringLiteral("INTROSPECTION_CLIENTS")).split(u',', Qt::SkipEmptyParts)) {
         const qsizetype colon = item.indexOf(u':');
         const QString id = item.left(colon).trimmed();

@@ -72,6 +72,9 @@ struct ServerConfig
     QString tlsKeyFile;  // PEM private key (RSA or EC)
     QString geoipDatabase; // MaxMind-format .mmdb for session locations; empty: "Local network" or nothing
     QString networkLocations; // NETWORK_LOCATIONS: "CIDR=Name;..." shown instead of "Local network"
+    /// SHARED_WORKSTATION_NETWORKS: sign-ins from these networks are shared-workstation sessions,
+    /// whatever the client claims (docs/workstation-policy.md).
+    QList<QPair<QHostAddress, int>> sharedWorkstationNetworks;
     QString lockoutHelpText;  // LOCKOUT_HELP_TEXT: what to do when sign-in is paused (in the 429's body)
     QString jwtKeysDir;      // set: access tokens are EdDSA-signed with the keys in this directory
     QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"

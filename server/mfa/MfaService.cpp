@@ -140,7 +140,7 @@ Result<AuthTokens> MfaService::verifyLogin(QByteArrayView mfaToken, const QStrin
     (void)d.store.apply(
         {{usedKey, QByteArrayLiteral("1"), int(challenge->expiresAt - d.clock.nowSeconds()) + 1}});
     d.audit.record(QStringLiteral("mfa_success"), actorOf((*user)->id, {}, info));
-    return d.sessions.startSession(**user, challenge->device, info);
+    return d.sessions.startSession(**user, challenge->device, info, challenge->deviceClass);
 }
 
 Result<UserRecord> MfaService::currentUser(const AuthContext& who)

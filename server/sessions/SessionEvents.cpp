@@ -11,8 +11,13 @@ std::string isoTime(qint64 ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs).toStdString();
 }
 
-std::string reasonMessage(const std::string& reason)
+std::string reasonMessage(const std::string& reason, int limit = 0)
 {
+    if (reason == "session_limit")
+        return limit > 0
+                   ? "Signed out because you signed in on another device (limit: " + std::to_string(limit) +
+                         (limit == 1 ? " session)" : " sessions)")
+                   : "Signed out because you signed in on another device";
     if (reason == "logout")
         return "This session was signed out";
     if (reason == "refresh_token_reused")
@@ -38,7 +43,7 @@ const char* SessionEvents::auditEventsSql()
     return "('login_success', 'session_renamed', 'session_revoked', 'logout', 'refresh_reuse_detected', "
            "'sessions_revoked_all_others', 'sessions_ended', 'password_changed', 'mfa_enabled', "
            "'mfa_disabled', "
-           "'mfa_reset')";
+           "'mfa_reset', 'policy_changed')";
 }
 
 bool SessionEvents::isAccountEvent(const QString& e)
@@ -53,7 +58,8 @@ bool SessionEvents::isAccountEvent(const QString& e)
                                     QStringLiteral("password_changed"),
                                     QStringLiteral("mfa_enabled"),
                                     QStringLiteral("mfa_disabled"),
-                                    QStringLiteral("mfa_reset")};
+                                    QStringLiteral("mfa_reset"),
+                                    QStringLiteral("policy_changed")};
     return events.contains(e);
 }
 
@@ -69,7 +75,7 @@ std::vector<AccountEvent> SessionEvents::fromAudit(const AccountEventRow& row, c
                                    own ? QByteArray("revoked") : QByteArray("session-ended"),
                                    {{"sessionId", sessionId},
                                     {"reason", reason},
-                                    {"message", reasonMessage(reason)},
+                                    {"message", reasonMessage(reason, row.details.value("limit", 0))},
                                     {"at", at},
                                     {"current", own}},
                                    own});
@@ -115,6 +121,15 @@ std::vector<AccountEvent> SessionEvents::fromAudit(const AccountEventRow& row, c
         out.push_back(AccountEvent{row.id, "password-changed", {{"at", at}}});
     } else if (e == u"mfa_enabled" || e == u"mfa_disabled" || e == u"mfa_reset") {
         out.push_back(AccountEvent{row.id, "mfa-changed", {{"enabled", e == u"mfa_enabled"}, {"at", at}}});
+    } else if (e == u"policy_changed") {
+        // IT changed a rule: each live session of the user got its policy again; the stream of a
+        // session hears its own (details.policies maps session ids to policies).
+        const auto policies = row.details.find("policies");
+        if (policies != row.details.end() && policies->is_object()) {
+            const auto own = policies->find(ownSessionId.toStdString());
+            if (own != policies->end() && own->is_object())
+                out.push_back(AccountEvent{row.id, "policy-changed", {{"policy", *own}}});
+        }
     }
     return out;
 }

@@ -10,10 +10,13 @@
 namespace ehrs::server {
 namespace {
 // The same columns, in the same order, as SessionStore reads.
-#define EHRS_SESSION_COLUMNS                                                                                        \
-    "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, rotated_at, " \
-    "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, user_agent, "     \
-    "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed"
+#define EHRS_SESSION_COLUMNS                                                                                 \
+    "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, "        \
+    "rotated_at, "                                                                                           \
+    "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, "           \
+    "user_agent, "                                                                                           \
+    "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed, idle_timeout_ms, "     \
+    "device_class, policy"
 
 #define EHRS_AUDIT_INSERT                                                                                         \
     "INSERT INTO audit_events (occurred_at, event, user_id, session_id, ip_address, user_agent, details) "
@@ -69,6 +72,9 @@ SessionRecord readSession(const PgResult& r, int row)
     s.device = deviceFromColumns(r.text(row, 15), r.text(row, 16), r.text(row, 17), r.text(row, 18));
     s.name = r.text(row, 19);
     s.retrySealed = r.value(row, 20).toByteArray();
+    s.idleTimeoutMs = r.isNull(row, 21) ? 0 : r.toLongLong(row, 21);
+    s.deviceClass = r.text(row, 22);
+    s.policy = r.value(row, 23).toByteArray();
     return s;
 }
 
@@ -117,10 +123,12 @@ void PostgresSessionQueries::find(const QString& id, QObject* context, Done<std:
 void PostgresSessionQueries::listLive(const QString& userId, qint64 nowMs, qint64 idleMs, QObject* context,
                                       Done<std::vector<SessionRecord>> done)
 {
-    m_pool.submit(PgRequest{{PgQuery{"SELECT " EHRS_SESSION_COLUMNS " FROM user_sessions WHERE user_id = $1 AND is_active "
-                                     "AND revoked_at IS NULL AND expires_at > $2 AND last_activity_at > $3 "
+    m_pool.submit(PgRequest{{PgQuery{"SELECT " EHRS_SESSION_COLUMNS
+                                     " FROM user_sessions WHERE user_id = $1 AND is_active "
+                                     "AND revoked_at IS NULL AND expires_at > $2 "
+                                     "AND last_activity_at + COALESCE(idle_timeout_ms, $3) > $2 "
                                      "ORDER BY last_activity_at DESC, id LIMIT 500",
-                                     {userId.toLatin1(), number(nowMs), number(nowMs - idleMs)}}}},
+                                     {userId.toLatin1(), number(nowMs), number(idleMs)}}}},
                   context, [done = std::move(done)](Result<std::vector<PgResult>> r) {
                       if (!r)
                           return done(fail(r.error()));

@@ -23,8 +23,36 @@ Error invalidCredentials()
     return Error{ErrorCode::Unauthenticated, QStringLiteral("Invalid email or password")};
 }
 
-Error revokedError(const QString& reason)
+/// "15 minutes", "12 hours", "1 minute", "45 seconds".
+QString durationWords(qint64 seconds)
 {
+    auto unit = [](qint64 n, const char* one, const char* many) {
+        return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? one : many));
+    };
+    if (seconds >= 3600 && seconds % 3600 == 0)
+        return unit(seconds / 3600, "hour", "hours");
+    if (seconds >= 60)
+        return unit((seconds + 30) / 60, "minute", "minutes");
+    return unit(seconds, "second", "seconds");
+}
+
+Error idleExpired(qint64 idleMs)
+{
+    return Error{ErrorCode::SessionExpired,
+                 QStringLiteral("This session ended after %1 without activity; sign in again")
+                     .arg(durationWords(idleMs / 1000))};
+}
+
+Error revokedError(const QString& reason, int sessionLimit = 0)
+{
+    if (reason == u"session_limit")
+        return Error{
+            ErrorCode::SessionRevoked,
+            sessionLimit > 0
+                ? QStringLiteral("Signed out because you signed in on another device (limit: %1 %2)")
+                      .arg(sessionLimit)
+                      .arg(sessionLimit == 1 ? QStringLiteral("session") : QStringLiteral("sessions"))
+                : QStringLiteral("Signed out because you signed in on another device")};
     if (reason == u"refresh_token_reused")
         return Error{ErrorCode::RefreshReused,
                      QStringLiteral("This session was ended because an old refresh token was used again")};
@@ -78,6 +106,18 @@ bool SessionService::isPreviousToken(const SessionRecord& s, qint64 issuedAtSeco
         return false;
     return TokenService::hash(d.tokens.accessToken(s.userId, s.id, s.generation - 1, issuedAtSeconds)) ==
            accessHash;
+}
+
+qint64 SessionService::idleMsOf(const SessionRecord& s) const
+{
+    return s.idleTimeoutMs > 0 ? s.idleTimeoutMs : qint64(d.config.idleTimeout) * 1000;
+}
+
+/// The session limit of the policy that ended `s` (session_limit), from its stored policy.
+static int limitOf(const SessionRecord& s)
+{
+    const auto j = nlohmann::json::parse(s.policy.begin(), s.policy.end(), nullptr, false);
+    return j.is_object() ? j.value("maxSessions", 0) : 0;
 }
 
 int SessionService::remainingAccessLife(const SessionRecord& s) const
@@ -257,10 +297,30 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
     }
     if (d.hasher.needsRehash(u.passwordHash))
         upgradePasswordHash(u, request.password, info);
+    if (!u.mfaEnabled) {
+        // A policy that requires two-step verification: no session without it (see
+        // docs/workstation-policy.md for how such a user enrols).
+        auto policy = policyFor(u.id, attempt.deviceClass, info);
+        if (!policy)
+            return fail(policy.error());
+        if (policy->mfaRequired) {
+            d.audit.record(QStringLiteral("login_refused"), actorOf(u.id, {}, info),
+                           {{"reason", "mfa_required"}, {"deviceClass", policy->deviceClass.toStdString()}});
+            if (d.metrics)
+                d.metrics->login("failure");
+            return fail(
+                ErrorCode::Forbidden,
+                QStringLiteral("Your organisation requires two-step verification for your account on this "
+                               "device. Set it up first: sign in with the EHR Sessions app on your own "
+                               "(personal) device and turn on two-step verification under Security, or "
+                               "ask IT; then sign in here again"));
+        }
+    }
     if (u.mfaEnabled && d.mfaChallenges) {
         d.audit.record(QStringLiteral("login_password_ok_mfa_required"), actorOf(u.id, {}, info));
         MfaChallenge challenge;
-        challenge.mfaToken = QString::fromLatin1(d.mfaChallenges->issue(u.id, request.deviceInfo, d.clock.nowSeconds()));
+        challenge.mfaToken = QString::fromLatin1(
+            d.mfaChallenges->issue(u.id, request.deviceInfo, d.clock.nowSeconds(), attempt.deviceClass));
         challenge.methods = {QStringLiteral("totp"), QStringLiteral("backup_code")};
         if (d.metrics)
             d.metrics->login("mfa_required");
@@ -268,7 +328,7 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
     }
     // Before the session: its writes then do not eat into the new access token's life.
     const QString deviceCredential = deviceCredentialAfterSignIn(u.id, request.deviceCredential);
-    auto tokens = startSession(u, request.deviceInfo, info);
+    auto tokens = startSession(u, request.deviceInfo, info, attempt.deviceClass);
     if (!tokens)
         return fail(tokens.error());
     tokens->deviceCredential = deviceCredential;
@@ -301,10 +361,156 @@ QString SessionService::deviceCredentialAfterSignIn(const QString& userId, const
     return QString::fromLatin1(fresh);
 }
 
-Result<AuthTokens> SessionService::startSession(const UserRecord& user, const std::optional<DeviceInfo>& device,
+Result<SessionPolicy> SessionService::policyFor(const QString& userId, const QString& claimedClass,
                                                 const RequestInfo& info)
 {
+    auto deviceClass =
+        PolicyResolver::deviceClassOf(claimedClass, info.ipAddress, d.config.sharedWorkstationNetworks);
+    if (!deviceClass)
+        return fail(deviceClass.error());
+    const PolicyResolver::Defaults defaults{d.config.idleTimeout, d.config.refreshTokenTtl};
+    if (!d.policies)
+        return PolicyResolver::resolve(defaults, {}, {}, *deviceClass);
+    auto groups = d.policies->groupsOf(userId);
+    if (!groups)
+        return fail(groups.error());
+    auto rules = d.policies->all();
+    if (!rules)
+        return fail(rules.error());
+    return PolicyResolver::resolve(defaults, *rules, *groups, *deviceClass);
+}
+
+nlohmann::json SessionService::policyJsonOf(const QByteArray& stored, const QString& deviceClass) const
+{
+    if (auto p = SessionPolicy::fromJson(nlohmann::json::parse(stored.begin(), stored.end(), nullptr, false)))
+        return p->toJson();
+    // A session from before policies: the server-wide settings.
+    return PolicyResolver::resolve({d.config.idleTimeout, d.config.refreshTokenTtl}, {}, {},
+                                   deviceClass.isEmpty() ? deviceclass::personal : deviceClass)
+        .toJson();
+}
+
+Result<nlohmann::json> SessionService::sessionPolicy(const QString& sessionId)
+{
+    auto row = d.sessions.find(sessionId);
+    if (!row)
+        return fail(row.error());
+    if (!*row)
+        return fail(ErrorCode::SessionRevoked, QStringLiteral("This session no longer exists"));
+    return policyJsonOf((*row)->policy, (*row)->deviceClass);
+}
+
+Result<QStringList> SessionService::reapplyPolicies(const AuditActor& actor)
+{
+    if (!d.policies)
+        return QStringList();
     const qint64 now = d.clock.nowMs();
+    WithoutDeadline bulk(d.db); // every live session: may take longer than a request's deadline
+    auto rules = d.policies->all();
+    if (!rules)
+        return fail(rules.error());
+    auto live = d.sessions.allLiveWithGroups(now, qint64(d.config.idleTimeout) * 1000);
+    if (!live)
+        return fail(live.error());
+    const PolicyResolver::Defaults defaults{d.config.idleTimeout, d.config.refreshTokenTtl};
+    QHash<QString, nlohmann::json> changed; // user id -> {session id: policy}
+    QStringList order;
+    Transaction tx(d.db);
+    if (auto r = tx.begin(); !r)
+        return fail(r.error());
+    for (const auto& [s, groupColumn] : *live) {
+        const SessionPolicy next =
+            PolicyResolver::resolve(defaults, *rules, PolicyStore::splitGroups(groupColumn),
+                                    s.deviceClass.isEmpty() ? deviceclass::personal : s.deviceClass);
+        nlohmann::json stored = next.toJson();
+        stored["onLimit"] = next.onLimit == OnSessionLimit::Refuse ? "refuse" : "end_oldest";
+        const auto before =
+            SessionPolicy::fromJson(nlohmann::json::parse(s.policy.begin(), s.policy.end(), nullptr, false));
+        if (before && *before == next)
+            continue;
+        const qint64 expiresAt = s.createdAt + qint64(next.absoluteLifetimeSeconds) * 1000;
+        if (auto r = d.sessions.setPolicy(s.id, qint64(next.idleTimeoutSeconds) * 1000, expiresAt,
+                                          QByteArray::fromStdString(stored.dump()));
+            !r)
+            return fail(r.error());
+        if (!changed.contains(s.userId)) {
+            changed.insert(s.userId, nlohmann::json::object());
+            order << s.userId;
+        }
+        changed[s.userId][s.id.toStdString()] = next.toJson();
+    }
+    for (const QString& userId : std::as_const(order))
+        d.audit.record(QStringLiteral("policy_changed"),
+                       AuditActor{userId, {}, actor.ipAddress, actor.userAgent},
+                       {{"policies", changed.value(userId)}}, now);
+    if (auto r = tx.commit(); !r)
+        return fail(r.error());
+    return order;
+}
+
+Result<void> SessionService::applySessionLimit(const QString& userId, const SessionPolicy& policy,
+                                               const RequestInfo& info, qint64 now)
+{
+    if (policy.maxSessions <= 0)
+        return {};
+    auto live = d.sessions.listLive(userId, now, qint64(d.config.idleTimeout) * 1000);
+    if (!live)
+        return fail(live.error());
+    const int excess = int(live->size()) - policy.maxSessions + 1;
+    if (excess <= 0)
+        return {};
+    const QString limitText =
+        QStringLiteral("%1 %2")
+            .arg(policy.maxSessions)
+            .arg(policy.maxSessions == 1 ? QStringLiteral("session") : QStringLiteral("sessions"));
+    if (policy.onLimit == OnSessionLimit::Refuse) {
+        d.audit.record(QStringLiteral("login_refused"), actorOf(userId, {}, info),
+                       {{"reason", "session_limit"}, {"limit", policy.maxSessions}});
+        return fail(
+            ErrorCode::Conflict,
+            QStringLiteral("You are already signed in on %1, the most your organisation's policy allows; "
+                           "sign out on one of them (Active Sessions) and try again")
+                .arg(limitText));
+    }
+    // The oldest sign-ins end, revoked like a user's revoke (cache, revocation feed, event stream).
+    std::sort(live->begin(), live->end(),
+              [](const SessionRecord& a, const SessionRecord& b) { return a.createdAt < b.createdAt; });
+    nlohmann::json ended = nlohmann::json::array();
+    for (int i = 0; i < excess && i < int(live->size()); ++i) {
+        SessionRecord old = (*live)[size_t(i)];
+        // Its row keeps the limit that ended it, for the message its owner gets.
+        auto stored = nlohmann::json::parse(old.policy.begin(), old.policy.end(), nullptr, false);
+        if (!stored.is_object())
+            stored = policyJsonOf({}, old.deviceClass);
+        stored["maxSessions"] = policy.maxSessions;
+        const QByteArray storedText = QByteArray::fromStdString(stored.dump());
+        if (auto r = d.sessions.setPolicy(old.id, idleMsOf(old), old.expiresAt, storedText); !r)
+            return fail(r.error());
+        auto revoked = d.sessions.revoke(old.id, userId, QStringLiteral("session_limit"), now);
+        if (!revoked)
+            return fail(revoked.error());
+        if (!*revoked)
+            continue;
+        endSessionInCache(**revoked, "session_limit");
+        ended.push_back(old.id.toStdString());
+    }
+    if (!ended.empty())
+        d.audit.record(QStringLiteral("sessions_ended"), actorOf(userId, {}, info),
+                       {{"sessionIds", ended}, {"reason", "session_limit"}, {"limit", policy.maxSessions}},
+                       now);
+    return {};
+}
+
+Result<AuthTokens> SessionService::startSession(const UserRecord& user,
+                                                const std::optional<DeviceInfo>& device,
+                                                const RequestInfo& info, const QString& deviceClass)
+{
+    auto policy = policyFor(user.id, deviceClass, info);
+    if (!policy)
+        return fail(policy.error());
+    const qint64 now = d.clock.nowMs();
+    if (auto r = applySessionLimit(user.id, *policy, info, now); !r)
+        return fail(r.error());
     SessionRecord s;
     s.id = QUuid::createUuid().toString(QUuid::WithoutBraces);
     s.userId = user.id;
@@ -312,7 +518,12 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
     s.rotatedAt = now;
     s.createdAt = now;
     s.lastActivityAt = now;
-    s.expiresAt = now + qint64(d.config.refreshTokenTtl) * 1000;
+    s.expiresAt = now + qint64(policy->absoluteLifetimeSeconds) * 1000;
+    s.idleTimeoutMs = qint64(policy->idleTimeoutSeconds) * 1000;
+    s.deviceClass = policy->deviceClass;
+    nlohmann::json stored = policy->toJson();
+    stored["onLimit"] = policy->onLimit == OnSessionLimit::Refuse ? "refuse" : "end_oldest";
+    s.policy = QByteArray::fromStdString(stored.dump());
     s.ipAddress = info.ipAddress;
     s.userAgent = info.userAgent.left(512);
     s.device = device ? *device : parseUserAgent(info.userAgent);
@@ -323,10 +534,11 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
     if (auto r = d.sessions.insert(s); !r)
         return fail(r.error());
     d.cache.markLive(s.accessHash, s.id, qMin<int>(d.tokens.accessTtl(), kActivityGranularityMs / 1000));
-    d.cache.rememberRefresh(s.refreshHash, s.id, d.config.refreshTokenTtl);
+    d.cache.rememberRefresh(s.refreshHash, s.id, policy->absoluteLifetimeSeconds);
     if (d.metrics)
         d.metrics->login("success");
-    nlohmann::json details{{"device", s.device.type.toStdString()}};
+    nlohmann::json details{{"device", s.device.type.toStdString()},
+                           {"deviceClass", s.deviceClass.toStdString()}};
     addPlace(details, info);
     d.audit.record(QStringLiteral("login_success"), actorOf(user.id, s.id, info), details, now);
     AuthTokens t;
@@ -338,19 +550,24 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user, const st
     return t;
 }
 
-void SessionService::refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt)
+void SessionService::refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done,
+                             int attempt, std::shared_ptr<nlohmann::json> policy)
 {
     auto sessionId = TokenService::refreshTokenSession(refreshToken);
     if (!sessionId)
         return done(fail(sessionId.error()));
-    d.queries->find(*sessionId, &m_async, [this, refreshToken, info, done = std::move(done), attempt](
-                                             Result<std::optional<SessionRecord>> found) mutable {
-        if (!found)
-            return done(fail(found.error()));
-        if (!*found)
-            return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session no longer exists; sign in again")));
-        continueRefresh(std::move(**found), refreshToken, info, std::move(done), attempt);
-    });
+    d.queries->find(*sessionId, &m_async,
+                    [this, refreshToken, info, done = std::move(done), attempt,
+                     policy](Result<std::optional<SessionRecord>> found) mutable {
+                        if (!found)
+                            return done(fail(found.error()));
+                        if (!*found)
+                            return done(fail(ErrorCode::SessionExpired,
+                                             QStringLiteral("This session no longer exists; sign in again")));
+                        if (policy)
+                            *policy = policyJsonOf((*found)->policy, (*found)->deviceClass);
+                        continueRefresh(std::move(**found), refreshToken, info, std::move(done), attempt);
+                    });
 }
 
 void SessionService::refreshAgain(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done,
@@ -386,13 +603,12 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
     const QByteArray presentedHash = TokenService::hash(refreshToken);
     const qint64 now = d.clock.nowMs();
     if (s.revokedAt)
-        return done(fail(revokedError(s.revokeReason)));
+        return done(fail(revokedError(s.revokeReason, limitOf(s))));
     if (s.expiresAt <= now)
         return done(fail(ErrorCode::SessionExpired,
                          QStringLiteral("This session has reached its maximum lifetime; sign in again")));
-    if (s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
-        return done(fail(ErrorCode::SessionExpired,
-                         QStringLiteral("This session ended after a period of inactivity; sign in again")));
+    if (s.lastActivityAt <= now - idleMsOf(s))
+        return done(fail(idleExpired(idleMsOf(s))));
     const bool current = presentedHash == s.refreshHash;
     if (!current && (s.prevRefreshHash.isEmpty() || presentedHash != s.prevRefreshHash))
         return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token")));
@@ -615,9 +831,11 @@ void SessionService::authenticateFromDatabase(const AuthContext& ctx, Done<AuthC
         if (s.userId != ctx.userId)
             return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
         if (s.revokedAt)
-            return done(fail(revokedError(s.revokeReason)));
-        if (s.expiresAt <= now || s.lastActivityAt <= now - qint64(d.config.idleTimeout) * 1000)
+            return done(fail(revokedError(s.revokeReason, limitOf(s))));
+        if (s.expiresAt <= now)
             return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again")));
+        if (s.lastActivityAt <= now - idleMsOf(s))
+            return done(fail(idleExpired(idleMsOf(s))));
         if (s.accessHash != ctx.accessHash) {
             // The previous pair's token stays good for the overlap: nothing is recorded for it
             // (no activity, no positive cache entry), so it cannot outlive the overlap or a revocation.
@@ -706,9 +924,11 @@ void SessionService::inspectFromDatabase(const JwtClaims& claims, const QByteArr
                 (s.accessHash != accessHash && !isPreviousToken(s, claims.iat, accessHash, at)))
                 return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
             if (s.revokedAt)
-                return done(fail(revokedError(s.revokeReason)));
-            if (s.expiresAt <= at || s.lastActivityAt <= at - qint64(d.config.idleTimeout) * 1000)
+                return done(fail(revokedError(s.revokeReason, limitOf(s))));
+            if (s.expiresAt <= at)
                 return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired")));
+            if (s.lastActivityAt <= at - idleMsOf(s))
+                return done(fail(idleExpired(idleMsOf(s))));
             done(claims);
         });
 }
@@ -720,8 +940,7 @@ SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentS
     v.name = s.name;
     v.createdAt = QDateTime::fromMSecsSinceEpoch(s.createdAt, Qt::UTC);
     v.lastActivityAt = QDateTime::fromMSecsSinceEpoch(s.lastActivityAt, Qt::UTC);
-    v.expiresAt = QDateTime::fromMSecsSinceEpoch(
-        qMin(s.expiresAt, s.lastActivityAt + qint64(d.config.idleTimeout) * 1000), Qt::UTC);
+    v.expiresAt = QDateTime::fromMSecsSinceEpoch(qMin(s.expiresAt, s.lastActivityAt + idleMsOf(s)), Qt::UTC);
     v.ipAddress = s.ipAddress;
     v.location = d.geo ? d.geo->locate(s.ipAddress) : QString();
     v.userAgent = s.userAgent;

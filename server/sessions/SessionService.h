@@ -8,6 +8,7 @@
 #include "audit/AuditLog.h"
 #include "auth/AuthContext.h"
 #include "auth/DeviceCredentialStore.h"
+#include "auth/MfaChallengeCodec.h"
 #include "auth/PasswordHasher.h"
 #include "auth/UserStore.h"
 #include "cache/RevocationFeed.h"
@@ -15,7 +16,7 @@
 #include "config/ServerConfig.h"
 #include "geo/GeoLocator.h"
 #include "metrics/HttpMetrics.h"
-#include "auth/MfaChallengeCodec.h"
+#include "policy/PolicyStore.h"
 #include "ratelimit/RateLimiter.h"
 #include "sessions/SessionQueries.h"
 #include "sessions/SessionStore.h"
@@ -23,6 +24,7 @@
 
 #include <QObject>
 #include <functional>
+#include <memory>
 #include <variant>
 
 namespace ehrs::server {
@@ -52,6 +54,7 @@ struct LoginAttempt
     qint64 now = 0;
     std::optional<DeviceCredentialRecord> device; // a live credential of this account, if presented
     std::optional<UserRecord> user;               // nullopt: no such account
+    QString deviceClass;                          // what the client claims (`deviceClass`); empty: personal
 
     /// The password check, on any thread: against the account's hash, or against a dummy hash
     /// when there is no account, so that both take the same time (no account oracle).
@@ -82,6 +85,7 @@ public:
         const GeoLocator* geo = nullptr;
         DeviceCredentialStore* devices = nullptr; // null: no device credentials (all clients unknown)
         SessionQueries* queries = nullptr;        // the request path's asynchronous queries
+        PolicyStore* policies = nullptr;          // null: the server-wide defaults for every session
     };
     explicit SessionService(Deps deps);
 
@@ -99,7 +103,9 @@ public:
     using Done = std::function<void(Result<T>)>;
 
     /// Rotates the pair of a refresh token (theft detection, lost-response grace, rate limit).
-    void refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done, int attempt = 0);
+    /// `policy`: when set, receives the session's policy (SessionPolicy JSON) read with its row.
+    void refresh(const QByteArray& refreshToken, const RequestInfo& info, Done<AuthTokens> done,
+                 int attempt = 0, std::shared_ptr<nlohmann::json> policy = nullptr);
     /// Validates `Authorization: Bearer ...` (signature, claims, the session still lives) with
     /// what this process knows: its live-session table. nullopt when that is not enough: then
     /// authenticateShared() with `*parsed`.
@@ -140,8 +146,25 @@ public:
     [[nodiscard]] Result<bool> isAdmin(const AuthContext& who);
 
     /// Starts a session for a user whose credentials were checked (login, MFA verification).
-    [[nodiscard]] Result<AuthTokens> startSession(const UserRecord& user, const std::optional<DeviceInfo>& device,
+    /// The session gets the policy of the user's groups and its device class (`deviceClass`: the
+    /// client's claim, made stricter by SHARED_WORKSTATION_NETWORKS): its idle timeout and
+    /// lifetime, and the session limit is applied (the oldest sessions end, or the sign-in is
+    /// refused with ErrorCode::Conflict).
+    [[nodiscard]] Result<AuthTokens> startSession(const UserRecord& user,
+                                                  const std::optional<DeviceInfo>& device,
+                                                  const RequestInfo& info, const QString& deviceClass = {});
+    /// The policy of a sign-in by `userId` from `info` claiming `claimedClass` (PolicyResolver).
+    [[nodiscard]] Result<SessionPolicy> policyFor(const QString& userId, const QString& claimedClass,
                                                   const RequestInfo& info);
+    /// The policy a session carries (SessionPolicy JSON), for the login and /api/auth/me answers.
+    [[nodiscard]] Result<nlohmann::json> sessionPolicy(const QString& sessionId);
+    /// After IT changed a rule: every live session gets its policy again (idle timeout, absolute
+    /// end from its start, policy JSON); each user whose sessions changed gets a `policy_changed`
+    /// audit row (the `policy-changed` event of those sessions' streams). Returns the ids of the
+    /// users whose sessions changed.
+    [[nodiscard]] Result<QStringList> reapplyPolicies(const AuditActor& actor);
+    /// A stored session's policy JSON; the server-wide defaults for sessions from before policies.
+    nlohmann::json policyJsonOf(const QByteArray& stored, const QString& deviceClass) const;
     SessionDto toDto(const SessionRecord& s, const QString& currentSessionId) const;
     /// After a complete sign-in (password, and the second factor if any): renews `presented` when
     /// it is a live device credential of `userId`, else issues a new one. Empty when none could
@@ -180,6 +203,11 @@ private:
     /// Applies a limit; a refusal is audited the first time it happens in a window.
     Result<void> limit(Result<void> verdict, const char* scope, const QByteArray& subject, const AuditActor& actor);
     int remainingAccessLife(const SessionRecord& s) const;
+    /// The session's idle timeout: its own (policy), or SESSION_IDLE_TIMEOUT.
+    qint64 idleMsOf(const SessionRecord& s) const;
+    /// Applies the session limit of `policy` before a new session of `userId` starts.
+    Result<void> applySessionLimit(const QString& userId, const SessionPolicy& policy,
+                                   const RequestInfo& info, qint64 now);
     /// The access token of the generation before `s`'s current one, presented within
     /// SessionCache::kRotationOverlapMs of the rotation that replaced it.
     bool isPreviousToken(const SessionRecord& s, qint64 issuedAtSeconds, const QByteArray& accessHash,

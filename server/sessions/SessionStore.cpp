@@ -8,9 +8,12 @@
 namespace ehrs::server {
 namespace {
 const QString kColumns = QStringLiteral(
-    "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, rotated_at, "
+    "id, user_id, access_token_hash, refresh_token_hash, prev_refresh_token_hash, rotation_counter, "
+    "rotated_at, "
     "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, user_agent, "
-    "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed");
+    "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed, idle_timeout_ms, "
+    "device_class, "
+    "policy");
 
 QVariant nullIfEmpty(const QString& s)
 {
@@ -48,48 +51,77 @@ DeviceInfo deviceFromColumns(QString type, QString name, QString os, QString bro
 Result<void> SessionStore::insert(const SessionRecord& s)
 {
     auto r = m_db.execute(
-        QStringLiteral("INSERT INTO user_sessions (id, user_id, access_token_hash, refresh_token_hash, "
-                       "prev_refresh_token_hash, rotation_counter, rotated_at, expires_at, created_at, last_activity_at, "
-                       "is_active, ip_address, user_agent, device_info, device_type, device_name, device_os, "
-                       "device_browser, name, metadata, refresh_retry_sealed) "
-                       "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        {s.id, s.userId, QString::fromLatin1(s.accessHash), QString::fromLatin1(s.refreshHash), qint64(s.generation),
-         s.rotatedAt, s.expiresAt, s.createdAt, s.lastActivityAt, true, nullIfEmpty(s.ipAddress),
-         nullIfEmpty(s.userAgent), deviceJson(s.device), s.device.type, nullIfEmpty(s.device.name),
-         nullIfEmpty(s.device.os), nullIfEmpty(s.device.browser), nullIfEmpty(s.name), QStringLiteral("{}"),
-         nullIfEmpty(s.retrySealed)});
+        QStringLiteral(
+            "INSERT INTO user_sessions (id, user_id, access_token_hash, refresh_token_hash, "
+            "prev_refresh_token_hash, rotation_counter, rotated_at, expires_at, created_at, "
+            "last_activity_at, "
+            "is_active, ip_address, user_agent, device_info, device_type, device_name, device_os, "
+            "device_browser, name, metadata, refresh_retry_sealed, idle_timeout_ms, device_class, policy) "
+            "VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        {s.id,
+         s.userId,
+         QString::fromLatin1(s.accessHash),
+         QString::fromLatin1(s.refreshHash),
+         qint64(s.generation),
+         s.rotatedAt,
+         s.expiresAt,
+         s.createdAt,
+         s.lastActivityAt,
+         true,
+         nullIfEmpty(s.ipAddress),
+         nullIfEmpty(s.userAgent),
+         deviceJson(s.device),
+         s.device.type,
+         nullIfEmpty(s.device.name),
+         nullIfEmpty(s.device.os),
+         nullIfEmpty(s.device.browser),
+         nullIfEmpty(s.name),
+         QStringLiteral("{}"),
+         nullIfEmpty(s.retrySealed),
+         s.idleTimeoutMs > 0 ? QVariant(s.idleTimeoutMs) : QVariant(QMetaType::fromType<qint64>()),
+         s.deviceClass.isEmpty() ? QStringLiteral("personal") : s.deviceClass,
+         nullIfEmpty(s.policy)});
     if (!r)
         return fail(r.error());
     return {};
 }
 
+namespace {
+SessionRecord rowOf(const QSqlQuery* q)
+{
+    SessionRecord s;
+    s.id = q->value(0).toString();
+    s.userId = q->value(1).toString();
+    s.accessHash = q->value(2).toString().toLatin1();
+    s.refreshHash = q->value(3).toString().toLatin1();
+    s.prevRefreshHash = q->value(4).toString().toLatin1();
+    s.generation = quint32(q->value(5).toLongLong());
+    s.rotatedAt = q->value(6).toLongLong();
+    s.expiresAt = q->value(7).toLongLong();
+    s.createdAt = q->value(8).toLongLong();
+    s.lastActivityAt = q->value(9).toLongLong();
+    if (!q->value(10).isNull())
+        s.revokedAt = q->value(10).toLongLong();
+    s.revokeReason = q->value(11).toString();
+    s.isActive = q->value(12).toBool();
+    s.ipAddress = q->value(13).toString();
+    s.userAgent = q->value(14).toString();
+    s.device = deviceFromColumns(q->value(15).toString(), q->value(16).toString(), q->value(17).toString(),
+                                 q->value(18).toString());
+    s.name = q->value(19).toString();
+    s.retrySealed = q->value(20).toString().toLatin1();
+    s.idleTimeoutMs = q->value(21).toLongLong();
+    s.deviceClass = q->value(22).toString();
+    s.policy = q->value(23).toString().toUtf8();
+    return s;
+}
+} // namespace
+
 Result<std::vector<SessionRecord>> SessionStore::readAll(QSqlQuery* q)
 {
     std::vector<SessionRecord> out;
-    while (q->next()) {
-        SessionRecord s;
-        s.id = q->value(0).toString();
-        s.userId = q->value(1).toString();
-        s.accessHash = q->value(2).toString().toLatin1();
-        s.refreshHash = q->value(3).toString().toLatin1();
-        s.prevRefreshHash = q->value(4).toString().toLatin1();
-        s.generation = quint32(q->value(5).toLongLong());
-        s.rotatedAt = q->value(6).toLongLong();
-        s.expiresAt = q->value(7).toLongLong();
-        s.createdAt = q->value(8).toLongLong();
-        s.lastActivityAt = q->value(9).toLongLong();
-        if (!q->value(10).isNull())
-            s.revokedAt = q->value(10).toLongLong();
-        s.revokeReason = q->value(11).toString();
-        s.isActive = q->value(12).toBool();
-        s.ipAddress = q->value(13).toString();
-        s.userAgent = q->value(14).toString();
-        s.device = deviceFromColumns(q->value(15).toString(), q->value(16).toString(), q->value(17).toString(),
-                                     q->value(18).toString());
-        s.name = q->value(19).toString();
-        s.retrySealed = q->value(20).toString().toLatin1();
-        out.push_back(std::move(s));
-    }
+    while (q->next())
+        out.push_back(rowOf(q));
     q->finish();
     return out;
 }
@@ -160,14 +192,51 @@ Result<void> SessionStore::touch(const QString& id, const QByteArray& accessHash
 
 Result<std::vector<SessionRecord>> SessionStore::listLive(const QString& userId, qint64 nowMs, qint64 idleMs)
 {
-    auto q = m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                           QStringLiteral(" FROM user_sessions WHERE user_id = ? AND is_active AND revoked_at IS NULL "
-                                          "AND expires_at > ? AND last_activity_at > ? "
-                                          "ORDER BY last_activity_at DESC, id LIMIT 500"),
-                       {userId, nowMs, nowMs - idleMs});
+    auto q = m_db.exec(
+        QStringLiteral("SELECT ") + kColumns +
+            QStringLiteral(" FROM user_sessions WHERE user_id = ? AND is_active AND revoked_at IS NULL "
+                           "AND expires_at > ? AND last_activity_at + COALESCE(idle_timeout_ms, ?) > ? "
+                           "ORDER BY last_activity_at DESC, id LIMIT 500"),
+        {userId, nowMs, idleMs, nowMs});
     if (!q)
         return fail(q.error());
     return readAll(*q);
+}
+
+Result<std::vector<std::pair<SessionRecord, QString>>> SessionStore::allLiveWithGroups(qint64 nowMs,
+                                                                                       qint64 idleMs)
+{
+    QStringList qualified = kColumns.split(QStringLiteral(", "));
+    for (QString& c : qualified)
+        c.prepend(QStringLiteral("s."));
+    const QString columns = qualified.join(QStringLiteral(", "));
+    auto q =
+        m_db.exec(QStringLiteral("SELECT ") + columns +
+                      QStringLiteral(", u.user_groups FROM user_sessions s JOIN users u ON u.id = s.user_id "
+                                     "WHERE s.is_active AND s.revoked_at IS NULL AND s.expires_at > ? "
+                                     "AND s.last_activity_at + COALESCE(s.idle_timeout_ms, ?) > ?"),
+                  {nowMs, idleMs, nowMs});
+    if (!q)
+        return fail(q.error());
+    // The session columns, then the user's groups.
+    std::vector<std::pair<SessionRecord, QString>> out;
+    QSqlQuery* rows = *q;
+    while (rows->next())
+        out.emplace_back(rowOf(rows), rows->value(24).toString());
+    rows->finish();
+    return out;
+}
+
+Result<void> SessionStore::setPolicy(const QString& id, qint64 idleTimeoutMs, qint64 expiresAt,
+                                     const QByteArray& policy)
+{
+    auto r = m_db.execute(
+        QStringLiteral("UPDATE user_sessions SET idle_timeout_ms = ?, expires_at = ?, policy = ? "
+                       "WHERE id = ? AND revoked_at IS NULL"),
+        {idleTimeoutMs, expiresAt, QString::fromUtf8(policy), id});
+    if (!r)
+        return fail(r.error());
+    return {};
 }
 
 Result<std::optional<SessionRecord>> SessionStore::revoke(const QString& id, const QString& userId,
@@ -223,10 +292,11 @@ Result<int> SessionStore::cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionM
         return fail(r.error());
     // Mark what ended by time, so the table tells the truth to people who query it directly.
     for (;;) {
-        auto r = m_db.execute(QStringLiteral("UPDATE user_sessions SET is_active = ? WHERE id IN (SELECT id FROM "
-                                             "user_sessions WHERE is_active AND (expires_at <= ? OR last_activity_at <= ?) "
-                                             "LIMIT ?)"),
-                              {false, nowMs, nowMs - idleMs, batch});
+        auto r =
+            m_db.execute(QStringLiteral("UPDATE user_sessions SET is_active = ? WHERE id IN (SELECT id FROM "
+                                        "user_sessions WHERE is_active AND (expires_at <= ? OR "
+                                        "last_activity_at + COALESCE(idle_timeout_ms, ?) <= ?) LIMIT ?)"),
+                         {false, nowMs, idleMs, nowMs, batch});
         if (!r)
             return fail(r.error());
         if (*r < batch)
@@ -235,9 +305,11 @@ Result<int> SessionStore::cleanup(qint64 nowMs, qint64 idleMs, qint64 retentionM
     int total = 0;
     const qint64 cutoff = nowMs - retentionMs;
     for (;;) {
-        auto r = m_db.execute(QStringLiteral("DELETE FROM user_sessions WHERE id IN (SELECT id FROM user_sessions WHERE "
-                                             "expires_at <= ? OR revoked_at <= ? OR last_activity_at <= ? LIMIT ?)"),
-                              {cutoff, cutoff, cutoff - idleMs, batch});
+        auto r = m_db.execute(
+            QStringLiteral("DELETE FROM user_sessions WHERE id IN (SELECT id FROM user_sessions WHERE "
+                           "expires_at <= ? OR revoked_at <= ? OR last_activity_at + "
+                           "COALESCE(idle_timeout_ms, ?) <= ? LIMIT ?)"),
+            {cutoff, cutoff, idleMs, cutoff, batch});
         if (!r)
             return fail(r.error());
         total += *r;

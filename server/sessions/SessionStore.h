@@ -32,6 +32,11 @@ struct SessionRecord
     QString userAgent;
     QString name;
     DeviceInfo device;
+    /// The session's own idle timeout from its policy (0: SESSION_IDLE_TIMEOUT, sessions from
+    /// before migration 0011), its device class and its resolved policy (SessionPolicy, JSON).
+    qint64 idleTimeoutMs = 0;
+    QString deviceClass;
+    QByteArray policy;
 };
 
 /// A device as stored in the device_* columns; an unknown or missing type reads as "unknown".
@@ -55,7 +60,15 @@ public:
     /// Use of the current pair: forget the sealed retry token (the response evidently arrived),
     /// note activity. The previous refresh token's hash stays, so its return is re-use.
     [[nodiscard]] Result<void> touch(const QString& id, const QByteArray& accessHash, qint64 nowMs);
+    /// `idleMs`: the idle timeout of sessions that have none of their own (idle_timeout_ms NULL).
     [[nodiscard]] Result<std::vector<SessionRecord>> listLive(const QString& userId, qint64 nowMs, qint64 idleMs);
+    /// Every live session (any user), with the groups of its user: what a policy change re-resolves.
+    [[nodiscard]] Result<std::vector<std::pair<SessionRecord, QString>>> allLiveWithGroups(qint64 nowMs,
+                                                                                           qint64 idleMs);
+    /// Stores a re-resolved policy of a live session (policy change): idle timeout, absolute end,
+    /// policy JSON.
+    [[nodiscard]] Result<void> setPolicy(const QString& id, qint64 idleTimeoutMs, qint64 expiresAt,
+                                         const QByteArray& policy);
     /// Ends one session (only the user's own when `userId` is set); nullopt when there was no
     /// such live session.
     [[nodiscard]] Result<std::optional<SessionRecord>> revoke(const QString& id, const QString& userId,

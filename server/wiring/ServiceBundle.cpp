@@ -21,7 +21,7 @@ std::unique_ptr<PgPool> makePool(const ServerConfig& config, const Database& db,
 ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
                              std::unique_ptr<RedisStore> redisStore, KeyValueStore& kv, bool requestPath)
     : shared(s), db(std::move(database)), redis(std::move(redisStore)), store(kv), users(*db), sessions(*db),
-      devices(*db), cache(kv, s.pendingInvalidations(), s.liveSessions()),
+      devices(*db), policies(*db), cache(kv, s.pendingInvalidations(), s.liveSessions()),
       audit(*db,
             [hub = &s.events()](const QString& event, const AuditActor& actor, const nlohmann::json&) {
                 if (SessionEvents::isAccountEvent(event))
@@ -33,7 +33,8 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
       limiter(redis.get(), s.localRateCounts(), s.clock()),
       service(SessionService::Deps{s.config(), *db, users, sessions, cache, s.tokens(), s.hasher(), audit,
                                    s.clock(), s.liveSessions(), s.revocationFeed(), &limiter,
-                                   &s.mfaChallenges(), &s.metrics(), &s.geo(), &devices, queries.get()}),
+                                   &s.mfaChallenges(), &s.metrics(), &s.geo(), &devices, queries.get(),
+                                   &policies}),
       mfa(MfaService::Deps{*db, users, service, kv, audit, s.clock(), s.mfaKeys(), s.mfaChallenges(),
                            &limiter, s.config()}),
       passwords(PasswordChange::Deps{users, service, mfa, audit, s.clock()})

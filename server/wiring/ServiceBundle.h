@@ -35,6 +35,7 @@ public:
     UserStore users;
     SessionStore sessions;
     DeviceCredentialStore devices;
+    PolicyStore policies;
     SessionCache cache;
     AuditLog audit;
     /// The request path's connections (PostgreSQL only) and queries.

@@ -20,7 +20,7 @@ import sys
 TIERS = [
     ["<top>"],
     ["http", "db", "cache", "metrics", "geo", "keys"],
-    ["ratelimit", "audit"],
+    ["ratelimit", "audit", "policy"],  # policy: the session-policy model and its table
     ["config"],  # ServerConfig carries the RateLimitRule values
     ["auth"],
     ["sessions"],
