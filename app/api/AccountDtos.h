@@ -11,9 +11,22 @@
 #include <QDateTime>
 #include <QStringList>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <vector>
 
 namespace ehrs::app {
+
+/// The `policy` of GET /api/auth/me: what IT's session policy makes of this session.
+struct SessionPolicyInfo
+{
+    int idleTimeoutSeconds = 0;
+    int absoluteLifetimeSeconds = 0;
+    bool endOnLock = false;
+    int maxSessions = 0; // 0: no limit
+    bool mfaRequired = false;
+    QString deviceClass; // personal, shared_workstation
+    QStringList groups;
+};
 
 /// GET /api/auth/me
 struct AccountInfo
@@ -21,6 +34,7 @@ struct AccountInfo
     UserDto user;
     QString sessionId;
     int backupCodesRemaining = 0;
+    std::optional<SessionPolicyInfo> policy; // absent from servers before issue 14
 };
 
 /// POST /api/auth/mfa/setup

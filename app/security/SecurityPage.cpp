@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "SecurityPage.h"
 
+#include "PolicyText.h"
+
 #include "TotpSetupPanel.h"
 #include "api/ServerApi.h"
 #include "shell/PasswordDialog.h"
@@ -141,6 +143,19 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     m_recommendations->setAccessibleName(tr("Recommendations"));
     recLayout->addWidget(m_recommendations);
     layout->addWidget(recBox);
+    // IT's session policy for this session (issue 14): shown once the server says what it is.
+    m_policyBox = new QGroupBox(tr("This session"), content);
+    auto* policyLayout = new QVBoxLayout(m_policyBox);
+    m_policy = wrapped(QString(), m_policyBox);
+    m_policy->setObjectName(QStringLiteral("sessionPolicy"));
+    m_policy->setAccessibleName(tr("Session policy"));
+    m_policySource = wrapped(QString(), m_policyBox);
+    m_policySource->setObjectName(QStringLiteral("sessionPolicySource"));
+    m_policySource->setForegroundRole(QPalette::PlaceholderText);
+    policyLayout->addWidget(m_policy);
+    policyLayout->addWidget(m_policySource);
+    m_policyBox->setVisible(false);
+    layout->addWidget(m_policyBox);
     layout->addWidget(buildMfaBox());
     layout->addWidget(buildPasswordBox());
     layout->addWidget(buildActivityBox());
@@ -378,6 +393,10 @@ void SecurityPage::reload()
         m_known = true;
         m_mfaEnabled = r->user.mfaEnabled;
         m_backupLeft = r->backupCodesRemaining;
+        const QString policy = r->policy ? describePolicy(*r->policy) : QString();
+        m_policy->setText(policy.isEmpty() ? QString() : tr("Set by your organisation: %1.").arg(policy));
+        m_policySource->setText(r->policy ? describePolicySource(*r->policy) : QString());
+        m_policyBox->setVisible(!policy.isEmpty());
         m_mfaStatus->setText(m_mfaEnabled ? (m_backupLeft == 1
                                                  ? tr("<b>On</b> — 1 backup code left.")
                                                  : tr("<b>On</b> — %1 backup codes left.").arg(m_backupLeft))

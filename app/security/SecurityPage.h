@@ -47,6 +47,9 @@ public:
     /// Reloads the recent security activity.
     void reloadActivity();
     QLabel* recommendationsLabel() const { return m_recommendations; }
+    /// IT's session policy for this session, in words (PolicyText); its source below it.
+    QLabel* policyLabel() const { return m_policy; }
+    QLabel* policySourceLabel() const { return m_policySource; }
     /// The current, new and repeated password fields, in that order.
     std::array<QLineEdit*, 3> passwordFields() const { return {m_current, m_new, m_repeat}; }
     /// A current 2FA (or backup) code for the password change; shown only while 2FA is on.
@@ -96,6 +99,9 @@ private:
     QPushButton* m_change = nullptr;
     QLabel* m_passwordMessage = nullptr;
     QLabel* m_recommendations = nullptr;
+    QLabel* m_policy = nullptr;
+    QLabel* m_policySource = nullptr;
+    QGroupBox* m_policyBox = nullptr;
     QLabel* m_passwordRules = nullptr;
     QString m_displayName;
     QString m_accountError; // why the last account check failed; empty when it worked
