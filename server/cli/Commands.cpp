@@ -62,16 +62,6 @@ Result<QString> readNewPassword(bool fromStdin)
     return first;
 }
 
-Result<std::unique_ptr<ServiceBundle>> openServices(std::unique_ptr<SharedState>& shared, const ServerConfig& config)
-{
-    if (auto m = migrateDatabase(config); !m)
-        return fail(m.error());
-    auto s = SharedState::create(config);
-    if (!s)
-        return fail(s.error());
-    shared = std::move(*s);
-    return ServiceBundle::create(*shared);
-}
 
 Result<UserRecord> findUser(ServiceBundle& services, const QString& emailOrId)
 {
@@ -106,6 +96,17 @@ int withUser(const ServerConfig& config, const QString& emailOrId, const UserAct
     return 0;
 }
 } // namespace
+
+Result<std::unique_ptr<ServiceBundle>> openServices(std::unique_ptr<SharedState>& shared, const ServerConfig& config)
+{
+    if (auto m = migrateDatabase(config); !m)
+        return fail(m.error());
+    auto s = SharedState::create(config);
+    if (!s)
+        return fail(s.error());
+    shared = std::move(*s);
+    return ServiceBundle::create(*shared);
+}
 
 int migrate(const ServerConfig& config)
 {

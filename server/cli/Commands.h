@@ -4,8 +4,19 @@
 #include "config/ServerConfig.h"
 
 #include <QString>
+#include <memory>
+
+namespace ehrs::server {
+class ServiceBundle;
+class SharedState;
+} // namespace ehrs::server
 
 namespace ehrs::server::cli {
+
+/// Migrates the database, then opens the shared state (`shared`) and one thread's services: what
+/// every one-shot command works with.
+[[nodiscard]] Result<std::unique_ptr<ServiceBundle>> openServices(std::unique_ptr<SharedState>& shared,
+                                                                  const ServerConfig& config);
 
 /// The one-shot sub-commands of ehr-sessions-server. Each returns a process exit code and prints
 /// a one-line reason on stderr when it fails. Passwords come from a no-echo prompt on a terminal,

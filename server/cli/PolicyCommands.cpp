@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "PolicyCommands.h"
 
+#include "Commands.h"
+
 #include "app/ServerApp.h"
 #include "cache/RevocationFeed.h"
 #include "sessions/EventHub.h"
@@ -96,7 +98,8 @@ Result<PolicyRule> scopeOf(const QMap<QString, QString>& o)
 /// Applies the settings of `o` to `r` ("default" clears one).
 Result<void> applySettings(PolicyRule& r, const QMap<QString, QString>& o)
 {
-    auto duration = [&](const char* name, std::optional<int>& field) -> Result<void> {
+    // One setting: absent (kept), "default" (cleared) or a value `parse` checks.
+    auto setting = [&o](const char* name, auto& field, auto parse) -> Result<void> {
         const QString key = QLatin1String(name);
         if (!o.contains(key))
             return {};
@@ -104,26 +107,14 @@ Result<void> applySettings(PolicyRule& r, const QMap<QString, QString>& o)
             field.reset();
             return {};
         }
-        auto v = durationOf(key, o.value(key));
+        auto v = parse(key, o.value(key));
         if (!v)
             return fail(v.error());
         field = *v;
         return {};
     };
-    auto yesNo = [&](const char* name, std::optional<bool>& field) -> Result<void> {
-        const QString key = QLatin1String(name);
-        if (!o.contains(key))
-            return {};
-        if (isDefault(o.value(key))) {
-            field.reset();
-            return {};
-        }
-        auto v = yesNoOf(key, o.value(key));
-        if (!v)
-            return fail(v.error());
-        field = *v;
-        return {};
-    };
+    auto duration = [&](const char* name, std::optional<int>& field) { return setting(name, field, durationOf); };
+    auto yesNo = [&](const char* name, std::optional<bool>& field) { return setting(name, field, yesNoOf); };
     if (auto e = duration("idle-timeout", r.idleTimeoutSeconds); !e)
         return e;
     if (auto e = duration("absolute-lifetime", r.absoluteLifetimeSeconds); !e)
@@ -183,17 +174,6 @@ QString ruleLine(const PolicyRule& r)
              yesNo(r.mfaRequired));
 }
 
-Result<std::unique_ptr<ServiceBundle>> open(std::unique_ptr<SharedState>& shared, const ServerConfig& config)
-{
-    if (auto m = migrateDatabase(config); !m)
-        return fail(m.error());
-    auto s = SharedState::create(config);
-    if (!s)
-        return fail(s.error());
-    shared = std::move(*s);
-    return ServiceBundle::create(*shared, /*requestPath=*/false);
-}
-
 /// Re-resolves every live session and tells the running servers (Redis: at once; without Redis
 /// the event streams find the rows at their next check).
 Result<int> reapply(ServiceBundle& services)
@@ -222,7 +202,7 @@ int policy(const ServerConfig& config, const QString& action, const QMap<QString
 {
     if (action == u"list") {
         std::unique_ptr<SharedState> shared;
-        auto services = open(shared, config);
+        auto services = openServices(shared, config);
         if (!services)
             return failWith(services.error().message);
         PolicyStore store(*(*services)->db);
@@ -243,7 +223,7 @@ int policy(const ServerConfig& config, const QString& action, const QMap<QString
             return refuse(QStringLiteral("--device-class: '%1' is neither personal nor shared_workstation")
                               .arg(claimed));
         std::unique_ptr<SharedState> shared;
-        auto services = open(shared, config);
+        auto services = openServices(shared, config);
         if (!services)
             return failWith(services.error().message);
         auto user = (*services)->users.findByEmail(options.value(QStringLiteral("user")));
@@ -277,7 +257,7 @@ int policy(const ServerConfig& config, const QString& action, const QMap<QString
                                "--end-on-lock, --max-sessions, --on-limit, --mfa-required"));
     }
     std::unique_ptr<SharedState> shared;
-    auto services = open(shared, config);
+    auto services = openServices(shared, config);
     if (!services)
         return failWith(services.error().message);
     PolicyStore store(*(*services)->db);
@@ -330,7 +310,7 @@ int policy(const ServerConfig& config, const QString& action, const QMap<QString
 int userGroups(const ServerConfig& config, const QString& email, const QString& groups)
 {
     std::unique_ptr<SharedState> shared;
-    auto services = open(shared, config);
+    auto services = openServices(shared, config);
     if (!services)
         return failWith(services.error().message);
     auto user = (*services)->users.findByEmail(email);

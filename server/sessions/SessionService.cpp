@@ -31,7 +31,7 @@ QString durationWords(qint64 seconds)
     };
     if (seconds >= 3600 && seconds % 3600 == 0)
         return unit(seconds / 3600, "hour", "hours");
-    if (seconds >= 60)
+    if (seconds >= 60 && (seconds % 60 == 0 || seconds >= 600))
         return unit((seconds + 30) / 60, "minute", "minutes");
     return unit(seconds, "second", "seconds");
 }
