@@ -2,7 +2,6 @@
 #include "SecurityPage.h"
 
 #include "PolicyText.h"
-
 #include "TotpSetupPanel.h"
 #include "api/ServerApi.h"
 #include "shell/PasswordDialog.h"

@@ -62,7 +62,6 @@ Result<QString> readNewPassword(bool fromStdin)
     return first;
 }
 
-
 Result<UserRecord> findUser(ServiceBundle& services, const QString& emailOrId)
 {
     auto user = emailOrId.contains(u'@') ? services.users.findByEmail(emailOrId) : services.users.findById(emailOrId);
@@ -97,7 +96,8 @@ int withUser(const ServerConfig& config, const QString& emailOrId, const UserAct
 }
 } // namespace
 
-Result<std::unique_ptr<ServiceBundle>> openServices(std::unique_ptr<SharedState>& shared, const ServerConfig& config)
+Result<std::unique_ptr<ServiceBundle>> openServices(std::unique_ptr<SharedState>& shared,
+                                                    const ServerConfig& config)
 {
     if (auto m = migrateDatabase(config); !m)
         return fail(m.error());

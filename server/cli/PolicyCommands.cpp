@@ -2,7 +2,6 @@
 #include "PolicyCommands.h"
 
 #include "Commands.h"
-
 #include "app/ServerApp.h"
 #include "cache/RevocationFeed.h"
 #include "sessions/EventHub.h"
@@ -113,7 +112,9 @@ Result<void> applySettings(PolicyRule& r, const QMap<QString, QString>& o)
         field = *v;
         return {};
     };
-    auto duration = [&](const char* name, std::optional<int>& field) { return setting(name, field, durationOf); };
+    auto duration = [&](const char* name, std::optional<int>& field) {
+        return setting(name, field, durationOf);
+    };
     auto yesNo = [&](const char* name, std::optional<bool>& field) { return setting(name, field, yesNoOf); };
     if (auto e = duration("idle-timeout", r.idleTimeoutSeconds); !e)
         return e;

@@ -666,36 +666,41 @@ void TestSecurityEndToEnd::showsThePolicyOfThisSession()
 {
     // Issue 14: IT's policy for the user's group, applied at sign-in and again when IT changes it.
     QByteArray out;
-    QCOMPARE(m_server.run({QStringLiteral("user"), QStringLiteral("groups"), m_email, QStringLiteral("ward-e2e")}, {},
-                          &out),
-             0);
+    QCOMPARE(
+        m_server.run({QStringLiteral("user"), QStringLiteral("groups"), m_email, QStringLiteral("ward-e2e")},
+                     {}, &out),
+        0);
     QCOMPARE(m_server.run({QStringLiteral("policy"), QStringLiteral("set"), QStringLiteral("--group"),
-                           QStringLiteral("ward-e2e"), QStringLiteral("--idle-timeout"), QStringLiteral("15m"),
-                           QStringLiteral("--absolute-lifetime"), QStringLiteral("12h"), QStringLiteral("--end-on-lock"),
-                           QStringLiteral("yes"), QStringLiteral("--max-sessions"), QStringLiteral("3")},
+                           QStringLiteral("ward-e2e"), QStringLiteral("--idle-timeout"),
+                           QStringLiteral("15m"), QStringLiteral("--absolute-lifetime"),
+                           QStringLiteral("12h"), QStringLiteral("--end-on-lock"), QStringLiteral("yes"),
+                           QStringLiteral("--max-sessions"), QStringLiteral("3")},
                           {}, &out),
              0);
     signInThroughUi();
     SecurityPage* page = openSecurityPage();
     QTRY_VERIFY_WITH_TIMEOUT(!page->policyLabel()->isHidden(), 5000);
     QCOMPARE(page->policyLabel()->text(),
-             QStringLiteral("Set by your organisation: Signed out after 15 minutes without activity; at most 12 hours; "
-                            "ends when the screen locks; at most 3 sessions."));
+             QStringLiteral(
+                 "Set by your organisation: Signed out after 15 minutes without activity; at most 12 hours; "
+                 "ends when the screen locks; at most 3 sessions."));
     QCOMPARE(page->policySourceLabel()->text(), QStringLiteral("Personal device · groups: ward-e2e"));
 
     // IT now requires two-step verification for the group: the live session gets it, and the page
     // says so on its next look.
-    QCOMPARE(m_server.run({QStringLiteral("policy"), QStringLiteral("set"), QStringLiteral("--group"),
-                           QStringLiteral("ward-e2e"), QStringLiteral("--mfa-required"), QStringLiteral("yes")},
-                          {}, &out),
-             0);
+    QCOMPARE(
+        m_server.run({QStringLiteral("policy"), QStringLiteral("set"), QStringLiteral("--group"),
+                      QStringLiteral("ward-e2e"), QStringLiteral("--mfa-required"), QStringLiteral("yes")},
+                     {}, &out),
+        0);
     m_app.window->tabs()->setCurrentWidget(m_app.window->sessionsPage());
     page = openSecurityPage();
-    QTRY_VERIFY_WITH_TIMEOUT(page->policyLabel()->text().contains(QStringLiteral("two-step verification required")),
-                             5000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        page->policyLabel()->text().contains(QStringLiteral("two-step verification required")), 5000);
     QCOMPARE(page->policyLabel()->text(),
-             QStringLiteral("Set by your organisation: Signed out after 15 minutes without activity; at most 12 hours; "
-                            "ends when the screen locks; two-step verification required; at most 3 sessions."));
+             QStringLiteral(
+                 "Set by your organisation: Signed out after 15 minutes without activity; at most 12 hours; "
+                 "ends when the screen locks; two-step verification required; at most 3 sessions."));
     // The other users keep the server-wide settings (and see no limits they do not have).
     QCOMPARE(m_server.run({QStringLiteral("policy"), QStringLiteral("unset"), QStringLiteral("--group"),
                            QStringLiteral("ward-e2e")},

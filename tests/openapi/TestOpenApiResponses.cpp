@@ -279,11 +279,12 @@ private Q_SLOTS:
         // Session policies (issue 14): the policy object in every answer that carries tokens, and
         // the two sign-ins a policy refuses.
         QVERIFY(m_server.addUser(QStringLiteral("nurse@example.org"), QString::fromLatin1(kPassword),
-                                 QStringLiteral("Nurse"), {QStringLiteral("--groups"), QStringLiteral("nurses")}));
+                                 QStringLiteral("Nurse"),
+                                 {QStringLiteral("--groups"), QStringLiteral("nurses")}));
         QByteArray cli;
         QCOMPARE(m_server.run({QStringLiteral("policy"), QStringLiteral("set"), QStringLiteral("--group"),
-                               QStringLiteral("nurses"), QStringLiteral("--max-sessions"), QStringLiteral("1"),
-                               QStringLiteral("--on-limit"), QStringLiteral("refuse")},
+                               QStringLiteral("nurses"), QStringLiteral("--max-sessions"),
+                               QStringLiteral("1"), QStringLiteral("--on-limit"), QStringLiteral("refuse")},
                               {}, &cli),
                  0);
         const nlohmann::json nurseLogin{{"email", "nurse@example.org"},
@@ -293,10 +294,11 @@ private Q_SLOTS:
         QCOMPARE(nurse.status, 200);
         QVERIFY2(nurse.json.contains("policy"), nurse.body.constData());
         QCOMPARE(call("POST", "/api/auth/login", nurseLogin).status, 409); // the limit, refused
-        QCOMPARE(call("POST", "/api/sessions/refresh", {{"refreshToken", nurse.str("refreshToken")}}).status, 200);
-        QCOMPARE(m_server.run({QStringLiteral("policy"), QStringLiteral("set"), QStringLiteral("--device-class"),
-                               QStringLiteral("shared_workstation"), QStringLiteral("--mfa-required"),
-                               QStringLiteral("yes")},
+        QCOMPARE(call("POST", "/api/sessions/refresh", {{"refreshToken", nurse.str("refreshToken")}}).status,
+                 200);
+        QCOMPARE(m_server.run({QStringLiteral("policy"), QStringLiteral("set"),
+                               QStringLiteral("--device-class"), QStringLiteral("shared_workstation"),
+                               QStringLiteral("--mfa-required"), QStringLiteral("yes")},
                               {}, &cli),
                  0);
         QCOMPARE(call("POST", "/api/auth/login",
