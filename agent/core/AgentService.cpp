@@ -52,6 +52,11 @@ QString subjectOf(const QString& jwt)
 
 } // namespace
 
+QString AgentService::endedOnLockMessage()
+{
+    return QStringLiteral("The session ended when the workstation was locked (end-on-lock policy)");
+}
+
 ErrorCode AgentService::signedOutCode(const QString& reason)
 {
     // ended_on_lock is the agent's own reason, not a server code: the session is over, as if
@@ -418,6 +423,10 @@ void AgentService::endedByServer(const QString& reason, const QString& message)
     if (!m_account)
         return;
     const bool ownLogout = reason == u"logout";
+    // Our own logout, told by the stream before the POST's answer: keep why this agent ended it
+    // (ended_on_lock is not the user's sign-out).
+    if (ownLogout && m_endingOnLock)
+        return (void)signOut(QStringLiteral("ended_on_lock"), endedOnLockMessage(), false);
     (void)signOut(reason, ownLogout ? QStringLiteral("signed out by the user") : message, !ownLogout);
 }
 

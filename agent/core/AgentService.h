@@ -143,6 +143,7 @@ private:
     static bool endsSession(ErrorCode code) { return isSessionEnded(code); }
     /// The error code a request gets after a sign-out for `reason`.
     static ErrorCode signedOutCode(const QString& reason);
+    static QString endedOnLockMessage();
 
     TokenStore& m_store;
     ServerClient& m_server;

@@ -104,8 +104,7 @@ void AgentService::onLockedChanged(bool locked)
             qCInfo(lcAgent) << "policy: the session ends on lock; signing out"
                             << (m_config.endOnLock ? "(the agent's own setting)" : "(the server's policy)");
             m_endingOnLock = true;
-            endSession(QStringLiteral("ended_on_lock"),
-                       QStringLiteral("The session ended when the workstation was locked (end-on-lock policy)"))
+            endSession(QStringLiteral("ended_on_lock"), endedOnLockMessage())
                 .then(this, [this](const Result<void>& r) {
                     m_endingOnLock = false;
                     if (!r)

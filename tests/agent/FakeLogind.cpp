@@ -28,44 +28,55 @@ void FakeLogindSession::announce(const QVariantMap& changed)
 
 void FakeLogindSession::setIdle(bool idle, const QDateTime& since)
 {
+    const qulonglong sinceUs = qulonglong(since.toMSecsSinceEpoch()) * 1000;
     m_idle = idle;
-    m_idleSinceUs = qulonglong(since.toMSecsSinceEpoch()) * 1000;
-    announce({{QStringLiteral("IdleHint"), QVariant::fromValue(m_idle)},
-              {QStringLiteral("IdleSinceHint"), QVariant::fromValue(m_idleSinceUs)}});
+    m_idleSinceUs = sinceUs;
+    announce({{QStringLiteral("IdleHint"), QVariant::fromValue(idle)},
+              {QStringLiteral("IdleSinceHint"), QVariant::fromValue(sinceUs)}});
+}
+
+void FakeLogindSession::signal(const QString& name)
+{
+    m_bus.send(QDBusMessage::createSignal(path(), QStringLiteral("org.freedesktop.login1.Session"), name));
 }
 
 void FakeLogindSession::setLocked(bool locked)
 {
     m_locked = locked;
-    announce({{QStringLiteral("LockedHint"), QVariant::fromValue(m_locked)}});
-    if (locked)
-        Q_EMIT Lock();
-    else
-        Q_EMIT Unlock();
+    announce({{QStringLiteral("LockedHint"), QVariant::fromValue(locked)}});
+    signal(locked ? QStringLiteral("Lock") : QStringLiteral("Unlock"));
 }
 
 QDBusObjectPath FakeLogindManager::GetSession(const QString& id, const QDBusMessage& message)
 {
-    ++lookups;
-    if (FakeLogindSession* s = sessions.value(id)) {
-        s->noteRead();
-        return QDBusObjectPath(s->path());
-    }
     Q_UNUSED(message);
-    return QDBusObjectPath(QStringLiteral("/")); // no such session: the agent finds none
+    // No such session: "/", which the agent takes as none.
+    QMutexLocker lock(&m_mutex);
+    return QDBusObjectPath(m_paths.value(id, QStringLiteral("/")));
 }
 
 QDBusObjectPath FakeLogindManager::GetSessionByPID(uint, const QDBusMessage& message)
 {
-    ++lookups;
     Q_UNUSED(message);
     return QDBusObjectPath(QStringLiteral("/")); // an agent under test is in no session
+}
+
+void FakeDesktopBus::setScreenSaverActive(bool active)
+{
+    m_screenSaver.active = active;
+    QDBusMessage changed = QDBusMessage::createSignal(
+        QStringLiteral("/org/freedesktop/ScreenSaver"), QStringLiteral("org.freedesktop.ScreenSaver"),
+        QStringLiteral("ActiveChanged"));
+    changed << active;
+    m_bus.send(changed);
 }
 
 FakeDesktopBus::~FakeDesktopBus()
 {
     if (m_bus.isConnected())
         QDBusConnection::disconnectFromBus(m_bus.name());
+    m_thread.quit();
+    m_thread.wait();
     if (m_daemon.state() != QProcess::NotRunning) {
         m_daemon.terminate();
         if (!m_daemon.waitForFinished(3000))
@@ -98,7 +109,11 @@ bool FakeDesktopBus::start(bool withScreenSaver, QString* error)
         *error = QString::fromUtf8(m_daemon.readAllStandardError());
         return false;
     }
-    m_bus = QDBusConnection::connectToBus(m_address, QStringLiteral("ehrs-test-desktop-bus"));
+    // One connection per bus (a name already in use would return that other bus's connection).
+    m_bus = QDBusConnection::connectToBus(m_address, QStringLiteral("ehrs-test-desktop-bus-") + m_address);
+    m_thread.start();
+    m_manager.moveToThread(&m_thread);
+    m_screenSaver.moveToThread(&m_thread);
     if (!m_bus.isConnected()) {
         *error = m_bus.lastError().message();
         return false;
@@ -110,7 +125,7 @@ bool FakeDesktopBus::start(bool withScreenSaver, QString* error)
     }
     if (withScreenSaver &&
         (!m_bus.registerObject(QStringLiteral("/org/freedesktop/ScreenSaver"), &m_screenSaver,
-                               QDBusConnection::ExportAllSlots | QDBusConnection::ExportAllSignals) ||
+                               QDBusConnection::ExportAllSlots) ||
          !m_bus.registerService(QStringLiteral("org.freedesktop.ScreenSaver")))) {
         *error = m_bus.lastError().message();
         return false;
@@ -122,9 +137,9 @@ FakeLogindSession& FakeDesktopBus::addSession(const QString& id)
 {
     m_sessions.push_back(std::make_unique<FakeLogindSession>(m_bus, id));
     FakeLogindSession& s = *m_sessions.back();
-    m_bus.registerObject(s.path(), &s,
-                         QDBusConnection::ExportAllProperties | QDBusConnection::ExportAllSignals);
-    m_manager.sessions.insert(id, &s);
+    s.moveToThread(&m_thread);
+    m_bus.registerObject(s.path(), &s, QDBusConnection::ExportAllProperties);
+    m_manager.addSession(id, s.path());
     return s;
 }
 

@@ -13,9 +13,12 @@
 #include <QDBusObjectPath>
 #include <QDateTime>
 #include <QHash>
+#include <QMutex>
 #include <QObject>
 #include <QProcess>
 #include <QTemporaryDir>
+#include <QThread>
+#include <atomic>
 #include <memory>
 
 namespace ehrs::agent::test {
@@ -33,11 +36,10 @@ public:
     FakeLogindSession(QDBusConnection bus, const QString& id);
     QString path() const;
     QString id() const { return m_id; }
+    // Read on the bus thread (FakeDesktopBus), set by the test's.
     bool idleHint() const { return m_idle; }
     qulonglong idleSinceHint() const { return m_idleSinceUs; }
     bool lockedHint() const { return m_locked; }
-    /// How often a client read the properties: proof the agent looks at this stand-in.
-    int reads() const { return m_reads; }
 
     /// Idle since `since` (IdleHint true), or in use (IdleHint false, IdleSinceHint now), announced
     /// with PropertiesChanged as logind does.
@@ -45,23 +47,15 @@ public:
     /// LockedHint plus the Lock/Unlock signal, as logind and a screen locker do together.
     void setLocked(bool locked);
 
-Q_SIGNALS:
-    void Lock();
-    void Unlock();
-
-public Q_SLOTS:
-    // Counts the agent's start-up GetAll through a property it always reads.
-    void noteRead() { ++m_reads; }
-
 private:
     void announce(const QVariantMap& changed);
+    void signal(const QString& name);
 
     QDBusConnection m_bus;
     QString m_id;
-    bool m_idle = false;
-    qulonglong m_idleSinceUs = 0;
-    bool m_locked = false;
-    int m_reads = 0;
+    std::atomic<bool> m_idle = false;
+    std::atomic<qulonglong> m_idleSinceUs = 0;
+    std::atomic<bool> m_locked = false;
 };
 
 /// org.freedesktop.login1.Manager: finds sessions by id (XDG_SESSION_ID) or PID (none here).
@@ -71,12 +65,19 @@ class FakeLogindManager : public QObject
     Q_CLASSINFO("D-Bus Interface", "org.freedesktop.login1.Manager")
 public:
     explicit FakeLogindManager(QObject* parent = nullptr) : QObject(parent) {}
-    QHash<QString, FakeLogindSession*> sessions;
-    int lookups = 0;
+    void addSession(const QString& id, const QString& path)
+    {
+        QMutexLocker lock(&m_mutex);
+        m_paths.insert(id, path);
+    }
 
 public Q_SLOTS:
     QDBusObjectPath GetSession(const QString& id, const QDBusMessage& message);
     QDBusObjectPath GetSessionByPID(uint pid, const QDBusMessage& message);
+
+private:
+    QMutex m_mutex; // added to by the test's thread, read on the bus thread
+    QHash<QString, QString> m_paths;
 };
 
 /// org.freedesktop.ScreenSaver: active (locked) or not.
@@ -86,21 +87,14 @@ class FakeScreenSaver : public QObject
     Q_CLASSINFO("D-Bus Interface", "org.freedesktop.ScreenSaver")
 public:
     explicit FakeScreenSaver(QObject* parent = nullptr) : QObject(parent) {}
-    bool active = false;
-    void setActive(bool on)
-    {
-        active = on;
-        Q_EMIT ActiveChanged(on);
-    }
+    std::atomic<bool> active = false;
 
 public Q_SLOTS:
     bool GetActive() const { return active; }
-
-Q_SIGNALS:
-    void ActiveChanged(bool active);
 };
 
-/// A private `dbus-daemon --session` with the stand-ins on it.
+/// A private `dbus-daemon --session` with the stand-ins on it. They answer from a thread of their
+/// own, since the test's thread blocks while it waits for an agent or runs its sub-commands.
 class FakeDesktopBus
 {
 public:
@@ -112,13 +106,15 @@ public:
     /// A session object for `id` (XDG_SESSION_ID of an agent under test).
     FakeLogindSession& addSession(const QString& id);
     FakeLogindManager& manager() { return m_manager; }
-    FakeScreenSaver& screenSaver() { return m_screenSaver; }
+    /// The screensaver locks (active) or unlocks, with ActiveChanged.
+    void setScreenSaverActive(bool active);
 
 private:
     QTemporaryDir m_dir;
     QProcess m_daemon;
     QString m_address;
     QDBusConnection m_bus{QString()};
+    QThread m_thread;
     FakeLogindManager m_manager;
     FakeScreenSaver m_screenSaver;
     std::vector<std::unique_ptr<FakeLogindSession>> m_sessions;

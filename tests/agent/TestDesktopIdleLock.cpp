@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Issue 14 end to end: real server (short access tokens and a short SESSION_IDLE_TIMEOUT), real
+// Issue 14 end to end: real server on the back end under test (EHRS_TEST_BACKEND: SQLite, or
+// PostgreSQL + Redis) with short access tokens and a short SESSION_IDLE_TIMEOUT, real
 // agent processes and keychain, and stand-ins for logind and the screensaver on a private bus
 // (FakeLogind.h) that the agents use as their system bus (DBUS_SYSTEM_BUS_ADDRESS) and screensaver
 // bus (EHRS_AGENT_SCREENSAVER_BUS; the keychain stays on the session bus the test runs under).
@@ -69,6 +70,8 @@ void TestDesktopIdleLock::initTestCase()
             QFAIL(qPrintable(error));
         QSKIP(qPrintable(error));
     }
+    EHRS_REQUIRE_BACKEND_UNDER_TEST();
+    QVERIFY(m_server.useBackendUnderTest());
     m_server.setEnv(QStringLiteral("ACCESS_TOKEN_TTL"), QString::number(kAccessTtl));
     m_server.setEnv(QStringLiteral("SESSION_IDLE_TIMEOUT"), QString::number(kIdleTimeout));
     QVERIFY(m_server.start());
@@ -263,10 +266,10 @@ void TestDesktopIdleLock::screensaverLockIsSeenToo()
     QVERIFY(agent);
     QVERIFY(signIn(*agent, email));
     QCOMPARE(status(*agent)->activitySource, QStringLiteral("logind+screensaver+local-apps"));
-    screensaverBus.screenSaver().setActive(true);
+    screensaverBus.setScreenSaverActive(true);
     QTRY_VERIFY_WITH_TIMEOUT(status(*agent)->locked, 5000);
     QCOMPARE(agent->cli({QStringLiteral("token")}).exitCode, 4);
-    screensaverBus.screenSaver().setActive(false);
+    screensaverBus.setScreenSaverActive(false);
     QTRY_VERIFY_WITH_TIMEOUT(!status(*agent)->locked, 5000);
     QCOMPARE(agent->cli({QStringLiteral("token")}).exitCode, 0);
 }
