@@ -145,6 +145,7 @@ QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
 {
     using R = Result<ipc::TokenReply>;
     if (m_starting) {
+        // Still reading the keychain: answer once that is done.
         auto promise = startedPromise<R>();
         m_afterStart.push_back([this, promise, minValidSeconds] {
             token(minValidSeconds).then(this, [promise](const R& r) { finishPromise(*promise, r); });
@@ -162,15 +163,8 @@ QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
 
 QFuture<Result<ipc::TokenReply>> AgentService::obtainToken(int minValidSeconds)
 {
+    // Only after start-up: token() waits for it, and logout() has no account before it.
     using R = Result<ipc::TokenReply>;
-    if (m_starting) {
-        // Still reading the keychain: answer once that is done.
-        auto promise = startedPromise<R>();
-        m_afterStart.push_back([this, promise, minValidSeconds] {
-            obtainToken(minValidSeconds).then(this, [promise](const R& r) { finishPromise(*promise, r); });
-        });
-        return promise->future();
-    }
     if (!m_account) {
         if (!m_signedOutReason.isEmpty() && m_signedOutReason != u"logout")
             return readyFuture(R(fail(signedOutCode(m_signedOutReason),

@@ -101,6 +101,7 @@ private Q_SLOTS:
     void endOnLockByLocalSetting();
     void noPolicyKeepsTheSessionOnLock();
     void lockedAnswerOnTheWire();
+    void policyIsStoredWithTheAccount();
 };
 
 void TestDesktopActivityRefresh::activitySince_data()
@@ -335,6 +336,25 @@ void TestDesktopActivityRefresh::lockedAnswerOnTheWire()
                                     "activity")};
     QCOMPARE(describeError(idle),
              QStringLiteral("This session ended after 30 minutes without activity. Sign in again to continue."));
+}
+
+void TestDesktopActivityRefresh::policyIsStoredWithTheAccount()
+{
+    StoredAccount a{QStringLiteral("https://s.example"), QStringLiteral("u1"), QStringLiteral("a@b.c"),
+                    QStringLiteral("s1"), QStringLiteral("rt-1")};
+    auto plain = StoredAccount::fromJson(a.toJson());
+    QVERIFY(plain);
+    QVERIFY(!plain->policy); // an entry written before issue 14 (or without a policy) has none
+    const auto policy = SessionPolicy::fromJson(nlohmann::json{
+        {"idleTimeoutSeconds", 1800}, {"endOnLock", true}, {"deviceClass", "personal"}, {"groups", {"admins"}},
+        {"maxSessions", "not a number"}});
+    QVERIFY(policy);
+    QCOMPARE(policy->maxSessions, 0); // wrong types fall back to the defaults
+    a.policy = policy;
+    auto back = StoredAccount::fromJson(a.toJson());
+    QVERIFY(back);
+    QCOMPARE(*back, a);
+    QVERIFY(!SessionPolicy::fromJson(nlohmann::json::array()));
 }
 
 QTEST_GUILESS_MAIN(TestDesktopActivityRefresh)
