@@ -110,7 +110,8 @@ int token(const QString& socketPath, int minValidSeconds)
             err(asSentence(reply.error().message));
             return kExitLocked;
         }
-        err(reply.error().code == ErrorCode::SessionExpired ? describeError(reply.error()) : reply.error().message);
+        err(reply.error().code == ErrorCode::SessionExpired ? describeError(reply.error())
+                                                            : reply.error().message);
         return kExitFailure;
     }
     out(reply->accessToken); // nothing else on stdout: `$(ehr-sessions-agent token)` must work

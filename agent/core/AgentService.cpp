@@ -167,8 +167,9 @@ QFuture<Result<ipc::TokenReply>> AgentService::obtainToken(int minValidSeconds)
     using R = Result<ipc::TokenReply>;
     if (!m_account) {
         if (!m_signedOutReason.isEmpty() && m_signedOutReason != u"logout")
-            return readyFuture(R(fail(signedOutCode(m_signedOutReason),
-                                      QStringLiteral("signed out (%1): %2").arg(m_signedOutReason, m_lastError))));
+            return readyFuture(
+                R(fail(signedOutCode(m_signedOutReason),
+                       QStringLiteral("signed out (%1): %2").arg(m_signedOutReason, m_lastError))));
         return readyFuture(R(fail(ErrorCode::Unauthenticated, QStringLiteral("not signed in"))));
     }
     // An explicit minValidSeconds is a promise to the caller (issue 13): never a token with less
@@ -585,7 +586,8 @@ QFuture<Result<void>> AgentService::endSession(const QString& reason, const QStr
         return m_signOutDone.then(this, [] { return R{}; });
     const StoredAccount account = *m_account;
     auto promise = startedPromise<R>();
-    obtainToken(0).then(this, [this, promise, account, reason, message](const Result<ipc::TokenReply>& access) {
+    obtainToken(0).then(this, [this, promise, account, reason,
+                               message](const Result<ipc::TokenReply>& access) {
         // Answered once the keychain entry is gone: "signed out" means the refresh token is too.
         auto finishLocally = [this, promise, reason, message](R serverResult) {
             if (!m_account) {
@@ -596,10 +598,9 @@ QFuture<Result<void>> AgentService::endSession(const QString& reason, const QStr
                 });
                 return;
             }
-            signOut(reason, message, false)
-                .then(this, [promise, serverResult]() mutable {
-                    finishPromise(*promise, std::move(serverResult));
-                });
+            signOut(reason, message, false).then(this, [promise, serverResult]() mutable {
+                finishPromise(*promise, std::move(serverResult));
+            });
         };
         if (!access) {
             // The session is already over on the server, or the server cannot be reached.

@@ -172,9 +172,9 @@ private:
     std::unique_ptr<SessionEventWatcher> m_eventWatcher; // null with AgentConfig::watchServerEvents off
     ClinicianActivity m_activity;
     DesktopActivity* m_desktop = nullptr;
-    bool m_held = false;                  // a due refresh was held back: nobody active, or locked
-    qint64 m_refreshSentMs = 0;           // on Clock::elapsedMs(): the refresh in flight was sent
-    qint64 m_lastRefreshSentMs = 0;       // ... and the last one that succeeded
+    bool m_held = false;                   // a due refresh was held back: nobody active, or locked
+    qint64 m_refreshSentMs = 0;            // on Clock::elapsedMs(): the refresh in flight was sent
+    qint64 m_lastRefreshSentMs = 0;        // ... and the last one that succeeded
     std::optional<SessionPolicy> m_policy; // the last policy the server sent for the signed-in session
     bool m_endingOnLock = false;
 };

@@ -85,7 +85,8 @@ QFuture<Result<json>> ServerClient::send(const QByteArray& verb, const QUrl& url
 QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const LoginRequest& request)
 {
     const json body = request;
-    return send("POST", endpoint(server, QStringLiteral("/api/auth/login")), QByteArray::fromStdString(body.dump()), {})
+    return send("POST", endpoint(server, QStringLiteral("/api/auth/login")),
+                QByteArray::fromStdString(body.dump()), {})
         .then(this, [this](const Result<json>& r) {
             notePolicy(r);
             return toLoginOutcome(r);

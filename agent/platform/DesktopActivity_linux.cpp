@@ -70,8 +70,8 @@ public:
         // The compositor's own count is the most precise; logind's hint depends on the desktop
         // setting it. The first source that answers decides.
         if (m_hasMutter) {
-            QDBusMessage call = QDBusMessage::createMethodCall(kMutter, kMutterPath, kMutter,
-                                                               QStringLiteral("GetIdletime"));
+            QDBusMessage call =
+                QDBusMessage::createMethodCall(kMutter, kMutterPath, kMutter, QStringLiteral("GetIdletime"));
             const QDBusReply<qulonglong> reply = m_session.call(call, QDBus::Block, kCallTimeoutMs);
             if (reply.isValid())
                 return static_cast<qint64>(reply.value());
@@ -128,8 +128,8 @@ private:
         m_sessionPath = findSession();
         if (m_sessionPath.isEmpty())
             return;
-        QDBusMessage getAll = QDBusMessage::createMethodCall(kLogind, m_sessionPath, kProperties,
-                                                             QStringLiteral("GetAll"));
+        QDBusMessage getAll =
+            QDBusMessage::createMethodCall(kLogind, m_sessionPath, kProperties, QStringLiteral("GetAll"));
         getAll << kSession;
         const QDBusReply<QVariantMap> props = m_system.call(getAll, QDBus::Block, kCallTimeoutMs);
         if (!props.isValid()) {
@@ -162,8 +162,8 @@ private:
         if (QString p = path(QStringLiteral("GetSessionByPID"), QVariant::fromValue(uint(::getpid())));
             !p.isEmpty())
             return p;
-        QDBusMessage get = QDBusMessage::createMethodCall(kLogind, QStringLiteral("/org/freedesktop/login1/user/self"),
-                                                          kProperties, QStringLiteral("Get"));
+        QDBusMessage get = QDBusMessage::createMethodCall(
+            kLogind, QStringLiteral("/org/freedesktop/login1/user/self"), kProperties, QStringLiteral("Get"));
         get << QStringLiteral("org.freedesktop.login1.User") << QStringLiteral("Display");
         const QDBusMessage reply = m_system.call(get, QDBus::Block, kCallTimeoutMs);
         if (reply.type() == QDBusMessage::ReplyMessage && !reply.arguments().isEmpty()) {
@@ -183,7 +183,8 @@ private:
 
     QVariant getProperty(const QString& name) const
     {
-        QDBusMessage get = QDBusMessage::createMethodCall(kLogind, m_sessionPath, kProperties, QStringLiteral("Get"));
+        QDBusMessage get =
+            QDBusMessage::createMethodCall(kLogind, m_sessionPath, kProperties, QStringLiteral("Get"));
         get << kSession << name;
         const QDBusReply<QDBusVariant> reply = m_system.call(get, QDBus::Block, kCallTimeoutMs);
         return reply.isValid() ? reply.value().variant() : QVariant();
@@ -234,8 +235,9 @@ private:
             if (active.isValid()) {
                 m_hasScreenSaver = true;
                 m_screenSaverActive = active.value();
-                m_session.connect(kScreenSaver, kScreenSaverPath, kScreenSaver, QStringLiteral("ActiveChanged"),
-                                  this, SLOT(onScreenSaverActiveChanged(bool)));
+                m_session.connect(kScreenSaver, kScreenSaverPath, kScreenSaver,
+                                  QStringLiteral("ActiveChanged"), this,
+                                  SLOT(onScreenSaverActiveChanged(bool)));
             }
         }
         m_hasMutter = registered(QStringLiteral("org.gnome.Mutter.IdleMonitor"));

@@ -11,7 +11,9 @@ namespace {
 const QString kLogind = QStringLiteral("org.freedesktop.login1");
 } // namespace
 
-FakeLogindSession::FakeLogindSession(QDBusConnection bus, const QString& id) : m_bus(std::move(bus)), m_id(id) {}
+FakeLogindSession::FakeLogindSession(QDBusConnection bus, const QString& id) : m_bus(std::move(bus)), m_id(id)
+{
+}
 
 QString FakeLogindSession::path() const
 {
@@ -20,8 +22,8 @@ QString FakeLogindSession::path() const
 
 void FakeLogindSession::announce(const QVariantMap& changed)
 {
-    QDBusMessage signal = QDBusMessage::createSignal(path(), QStringLiteral("org.freedesktop.DBus.Properties"),
-                                                     QStringLiteral("PropertiesChanged"));
+    QDBusMessage signal = QDBusMessage::createSignal(
+        path(), QStringLiteral("org.freedesktop.DBus.Properties"), QStringLiteral("PropertiesChanged"));
     signal << QStringLiteral("org.freedesktop.login1.Session") << changed << QStringList();
     m_bus.send(signal);
 }
@@ -64,9 +66,9 @@ QDBusObjectPath FakeLogindManager::GetSessionByPID(uint, const QDBusMessage& mes
 void FakeDesktopBus::setScreenSaverActive(bool active)
 {
     m_screenSaver.active = active;
-    QDBusMessage changed = QDBusMessage::createSignal(
-        QStringLiteral("/org/freedesktop/ScreenSaver"), QStringLiteral("org.freedesktop.ScreenSaver"),
-        QStringLiteral("ActiveChanged"));
+    QDBusMessage changed = QDBusMessage::createSignal(QStringLiteral("/org/freedesktop/ScreenSaver"),
+                                                      QStringLiteral("org.freedesktop.ScreenSaver"),
+                                                      QStringLiteral("ActiveChanged"));
     changed << active;
     m_bus.send(changed);
 }
@@ -93,7 +95,8 @@ bool FakeDesktopBus::start(bool withScreenSaver, QString* error)
         return false;
     }
     m_daemon.setProgram(daemon);
-    m_daemon.setArguments({QStringLiteral("--session"), QStringLiteral("--nofork"), QStringLiteral("--nopidfile"),
+    m_daemon.setArguments({QStringLiteral("--session"), QStringLiteral("--nofork"),
+                           QStringLiteral("--nopidfile"),
                            QStringLiteral("--address=unix:path=") + m_dir.filePath(QStringLiteral("bus")),
                            QStringLiteral("--print-address")});
     m_daemon.start();
@@ -118,15 +121,15 @@ bool FakeDesktopBus::start(bool withScreenSaver, QString* error)
         *error = m_bus.lastError().message();
         return false;
     }
-    if (!m_bus.registerObject(QStringLiteral("/org/freedesktop/login1"), &m_manager, QDBusConnection::ExportAllSlots) ||
+    if (!m_bus.registerObject(QStringLiteral("/org/freedesktop/login1"), &m_manager,
+                              QDBusConnection::ExportAllSlots) ||
         !m_bus.registerService(kLogind)) {
         *error = m_bus.lastError().message();
         return false;
     }
-    if (withScreenSaver &&
-        (!m_bus.registerObject(QStringLiteral("/org/freedesktop/ScreenSaver"), &m_screenSaver,
-                               QDBusConnection::ExportAllSlots) ||
-         !m_bus.registerService(QStringLiteral("org.freedesktop.ScreenSaver")))) {
+    if (withScreenSaver && (!m_bus.registerObject(QStringLiteral("/org/freedesktop/ScreenSaver"),
+                                                  &m_screenSaver, QDBusConnection::ExportAllSlots) ||
+                            !m_bus.registerService(QStringLiteral("org.freedesktop.ScreenSaver")))) {
         *error = m_bus.lastError().message();
         return false;
     }

@@ -65,7 +65,8 @@ struct Harness
         c.endOnLock = endOnLockSetting;
         service = std::make_unique<AgentService>(store, server, scheduler, clock, c);
         service->setDesktopActivity(withDesktop ? &desktop : nullptr);
-        QObject::connect(service.get(), &AgentService::eventOccurred, [this](const ipc::Event& e) { events << e; });
+        QObject::connect(service.get(), &AgentService::eventOccurred,
+                         [this](const ipc::Event& e) { events << e; });
         return true;
     }
     int count(const QByteArray& path) const
@@ -216,7 +217,7 @@ void TestDesktopActivityRefresh::withoutDesktopOnlyLocalAppsCount()
     QTRY_COMPARE(h.service->state(), AgentService::State::SignedIn);
     h.passDeadline();
     QTest::qWait(100);
-    QCOMPARE(h.refreshes(), 1); // nobody asked: held
+    QCOMPARE(h.refreshes(), 1);  // nobody asked: held
     auto t = h.service->token(); // an app asks: refresh at once
     QTRY_VERIFY(t.isFinished());
     QVERIFY(t.result());
@@ -255,9 +256,9 @@ void TestDesktopActivityRefresh::lockedRefusesTokensAndHolds()
 void TestDesktopActivityRefresh::endOnLockByServerPolicy()
 {
     Harness h;
-    h.policy = nlohmann::json{{"idleTimeoutSeconds", 900},  {"absoluteLifetimeSeconds", 43200},
-                              {"endOnLock", true},          {"maxSessions", 3},
-                              {"mfaRequired", false},       {"deviceClass", "shared_workstation"},
+    h.policy = nlohmann::json{{"idleTimeoutSeconds", 900}, {"absoluteLifetimeSeconds", 43200},
+                              {"endOnLock", true},         {"maxSessions", 3},
+                              {"mfaRequired", false},      {"deviceClass", "shared_workstation"},
                               {"groups", {"nurses"}}};
     QVERIFY(h.start());
     h.service->start();
@@ -323,19 +324,23 @@ void TestDesktopActivityRefresh::lockedAnswerOnTheWire()
     const QByteArray payload = ipc::errorPayload(7, ipc::workstationLockedError());
     const auto j = nlohmann::json::parse(payload.begin(), payload.end());
     QCOMPARE(j["error"].get<std::string>(), std::string("workstation_locked"));
-    QCOMPARE(j["message"].get<std::string>(), std::string("The workstation is locked; unlock it to continue"));
+    QCOMPARE(j["message"].get<std::string>(),
+             std::string("The workstation is locked; unlock it to continue"));
     auto in = ipc::incomingFromPayload(payload);
     QVERIFY(in && in->error);
     QVERIFY(ipc::isWorkstationLocked(*in->error));
     QCOMPARE(describeError(*in->error), QStringLiteral("The workstation is locked; unlock it to continue."));
     // Other Forbidden answers are not "locked".
-    QVERIFY(!ipc::isWorkstationLocked(Error{ErrorCode::Forbidden, QStringLiteral("The code is not correct")}));
+    QVERIFY(
+        !ipc::isWorkstationLocked(Error{ErrorCode::Forbidden, QStringLiteral("The code is not correct")}));
     // The idle timeout in the server's words, as the clients say it.
-    const Error idle{ErrorCode::SessionExpired,
-                     QStringLiteral("signed out (session_expired): This session ended after 30 minutes without "
-                                    "activity")};
-    QCOMPARE(describeError(idle),
-             QStringLiteral("This session ended after 30 minutes without activity. Sign in again to continue."));
+    const Error idle{
+        ErrorCode::SessionExpired,
+        QStringLiteral("signed out (session_expired): This session ended after 30 minutes without "
+                       "activity")};
+    QCOMPARE(
+        describeError(idle),
+        QStringLiteral("This session ended after 30 minutes without activity. Sign in again to continue."));
 }
 
 void TestDesktopActivityRefresh::policyIsStoredWithTheAccount()
@@ -345,9 +350,11 @@ void TestDesktopActivityRefresh::policyIsStoredWithTheAccount()
     auto plain = StoredAccount::fromJson(a.toJson());
     QVERIFY(plain);
     QVERIFY(!plain->policy); // an entry written before issue 14 (or without a policy) has none
-    const auto policy = SessionPolicy::fromJson(nlohmann::json{
-        {"idleTimeoutSeconds", 1800}, {"endOnLock", true}, {"deviceClass", "personal"}, {"groups", {"admins"}},
-        {"maxSessions", "not a number"}});
+    const auto policy = SessionPolicy::fromJson(nlohmann::json{{"idleTimeoutSeconds", 1800},
+                                                               {"endOnLock", true},
+                                                               {"deviceClass", "personal"},
+                                                               {"groups", {"admins"}},
+                                                               {"maxSessions", "not a number"}});
     QVERIFY(policy);
     QCOMPARE(policy->maxSessions, 0); // wrong types fall back to the defaults
     a.policy = policy;

@@ -26,7 +26,7 @@ using ehrs::test::ServerProcess;
 
 namespace {
 const QString kPassword = QStringLiteral("Correct-horse-battery-9");
-constexpr int kAccessTtl = 4;   // s: an active agent refreshes about every 3 s
+constexpr int kAccessTtl = 4;    // s: an active agent refreshes about every 3 s
 constexpr int kIdleTimeout = 10; // s: SESSION_IDLE_TIMEOUT of the test server
 } // namespace
 
@@ -83,7 +83,8 @@ QString TestDesktopIdleLock::newUser()
     return m_server.addUser(email, kPassword) ? email : QString();
 }
 
-std::unique_ptr<AgentProcess> TestDesktopIdleLock::startAgent(const QString& sessionId, const QString& screensaverBus)
+std::unique_ptr<AgentProcess> TestDesktopIdleLock::startAgent(const QString& sessionId,
+                                                              const QString& screensaverBus)
 {
     auto agent = std::make_unique<AgentProcess>();
     agent->setEnv(QStringLiteral("DBUS_SYSTEM_BUS_ADDRESS"), m_desktop.address());
@@ -118,11 +119,13 @@ std::optional<ipc::StatusReply> TestDesktopIdleLock::status(AgentProcess& agent)
 QHash<QString, QString> TestDesktopIdleLock::serverSessions(const QString& email)
 {
     ApiClient api(m_server.url());
-    auto login = api.request("POST", "/api/auth/login", {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
+    auto login = api.request("POST", "/api/auth/login",
+                             {{"email", email.toStdString()}, {"password", kPassword.toStdString()}});
     if (login.status != 200)
         return {};
     const std::string own = login.str("sessionId");
-    auto list = api.request("GET", "/api/sessions", nullptr, QByteArray::fromStdString(login.str("accessToken")));
+    auto list =
+        api.request("GET", "/api/sessions", nullptr, QByteArray::fromStdString(login.str("accessToken")));
     QHash<QString, QString> out;
     if (list.status == 200 && list.json.contains("sessions")) {
         for (const auto& s : list.json["sessions"]) {
@@ -225,7 +228,8 @@ void TestDesktopIdleLock::lockedDesktopGetsNoTokensAndResumesOnUnlock()
     QTRY_VERIFY_WITH_TIMEOUT(status(*agent)->locked, 5000);
     auto refused = agent->cli({QStringLiteral("token")});
     QCOMPARE(refused.exitCode, 4);
-    QVERIFY2(refused.err.contains("The workstation is locked; unlock it to continue."), refused.err.constData());
+    QVERIFY2(refused.err.contains("The workstation is locked; unlock it to continue."),
+             refused.err.constData());
     // A local app gets the distinct code.
     ipc::AgentClient app;
     QVERIFY(await(app.connectToAgent(agent->socketPath())));
