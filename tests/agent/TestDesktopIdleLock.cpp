@@ -57,15 +57,10 @@ private:
 
 void TestDesktopIdleLock::initTestCase()
 {
-    KeychainTokenStore probe(QStringLiteral("ehr-sessions-test-probe"));
-    auto loaded = await(probe.load());
-    if (!loaded && loaded.error().code == ErrorCode::Unavailable) {
-        if (qEnvironmentVariable("EHRS_REQUIRE_SERVICES") == u"1")
-            QFAIL(qPrintable(loaded.error().message));
-        QSKIP(qPrintable(QStringLiteral("no keychain: ") + loaded.error().message));
-    }
-    QString error;
-    if (!m_desktop.start(false, &error)) {
+    QString error = AgentProcess::missingKeychain();
+    if (error.isEmpty() && !m_desktop.start(false, &error) && error.isEmpty())
+        error = QStringLiteral("the private bus did not start");
+    if (!error.isEmpty()) {
         if (qEnvironmentVariable("EHRS_REQUIRE_SERVICES") == u"1")
             QFAIL(qPrintable(error));
         QSKIP(qPrintable(error));
@@ -101,12 +96,7 @@ std::unique_ptr<AgentProcess> TestDesktopIdleLock::startAgent(const QString& ses
 
 bool TestDesktopIdleLock::signIn(AgentProcess& agent, const QString& email)
 {
-    auto r = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
-                        QStringLiteral("--password-stdin"), email},
-                       kPassword.toUtf8() + '\n');
-    if (r.exitCode != 0)
-        qWarning("login failed (%d): %s\n%s", r.exitCode, r.err.constData(), agent.log().constData());
-    return r.exitCode == 0;
+    return agent.signIn(m_server.url().toString(), email, kPassword);
 }
 
 std::optional<ipc::StatusReply> TestDesktopIdleLock::status(AgentProcess& agent)
