@@ -7,6 +7,7 @@
 #include "core/AgentConfig.h"
 #include "core/AgentService.h"
 #include "core/Await.h"
+#include "core/DesktopActivity.h"
 #include "core/SystemClock.h"
 #include "ipc/SocketPath.h"
 #include "localapi/LocalApiServer.h"
@@ -60,6 +61,11 @@ int runDaemon(const QString& socketPath, const std::optional<ActivatedSocket>& a
     ServerClient server(network);
     RefreshScheduler scheduler(clock, RefreshPolicy(), [] { return QRandomGenerator::global()->generateDouble(); });
     AgentService service(*store, server, scheduler, clock, config);
+    // Idle and lock signals of the desktop (issue 14); EHRS_AGENT_DESKTOP_ACTIVITY=0: none.
+    std::unique_ptr<DesktopActivity> desktop;
+    if (config.desktopActivity)
+        desktop = createDesktopActivity(config);
+    service.setDesktopActivity(desktop.get());
     LocalApiServer api(service);
     auto listening = activated ? api.listenActivated(activated->fd, activated->path) : api.listen(socketPath);
     if (!listening) {

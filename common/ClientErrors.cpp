@@ -57,9 +57,28 @@ QString signedOutMessage(const QString& reason)
         return tr("Your session was ended because its sign-in was used from two places. Sign in again.");
     if (reason == u"logout")
         return tr("You signed out.");
+    if (reason == u"ended_on_lock")
+        return tr("Your session ended when the workstation was locked, as your organisation's policy asks. "
+                  "Sign in again to continue.");
     if (reason.isEmpty())
         return {};
     return tr("You were signed out. Sign in again to continue.");
+}
+
+QString signedOutMessage(const QString& reason, const QString& serverMessage)
+{
+    // The server's expiry message says which limit ended the session (idle or absolute); the
+    // generic sentence does not. Its "; sign in again" is replaced by the clients' own sentence.
+    if (reason == u"session_expired" && !serverMessage.trimmed().isEmpty()) {
+        QString text = serverMessage.trimmed();
+        if (text.startsWith(QLatin1String("signed out")))
+            text = text.mid(text.indexOf(u':') + 1).trimmed();
+        const qsizetype cut = text.indexOf(QLatin1String("; sign in again"), 0, Qt::CaseInsensitive);
+        if (cut > 0)
+            text.truncate(cut);
+        return asSentence(text) + u' ' + tr("Sign in again to continue.");
+    }
+    return signedOutMessage(reason);
 }
 
 QString describeError(const Error& error)
@@ -76,7 +95,7 @@ QString describeError(const Error& error)
     case ErrorCode::SessionRevoked:
         return signedOutMessage(QStringLiteral("session_revoked"));
     case ErrorCode::SessionExpired:
-        return signedOutMessage(QStringLiteral("session_expired"));
+        return signedOutMessage(QStringLiteral("session_expired"), error.message);
     case ErrorCode::RefreshReused:
         return signedOutMessage(QStringLiteral("refresh_token_reused"));
     case ErrorCode::Unavailable:

@@ -23,8 +23,13 @@ inline bool isSessionEnded(const Error& error)
 QString describeError(const Error& error);
 /// What to tell a person after the session ended for `reason` (an error code name as in the
 /// agent's `signed-out` event: session_revoked, session_expired, refresh_token_reused,
-/// unauthorized, or logout for the person's own sign-out). Empty for an empty reason.
+/// unauthorized, ended_on_lock when policy ended it as the screen locked, or logout for the
+/// person's own sign-out). Empty for an empty reason.
 QString signedOutMessage(const QString& reason);
+/// The same, preferring the server's own words where it gave some (the idle timeout's "This
+/// session ended after 30 minutes without activity"): `serverMessage` as a sentence plus "Sign in
+/// again to continue." for session_expired, signedOutMessage(reason) otherwise.
+QString signedOutMessage(const QString& reason, const QString& serverMessage);
 /// True when the server refused a second-factor code rather than the password (both are 403;
 /// the server's message names the code: "The code is not correct").
 bool isCodeError(const Error& error);

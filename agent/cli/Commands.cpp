@@ -16,6 +16,7 @@ namespace ehrs::agent::cli {
 namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitNoAgent = 2;
+constexpr int kExitLocked = 4; // `token` while the workstation is locked (3: `status` signed out)
 
 void err(const QString& line)
 {
@@ -103,7 +104,14 @@ int token(const QString& socketPath, int minValidSeconds)
     if (rc)
         return rc;
     if (!reply) {
-        err(reply.error().message);
+        // The session's end in the server's words ("This session ended after 30 minutes without
+        // activity"), the lock as the agent says it; other failures as they are.
+        if (ipc::isWorkstationLocked(reply.error())) {
+            err(asSentence(reply.error().message));
+            return kExitLocked;
+        }
+        err(reply.error().code == ErrorCode::SessionExpired ? describeError(reply.error())
+                                                            : reply.error().message);
         return kExitFailure;
     }
     out(reply->accessToken); // nothing else on stdout: `$(ehr-sessions-agent token)` must work
@@ -145,7 +153,7 @@ int status(const QString& socketPath, bool json)
         out(QStringLiteral("Signed out%1")
                 .arg(s->signedOutReason.isEmpty() ? QString()
                                                   : QStringLiteral(" (%1)").arg(s->signedOutReason)));
-        if (const QString why = signedOutMessage(s->signedOutReason); !why.isEmpty())
+        if (const QString why = signedOutMessage(s->signedOutReason, s->lastError); !why.isEmpty())
             out(QStringLiteral("Why:             %1").arg(why));
         if (!s->lastError.isEmpty())
             out(QStringLiteral("Last error:      %1").arg(s->lastError));
@@ -156,6 +164,13 @@ int status(const QString& socketPath, bool json)
     out(QStringLiteral("Server:          %1").arg(s->serverUrl));
     out(QStringLiteral("Session:         %1").arg(s->sessionId));
     out(QStringLiteral("State:           %1").arg(s->state));
+    if (s->locked)
+        out(QStringLiteral("Workstation:     locked: no tokens until it is unlocked"));
+    else if (s->idle)
+        out(QStringLiteral("Activity:        none since the last refresh: not refreshing (the server's idle "
+                           "timeout runs; the next activity refreshes)"));
+    if (!s->activitySource.isEmpty())
+        out(QStringLiteral("Activity from:   %1").arg(s->activitySource));
     out(QStringLiteral("Token expires:   %1").arg(when(s->accessTokenExpiresAt)));
     out(QStringLiteral("Last refresh:    %1").arg(when(s->lastRefreshAt)));
     out(QStringLiteral("Next refresh:    %1").arg(when(s->nextRefreshAt)));

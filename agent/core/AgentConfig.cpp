@@ -25,6 +25,15 @@ AgentConfig loadAgentConfig()
         config.defaultServerUrl = QUrl(url);
     if (qEnvironmentVariableIsSet("EHRS_AGENT_NOTIFY"))
         config.notifyNewSignIns = qEnvironmentVariable("EHRS_AGENT_NOTIFY") != u"0";
+    config.endOnLock = settings.value(QStringLiteral("session/endOnLock"), false).toBool();
+    if (qEnvironmentVariableIsSet("EHRS_END_ON_LOCK")) {
+        const QString v = qEnvironmentVariable("EHRS_END_ON_LOCK").trimmed().toLower();
+        config.endOnLock = v == u"1" || v == u"true" || v == u"yes" || v == u"on";
+    }
+    config.screensaverBusAddress = settings.value(QStringLiteral("desktop/screensaverBus")).toString();
+    if (qEnvironmentVariableIsSet("EHRS_AGENT_SCREENSAVER_BUS"))
+        config.screensaverBusAddress = qEnvironmentVariable("EHRS_AGENT_SCREENSAVER_BUS");
+    config.desktopActivity = qEnvironmentVariable("EHRS_AGENT_DESKTOP_ACTIVITY") != u"0";
     config.crashAfterRotationForTesting = qEnvironmentVariable("EHRS_AGENT_TEST_CRASH_AFTER_ROTATION") == u"1";
     config.deviceInfo = localDeviceInfo();
     return config;

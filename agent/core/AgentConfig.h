@@ -13,6 +13,10 @@ namespace ehrs::agent {
 ///
 ///   [server]   url=https://sessions.example-hospital.org       (EHRS_SERVER_URL)
 ///   [notifications] newSignIn=true                              (EHRS_AGENT_NOTIFY=0 turns off)
+///   [session]  endOnLock=false                                  (EHRS_END_ON_LOCK=1)
+///   [desktop]  screensaverBus=<D-Bus address>                   (EHRS_AGENT_SCREENSAVER_BUS)
+///
+/// logind is read on the system bus (DBUS_SYSTEM_BUS_ADDRESS, as every D-Bus client).
 struct AgentConfig
 {
     QUrl defaultServerUrl;
@@ -25,6 +29,14 @@ struct AgentConfig
     /// Test hook (EHRS_AGENT_TEST_CRASH_AFTER_ROTATION=1): _exit() right after a refresh response
     /// arrives and before the rotated token reaches the keychain — the worst moment for a crash.
     bool crashAfterRotationForTesting = false;
+    /// Sign the session out when the desktop locks, whatever the server's policy says (issue 14);
+    /// the stricter of this and the server's `endOnLock` wins.
+    bool endOnLock = false;
+    /// The bus of org.freedesktop.ScreenSaver and GNOME's idle monitor: empty for the session bus.
+    /// Tests point it at a private bus, since the keychain lives on the session bus they run under.
+    QString screensaverBusAddress;
+    /// Whether to read the desktop at all (EHRS_AGENT_DESKTOP_ACTIVITY=0: local apps only).
+    bool desktopActivity = true;
 };
 
 AgentConfig loadAgentConfig();

@@ -6,6 +6,7 @@
 #include "Logging.h"
 #include "ServerUrl.h"
 #include "core/Clock.h"
+#include "core/DesktopActivity.h"
 #include "refresh/RefreshScheduler.h"
 #include "refresh/SessionEventWatcher.h"
 #include "storage/TokenStore.h"
@@ -51,12 +52,27 @@ QString subjectOf(const QString& jwt)
 
 } // namespace
 
+QString AgentService::endedOnLockMessage()
+{
+    return QStringLiteral("The session ended when the workstation was locked (end-on-lock policy)");
+}
+
+ErrorCode AgentService::signedOutCode(const QString& reason)
+{
+    // ended_on_lock is the agent's own reason, not a server code: the session is over, as if
+    // revoked (clients then offer to sign in again).
+    if (reason == u"ended_on_lock")
+        return ErrorCode::SessionRevoked;
+    return errorCodeFromName(reason.toStdString());
+}
+
 AgentService::AgentService(TokenStore& store, ServerClient& server, RefreshScheduler& scheduler,
                            const Clock& clock, AgentConfig config, QObject* parent)
     : QObject(parent), m_store(store), m_server(server), m_scheduler(scheduler), m_clock(clock),
-      m_config(std::move(config)), m_watcher(server)
+      m_config(std::move(config)), m_watcher(server), m_activity(clock)
 {
-    connect(&m_scheduler, &RefreshScheduler::refreshDue, this, [this] { (void)refresh(); });
+    connect(&m_scheduler, &RefreshScheduler::refreshDue, this, &AgentService::onRefreshDue);
+    connect(&m_server, &ServerClient::policyReceived, this, &AgentService::policyChanged);
     connect(&m_watcher, &SessionWatcher::eventOccurred, this, &AgentService::eventOccurred);
     connect(&m_watcher, &SessionWatcher::securityNotice, this, &AgentService::securityNotice);
     connect(&m_watcher, &SessionWatcher::sessionEnded, this, [this](const Error& e) {
@@ -101,8 +117,15 @@ void AgentService::start()
             } else {
                 m_account = **loaded;
                 qCInfo(lcAgent) << "restoring the session of" << m_account->email << "on" << m_account->serverUrl;
-                setState(State::Refreshing);
-                (void)refresh();
+                m_policy = m_account->policy;
+                if (isLocked()) {
+                    qCInfo(lcAgentRefresh) << "the workstation is locked: refreshing once it is unlocked";
+                    m_held = true;
+                    setState(State::SignedIn);
+                } else {
+                    setState(State::Refreshing);
+                    (void)refresh();
+                }
             }
         }
         for (auto& waiter : std::exchange(m_afterStart, {}))
@@ -129,10 +152,24 @@ QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
         });
         return promise->future();
     }
+    if (m_account && isLocked()) // not activity either: nobody can be at a locked desktop
+        return readyFuture(R(fail(ipc::workstationLockedError())));
+    if (m_account) {
+        m_activity.localRequest();
+        resumeIfHeld("a local app asked for a token");
+    }
+    return obtainToken(minValidSeconds);
+}
+
+QFuture<Result<ipc::TokenReply>> AgentService::obtainToken(int minValidSeconds)
+{
+    // Only after start-up: token() waits for it, and logout() has no account before it.
+    using R = Result<ipc::TokenReply>;
     if (!m_account) {
         if (!m_signedOutReason.isEmpty() && m_signedOutReason != u"logout")
-            return readyFuture(R(fail(errorCodeFromName(m_signedOutReason.toStdString()),
-                                      QStringLiteral("signed out (%1): %2").arg(m_signedOutReason, m_lastError))));
+            return readyFuture(
+                R(fail(signedOutCode(m_signedOutReason),
+                       QStringLiteral("signed out (%1): %2").arg(m_signedOutReason, m_lastError))));
         return readyFuture(R(fail(ErrorCode::Unauthenticated, QStringLiteral("not signed in"))));
     }
     // An explicit minValidSeconds is a promise to the caller (issue 13): never a token with less
@@ -191,6 +228,11 @@ ipc::StatusReply AgentService::status() const
     s.storage = m_store.kind();
     s.storageNote = m_store.note();
     s.liveUpdates = m_pushConnected;
+    s.locked = m_account && isLocked();
+    s.idle = m_account && m_held;
+    s.activitySource = m_desktop && m_desktop->isAvailable()
+                           ? m_desktop->sources() + QStringLiteral("+local-apps")
+                           : QStringLiteral("local-apps");
     return s;
 }
 
@@ -225,6 +267,7 @@ QFuture<Result<QString>> AgentService::refresh()
 void AgentService::sendRefresh(quint64 generation, const StoredAccount& account, bool followUp)
 {
     qCDebug(lcAgentRefresh) << "refreshing the session" << account.sessionId;
+    m_refreshSentMs = m_clock.elapsedMs();
     m_server.refresh(QUrl(account.serverUrl), account.refreshToken)
         .then(this, [this, generation, account, followUp](const Result<AuthTokens>& result) {
             onRefreshResult(generation, account, result, followUp);
@@ -259,6 +302,8 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
     StoredAccount updated = account;
     updated.refreshToken = result->refreshToken;
     updated.sessionId = result->sessionId;
+    if (m_policy) // arrived with this answer (ServerClient::policyReceived) or earlier
+        updated.policy = m_policy;
     const AuthTokens tokens = *result;
     m_store.save(updated).then(this, [this, generation, updated, tokens, followUp](const Result<void>& saved) {
         if (generation != m_generation)
@@ -273,6 +318,7 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
             return;
         }
         m_account = updated;
+        m_lastRefreshSentMs = m_refreshSentMs;
         if (tokens.expiresIn < kMinUsefulLifetimeSeconds && !followUp) {
             // A replayed pair (the agent lost the response earlier, e.g. crashed before saving
             // it) whose access token is already about to expire: the refresh token it carries is
@@ -328,7 +374,9 @@ QFuture<void> AgentService::signOut(const QString& reason, const QString& messag
     m_lastError = message;
     m_watcher.reset();
     setState(State::SignedOut);
-    finishRefresh(fail(errorCodeFromName(reason.toStdString()), QStringLiteral("signed out: %1").arg(message)));
+    m_held = false;
+    m_policy.reset();
+    finishRefresh(fail(signedOutCode(reason), QStringLiteral("signed out: %1").arg(message)));
     if (!account)
         return readyFuture();
     // Announce only once the keychain entry is gone, so a client reacting to the event sees the
@@ -370,6 +418,10 @@ void AgentService::endedByServer(const QString& reason, const QString& message)
     if (!m_account)
         return;
     const bool ownLogout = reason == u"logout";
+    // Our own logout, told by the stream before the POST's answer: keep why this agent ended it
+    // (ended_on_lock is not the user's sign-out).
+    if (ownLogout && m_endingOnLock)
+        return (void)signOut(QStringLiteral("ended_on_lock"), endedOnLockMessage(), false);
     (void)signOut(reason, ownLogout ? QStringLiteral("signed out by the user") : message, !ownLogout);
 }
 
@@ -475,6 +527,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
     account.email = tokens.user && !tokens.user->email.isEmpty() ? tokens.user->email : email;
     account.sessionId = tokens.sessionId;
     account.refreshToken = tokens.refreshToken;
+    account.policy = m_policy; // came with this answer, if the server sends one
     ++m_generation;
     m_watcher.reset(); // drop answers about the previous account
     const quint64 generation = m_generation;
@@ -505,6 +558,8 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         }
         m_account = account;
         m_watcher.reset();
+        // The sign-in told the server the clinician is here; the next refresh needs activity after it.
+        m_lastRefreshSentMs = m_clock.elapsedMs();
         adoptTokens(tokens);
         qCInfo(lcAgent) << "signed in as" << account.email << "on" << account.serverUrl;
         LoginStep step;
@@ -519,6 +574,11 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
 
 QFuture<Result<void>> AgentService::logout()
 {
+    return endSession(QStringLiteral("logout"), QStringLiteral("signed out by the user"));
+}
+
+QFuture<Result<void>> AgentService::endSession(const QString& reason, const QString& message)
+{
     using R = Result<void>;
     // Already signed out (the event stream may have told of the session's end a moment ago):
     // nothing to do, and the reason stays what happened.
@@ -526,9 +586,10 @@ QFuture<Result<void>> AgentService::logout()
         return m_signOutDone.then(this, [] { return R{}; });
     const StoredAccount account = *m_account;
     auto promise = startedPromise<R>();
-    token(0).then(this, [this, promise, account](const Result<ipc::TokenReply>& access) {
+    obtainToken(0).then(this, [this, promise, account, reason,
+                               message](const Result<ipc::TokenReply>& access) {
         // Answered once the keychain entry is gone: "signed out" means the refresh token is too.
-        auto finishLocally = [this, promise](R serverResult) {
+        auto finishLocally = [this, promise, reason, message](R serverResult) {
             if (!m_account) {
                 // Signed out meanwhile (the event stream told of this very logout first): answer
                 // once that sign-out has deleted the keychain entry.
@@ -537,10 +598,9 @@ QFuture<Result<void>> AgentService::logout()
                 });
                 return;
             }
-            signOut(QStringLiteral("logout"), QStringLiteral("signed out by the user"), false)
-                .then(this, [promise, serverResult]() mutable {
-                    finishPromise(*promise, std::move(serverResult));
-                });
+            signOut(reason, message, false).then(this, [promise, serverResult]() mutable {
+                finishPromise(*promise, std::move(serverResult));
+            });
         };
         if (!access) {
             // The session is already over on the server, or the server cannot be reached.

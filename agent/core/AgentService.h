@@ -3,9 +3,11 @@
 
 #include "AgentConfig.h"
 #include "ClientErrors.h"
+#include "ClinicianActivity.h"
 #include "FutureHelpers.h"
 #include "LoginStep.h"
 #include "Result.h"
+#include "SessionPolicy.h"
 #include "SessionWatcher.h"
 #include "WireModels.h"
 #include "ipc/AgentMessages.h"
@@ -25,6 +27,7 @@
 namespace ehrs::agent {
 
 class Clock;
+class DesktopActivity;
 class RefreshScheduler;
 class SessionEventWatcher;
 class TokenStore;
@@ -83,6 +86,20 @@ public:
     /// The access token in hand (memory only), for the event stream; empty when there is none.
     QString pushToken() const { return m_accessToken; }
 
+    // Issue 14: activity-aware refresh and screen lock (AgentServiceActivity.cpp).
+    /// The desktop's idle and lock signals; null (the default) or unavailable: only local apps'
+    /// token requests count as activity, which is said once in the log.
+    void setDesktopActivity(DesktopActivity* desktop);
+    /// IT's policy for the session arrived (login, refresh, /api/auth/me, policy-changed event).
+    void policyChanged(const SessionPolicy& policy);
+    /// The server's stream hinted that the session may be over: refresh to learn the reason, unless
+    /// the clinician is away (a refresh would then count as activity; the next one tells).
+    void sessionMayHaveEnded();
+    /// The desktop session is locked (logind LockedHint, Lock, or the screensaver): no tokens.
+    bool isLocked() const;
+    /// End on lock: by the server's policy or this agent's own setting (the stricter wins).
+    bool endsOnLock() const;
+
     State state() const { return m_state; }
     bool isSignedIn() const { return m_account.has_value(); }
     QString storageKind() const;
@@ -99,6 +116,17 @@ Q_SIGNALS:
 
 private:
     void setState(State state);
+    void onRefreshDue();
+    /// Whether the clinician was active since the last refresh was sent.
+    bool activeSinceLastRefresh();
+    /// Activity after a held-back refresh: refresh now (not while locked).
+    void resumeIfHeld(const char* why);
+    void onDesktopIdleChanged(bool idle);
+    void onLockedChanged(bool locked);
+    /// POST logout with a token in hand (refreshed if needed), then sign out with `reason`.
+    QFuture<Result<void>> endSession(const QString& reason, const QString& message);
+    /// token() without the lock check: for the agent's own logout.
+    QFuture<Result<ipc::TokenReply>> obtainToken(int minValidSeconds);
     void sendRefresh(quint64 generation, const StoredAccount& account, bool followUp);
     void onRefreshResult(quint64 generation, const StoredAccount& account, const Result<AuthTokens>& result,
                          bool followUp);
@@ -113,6 +141,9 @@ private:
     static QString accountServerUrl(const QUrl& server);
     qint64 remainingValidityMs() const;
     static bool endsSession(ErrorCode code) { return isSessionEnded(code); }
+    /// The error code a request gets after a sign-out for `reason`.
+    static ErrorCode signedOutCode(const QString& reason);
+    static QString endedOnLockMessage();
 
     TokenStore& m_store;
     ServerClient& m_server;
@@ -139,6 +170,13 @@ private:
     QFuture<void> m_signOutDone = ehrs::readyFuture(); // the last sign-out: done once the keychain entry is gone
     bool m_pushConnected = false;
     std::unique_ptr<SessionEventWatcher> m_eventWatcher; // null with AgentConfig::watchServerEvents off
+    ClinicianActivity m_activity;
+    DesktopActivity* m_desktop = nullptr;
+    bool m_held = false;                   // a due refresh was held back: nobody active, or locked
+    qint64 m_refreshSentMs = 0;            // on Clock::elapsedMs(): the refresh in flight was sent
+    qint64 m_lastRefreshSentMs = 0;        // ... and the last one that succeeded
+    std::optional<SessionPolicy> m_policy; // the last policy the server sent for the signed-in session
+    bool m_endingOnLock = false;
 };
 
 } // namespace ehrs::agent

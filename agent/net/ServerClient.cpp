@@ -39,6 +39,14 @@ Result<LoginOutcome> toLoginOutcome(const Result<json>& body)
 
 ServerClient::ServerClient(QNetworkAccessManager& network, QObject* parent) : QObject(parent), m_network(network) {}
 
+void ServerClient::notePolicy(const Result<json>& body)
+{
+    if (!body)
+        return;
+    if (auto policy = SessionPolicy::fromBody(*body))
+        Q_EMIT policyReceived(*policy);
+}
+
 QUrl ServerClient::endpoint(const QUrl& server, const QString& path)
 {
     QUrl url = server;
@@ -77,8 +85,12 @@ QFuture<Result<json>> ServerClient::send(const QByteArray& verb, const QUrl& url
 QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const LoginRequest& request)
 {
     const json body = request;
-    return send("POST", endpoint(server, QStringLiteral("/api/auth/login")), QByteArray::fromStdString(body.dump()), {})
-        .then(this, [](const Result<json>& r) { return toLoginOutcome(r); });
+    return send("POST", endpoint(server, QStringLiteral("/api/auth/login")),
+                QByteArray::fromStdString(body.dump()), {})
+        .then(this, [this](const Result<json>& r) {
+            notePolicy(r);
+            return toLoginOutcome(r);
+        });
 }
 
 QFuture<Result<LoginOutcome>> ServerClient::verifyMfa(const QUrl& server, const QString& mfaToken,
@@ -89,7 +101,10 @@ QFuture<Result<LoginOutcome>> ServerClient::verifyMfa(const QUrl& server, const 
         body["deviceCredential"] = deviceCredential.toStdString();
     return send("POST", endpoint(server, QStringLiteral("/api/auth/verify-mfa")),
                 QByteArray::fromStdString(body.dump()), {})
-        .then(this, [](const Result<json>& r) { return toLoginOutcome(r); });
+        .then(this, [this](const Result<json>& r) {
+            notePolicy(r);
+            return toLoginOutcome(r);
+        });
 }
 
 QFuture<Result<AuthTokens>> ServerClient::refresh(const QUrl& server, const QString& refreshToken)
@@ -97,9 +112,10 @@ QFuture<Result<AuthTokens>> ServerClient::refresh(const QUrl& server, const QStr
     const json body{{"refreshToken", refreshToken.toStdString()}};
     return send("POST", endpoint(server, QStringLiteral("/api/sessions/refresh")),
                 QByteArray::fromStdString(body.dump()), {})
-        .then(this, [](const Result<json>& r) -> Result<AuthTokens> {
+        .then(this, [this](const Result<json>& r) -> Result<AuthTokens> {
             if (!r)
                 return fail(r.error());
+            notePolicy(r);
             auto tokens = authTokensFromJson(*r);
             if (!tokens)
                 return fail(ErrorCode::Internal,
@@ -121,9 +137,10 @@ QFuture<Result<void>> ServerClient::logout(const QUrl& server, const QString& ac
 QFuture<Result<ServerClient::MfaState>> ServerClient::mfaState(const QUrl& server, const QString& accessToken)
 {
     return send("GET", endpoint(server, QStringLiteral("/api/auth/me")), {}, accessToken)
-        .then(this, [](const Result<json>& r) -> Result<MfaState> {
+        .then(this, [this](const Result<json>& r) -> Result<MfaState> {
             if (!r)
                 return fail(r.error());
+            notePolicy(r);
             MfaState state;
             if (auto user = r->find("user"); user != r->end() && user->is_object()) {
                 if (auto on = user->find("mfaEnabled"); on != user->end() && on->is_boolean())

@@ -3,6 +3,7 @@
 
 #include "Result.h"
 #include "WireModels.h"
+#include "core/SessionPolicy.h"
 
 #include <QFuture>
 #include <QObject>
@@ -48,9 +49,15 @@ public:
     /// Per-request transfer timeout; a hung server must not hold a refresh forever.
     void setTimeoutMs(int ms) { m_timeoutMs = ms; }
 
+Q_SIGNALS:
+    /// A login, refresh or /api/auth/me answer carried IT's session policy (issue 14). Emitted
+    /// before the call's future finishes, so its consumer already knows the policy.
+    void policyReceived(const ehrs::agent::SessionPolicy& policy);
+
 private:
     QFuture<Result<nlohmann::json>> send(const QByteArray& verb, const QUrl& url, const QByteArray& body,
                                          const QString& bearer);
+    void notePolicy(const Result<nlohmann::json>& body);
     static QUrl endpoint(const QUrl& server, const QString& path);
 
     QNetworkAccessManager& m_network;

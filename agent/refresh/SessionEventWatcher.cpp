@@ -81,6 +81,9 @@ void SessionEventWatcher::onEvent(const QByteArray& type, const nlohmann::json& 
         m_service.accountChanged(AgentService::AccountChange::Mfa);
     } else if (type == "password-changed") {
         m_service.accountChanged(AgentService::AccountChange::Password);
+    } else if (type == "policy-changed") {
+        if (const auto policy = SessionPolicy::fromBody(data))
+            m_service.policyChanged(*policy);
     }
 }
 
@@ -91,7 +94,7 @@ void SessionEventWatcher::onRefused(const Error& error)
     // the server's reason (it also covers a token that merely expired: then it just refreshes).
     if (error.code == ErrorCode::SessionRevoked || error.code == ErrorCode::RefreshReused ||
         error.code == ErrorCode::SessionExpired)
-        (void)m_service.refresh();
+        m_service.sessionMayHaveEnded();
 }
 
 } // namespace ehrs::agent

@@ -19,11 +19,13 @@ QString StoredAccount::deviceCredentialKey(const QString& serverUrl, const QStri
 
 QByteArray StoredAccount::toJson() const
 {
-    const nlohmann::json j{{"serverUrl", serverUrl.toStdString()},
-                           {"userId", userId.toStdString()},
-                           {"email", email.toStdString()},
-                           {"sessionId", sessionId.toStdString()},
-                           {"refreshToken", refreshToken.toStdString()}};
+    nlohmann::json j{{"serverUrl", serverUrl.toStdString()},
+                     {"userId", userId.toStdString()},
+                     {"email", email.toStdString()},
+                     {"sessionId", sessionId.toStdString()},
+                     {"refreshToken", refreshToken.toStdString()}};
+    if (policy)
+        j["policy"] = policy->toJson();
     return QByteArray::fromStdString(j.dump());
 }
 
@@ -43,6 +45,7 @@ Result<StoredAccount> StoredAccount::fromJson(QByteArrayView text)
     a.refreshToken = *refresh;
     a.userId = json::optionalString(*j, "userId", 100).value_or(QString());
     a.sessionId = json::optionalString(*j, "sessionId", 100).value_or(QString());
+    a.policy = SessionPolicy::fromBody(*j);
     return a;
 }
 

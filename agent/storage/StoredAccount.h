@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Result.h"
+#include "core/SessionPolicy.h"
 
 #include <QByteArray>
 #include <QString>
@@ -17,6 +18,8 @@ struct StoredAccount
     QString email;
     QString sessionId;
     QString refreshToken;
+    /// The last policy the server sent for this session (issue 14); empty when it sent none.
+    std::optional<SessionPolicy> policy;
 
     bool operator==(const StoredAccount&) const = default;
     /// Name of the keychain entry: one per server + account.

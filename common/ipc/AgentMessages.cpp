@@ -255,6 +255,10 @@ QByteArray replyPayload(qint64 id, const StatusReply& r)
     if (!r.storageNote.isEmpty())
         j["storageNote"] = s(r.storageNote);
     j["liveUpdates"] = r.liveUpdates;
+    j["locked"] = r.locked;
+    j["idle"] = r.idle;
+    if (!r.activitySource.isEmpty())
+        j["activitySource"] = s(r.activitySource);
     return dump(j);
 }
 
@@ -280,12 +284,23 @@ QByteArray okPayload(qint64 id)
     return dump(reply(id));
 }
 
+Error workstationLockedError()
+{
+    return Error{ErrorCode::Forbidden, QStringLiteral("The workstation is locked; unlock it to continue")};
+}
+
+bool isWorkstationLocked(const Error& error)
+{
+    return error.code == ErrorCode::Forbidden && error.message == workstationLockedError().message;
+}
+
 QByteArray errorPayload(qint64 id, const Error& error)
 {
     json j{{"type", "reply"},
            {"id", id},
            {"ok", false},
-           {"error", std::string(errorCodeName(error.code))},
+           {"error", isWorkstationLocked(error) ? std::string(kWorkstationLockedCode)
+                                                : std::string(errorCodeName(error.code))},
            {"message", s(error.message)}};
     if (error.retryAfterSeconds > 0)
         j["retryAfter"] = error.retryAfterSeconds; // seconds, as the server's Retry-After said
@@ -317,8 +332,11 @@ Result<Incoming> incomingFromPayload(QByteArrayView payload)
         return fail(ErrorCode::InvalidRequest, QStringLiteral("reply without 'ok'"));
     if (!ok->get<bool>()) {
         Error e;
-        e.code = errorCodeFromName(str(*j, "error").toStdString());
+        const QString code = str(*j, "error");
+        e.code = errorCodeFromName(code.toStdString());
         e.message = str(*j, "message");
+        if (code == QLatin1String(kWorkstationLockedCode))
+            e = workstationLockedError();
         if (auto it = j->find("retryAfter"); it != j->end() && it->is_number_integer())
             e.retryAfterSeconds = static_cast<int>(std::clamp<qint64>(it->get<qint64>(), 0, 86400));
         if (auto it = j->find("attemptsLeft"); it != j->end() && it->is_number_integer())
@@ -362,6 +380,11 @@ Result<StatusReply> statusReplyFromPayload(QByteArrayView payload)
     r.storageNote = str(*j, "storageNote");
     if (auto it = j->find("liveUpdates"); it != j->end() && it->is_boolean())
         r.liveUpdates = it->get<bool>();
+    if (auto it = j->find("locked"); it != j->end() && it->is_boolean())
+        r.locked = it->get<bool>();
+    if (auto it = j->find("idle"); it != j->end() && it->is_boolean())
+        r.idle = it->get<bool>();
+    r.activitySource = str(*j, "activitySource");
     return r;
 }
 

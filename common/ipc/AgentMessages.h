@@ -87,6 +87,13 @@ struct StatusReply
     QString storage;         // "keychain" or "memory"
     QString storageNote;     // memory without a keychain: why there is none (no D-Bus, no Secret Service)
     bool liveUpdates = false; // the agent's server event stream is connected (live-updates event)
+    bool locked = false;      // the desktop session is locked: `token` answers workstation_locked
+    /// Where the agent learns that the clinician is active (issue 14): "logind", "logind+screensaver",
+    /// ... or "local-apps" when no desktop source is reachable (only token requests count then).
+    QString activitySource;
+    /// The agent is holding back its refresh because nobody used the desktop or asked for a token
+    /// since the last one: the server's idle timeout runs.
+    bool idle = false;
 };
 
 /// Reply to `login` and `verify-mfa`: either signed in, or a second factor is needed.
@@ -140,6 +147,15 @@ QByteArray replyPayload(qint64 id, const LoginReply& reply);
 /// `{"type":"reply","id":id,"ok":true}` for commands without a result (logout, subscribe).
 QByteArray okPayload(qint64 id);
 QByteArray errorPayload(qint64 id, const Error& error);
+
+/// Wire code of the answer to `token` while the desktop session is locked (issue 14): distinct
+/// from every server error, so that a local app shows "locked" rather than "signed out".
+inline constexpr char kWorkstationLockedCode[] = "workstation_locked";
+/// The agent's answer while the workstation is locked. In C++ it travels as a Forbidden error with
+/// this message (ErrorCode is shared with the server); on the wire its code is
+/// kWorkstationLockedCode.
+Error workstationLockedError();
+bool isWorkstationLocked(const Error& error);
 
 /// A message received by a client: a reply to one of its requests or an event.
 struct Incoming

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "AgentProcess.h"
 
+#include "core/Await.h"
+#include "storage/KeychainTokenStore.h"
+
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QFile>
@@ -15,6 +18,25 @@
 #include <unistd.h>
 
 namespace ehrs::agent::test {
+
+bool AgentProcess::signIn(const QString& serverUrl, const QString& email, const QString& password) const
+{
+    auto r = cli({QStringLiteral("login"), QStringLiteral("--server"), serverUrl, QStringLiteral("--password-stdin"),
+                  email},
+                 password.toUtf8() + '\n');
+    if (r.exitCode != 0)
+        qWarning("login failed (%d): %s\nagent log:\n%s", r.exitCode, r.err.constData(), log().constData());
+    return r.exitCode == 0;
+}
+
+QString AgentProcess::missingKeychain()
+{
+    KeychainTokenStore probe(QStringLiteral("ehr-sessions-test-probe"));
+    auto loaded = await(probe.load());
+    if (!loaded && loaded.error().code == ErrorCode::Unavailable)
+        return QStringLiteral("no keychain: ") + loaded.error().message;
+    return {};
+}
 
 AgentProcess::AgentProcess()
     : m_service(QStringLiteral("ehr-sessions-test-") + QUuid::createUuid().toString(QUuid::Id128).left(12)),

@@ -59,6 +59,11 @@ public:
 
     QByteArray log() const;
 
+    /// `login --server URL --password-stdin EMAIL`; on failure warns with the agent's log.
+    bool signIn(const QString& serverUrl, const QString& email, const QString& password) const;
+    /// Why no keychain (Secret Service) can be used here; empty when one can.
+    static QString missingKeychain();
+
 private:
     QTemporaryDir m_runtime;
     QString m_service;
