@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerConfig.h"
 
+#include "db/PgUrl.h"
 #include "geo/GeoLocator.h"
 
 #include <QDir>
@@ -27,7 +28,8 @@ const QList<ConfigOption>& ServerConfig::options()
     static const QList<ConfigOption> opts = {
         {QStringLiteral("DATABASE_URL"), QStringLiteral("database-url"), QStringLiteral("url"),
          QStringLiteral("postgres://user:pass@host:5432/db or sqlite:///path/file.db. Default: an embedded "
-                        "SQLite file in the data dir.")},
+                        "SQLite file in the data dir. Failover: several hosts, "
+                        "postgres://user:pass@db1:5432,db2:5432/db?target_session_attrs=read-write.")},
         {QStringLiteral("DATABASE_POOL_SIZE"), QStringLiteral("database-pool-size"), QStringLiteral("n"),
          QStringLiteral(
              "PostgreSQL connections per worker thread for the request path (default 2): concurrent "
@@ -253,6 +255,10 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         !c.databaseUrl.startsWith(u"postgresql://") && !c.databaseUrl.startsWith(u"sqlite://"))
         return fail(ErrorCode::InvalidRequest,
                     QStringLiteral("DATABASE_URL must start with postgres://, postgresql:// or sqlite://"));
+    if (c.usesPostgres()) {
+        if (auto pg = PgUrl::parse(c.databaseUrl); !pg)
+            return fail(pg.error());
+    }
     if (!c.redisUrl.isEmpty() && !c.redisUrl.startsWith(u"redis://"))
         return fail(ErrorCode::InvalidRequest, QStringLiteral("REDIS_URL must start with redis://"));
 

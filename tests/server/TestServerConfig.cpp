@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/ServerConfig.h"
+#include "db/PgUrl.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -68,6 +69,21 @@ private Q_SLOTS:
         QTest::newRow("postgres without secret")
             << Settings{{QStringLiteral("DATABASE_URL"), QStringLiteral("postgres://u@h/db")}} << QStringLiteral("JWT_SECRET");
         QTest::newRow("bad scheme") << Settings{{QStringLiteral("DATABASE_URL"), QStringLiteral("mysql://x")}} << QStringLiteral("DATABASE_URL");
+        for (const char* url :
+             {"postgres://u:p@db1:5432,db2:5432/ehr", // no target_session_attrs
+              "postgres://u:p@db1:5432,db2:5432/ehr?target_session_attrs=any",
+              "postgres://u:p@db1:5432,,db2/ehr?target_session_attrs=read-write", // empty host
+              "postgres://u:p@db1:54x2/ehr",                                      // port text
+              "postgres://u:p@db1:70000/ehr",                                     // port range
+              "postgres://u:p@[::1:5432/ehr",                                     // unclosed [
+              "postgres://u:p@/ehr",                                              // no host
+              "postgres://u:p@db1/ehr?sslmode=require&colour=blue",               // unknown parameter
+              "postgres://u:p@db1/ehr?target_session_attrs=read-only",
+              "postgres://u:p@db1:5432,db1:5432/ehr?target_session_attrs=read-write"})
+            QTest::newRow(url) << Settings{{QStringLiteral("DATABASE_URL"), QString::fromLatin1(url)},
+                                           {QStringLiteral("JWT_SECRET"),
+                                            QStringLiteral("0123456789abcdef0123456789abcdef")}}
+                               << QStringLiteral("DATABASE_URL");
         QTest::newRow("bad redis") << Settings{{QStringLiteral("REDIS_URL"), QStringLiteral("http://x")}} << QStringLiteral("REDIS_URL");
         QTest::newRow("port text") << Settings{{QStringLiteral("PORT"), QStringLiteral("eighty")}} << QStringLiteral("PORT");
         QTest::newRow("port range") << Settings{{QStringLiteral("PORT"), QStringLiteral("70000")}} << QStringLiteral("PORT");
@@ -121,6 +137,35 @@ private Q_SLOTS:
                                     {}, {});
         QVERIFY(c);
         QVERIFY(c->usesPostgres());
+    }
+
+    void multiHostPostgres()
+    {
+        const QString url = QStringLiteral(
+            "postgresql://ehr:p%40ss@db1.example.org:5432,[2001:db8::5],10.0.0.3:5433/ehr_sessions"
+            "?target_session_attrs=read-write&sslmode=require");
+        auto c = ServerConfig::load(
+            {{QStringLiteral("DATABASE_URL"), url},
+             {QStringLiteral("JWT_SECRET"), QStringLiteral("0123456789abcdef0123456789abcdef")}},
+            {}, {});
+        QVERIFY2(c, c ? "" : qPrintable(c.error().message));
+        auto pg = PgUrl::parse(url);
+        QVERIFY(pg);
+        QCOMPARE(pg->hosts, (QStringList{QStringLiteral("db1.example.org"), QStringLiteral("2001:db8::5"),
+                                         QStringLiteral("10.0.0.3")}));
+        QCOMPARE(pg->ports, (QList<int>{5432, 5432, 5433}));
+        QCOMPARE(pg->user, QStringLiteral("ehr"));
+        QCOMPARE(pg->password, QStringLiteral("p@ss"));
+        QCOMPARE(pg->dbname, QStringLiteral("ehr_sessions"));
+        QCOMPARE(pg->param(QStringLiteral("sslmode")), QStringLiteral("require"));
+        QCOMPARE(pg->hostList(), QStringLiteral("db1.example.org:5432,[2001:db8::5]:5432,10.0.0.3:5433"));
+        // A single host keeps working without target_session_attrs, and an error never shows the password.
+        QVERIFY(PgUrl::parse(QStringLiteral("postgres://u@h/db")));
+        auto bad = PgUrl::parse(QStringLiteral("postgres://u:secretpw@db1,db2/db"));
+        QVERIFY(!bad);
+        QVERIFY2(!bad.error().message.contains(QStringLiteral("secretpw")), qPrintable(bad.error().message));
+        QVERIFY2(bad.error().message.contains(QStringLiteral("target_session_attrs=read-write")),
+                 qPrintable(bad.error().message));
     }
 
     void configFileErrors()
