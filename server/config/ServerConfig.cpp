@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerConfig.h"
 
+#include "cache/RedisStore.h"
 #include "db/PgUrl.h"
 #include "geo/GeoLocator.h"
 
@@ -40,7 +41,9 @@ const QList<ConfigOption>& ServerConfig::options()
              "Deadline of each PostgreSQL query on the request path (default 2000); past it the request "
              "gets 503 + Retry-After and the connection is replaced.")},
         {QStringLiteral("REDIS_URL"), QStringLiteral("redis-url"), QStringLiteral("url"),
-         QStringLiteral("redis://[:password@]host:6379/0. Unset: an in-process cache (single instance). "
+         QStringLiteral("redis://[:password@]host:6379/0, or through Sentinel "
+                        "redis-sentinel://[:password@]s1:26379,s2:26379,s3:26379/mymaster[/db]. Unset: an "
+                        "in-process cache (single instance). "
                         "When Redis is down the server works from the database and reconnects by itself.")},
         {QStringLiteral("JWT_SECRET"), QString(), QString(),
          QStringLiteral(
@@ -259,8 +262,14 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         if (auto pg = PgUrl::parse(c.databaseUrl); !pg)
             return fail(pg.error());
     }
-    if (!c.redisUrl.isEmpty() && !c.redisUrl.startsWith(u"redis://"))
-        return fail(ErrorCode::InvalidRequest, QStringLiteral("REDIS_URL must start with redis://"));
+    if (!c.redisUrl.isEmpty() && !c.redisUrl.startsWith(u"redis://") &&
+        !c.redisUrl.startsWith(u"redis-sentinel://"))
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("REDIS_URL must start with redis:// or redis-sentinel://"));
+    if (!c.redisUrl.isEmpty()) {
+        if (auto redis = RedisEndpoint::parse(c.redisUrl); !redis)
+            return fail(redis.error());
+    }
 
     c.jwtSecret = v.value(QStringLiteral("JWT_SECRET")).toUtf8();
     const QString secretFile = v.value(QStringLiteral("JWT_SECRET_FILE"));

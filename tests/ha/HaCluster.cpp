@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QProcess>
 #include <QStandardPaths>
+#include <QThread>
 #include <QUuid>
 #include <csignal>
 #include <unistd.h>
@@ -160,6 +161,81 @@ QString PgNode::query(const QString& sql) const
                       &out) != 0)
         return {};
     return QString::fromUtf8(out).trimmed();
+}
+
+RedisNode::RedisNode()
+    : m_dir(QDir::tempPath() + QStringLiteral("/ehrs-ha-redis-") +
+            QUuid::createUuid().toString(QUuid::Id128).left(12))
+{
+}
+
+RedisNode::~RedisNode()
+{
+    kill9();
+    QDir(m_dir).removeRecursively();
+}
+
+bool RedisNode::start(const QStringList& config, bool sentinel)
+{
+    QDir().mkpath(m_dir);
+    m_port = freeLoopbackPort();
+    QFile conf(m_dir + QStringLiteral("/redis.conf"));
+    if (!conf.open(QIODevice::WriteOnly))
+        return false;
+    QStringList lines{QStringLiteral("port %1").arg(m_port), QStringLiteral("bind 127.0.0.1"),
+                      QStringLiteral("dir %1").arg(m_dir),   QStringLiteral("save \"\""),
+                      QStringLiteral("daemonize no"),        QStringLiteral("logfile %1/log").arg(m_dir)};
+    lines << config;
+    conf.write((lines.join(u'\n') + u'\n').toUtf8());
+    conf.close();
+    QStringList args{conf.fileName()};
+    if (sentinel)
+        args << QStringLiteral("--sentinel");
+    if (!QProcess::startDetached(QStringLiteral("redis-server"), args, m_dir, &m_pid))
+        return false;
+    for (int i = 0; i < 100; ++i) {
+        if (command({QStringLiteral("PING")}) == u"PONG")
+            return true;
+        QThread::msleep(50);
+    }
+    return false;
+}
+
+void RedisNode::kill9()
+{
+    if (m_pid > 0) {
+        ::kill(pid_t(m_pid), SIGKILL);
+        // Reap it if it is our child (startDetached double-forks: then it is not, and init does).
+        m_pid = 0;
+    }
+}
+
+bool RedisNode::isRunning() const
+{
+    return m_pid > 0 && ::kill(pid_t(m_pid), 0) == 0;
+}
+
+QString RedisNode::logTail(int lines) const
+{
+    QFile f(m_dir + QStringLiteral("/log"));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    const QStringList all = QString::fromUtf8(f.readAll()).split(u'\n');
+    return all.mid(qMax(0, int(all.size()) - lines)).join(u'\n');
+}
+
+QString RedisNode::command(const QStringList& args) const
+{
+    QProcess p;
+    p.start(QStringLiteral("redis-cli"), QStringList{QStringLiteral("-h"), QStringLiteral("127.0.0.1"),
+                                                     QStringLiteral("-p"), QString::number(m_port)} +
+                                             args);
+    if (!p.waitForFinished(5000)) {
+        p.kill();
+        p.waitForFinished(1000);
+        return {};
+    }
+    return QString::fromUtf8(p.readAllStandardOutput()).simplified();
 }
 
 } // namespace ehrs::test

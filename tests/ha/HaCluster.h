@@ -42,4 +42,31 @@ private:
     int m_port = 0;
 };
 
+/// A redis-server (data node or, with `sentinel`, a Sentinel) started from a configuration file
+/// in a private directory on a free loopback port; killed (SIGKILL, by its process id) when
+/// destroyed.
+class RedisNode
+{
+public:
+    RedisNode();
+    ~RedisNode();
+    RedisNode(const RedisNode&) = delete;
+    RedisNode& operator=(const RedisNode&) = delete;
+
+    /// `config`: lines added to "port N", "bind 127.0.0.1" and "dir ..."; waits until it answers.
+    bool start(const QStringList& config, bool sentinel = false);
+    void kill9();
+    bool isRunning() const;
+    int port() const { return m_port; }
+    /// One command through redis-cli; its trimmed output (lines joined by spaces).
+    QString command(const QStringList& args) const;
+    /// The last lines of its log file (for a failure message).
+    QString logTail(int lines = 15) const;
+
+private:
+    QString m_dir;
+    int m_port = 0;
+    qint64 m_pid = 0;
+};
+
 } // namespace ehrs::test

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "cache/RedisStore.h"
 #include "config/ServerConfig.h"
 #include "db/PgUrl.h"
 
@@ -84,6 +85,14 @@ private Q_SLOTS:
                                            {QStringLiteral("JWT_SECRET"),
                                             QStringLiteral("0123456789abcdef0123456789abcdef")}}
                                << QStringLiteral("DATABASE_URL");
+        for (const char* url : {"redis-sentinel://s1:26379,s2:26379",           // no master name
+                                "redis-sentinel://s1:26379,,s2:26379/mymaster", // empty host
+                                "redis-sentinel:///mymaster",                   // no Sentinel
+                                "redis-sentinel://s1:2637x/mymaster",           // port text
+                                "redis-sentinel://s1/mymaster/zero",            // database text
+                                "redis-sentinel://s1/mymaster/0/extra", "redis://localhost:6379/db"})
+            QTest::newRow(url) << Settings{{QStringLiteral("REDIS_URL"), QString::fromLatin1(url)}}
+                               << QStringLiteral("REDIS_URL");
         QTest::newRow("bad redis") << Settings{{QStringLiteral("REDIS_URL"), QStringLiteral("http://x")}} << QStringLiteral("REDIS_URL");
         QTest::newRow("port text") << Settings{{QStringLiteral("PORT"), QStringLiteral("eighty")}} << QStringLiteral("PORT");
         QTest::newRow("port range") << Settings{{QStringLiteral("PORT"), QStringLiteral("70000")}} << QStringLiteral("PORT");
@@ -166,6 +175,31 @@ private Q_SLOTS:
         QVERIFY2(!bad.error().message.contains(QStringLiteral("secretpw")), qPrintable(bad.error().message));
         QVERIFY2(bad.error().message.contains(QStringLiteral("target_session_attrs=read-write")),
                  qPrintable(bad.error().message));
+    }
+
+    void sentinelRedisUrl()
+    {
+        auto c = ServerConfig::load(
+            {{QStringLiteral("REDIS_URL"),
+              QStringLiteral("redis-sentinel://:p%40ss@s1:26379,[::1]:26380,s3/ehr-cache/2")}},
+            {}, {});
+        QVERIFY2(c, c ? "" : qPrintable(c.error().message));
+        auto e = RedisEndpoint::parse(c->redisUrl);
+        QVERIFY(e);
+        QVERIFY(e->usesSentinel());
+        QCOMPARE(e->sentinels, (QList<QPair<QString, int>>{{QStringLiteral("s1"), 26379},
+                                                           {QStringLiteral("::1"), 26380},
+                                                           {QStringLiteral("s3"), 26379}}));
+        QCOMPARE(e->masterName, QStringLiteral("ehr-cache"));
+        QCOMPARE(e->password, QStringLiteral("p@ss"));
+        QCOMPARE(e->db, 2);
+        auto noDb = RedisEndpoint::parse(QStringLiteral("redis-sentinel://s1:26379/mymaster"));
+        QVERIFY(noDb);
+        QCOMPARE(noDb->db, 0);
+        // An error never shows the password.
+        auto bad = RedisEndpoint::parse(QStringLiteral("redis-sentinel://:secretpw@s1:x/mymaster"));
+        QVERIFY(!bad);
+        QVERIFY2(!bad.error().message.contains(QStringLiteral("secretpw")), qPrintable(bad.error().message));
     }
 
     void configFileErrors()
