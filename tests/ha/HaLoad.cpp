@@ -2,6 +2,7 @@
 #include "HaLoad.h"
 
 #include "ApiClient.h"
+#include "ServerProcess.h"
 
 namespace ehrs::test {
 namespace {
@@ -15,6 +16,20 @@ constexpr int kReadyPauseMs = 100;
 constexpr qint64 kPropagationUs = 250'000;
 constexpr int kRequestTimeoutMs = 15000;
 } // namespace
+
+std::unique_ptr<ServerProcess> haServer(const QString& databaseUrl, const QString& redisUrl)
+{
+    auto server = std::make_unique<ServerProcess>();
+    server->setEnv(QStringLiteral("DATABASE_URL"), databaseUrl);
+    server->setEnv(QStringLiteral("REDIS_URL"), redisUrl);
+    server->setEnv(QStringLiteral("JWT_SECRET"), QStringLiteral("ha-test-secret-0123456789abcdef-0123"));
+    server->setEnv(QStringLiteral("WORKER_THREADS"), QStringLiteral("2"));
+    server->setEnv(QStringLiteral("HASHING_THREADS"), QStringLiteral("1"));
+    server->setEnv(QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("100000/60"));
+    server->setEnv(QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("100000/60"));
+    server->setEnv(QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("0"));
+    return server;
+}
 
 struct HaLoad::Role
 {

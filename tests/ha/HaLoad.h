@@ -13,6 +13,12 @@
 
 namespace ehrs::test {
 
+class ServerProcess;
+
+/// A server instance of the HA tests (not started): these URLs, 2 workers, limits out of the
+/// load's way, no cleanup job.
+std::unique_ptr<ServerProcess> haServer(const QString& databaseUrl, const QString& redisUrl);
+
 struct HaSession
 {
     QByteArray id;

@@ -70,16 +70,7 @@ private Q_SLOTS:
             QStringLiteral("postgres://postgres@%1,%2/postgres?target_session_attrs=read-write")
                 .arg(m_primary.hostPort(), m_standby.hostPort());
         for (int i = 0; i < 2; ++i) {
-            auto server = std::make_unique<ServerProcess>();
-            server->setEnv(QStringLiteral("DATABASE_URL"), url);
-            server->setEnv(QStringLiteral("REDIS_URL"), m_redis.url());
-            server->setEnv(QStringLiteral("JWT_SECRET"),
-                           QStringLiteral("failover-test-secret-0123456789abcdef"));
-            server->setEnv(QStringLiteral("WORKER_THREADS"), QStringLiteral("2"));
-            server->setEnv(QStringLiteral("HASHING_THREADS"), QStringLiteral("1"));
-            server->setEnv(QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("100000/60"));
-            server->setEnv(QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("100000/60"));
-            server->setEnv(QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("0"));
+            auto server = haServer(url, m_redis.url());
             QVERIFY(server->start());
             if (i == 0)
                 QVERIFY(server->addUser(QString::fromLatin1(kEmail), QString::fromLatin1(kPassword)));

@@ -89,17 +89,8 @@ private Q_SLOTS:
         const QString redisUrl =
             QStringLiteral("redis-sentinel://%1/mymaster/0").arg(sentinelHosts.join(u','));
         for (int i = 0; i < 2; ++i) {
-            auto server = std::make_unique<ServerProcess>();
-            server->setEnv(QStringLiteral("DATABASE_URL"),
-                           QStringLiteral("postgres://postgres@%1/postgres").arg(m_pg.hostPort()));
-            server->setEnv(QStringLiteral("REDIS_URL"), redisUrl);
-            server->setEnv(QStringLiteral("JWT_SECRET"),
-                           QStringLiteral("sentinel-test-secret-0123456789abcdef"));
-            server->setEnv(QStringLiteral("WORKER_THREADS"), QStringLiteral("2"));
-            server->setEnv(QStringLiteral("HASHING_THREADS"), QStringLiteral("1"));
-            server->setEnv(QStringLiteral("RATE_LIMIT_LOGIN_IP"), QStringLiteral("100000/60"));
-            server->setEnv(QStringLiteral("RATE_LIMIT_REFRESH_SESSION"), QStringLiteral("100000/60"));
-            server->setEnv(QStringLiteral("CLEANUP_INTERVAL"), QStringLiteral("0"));
+            auto server =
+                haServer(QStringLiteral("postgres://postgres@%1/postgres").arg(m_pg.hostPort()), redisUrl);
             QVERIFY(server->start());
             if (i == 0)
                 QVERIFY(server->addUser(QString::fromLatin1(kEmail), QString::fromLatin1(kPassword)));
