@@ -739,18 +739,24 @@ void ApiRoutes::introspect(const HttpRequest& request, Router::Respond respond)
 
 HttpResponse ApiRoutes::ready()
 {
-    const bool dbUp = m_s.db->ping().has_value();
+    const auto ping = m_s.db->ping();
+    const bool dbUp = ping.has_value();
+    // During a PostgreSQL failover: "down" while no host of DATABASE_URL is a writable primary,
+    // "read-only" when the connection was on a server that is (now) a standby.
+    const char* dbState = dbUp ? "up" : ping.error().message.contains(u"read-only") ? "read-only" : "down";
     // Probe Redis through the cache path so a recovered connection is noticed here too.
     if (m_s.redis)
         (void)m_s.redis->command({"PING"});
     const QByteArray cacheMode = m_s.store.mode();
     nlohmann::json body{{"status", dbUp ? "ready" : "unavailable"},
-                        {"database", dbUp ? "up" : "down"},
+                        {"database", dbState},
                         {"databaseKind", m_s.db->isPostgres() ? "postgres" : "sqlite"},
                         {"cache", cacheMode.toStdString()},
                         {"revocationFeed", !m_s.revocationFeed          ? "none"
                                            : m_s.revocationFeed->isUp() ? "up"
                                                                         : "down"}};
+    if (dbUp && m_s.db->isPostgres())
+        body["databaseServer"] = m_s.db->serverAddress().toStdString(); // which host is the primary
     HttpResponse r = HttpResponse::json(dbUp ? 200 : 503, body);
     if (!dbUp)
         r.setHeader("Retry-After", "2");

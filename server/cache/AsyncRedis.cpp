@@ -222,8 +222,10 @@ void AsyncRedis::connectNow()
         return;
     m_lastAttemptMs = nowMs();
     m_state = State::Connecting;
-    const QByteArray host = m_endpoint.host.toUtf8();
-    redisAsyncContext* ac = redisAsyncConnect(host.constData(), m_endpoint.port);
+    // With Sentinel: asked now (blocking, 200 ms per Sentinel at most), so that a reconnect after a
+    // failover goes to the primary Sentinel promoted.
+    const auto [host, port] = m_endpoint.resolve();
+    redisAsyncContext* ac = host.isEmpty() ? nullptr : redisAsyncConnect(host.constData(), port);
     if (!ac || ac->err) {
         if (ac)
             redisAsyncFree(ac);

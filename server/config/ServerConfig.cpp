@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerConfig.h"
 
+#include "cache/RedisStore.h"
+#include "db/PgUrl.h"
 #include "geo/GeoLocator.h"
 #include "policy/SessionPolicy.h"
 
@@ -28,7 +30,8 @@ const QList<ConfigOption>& ServerConfig::options()
     static const QList<ConfigOption> opts = {
         {QStringLiteral("DATABASE_URL"), QStringLiteral("database-url"), QStringLiteral("url"),
          QStringLiteral("postgres://user:pass@host:5432/db or sqlite:///path/file.db. Default: an embedded "
-                        "SQLite file in the data dir.")},
+                        "SQLite file in the data dir. Failover: several hosts, "
+                        "postgres://user:pass@db1:5432,db2:5432/db?target_session_attrs=read-write.")},
         {QStringLiteral("DATABASE_POOL_SIZE"), QStringLiteral("database-pool-size"), QStringLiteral("n"),
          QStringLiteral(
              "PostgreSQL connections per worker thread for the request path (default 2): concurrent "
@@ -39,7 +42,9 @@ const QList<ConfigOption>& ServerConfig::options()
              "Deadline of each PostgreSQL query on the request path (default 2000); past it the request "
              "gets 503 + Retry-After and the connection is replaced.")},
         {QStringLiteral("REDIS_URL"), QStringLiteral("redis-url"), QStringLiteral("url"),
-         QStringLiteral("redis://[:password@]host:6379/0. Unset: an in-process cache (single instance). "
+         QStringLiteral("redis://[:password@]host:6379/0, or through Sentinel "
+                        "redis-sentinel://[:password@]s1:26379,s2:26379,s3:26379/mymaster[/db]. Unset: an "
+                        "in-process cache (single instance). "
                         "When Redis is down the server works from the database and reconnects by itself.")},
         {QStringLiteral("JWT_SECRET"), QString(), QString(),
          QStringLiteral(
@@ -261,8 +266,18 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
         !c.databaseUrl.startsWith(u"postgresql://") && !c.databaseUrl.startsWith(u"sqlite://"))
         return fail(ErrorCode::InvalidRequest,
                     QStringLiteral("DATABASE_URL must start with postgres://, postgresql:// or sqlite://"));
-    if (!c.redisUrl.isEmpty() && !c.redisUrl.startsWith(u"redis://"))
-        return fail(ErrorCode::InvalidRequest, QStringLiteral("REDIS_URL must start with redis://"));
+    if (c.usesPostgres()) {
+        if (auto pg = PgUrl::parse(c.databaseUrl); !pg)
+            return fail(pg.error());
+    }
+    if (!c.redisUrl.isEmpty() && !c.redisUrl.startsWith(u"redis://") &&
+        !c.redisUrl.startsWith(u"redis-sentinel://"))
+        return fail(ErrorCode::InvalidRequest,
+                    QStringLiteral("REDIS_URL must start with redis:// or redis-sentinel://"));
+    if (!c.redisUrl.isEmpty()) {
+        if (auto redis = RedisEndpoint::parse(c.redisUrl); !redis)
+            return fail(redis.error());
+    }
 
     c.jwtSecret = v.value(QStringLiteral("JWT_SECRET")).toUtf8();
     const QString secretFile = v.value(QStringLiteral("JWT_SECRET_FILE"));

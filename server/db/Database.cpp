@@ -2,13 +2,12 @@
 #include "Database.h"
 
 #include "Logging.h"
+#include "PgUrl.h"
 #include "QueryWatchdog.h"
 
 #include <QAtomicInteger>
 #include <QDir>
 #include <QFileInfo>
-#include <QUrl>
-#include <QUrlQuery>
 #include <QtSql/QSqlDriver>
 #include <QtSql/QSqlError>
 #include <libpq-fe.h>
@@ -100,23 +99,26 @@ Result<void> Database::connect()
         return {};
     }
 
-    const QUrl url(m_url);
+    auto url = PgUrl::parse(m_url);
+    if (!url)
+        return fail(url.error());
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
-    db.setHostName(url.host());
-    db.setPort(url.port(5432));
-    db.setUserName(url.userName(QUrl::FullyDecoded));
-    db.setPassword(url.password(QUrl::FullyDecoded));
-    db.setDatabaseName(url.path(QUrl::FullyDecoded).mid(1));
+    // Qt's driver quotes the host and passes it to libpq as a key/value pair, where a
+    // comma-separated list is libpq's multi-host form; the ports go the same way, as an option.
+    db.setHostName(url->hosts.join(u','));
+    db.setUserName(url->user);
+    db.setPassword(url->password);
+    db.setDatabaseName(url->dbname);
+    QStringList ports;
+    for (int port : url->ports)
+        ports << QString::number(port);
     // With a deadline, connecting to a host that stopped answering gives up about as soon
-    // (libpq's connect_timeout counts whole seconds, at least 2).
+    // (libpq's connect_timeout counts whole seconds, at least 2, and applies to each host).
     const int connectTimeout = m_deadlineMs > 0 ? qMax(2, (m_deadlineMs + 999) / 1000) : 3;
-    QStringList options{QStringLiteral("connect_timeout=%1").arg(connectTimeout)};
-    const QUrlQuery query(url);
-    for (const auto& [key, value] : query.queryItems(QUrl::FullyDecoded)) {
-        if (key == u"sslmode" || key == u"sslrootcert" || key == u"sslcert" || key == u"sslkey" ||
-            key == u"application_name" || key == u"connect_timeout")
-            options << key + u'=' + value;
-    }
+    QStringList options{QStringLiteral("port=%1").arg(ports.join(u',')),
+                        QStringLiteral("connect_timeout=%1").arg(connectTimeout)};
+    for (const auto& [key, value] : url->params)
+        options << key + u'=' + value;
     db.setConnectOptions(options.join(u';'));
     const auto attemptStart = std::chrono::steady_clock::now();
     if (!db.open()) {
@@ -205,10 +207,13 @@ Error Database::translate(const QSqlError& error)
     // Qt's SQLite driver reports every failed step as a ConnectionError, constraint violations
     // included: for SQLite only a closed database is a lost connection.
     const bool connectionError =
-        m_kind == Kind::Postgres
-            ? (error.type() == QSqlError::ConnectionError || sqlState.isEmpty() || sqlState.startsWith(u"08") ||
-               sqlState == u"57P01" || sqlState == u"57P02" || sqlState == u"57P03")
-            : !QSqlDatabase::database(m_connectionName, false).isOpen();
+        m_kind == Kind::Postgres ? (error.type() == QSqlError::ConnectionError || sqlState.isEmpty() ||
+                                    sqlState.startsWith(u"08") || sqlState == u"57P01" ||
+                                    sqlState == u"57P02" || sqlState == u"57P03" ||
+                                    // read_only_sql_transaction: this server is (now) a standby; a new
+                                    // connection finds the writable primary (target_session_attrs=read-write)
+                                    sqlState == u"25006")
+                                 : !QSqlDatabase::database(m_connectionName, false).isOpen();
     if (connectionError || connectionLost()) {
         m_needsReconnect = true;
         qCWarning(lcDb) << "database connection lost:" << error.databaseText().trimmed();
@@ -361,11 +366,43 @@ void Database::rollback()
 
 Result<void> Database::ping()
 {
-    auto r = exec(QStringLiteral("SELECT 1"));
+    if (m_kind != Kind::Postgres) {
+        auto r = exec(QStringLiteral("SELECT 1"));
+        if (!r)
+            return fail(r.error());
+        (*r)->finish();
+        return {};
+    }
+    // A server in recovery answers reads but refuses every write: after a failover the old
+    // primary can come back as a standby (or be fenced read-only) under an open connection.
+    // Writable as libpq's target_session_attrs=read-write means it: not a standby, and not set
+    // read-only (default_transaction_read_only, as some failover managers fence an old primary).
+    auto r =
+        exec(QStringLiteral("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"));
     if (!r)
         return fail(r.error());
+    const bool inRecovery = (*r)->next() && (*r)->value(0).toBool();
     (*r)->finish();
+    if (inRecovery) {
+        qCWarning(lcDb).noquote() << "database" << serverAddress()
+                                  << "is read-only (a standby, or fenced): reconnecting to find the primary";
+        m_needsReconnect = true;
+        return fail(ErrorCode::Unavailable, QStringLiteral("database is read-only (failover in progress)"),
+                    kRetryAfterSeconds);
+    }
     return {};
+}
+
+QString Database::serverAddress() const
+{
+    QSqlDatabase db = QSqlDatabase::database(m_connectionName, false);
+    if (m_kind != Kind::Postgres || !db.isOpen())
+        return {};
+    auto* conn = pgConnection(db);
+    if (!conn || PQstatus(conn) != CONNECTION_OK)
+        return {};
+    const QString host = QString::fromUtf8(PQhost(conn));
+    return (host.contains(u':') ? u'[' + host + u']' : host) + u':' + QString::fromUtf8(PQport(conn));
 }
 
 } // namespace ehrs::server

@@ -27,7 +27,9 @@ public:
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
 
-    /// `url`: postgres://user:pass@host:port/db?sslmode=... or sqlite:///absolute/path.
+    /// `url`: postgres://user:pass@host:port/db?sslmode=... (several hosts:
+    /// postgres://user:pass@db1:5432,db2:5432/db?target_session_attrs=read-write, PgUrl) or
+    /// sqlite:///absolute/path.
     [[nodiscard]] static Result<std::unique_ptr<Database>> open(const QString& url);
 
     Kind kind() const { return m_kind; }
@@ -50,8 +52,12 @@ public:
     [[nodiscard]] Result<void> commit();
     void rollback();
 
-    /// Cheap liveness check (SELECT 1), reconnecting if needed.
+    /// Cheap liveness check, reconnecting if needed. PostgreSQL: also that the server is the
+    /// writable primary (not in recovery); a connection to a standby is dropped, so the next use
+    /// looks for the primary among the URL's hosts (target_session_attrs=read-write).
     [[nodiscard]] Result<void> ping();
+    /// "host:port" of the PostgreSQL server this connection is on (empty: none, or SQLite).
+    QString serverAddress() const;
 
     /// PostgreSQL: every later call (prepare, execute, BEGIN, COMMIT) that takes longer than
     /// `deadlineMs` is cut off by `watchdog` and fails with ErrorCode::Unavailable (503 +

@@ -37,7 +37,10 @@ Error errorOf(const PGresult* r)
     const QString message = QString::fromUtf8(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
     if (state.startsWith("23"))
         return Error{ErrorCode::Conflict, message};
-    if (state.startsWith("40") || state.startsWith("57") || state.startsWith("08") || state.startsWith("53"))
+    // 25006 read_only_sql_transaction: the server is (now) a standby; the connection is dropped
+    // and the next one finds the writable primary (see readResults()).
+    if (state.startsWith("40") || state.startsWith("57") || state.startsWith("08") ||
+        state.startsWith("53") || state == "25006")
         return Error{ErrorCode::Unavailable, QStringLiteral("database busy: %1").arg(message),
                      kRetryAfterSeconds};
     return Error{ErrorCode::Internal,
@@ -83,6 +86,7 @@ void PgConnection::open()
         PQfinish(m_conn);
     m_prepared.clear();
     m_socket = -1;
+    m_readOnly = false;
     const QByteArray timeout = QByteArray::number(qMax(1, (m_options.connectTimeoutMs + 999) / 1000));
     // Entries before the URL are defaults it may override; those after it are ours to impose.
     const char* keys[] = {"connect_timeout", "application_name", "dbname", "options", nullptr};
@@ -285,8 +289,11 @@ void PgConnection::readResults()
             continue;
         }
         const bool failed = status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED;
-        if (status == PGRES_FATAL_ERROR && !call.error)
+        if (status == PGRES_FATAL_ERROR && !call.error) {
             call.error = errorOf(r);
+            if (qstrcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "25006") == 0)
+                m_readOnly = true;
+        }
         const Step* step = call.step < call.steps.size() ? &call.steps[call.step] : nullptr;
         if (step && !step->prepares.isEmpty()) {
             // Skipped or failed: the statement does not exist on the server; prepare it next time.
@@ -301,6 +308,8 @@ void PgConnection::readResults()
     }
     if (self && m_conn && PQstatus(m_conn) == CONNECTION_BAD)
         breakDown(lastError(m_conn));
+    else if (self && m_readOnly && m_state == State::Ready)
+        breakDown(QStringLiteral("the server is read-only (a standby): reconnecting to find the primary"));
 }
 
 void PgConnection::finishFront()

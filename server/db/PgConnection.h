@@ -123,6 +123,7 @@ private:
     QDeadlineTimer m_connectDeadline;
     QSet<QByteArray> m_prepared;
     bool m_readScheduled = false; // a readResults() is queued
+    bool m_readOnly = false;      // a statement failed with 25006: the server is a standby
     std::deque<Call> m_waiting;  // submitted before the connection was ready
     std::deque<Call> m_inFlight; // sent, oldest first
 };

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "cache/RedisStore.h"
 #include "config/ServerConfig.h"
+#include "db/PgUrl.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -68,6 +70,29 @@ private Q_SLOTS:
         QTest::newRow("postgres without secret")
             << Settings{{QStringLiteral("DATABASE_URL"), QStringLiteral("postgres://u@h/db")}} << QStringLiteral("JWT_SECRET");
         QTest::newRow("bad scheme") << Settings{{QStringLiteral("DATABASE_URL"), QStringLiteral("mysql://x")}} << QStringLiteral("DATABASE_URL");
+        for (const char* url :
+             {"postgres://u:p@db1:5432,db2:5432/ehr", // no target_session_attrs
+              "postgres://u:p@db1:5432,db2:5432/ehr?target_session_attrs=any",
+              "postgres://u:p@db1:5432,,db2/ehr?target_session_attrs=read-write", // empty host
+              "postgres://u:p@db1:54x2/ehr",                                      // port text
+              "postgres://u:p@db1:70000/ehr",                                     // port range
+              "postgres://u:p@[::1:5432/ehr",                                     // unclosed [
+              "postgres://u:p@/ehr",                                              // no host
+              "postgres://u:p@db1/ehr?sslmode=require&colour=blue",               // unknown parameter
+              "postgres://u:p@db1/ehr?target_session_attrs=read-only",
+              "postgres://u:p@db1:5432,db1:5432/ehr?target_session_attrs=read-write"})
+            QTest::newRow(url) << Settings{{QStringLiteral("DATABASE_URL"), QString::fromLatin1(url)},
+                                           {QStringLiteral("JWT_SECRET"),
+                                            QStringLiteral("0123456789abcdef0123456789abcdef")}}
+                               << QStringLiteral("DATABASE_URL");
+        for (const char* url : {"redis-sentinel://s1:26379,s2:26379",           // no master name
+                                "redis-sentinel://s1:26379,,s2:26379/mymaster", // empty host
+                                "redis-sentinel:///mymaster",                   // no Sentinel
+                                "redis-sentinel://s1:2637x/mymaster",           // port text
+                                "redis-sentinel://s1/mymaster/zero",            // database text
+                                "redis-sentinel://s1/mymaster/0/extra", "redis://localhost:6379/db"})
+            QTest::newRow(url) << Settings{{QStringLiteral("REDIS_URL"), QString::fromLatin1(url)}}
+                               << QStringLiteral("REDIS_URL");
         QTest::newRow("bad redis") << Settings{{QStringLiteral("REDIS_URL"), QStringLiteral("http://x")}} << QStringLiteral("REDIS_URL");
         QTest::newRow("port text") << Settings{{QStringLiteral("PORT"), QStringLiteral("eighty")}} << QStringLiteral("PORT");
         QTest::newRow("port range") << Settings{{QStringLiteral("PORT"), QStringLiteral("70000")}} << QStringLiteral("PORT");
@@ -121,6 +146,60 @@ private Q_SLOTS:
                                     {}, {});
         QVERIFY(c);
         QVERIFY(c->usesPostgres());
+    }
+
+    void multiHostPostgres()
+    {
+        const QString url = QStringLiteral(
+            "postgresql://ehr:p%40ss@db1.example.org:5432,[2001:db8::5],10.0.0.3:5433/ehr_sessions"
+            "?target_session_attrs=read-write&sslmode=require");
+        auto c = ServerConfig::load(
+            {{QStringLiteral("DATABASE_URL"), url},
+             {QStringLiteral("JWT_SECRET"), QStringLiteral("0123456789abcdef0123456789abcdef")}},
+            {}, {});
+        QVERIFY2(c, c ? "" : qPrintable(c.error().message));
+        auto pg = PgUrl::parse(url);
+        QVERIFY(pg);
+        QCOMPARE(pg->hosts, (QStringList{QStringLiteral("db1.example.org"), QStringLiteral("2001:db8::5"),
+                                         QStringLiteral("10.0.0.3")}));
+        QCOMPARE(pg->ports, (QList<int>{5432, 5432, 5433}));
+        QCOMPARE(pg->user, QStringLiteral("ehr"));
+        QCOMPARE(pg->password, QStringLiteral("p@ss"));
+        QCOMPARE(pg->dbname, QStringLiteral("ehr_sessions"));
+        QCOMPARE(pg->param(QStringLiteral("sslmode")), QStringLiteral("require"));
+        QCOMPARE(pg->hostList(), QStringLiteral("db1.example.org:5432,[2001:db8::5]:5432,10.0.0.3:5433"));
+        // A single host keeps working without target_session_attrs, and an error never shows the password.
+        QVERIFY(PgUrl::parse(QStringLiteral("postgres://u@h/db")));
+        auto bad = PgUrl::parse(QStringLiteral("postgres://u:secretpw@db1,db2/db"));
+        QVERIFY(!bad);
+        QVERIFY2(!bad.error().message.contains(QStringLiteral("secretpw")), qPrintable(bad.error().message));
+        QVERIFY2(bad.error().message.contains(QStringLiteral("target_session_attrs=read-write")),
+                 qPrintable(bad.error().message));
+    }
+
+    void sentinelRedisUrl()
+    {
+        auto c = ServerConfig::load(
+            {{QStringLiteral("REDIS_URL"),
+              QStringLiteral("redis-sentinel://:p%40ss@s1:26379,[::1]:26380,s3/ehr-cache/2")}},
+            {}, {});
+        QVERIFY2(c, c ? "" : qPrintable(c.error().message));
+        auto e = RedisEndpoint::parse(c->redisUrl);
+        QVERIFY(e);
+        QVERIFY(e->usesSentinel());
+        QCOMPARE(e->sentinels, (QList<QPair<QString, int>>{{QStringLiteral("s1"), 26379},
+                                                           {QStringLiteral("::1"), 26380},
+                                                           {QStringLiteral("s3"), 26379}}));
+        QCOMPARE(e->masterName, QStringLiteral("ehr-cache"));
+        QCOMPARE(e->password, QStringLiteral("p@ss"));
+        QCOMPARE(e->db, 2);
+        auto noDb = RedisEndpoint::parse(QStringLiteral("redis-sentinel://s1:26379/mymaster"));
+        QVERIFY(noDb);
+        QCOMPARE(noDb->db, 0);
+        // An error never shows the password.
+        auto bad = RedisEndpoint::parse(QStringLiteral("redis-sentinel://:secretpw@s1:x/mymaster"));
+        QVERIFY(!bad);
+        QVERIFY2(!bad.error().message.contains(QStringLiteral("secretpw")), qPrintable(bad.error().message));
     }
 
     void configFileErrors()
