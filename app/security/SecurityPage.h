@@ -14,6 +14,7 @@ class QTreeWidget;
 namespace ehrs::app {
 
 class ServerApi;
+class RememberedDevicesBox;
 class TotpSetupPanel;
 
 /// Security settings: two-step verification (status, TOTP enrolment with a QR code and backup
@@ -47,6 +48,8 @@ public:
     /// Reloads the recent security activity.
     void reloadActivity();
     QLabel* recommendationsLabel() const { return m_recommendations; }
+    /// The remembered devices (issue 18), with their Forget button.
+    RememberedDevicesBox* rememberedDevices() const { return m_rememberedDevices; }
     /// The current, new and repeated password fields, in that order.
     std::array<QLineEdit*, 3> passwordFields() const { return {m_current, m_new, m_repeat}; }
     /// A current 2FA (or backup) code for the password change; shown only while 2FA is on.
@@ -87,6 +90,7 @@ private:
     QPushButton* m_newCodes = nullptr;
     QTreeWidget* m_activity = nullptr;
     QLabel* m_activityStatus = nullptr;
+    RememberedDevicesBox* m_rememberedDevices = nullptr;
     TotpSetupPanel* m_totp = nullptr;
     QLineEdit* m_current = nullptr;
     QLineEdit* m_new = nullptr;

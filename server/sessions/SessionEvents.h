@@ -24,8 +24,8 @@ struct AccountEventRow
 struct AccountEvent
 {
     qint64 id = 0;
-    QByteArray
-        type; // session-created, session-renamed, session-ended, revoked, password-changed, mfa-changed
+    QByteArray type; // session-created, session-renamed, session-ended, revoked, password-changed,
+                     // mfa-changed, suspicious-sign-in
     nlohmann::json data;
     bool endsStream = false; // `revoked`: the stream's own session ended
 };
