@@ -40,20 +40,7 @@ public:
         const QByteArray names = [](const QByteArray& en) { return map(1) + str("names") + map(1) + str("en") + str(en); }(city);
         const QByteArray data = map(2) + str("city") + names + str("country") + map(2) + str("names") + map(1) + str("en") +
                                 str(country) + str("iso_code") + str(iso);
-        const QByteArray metadata = map(9) + str("build_epoch") + uint64(1700000000) + str("description") + map(1) +
-                                    str("en") + str("test database") + str("node_count") + uint32(nodeCount) + str("record_size") + uint16(24) +
-                                    str("ip_version") + uint16(4) + str("database_type") + str("GeoLite2-City") +
-                                    str("languages") + array(1) + str("en") + str("binary_format_major_version") +
-                                    uint16(2) + str("binary_format_minor_version") + uint16(0);
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-            return false;
-        f.write(tree);
-        f.write(QByteArray(16, '\0'));
-        f.write(data);
-        f.write(QByteArray("\xab\xcd\xefMaxMind.com", 14));
-        f.write(metadata);
-        return true;
+        return save(path, tree, data, nodeCount);
     }
 
     /// One network of writeNetworks(): a city with its coordinates.
@@ -112,12 +99,18 @@ public:
                 tree.append(char(record & 0xff));
             }
         }
-        const QByteArray metadata =
-            map(9) + str("build_epoch") + uint64(1700000000) + str("description") + map(1) + str("en") +
-            str("test database") + str("node_count") + uint32(nodeCount) + str("record_size") + uint16(24) +
-            str("ip_version") + uint16(4) + str("database_type") + str("GeoLite2-City") + str("languages") +
-            array(1) + str("en") + str("binary_format_major_version") + uint16(2) +
-            str("binary_format_minor_version") + uint16(0);
+        return save(path, tree, data, nodeCount);
+    }
+
+private:
+    /// The search tree, the data section and the metadata (format 2.0, IPv4, 24-bit records).
+    static bool save(const QString& path, const QByteArray& tree, const QByteArray& data, quint32 nodeCount)
+    {
+        const QByteArray metadata = map(9) + str("build_epoch") + uint64(1700000000) + str("description") + map(1) +
+                                    str("en") + str("test database") + str("node_count") + uint32(nodeCount) + str("record_size") + uint16(24) +
+                                    str("ip_version") + uint16(4) + str("database_type") + str("GeoLite2-City") +
+                                    str("languages") + array(1) + str("en") + str("binary_format_major_version") +
+                                    uint16(2) + str("binary_format_minor_version") + uint16(0);
         QFile f(path);
         if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
             return false;
@@ -128,8 +121,6 @@ public:
         f.write(metadata);
         return true;
     }
-
-private:
     static QByteArray real(double v) // MaxMind "double": 8 bytes, big-endian IEEE 754
     {
         quint64 bits = 0;
