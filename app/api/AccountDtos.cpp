@@ -105,4 +105,22 @@ Result<int> revokedCountFromJson(const nlohmann::json& j)
     return it->get<int>();
 }
 
+Result<std::vector<RememberedDeviceDto>> rememberedDevicesFromJson(const nlohmann::json& j)
+{
+    auto it = j.is_object() ? j.find("devices") : j.end();
+    if (it == j.end() || !it->is_array())
+        return fail(malformed("remembered devices"));
+    std::vector<RememberedDeviceDto> devices;
+    for (const auto& e : *it) {
+        if (!e.is_object())
+            continue;
+        devices.push_back(RememberedDeviceDto{
+            str(e, "id"), str(e, "label"), QDateTime::fromString(str(e, "rememberedAt"), Qt::ISODateWithMs),
+            QDateTime::fromString(str(e, "rememberedUntil"), Qt::ISODateWithMs),
+            QDateTime::fromString(str(e, "lastUsedAt"), Qt::ISODateWithMs), str(e, "ipAddress"),
+            str(e, "location")});
+    }
+    return devices;
+}
+
 } // namespace ehrs::app

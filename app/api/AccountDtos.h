@@ -69,4 +69,17 @@ struct ActivityEvent
 /// `{revokedCount}` of DELETE /api/sessions and POST /api/auth/password
 [[nodiscard]] Result<int> revokedCountFromJson(const nlohmann::json& j);
 
+/// A remembered device (GET /api/account/devices): it skips the second sign-in step until `until`.
+struct RememberedDeviceDto
+{
+    QString id;
+    QString label;
+    QDateTime rememberedAt;
+    QDateTime until;
+    QDateTime lastUsedAt;
+    QString ipAddress;
+    QString location;
+};
+[[nodiscard]] Result<std::vector<RememberedDeviceDto>> rememberedDevicesFromJson(const nlohmann::json& j);
+
 } // namespace ehrs::app

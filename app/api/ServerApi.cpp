@@ -154,6 +154,19 @@ QFuture<Result<std::vector<ActivityEvent>>> ServerApi::activity(int limit)
         [](const Json& j) { return activityFromJson(j); });
 }
 
+QFuture<Result<std::vector<RememberedDeviceDto>>> ServerApi::rememberedDevices()
+{
+    return map<std::vector<RememberedDeviceDto>>(send("GET", QStringLiteral("/api/account/devices"), nullptr),
+                                                 this,
+                                                 [](const Json& j) { return rememberedDevicesFromJson(j); });
+}
+
+QFuture<Result<void>> ServerApi::forgetDevice(const QString& id)
+{
+    return map<void>(send("DELETE", QStringLiteral("/api/account/devices/") + pathId(id), nullptr), this,
+                     [](const Json&) { return Result<void>{}; });
+}
+
 QFuture<Result<int>> ServerApi::changePassword(const QString& currentPassword, const QString& code,
                                                const QString& newPassword)
 {

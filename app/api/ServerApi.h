@@ -46,6 +46,9 @@ public:
     QFuture<Result<QStringList>> newBackupCodes(const QString& password, const QString& code);
     /// The account's recent security activity, newest first (at most `limit` events).
     QFuture<Result<std::vector<ActivityEvent>>> activity(int limit);
+    /// Remembered devices (they skip the second sign-in step), and forgetting one.
+    QFuture<Result<std::vector<RememberedDeviceDto>>> rememberedDevices();
+    QFuture<Result<void>> forgetDevice(const QString& id);
     /// Changes the password (`code`: a current 2FA or backup code, needed when 2FA is on); the
     /// count of other sessions the server ended.
     QFuture<Result<int>> changePassword(const QString& currentPassword, const QString& code,

@@ -2,6 +2,7 @@
 #include "SecurityPage.h"
 
 #include "PolicyText.h"
+#include "RememberedDevicesBox.h"
 #include "TotpSetupPanel.h"
 #include "api/ServerApi.h"
 #include "shell/PasswordDialog.h"
@@ -158,6 +159,8 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     layout->addWidget(buildMfaBox());
     layout->addWidget(buildPasswordBox());
     layout->addWidget(buildActivityBox());
+    m_rememberedDevices = new RememberedDevicesBox(api, content);
+    layout->addWidget(m_rememberedDevices);
     layout->addStretch();
     scroll->setWidget(content);
 }
@@ -372,6 +375,7 @@ void SecurityPage::setMessage(QLabel* label, const QString& text, bool error)
 void SecurityPage::reload()
 {
     reloadActivity();
+    m_rememberedDevices->reload();
     m_api->account().then(this, [this](const Result<AccountInfo>& r) {
         const bool unreachable =
             !r && (r.error().code == ErrorCode::NetworkError || r.error().code == ErrorCode::Unavailable);

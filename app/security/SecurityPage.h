@@ -14,6 +14,7 @@ class QTreeWidget;
 namespace ehrs::app {
 
 class ServerApi;
+class RememberedDevicesBox;
 class TotpSetupPanel;
 
 /// Security settings: two-step verification (status, TOTP enrolment with a QR code and backup
@@ -50,6 +51,8 @@ public:
     /// IT's session policy for this session, in words (PolicyText); its source below it.
     QLabel* policyLabel() const { return m_policy; }
     QLabel* policySourceLabel() const { return m_policySource; }
+    /// The remembered devices (issue 18), with their Forget button.
+    RememberedDevicesBox* rememberedDevices() const { return m_rememberedDevices; }
     /// The current, new and repeated password fields, in that order.
     std::array<QLineEdit*, 3> passwordFields() const { return {m_current, m_new, m_repeat}; }
     /// A current 2FA (or backup) code for the password change; shown only while 2FA is on.
@@ -90,6 +93,7 @@ private:
     QPushButton* m_newCodes = nullptr;
     QTreeWidget* m_activity = nullptr;
     QLabel* m_activityStatus = nullptr;
+    RememberedDevicesBox* m_rememberedDevices = nullptr;
     TotpSetupPanel* m_totp = nullptr;
     QLineEdit* m_current = nullptr;
     QLineEdit* m_new = nullptr;

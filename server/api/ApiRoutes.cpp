@@ -270,6 +270,36 @@ void ApiRoutes::registerAll(Router& router)
         adminOnly([](ApiRoutes& api, const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
             return api.adminRevokeUser(r, QString::fromLatin1(p.value("id")), w);
         }));
+    // Remembered devices (issue 18): synchronous SQL on the pool.
+    router.addAsync(
+        "GET", "/api/account/devices",
+        authed([](ApiRoutes& api, const HttpRequest&, const RouteParams&, const AuthContext& w) {
+            auto devices = api.m_s.service.rememberedDevices(w);
+            if (!devices)
+                return errorOf(devices);
+            nlohmann::json list = nlohmann::json::array();
+            auto iso = [](qint64 ms) {
+                return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs).toStdString();
+            };
+            for (const RememberedDevice& d : *devices)
+                list.push_back({{"id", d.id.toStdString()},
+                                {"label", d.label.toStdString()},
+                                {"rememberedAt", iso(d.rememberedAt)},
+                                {"rememberedUntil", iso(d.rememberedUntil)},
+                                {"lastUsedAt", iso(d.lastUsedAt)},
+                                {"ipAddress", d.ipAddress.toStdString()},
+                                {"location", d.place.toStdString()}});
+            return HttpResponse::json(200, {{"success", true}, {"devices", list}, {"total", list.size()}});
+        }));
+    router.addAsync(
+        "DELETE", "/api/account/devices/:id",
+        authed([](ApiRoutes& api, const HttpRequest& r, const RouteParams& p, const AuthContext& w) {
+            auto forgotten =
+                api.m_s.service.forgetDevice(w, QString::fromLatin1(p.value("id")), api.infoOf(r));
+            if (!forgotten)
+                return errorOf(forgotten);
+            return HttpResponse::json(200, {{"success", true}, {"message", "Device forgotten"}});
+        }));
     router.add("GET", "/healthz", [](const HttpRequest&, const RouteParams&) {
         return HttpResponse::json(200, {{"status", "ok"}});
     });
@@ -482,15 +512,22 @@ HttpResponse ApiRoutes::verifyMfa(const HttpRequest& request)
     auto device = json::optionalString(*body, "deviceCredential", 256);
     if (!device)
         return errorOf(device);
-    auto tokens = m_s.mfa.verifyLogin(token->toLatin1(), *code, infoOf(request));
-    if (!tokens)
-        return errorOf(tokens);
-    if (tokens->user)
-        tokens->deviceCredential = m_s.service.deviceCredentialAfterSignIn(tokens->user->id, *device);
-    auto policy = m_s.service.sessionPolicy(tokens->sessionId);
+    const auto remember = body->find("rememberDevice");
+    if (remember != body->end() && !remember->is_boolean())
+        return HttpResponse::error(
+            Error{ErrorCode::InvalidRequest, QStringLiteral("rememberDevice must be true or false")});
+    const bool rememberDevice = remember != body->end() && remember->get<bool>();
+    auto step = m_s.mfa.verifyLogin(token->toLatin1(), *code, infoOf(request), *device, rememberDevice);
+    if (!step)
+        return errorOf(step);
+    auto policy = m_s.service.sessionPolicy(step->tokens.sessionId);
     if (!policy)
         return errorOf(policy);
-    return tokenResponse(*tokens, *policy);
+    nlohmann::json answer = step->tokens;
+    answer["policy"] = std::move(*policy);
+    if (rememberDevice)
+        answer["deviceRemembered"] = !step->rememberedDeviceId.isEmpty();
+    return tokenResponse(answer);
 }
 
 void ApiRoutes::mfaSetup(const HttpRequest& request, const AuthContext& who, Router::Respond respond)

@@ -35,6 +35,8 @@ Result<void> ServerApp::start()
         return fail(m.error());
     if (RevocationFeed* feed = m_shared->revocationFeed())
         feed->start();
+    m_notifier = std::make_unique<AccountNotifier>(config, m_shared->clock(), m_shared->metricsRegistry());
+    m_notifier->start();
 
     int count = config.workerThreads > 0 ? config.workerThreads : QThread::idealThreadCount();
     count = qBound(1, count, 256);
@@ -109,6 +111,8 @@ Result<void> ServerApp::start()
 void ServerApp::stop()
 {
     m_cleanupTimer.stop();
+    if (m_notifier)
+        m_notifier->stop();
     if (RevocationFeed* feed = m_shared->revocationFeed())
         feed->stop();
     for (auto& worker : m_workers) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "mail/AccountNotifier.h"
 #include "wiring/SharedState.h"
 #include "wiring/Worker.h"
 
@@ -8,7 +9,6 @@
 #include <QThread>
 #include <QTimer>
 #include <QUrl>
-
 #include <memory>
 #include <vector>
 
@@ -35,6 +35,7 @@ private:
     std::vector<std::unique_ptr<QThread>> m_threads;
     std::vector<std::unique_ptr<Worker>> m_workers;
     QTimer m_cleanupTimer;
+    std::unique_ptr<AccountNotifier> m_notifier; // account emails, forgetting remembered devices
     QUrl m_url;
 };
 

@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QRegularExpression>
 #include <QUrl>
 
 namespace ehrs::server {
@@ -179,6 +180,47 @@ const QList<ConfigOption>& ServerConfig::options()
          QStringLiteral("The iss claim of access tokens (default ehr-sessions).")},
         {QStringLiteral("JWT_AUDIENCE"), QStringLiteral("audience"), QStringLiteral("aud"),
          QStringLiteral("The aud claim of access tokens (default ehr).")},
+        {QStringLiteral("SMTP_URL"), QString(), QString(),
+         QStringLiteral(
+             "Send account emails (new sign-in, suspicious sign-in, password or two-step change, "
+             "refresh-token reuse) through this server: smtp://host:587 (STARTTLS when offered) or "
+             "smtps://host:465, optionally smtp://user:password@host. Unset (default): no emails.")},
+        {QStringLiteral("SMTP_USER"), QString(), QString(),
+         QStringLiteral("SMTP user name, when not in SMTP_URL.")},
+        {QStringLiteral("SMTP_PASSWORD"), QString(), QString(),
+         QStringLiteral("SMTP password, when not in SMTP_URL.")},
+        {QStringLiteral("SMTP_FROM"), QStringLiteral("smtp-from"), QStringLiteral("address"),
+         QStringLiteral("The From address of account emails (required with SMTP_URL).")},
+        {QStringLiteral("SMTP_RETRY_MIN_SECONDS"), QStringLiteral("smtp-retry-min"),
+         QStringLiteral("seconds"),
+         QStringLiteral(
+             "Wait before retrying a mail the server did not take; doubles each time (default 30).")},
+        {QStringLiteral("SMTP_RETRY_MAX_SECONDS"), QStringLiteral("smtp-retry-max"),
+         QStringLiteral("seconds"), QStringLiteral("Longest wait between retries (default 3600).")},
+        {QStringLiteral("SMTP_MAX_ATTEMPTS"), QStringLiteral("smtp-max-attempts"), QStringLiteral("n"),
+         QStringLiteral("Delivery attempts before a mail is given up (default 12).")},
+        {QStringLiteral("SMTP_TIMEOUT_SECONDS"), QStringLiteral("smtp-timeout"), QStringLiteral("seconds"),
+         QStringLiteral("Deadline of one delivery attempt (default 30).")},
+        {QStringLiteral("NOTIFY_POLL_SECONDS"), QStringLiteral("notify-poll"), QStringLiteral("seconds"),
+         QStringLiteral("How often the notifier reads new account events and sends due mails (default 5).")},
+        {QStringLiteral("REMEMBER_DEVICE_DAYS"), QStringLiteral("remember-device-days"),
+         QStringLiteral("days"),
+         QStringLiteral("After a second factor, a device may be remembered for this many days: its device "
+                        "credential then satisfies the second factor unless the sign-in is suspicious. "
+                        "0 turns remembering off (default 30).")},
+        {QStringLiteral("SUSPICIOUS_SIGNIN_THRESHOLD"), QStringLiteral("suspicious-threshold"),
+         QStringLiteral("score"),
+         QStringLiteral("A sign-in scoring at least this is suspicious (default 50; signals: new device 20, "
+                        "new place 30, impossible travel 50, failure burst 30, new browser family 15).")},
+        {QStringLiteral("SUSPICIOUS_SIGNIN_MAX_KMH"), QStringLiteral("suspicious-max-kmh"),
+         QStringLiteral("km/h"),
+         QStringLiteral("Travel between two sign-ins faster than this is impossible travel (default 900).")},
+        {QStringLiteral("SUSPICIOUS_SIGNIN_FAILURES"), QStringLiteral("suspicious-failures"),
+         QStringLiteral("n"),
+         QStringLiteral("This many wrong passwords within SUSPICIOUS_SIGNIN_FAILURE_WINDOW before a success "
+                        "are a failure burst (default 3).")},
+        {QStringLiteral("SUSPICIOUS_SIGNIN_FAILURE_WINDOW"), QStringLiteral("suspicious-failure-window"),
+         QStringLiteral("seconds"), QStringLiteral("See SUSPICIOUS_SIGNIN_FAILURES (default 900).")},
     };
     return opts;
 }
@@ -433,6 +475,35 @@ Result<ServerConfig> ServerConfig::load(const QMap<QString, QString>& environmen
     c.tlsKeyFile = v.value(QStringLiteral("TLS_KEY_FILE")).trimmed();
     if (c.tlsCertFile.isEmpty() != c.tlsKeyFile.isEmpty())
         return fail(ErrorCode::InvalidRequest, QStringLiteral("TLS_CERT_FILE and TLS_KEY_FILE go together"));
+    for (auto r : {num("SMTP_RETRY_MIN_SECONDS", 30, 1, 86400, c.smtpRetryMinSeconds),
+                   num("SMTP_RETRY_MAX_SECONDS", 3600, 1, 7 * 86400, c.smtpRetryMaxSeconds),
+                   num("SMTP_MAX_ATTEMPTS", 12, 1, 100, c.smtpMaxAttempts),
+                   num("SMTP_TIMEOUT_SECONDS", 30, 1, 600, c.smtpTimeoutSeconds),
+                   num("NOTIFY_POLL_SECONDS", 5, 1, 3600, c.notifyPollSeconds),
+                   num("REMEMBER_DEVICE_DAYS", 30, 0, 365, c.rememberDeviceDays),
+                   num("SUSPICIOUS_SIGNIN_THRESHOLD", 50, 1, 1000, c.suspiciousThreshold),
+                   num("SUSPICIOUS_SIGNIN_MAX_KMH", 900, 1, 100000, c.suspiciousMaxKmh),
+                   num("SUSPICIOUS_SIGNIN_FAILURES", 3, 1, 1000, c.suspiciousFailureBurst),
+                   num("SUSPICIOUS_SIGNIN_FAILURE_WINDOW", 900, 1, 86400, c.suspiciousFailureWindow)}) {
+        if (!r)
+            return fail(r.error());
+    }
+    c.smtpUrl = v.value(QStringLiteral("SMTP_URL")).trimmed();
+    c.smtpUser = v.value(QStringLiteral("SMTP_USER"));
+    c.smtpPassword = v.value(QStringLiteral("SMTP_PASSWORD")).toUtf8();
+    c.smtpFrom = v.value(QStringLiteral("SMTP_FROM")).trimmed();
+    if (!c.smtpUrl.isEmpty()) {
+        // Never echo the URL: it may carry the SMTP password.
+        const QUrl smtp(c.smtpUrl, QUrl::StrictMode);
+        if (!smtp.isValid() || (smtp.scheme() != u"smtp" && smtp.scheme() != u"smtps") ||
+            smtp.host().isEmpty())
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("SMTP_URL must look like smtp://host:587 or smtps://host:465"));
+        static const QRegularExpression address(QStringLiteral("^[^@\\s<>\"]+@[^@\\s<>\"]+$"));
+        if (!address.match(c.smtpFrom).hasMatch())
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("SMTP_FROM must be an email address (required with SMTP_URL)"));
+    }
     c.issuer = v.value(QStringLiteral("JWT_ISSUER"), c.issuer);
     c.audience = v.value(QStringLiteral("JWT_AUDIENCE"), c.audience);
     if (c.issuer.isEmpty() || c.audience.isEmpty())

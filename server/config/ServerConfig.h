@@ -79,6 +79,24 @@ struct ServerConfig
     QString jwtKeysDir;      // set: access tokens are EdDSA-signed with the keys in this directory
     QByteArray metricsToken; // when set, /metrics needs "Authorization: Bearer <token>"
     QString readyFile; // written with the base URL once listening (tests, supervisors)
+    // Account emails (server/mail): off while smtpUrl is empty.
+    QString smtpUrl;  // smtp://host:587 (STARTTLS when offered) or smtps://host:465; may hold user:password
+    QString smtpUser; // SMTP_USER, when not in the URL
+    QByteArray smtpPassword;        // SMTP_PASSWORD, when not in the URL
+    QString smtpFrom;               // the From address
+    int smtpRetryMinSeconds = 30;   // first retry after a failed send; doubles each time
+    int smtpRetryMaxSeconds = 3600; // longest wait between retries
+    int smtpMaxAttempts = 12;       // then the mail is given up (metric ehrs_mail_total{result="failed"})
+    int smtpTimeoutSeconds = 30;    // one delivery attempt
+    int notifyPollSeconds = 5;      // how often the notifier looks for new account events and due mails
+    // Remember this device (after a second factor): days it then satisfies it; 0: off.
+    int rememberDeviceDays = 30;
+    // Suspicious sign-ins (server/risk/SignInRisk): a score at or above the threshold is suspicious.
+    int suspiciousThreshold = 50;
+    int suspiciousMaxKmh = 900;        // faster travel between two sign-ins is impossible travel
+    int suspiciousFailureBurst = 3;    // wrong passwords for the account within the window before a success
+    int suspiciousFailureWindow = 900; // seconds
+    bool mailEnabled() const { return !smtpUrl.isEmpty(); }
 
     bool usesPostgres() const { return databaseUrl.startsWith(u"postgres"); }
     /// The effective database URL (the embedded SQLite default spelled out).

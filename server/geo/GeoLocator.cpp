@@ -32,6 +32,15 @@ QString stringAt(MMDB_entry_s* entry, const char* a, const char* b, const char* 
         return {};
     return QString::fromUtf8(data.utf8_string, qsizetype(data.data_size));
 }
+
+std::optional<double> doubleAt(MMDB_entry_s* entry, const char* a, const char* b)
+{
+    MMDB_entry_data_s data{};
+    if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data ||
+        data.type != MMDB_DATA_TYPE_DOUBLE)
+        return std::nullopt;
+    return data.double_value;
+}
 } // namespace
 
 GeoLocator::GeoLocator() = default;
@@ -117,31 +126,63 @@ Result<std::unique_ptr<GeoLocator>> GeoLocator::open(const QString& mmdbPath)
 
 QString GeoLocator::locate(const QString& ipAddress) const
 {
+    const auto place = lookup(ipAddress);
+    return place ? place->label() : QString();
+}
+
+QString GeoPlace::label() const
+{
+    if (!networkName.isEmpty())
+        return networkName;
+    if (!city.isEmpty() && !country.isEmpty())
+        return city + QStringLiteral(", ") + country;
+    return country;
+}
+
+QString GeoPlace::key() const
+{
+    if (!networkName.isEmpty())
+        return QStringLiteral("net:") + networkName;
+    return QStringLiteral("geo:") + (countryCode.isEmpty() ? country : countryCode) + u'/' + city;
+}
+
+std::optional<GeoPlace> GeoLocator::lookup(const QString& ipAddress) const
+{
     QHostAddress address(ipAddress);
     if (address.isNull())
-        return {};
+        return std::nullopt;
     bool v4 = false;
     const quint32 ipv4 = address.toIPv4Address(&v4);
     if (v4)
         address = QHostAddress(ipv4);
+    GeoPlace place;
     for (const NamedNetwork& n : m_named) {
-        if (address.isInSubnet(n.subnet))
-            return n.name;
+        if (address.isInSubnet(n.subnet)) {
+            place.networkName = n.name;
+            return place;
+        }
     }
-    if (isLocal(address))
-        return QStringLiteral("Local network");
+    if (isLocal(address)) {
+        place.networkName = QStringLiteral("Local network");
+        return place;
+    }
     if (!m_db)
-        return {};
+        return std::nullopt;
     int gaiError = 0, mmdbError = 0;
     MMDB_lookup_result_s result =
         MMDB_lookup_string(m_db.get(), address.toString().toLatin1().constData(), &gaiError, &mmdbError);
     if (gaiError != 0 || mmdbError != MMDB_SUCCESS || !result.found_entry)
-        return {};
-    const QString city = stringAt(&result.entry, "city", "names", "en");
-    const QString country = stringAt(&result.entry, "country", "names", "en");
-    if (!city.isEmpty() && !country.isEmpty())
-        return city + QStringLiteral(", ") + country;
-    return country;
+        return std::nullopt;
+    place.city = stringAt(&result.entry, "city", "names", "en");
+    place.country = stringAt(&result.entry, "country", "names", "en");
+    place.countryCode = stringAt(&result.entry, "country", "iso_code", nullptr);
+    if (place.country.isEmpty())
+        return std::nullopt;
+    place.latitude = doubleAt(&result.entry, "location", "latitude");
+    place.longitude = doubleAt(&result.entry, "location", "longitude");
+    if (!place.latitude || !place.longitude)
+        place.latitude = place.longitude = std::nullopt;
+    return place;
 }
 
 } // namespace ehrs::server

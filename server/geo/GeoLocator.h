@@ -8,6 +8,7 @@
 #include <QPair>
 #include <QString>
 #include <memory>
+#include <optional>
 
 struct MMDB_s;
 
@@ -18,6 +19,22 @@ struct NamedNetwork
 {
     QPair<QHostAddress, int> subnet;
     QString name;
+};
+
+/// Where an address is, in parts (GeoLocator::lookup()): for comparing sign-ins' places.
+struct GeoPlace
+{
+    QString networkName; // NETWORK_LOCATIONS name, or "Local network"; empty for GeoIP places
+    QString city;
+    QString country;
+    QString countryCode;
+    std::optional<double> latitude; // GeoIP's location, when the database has one
+    std::optional<double> longitude;
+
+    /// The place in words, as locate() says it.
+    QString label() const;
+    /// What counts as "the same place" for a sign-in: the named network, else city and country.
+    QString key() const;
 };
 
 /// Turns a client address into the `location` of a session: the name IT gave its network
@@ -45,6 +62,8 @@ public:
     [[nodiscard]] static Result<QList<NamedNetwork>> parseNetworkLocations(const QString& text);
 
     QString locate(const QString& ipAddress) const;
+    /// locate() in parts, with GeoIP's coordinates; nullopt where locate() says nothing.
+    std::optional<GeoPlace> lookup(const QString& ipAddress) const;
 
 private:
     std::unique_ptr<MMDB_s> m_db;

@@ -116,8 +116,9 @@ Result<void> MfaService::hitMfaLimit(const QString& userId, const AuditActor& ac
     return {};
 }
 
-Result<AuthTokens> MfaService::verifyLogin(QByteArrayView mfaToken, const QString& code,
-                                           const RequestInfo& info)
+Result<MfaService::SecondStep> MfaService::verifyLogin(QByteArrayView mfaToken, const QString& code,
+                                                       const RequestInfo& info,
+                                                       const QString& deviceCredential, bool rememberDevice)
 {
     auto challenge = d.challenges.verify(mfaToken, d.clock.nowSeconds());
     if (!challenge)
@@ -140,7 +141,16 @@ Result<AuthTokens> MfaService::verifyLogin(QByteArrayView mfaToken, const QStrin
     (void)d.store.apply(
         {{usedKey, QByteArrayLiteral("1"), int(challenge->expiresAt - d.clock.nowSeconds()) + 1}});
     d.audit.record(QStringLiteral("mfa_success"), actorOf((*user)->id, {}, info));
-    return d.sessions.startSession(**user, challenge->device, info, challenge->deviceClass);
+    const bool knownDevice = d.sessions.liveDeviceOf((*user)->id, deviceCredential).has_value();
+    const QString credential = d.sessions.deviceCredentialAfterSignIn((*user)->id, deviceCredential);
+    auto tokens = d.sessions.startSession(**user, challenge->device, info, challenge->deviceClass, !knownDevice);
+    if (!tokens)
+        return fail(tokens.error());
+    tokens->deviceCredential = credential;
+    SecondStep step{std::move(*tokens), {}};
+    if (rememberDevice)
+        step.rememberedDeviceId = d.sessions.rememberDevice((*user)->id, credential, challenge->device, info);
+    return step;
 }
 
 Result<UserRecord> MfaService::currentUser(const AuthContext& who)

@@ -44,8 +44,21 @@ public:
     };
     explicit MfaService(Deps deps) : d(deps), m_box(deps.keys.totpEncryptionKey, deps.keys.totpPreviousKey) {}
 
+    /// Login step 2 as it ended: the session's tokens (with the device credential to keep) and
+    /// the id of the device when it was remembered.
+    struct SecondStep
+    {
+        AuthTokens tokens;
+        QString rememberedDeviceId;
+    };
     /// Login step 2: the challenge plus a TOTP code or a backup code starts the session.
-    [[nodiscard]] Result<AuthTokens> verifyLogin(QByteArrayView mfaToken, const QString& code, const RequestInfo& info);
+    /// `deviceCredential`: the one the client holds, if any (renewed, or a new one is issued);
+    /// `rememberDevice`: remember this device for REMEMBER_DEVICE_DAYS, so that its credential
+    /// satisfies the second factor until then (unless a sign-in is suspicious).
+    [[nodiscard]] Result<SecondStep> verifyLogin(QByteArrayView mfaToken, const QString& code,
+                                                 const RequestInfo& info,
+                                                 const QString& deviceCredential = {},
+                                                 bool rememberDevice = false);
 
     /// Starts enrolment after checking the current password: beginSetup() refuses an account with
     /// 2FA already on and starts the re-authentication; finishSetup() takes the password check's

@@ -43,7 +43,7 @@ const char* SessionEvents::auditEventsSql()
     return "('login_success', 'session_renamed', 'session_revoked', 'logout', 'refresh_reuse_detected', "
            "'sessions_revoked_all_others', 'sessions_ended', 'password_changed', 'mfa_enabled', "
            "'mfa_disabled', "
-           "'mfa_reset', 'policy_changed')";
+           "'mfa_reset', 'policy_changed', 'suspicious_login')";
 }
 
 bool SessionEvents::isAccountEvent(const QString& e)
@@ -59,7 +59,8 @@ bool SessionEvents::isAccountEvent(const QString& e)
                                     QStringLiteral("mfa_enabled"),
                                     QStringLiteral("mfa_disabled"),
                                     QStringLiteral("mfa_reset"),
-                                    QStringLiteral("policy_changed")};
+                                    QStringLiteral("policy_changed"),
+                                    QStringLiteral("suspicious_login")};
     return events.contains(e);
 }
 
@@ -119,6 +120,19 @@ std::vector<AccountEvent> SessionEvents::fromAudit(const AccountEventRow& row, c
         endedMany("sessionIds", reason.empty() ? "revoked_by_admin" : reason);
     } else if (e == u"password_changed") {
         out.push_back(AccountEvent{row.id, "password-changed", {{"at", at}}});
+    } else if (e == u"suspicious_login") {
+        // Issue 18: a sign-in with the right password that looks unusual, with the reasons in words.
+        const auto reasons = row.details.find("reasons");
+        out.push_back(AccountEvent{
+            row.id,
+            "suspicious-sign-in",
+            {{"ipAddress", row.ipAddress.toStdString()},
+             {"userAgent", row.userAgent.toStdString()},
+             {"place", text(row.details, "place")},
+             {"reasons",
+              reasons != row.details.end() && reasons->is_array() ? *reasons : nlohmann::json::array()},
+             {"stepUp", row.details.value("stepUp", false)},
+             {"at", at}}});
     } else if (e == u"mfa_enabled" || e == u"mfa_disabled" || e == u"mfa_reset") {
         out.push_back(AccountEvent{row.id, "mfa-changed", {{"enabled", e == u"mfa_enabled"}, {"at", at}}});
     } else if (e == u"policy_changed") {

@@ -25,7 +25,7 @@ struct AccountEvent
 {
     qint64 id = 0;
     QByteArray type; // session-created, session-renamed, session-ended, revoked, password-changed,
-                     // mfa-changed, policy-changed
+                     // mfa-changed, policy-changed, suspicious-sign-in
     nlohmann::json data;
     bool endsStream = false; // `revoked`: the stream's own session ended
 };

@@ -4,6 +4,8 @@
 #include "Logging.h"
 #include "UserAgentParser.h"
 #include "auth/EmailPseudonym.h"
+#include "risk/DeviceLabel.h"
+#include "risk/SignInHistory.h"
 
 #include <QHostAddress>
 #include <QUuid>
@@ -316,8 +318,16 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
                                "ask IT; then sign in here again"));
         }
     }
-    if (u.mfaEnabled && d.mfaChallenges) {
-        d.audit.record(QStringLiteral("login_password_ok_mfa_required"), actorOf(u.id, {}, info));
+    const bool knownDevice = attempt.device.has_value();
+    const bool secondFactor = u.mfaEnabled && d.mfaChallenges;
+    // Remember this device: a live credential of this account, remembered after a second factor,
+    // stands in for it, unless the sign-in is suspicious (step-up).
+    const bool remembered = secondFactor && knownDevice && d.config.rememberDeviceDays > 0 &&
+                            attempt.device->rememberedUntil > attempt.now;
+    const RiskAssessment risk = assessSignIn(u, info, knownDevice, secondFactor);
+    if (secondFactor && (!remembered || risk.suspicious)) {
+        d.audit.record(QStringLiteral("login_password_ok_mfa_required"), actorOf(u.id, {}, info),
+                       remembered ? nlohmann::json{{"stepUp", true}} : nlohmann::json::object());
         MfaChallenge challenge;
         challenge.mfaToken = QString::fromLatin1(
             d.mfaChallenges->issue(u.id, request.deviceInfo, d.clock.nowSeconds(), attempt.deviceClass));
@@ -326,13 +336,106 @@ Result<LoginResult> SessionService::finishLogin(const LoginAttempt& attempt, boo
             d.metrics->login("mfa_required");
         return LoginResult(std::move(challenge));
     }
+    if (remembered)
+        d.audit.record(QStringLiteral("mfa_remembered_device"), actorOf(u.id, {}, info),
+                       {{"deviceId", attempt.device->deviceId.toStdString()}});
     // Before the session: its writes then do not eat into the new access token's life.
     const QString deviceCredential = deviceCredentialAfterSignIn(u.id, request.deviceCredential);
-    auto tokens = startSession(u, request.deviceInfo, info, attempt.deviceClass);
+    auto tokens = startSession(u, request.deviceInfo, info, attempt.deviceClass, !knownDevice);
     if (!tokens)
         return fail(tokens.error());
     tokens->deviceCredential = deviceCredential;
     return LoginResult(std::move(*tokens));
+}
+
+Result<std::vector<RememberedDevice>> SessionService::rememberedDevices(const AuthContext& who)
+{
+    if (!d.devices)
+        return std::vector<RememberedDevice>();
+    return d.devices->listRemembered(who.userId, d.clock.nowMs());
+}
+
+Result<void> SessionService::forgetDevice(const AuthContext& who, const QString& deviceId,
+                                          const RequestInfo& info)
+{
+    if (!d.devices)
+        return fail(ErrorCode::NotFound, QStringLiteral("No such remembered device"));
+    auto forgotten = d.devices->forget(who.userId, deviceId);
+    if (!forgotten)
+        return fail(forgotten.error());
+    if (!*forgotten)
+        return fail(ErrorCode::NotFound, QStringLiteral("No such remembered device"));
+    d.audit.record(QStringLiteral("device_forgotten"), actorOf(who.userId, who.sessionId, info),
+                   {{"deviceId", deviceId.toStdString()}});
+    return {};
+}
+
+RiskAssessment SessionService::assessSignIn(const UserRecord& user, const RequestInfo& info, bool knownDevice,
+                                            bool stepUp)
+{
+    const qint64 now = d.clock.nowMs();
+    auto signals = SignInHistory(d.db, d.geo, &parseUserAgent)
+                       .gather(user.id, info.ipAddress, info.userAgent, knownDevice, now,
+                               d.config.suspiciousFailureWindow);
+    if (!signals) {
+        qCWarning(lcSessions) << "cannot score the sign-in of user" << user.id << ":"
+                              << signals.error().message;
+        return {};
+    }
+    RiskPolicy policy;
+    policy.threshold = d.config.suspiciousThreshold;
+    policy.maxKmh = d.config.suspiciousMaxKmh;
+    policy.failureBurst = d.config.suspiciousFailureBurst;
+    RiskAssessment risk = SignInRisk::assess(*signals, policy);
+    if (!risk.suspicious)
+        return risk;
+    nlohmann::json reasons = nlohmann::json::array();
+    for (const QString& r : risk.reasons)
+        reasons.push_back(r.toStdString());
+    nlohmann::json codes = nlohmann::json::array();
+    for (const QString& c : risk.signals)
+        codes.push_back(c.toStdString());
+    nlohmann::json details{{"score", risk.score},
+                           {"signals", codes},
+                           {"reasons", reasons},
+                           {"stepUp", stepUp},
+                           {"deviceLabel", deviceLabel(parseUserAgent(info.userAgent)).toStdString()}};
+    addPlace(details, info);
+    d.audit.record(QStringLiteral("suspicious_login"), actorOf(user.id, {}, info), details, now);
+    if (d.metrics)
+        d.metrics->login("suspicious");
+    return risk;
+}
+
+std::optional<DeviceCredentialRecord> SessionService::liveDeviceOf(const QString& userId,
+                                                                   const QString& presented)
+{
+    if (!d.devices || presented.isEmpty())
+        return std::nullopt;
+    auto found = d.devices->findLive(presented.toUtf8(), d.clock.nowMs());
+    if (!found || !*found || (*found)->userId != userId)
+        return std::nullopt;
+    return **found;
+}
+
+QString SessionService::rememberDevice(const QString& userId, const QString& credential,
+                                       const std::optional<DeviceInfo>& device, const RequestInfo& info)
+{
+    if (!d.devices || credential.isEmpty() || d.config.rememberDeviceDays <= 0)
+        return {};
+    const qint64 now = d.clock.nowMs();
+    const QString label = deviceLabel(device ? *device : parseUserAgent(info.userAgent));
+    auto id = d.devices->remember(credential.toUtf8(), userId, now,
+                                  now + qint64(d.config.rememberDeviceDays) * 86'400'000, label,
+                                  info.ipAddress, placeOf(info.ipAddress));
+    if (!id) {
+        qCWarning(lcSessions) << "cannot remember a device:" << id.error().message;
+        return {};
+    }
+    if (!id->isEmpty())
+        d.audit.record(QStringLiteral("device_remembered"), actorOf(userId, {}, info),
+                       {{"deviceId", id->toStdString()}, {"days", d.config.rememberDeviceDays}}, now);
+    return *id;
 }
 
 QString SessionService::deviceCredentialAfterSignIn(const QString& userId, const QString& presented)
@@ -503,7 +606,8 @@ Result<void> SessionService::applySessionLimit(const QString& userId, const Sess
 
 Result<AuthTokens> SessionService::startSession(const UserRecord& user,
                                                 const std::optional<DeviceInfo>& device,
-                                                const RequestInfo& info, const QString& deviceClass)
+                                                const RequestInfo& info, const QString& deviceClass,
+                                                bool newDevice)
 {
     auto policy = policyFor(user.id, deviceClass, info);
     if (!policy)
@@ -538,7 +642,10 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user,
     if (d.metrics)
         d.metrics->login("success");
     nlohmann::json details{{"device", s.device.type.toStdString()},
-                           {"deviceClass", s.deviceClass.toStdString()}};
+                           {"deviceClass", s.deviceClass.toStdString()},
+                           {"deviceLabel", deviceLabel(s.device).toStdString()}};
+    if (newDevice)
+        details["newDevice"] = true;
     addPlace(details, info);
     d.audit.record(QStringLiteral("login_success"), actorOf(user.id, s.id, info), details, now);
     AuthTokens t;

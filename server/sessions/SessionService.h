@@ -18,6 +18,7 @@
 #include "metrics/HttpMetrics.h"
 #include "policy/PolicyStore.h"
 #include "ratelimit/RateLimiter.h"
+#include "risk/SignInRisk.h"
 #include "sessions/SessionQueries.h"
 #include "sessions/SessionStore.h"
 #include "sessions/TokenService.h"
@@ -149,10 +150,12 @@ public:
     /// The session gets the policy of the user's groups and its device class (`deviceClass`: the
     /// client's claim, made stricter by SHARED_WORKSTATION_NETWORKS): its idle timeout and
     /// lifetime, and the session limit is applied (the oldest sessions end, or the sign-in is
-    /// refused with ErrorCode::Conflict).
+    /// refused with ErrorCode::Conflict). `newDevice`: no live device credential of this account
+    /// came with the sign-in (the audit row says so, and the account notifier mails the holder).
     [[nodiscard]] Result<AuthTokens> startSession(const UserRecord& user,
                                                   const std::optional<DeviceInfo>& device,
-                                                  const RequestInfo& info, const QString& deviceClass = {});
+                                                  const RequestInfo& info, const QString& deviceClass = {},
+                                                  bool newDevice = false);
     /// The policy of a sign-in by `userId` from `info` claiming `claimedClass` (PolicyResolver).
     [[nodiscard]] Result<SessionPolicy> policyFor(const QString& userId, const QString& claimedClass,
                                                   const RequestInfo& info);
@@ -165,6 +168,24 @@ public:
     [[nodiscard]] Result<QStringList> reapplyPolicies(const AuditActor& actor);
     /// A stored session's policy JSON; the server-wide defaults for sessions from before policies.
     nlohmann::json policyJsonOf(const QByteArray& stored, const QString& deviceClass) const;
+    /// `presented` when it is a live device credential of `userId`.
+    std::optional<DeviceCredentialRecord> liveDeviceOf(const QString& userId, const QString& presented);
+    /// Remember this device (after a second factor): `credential` then satisfies the second factor
+    /// for REMEMBER_DEVICE_DAYS. Gives the device's id; empty when it could not be remembered.
+    QString rememberDevice(const QString& userId, const QString& credential,
+                           const std::optional<DeviceInfo>& device, const RequestInfo& info);
+    /// The caller's remembered devices (GET /api/account/devices).
+    [[nodiscard]] Result<std::vector<RememberedDevice>> rememberedDevices(const AuthContext& who);
+    /// Forgets one of the caller's remembered devices: its next sign-in asks for the second
+    /// factor again. NotFound when it is not one of the caller's remembered devices.
+    [[nodiscard]] Result<void> forgetDevice(const AuthContext& who, const QString& deviceId,
+                                            const RequestInfo& info);
+    /// Scores a sign-in whose password was right (server/risk): when it is suspicious, audits
+    /// suspicious_login with the reasons (the account event stream and the email tell the user)
+    /// and counts it. `stepUp`: the second factor will be asked for. A failure to read the
+    /// history is logged and scores nothing (the sign-in is not refused for it).
+    RiskAssessment assessSignIn(const UserRecord& user, const RequestInfo& info, bool knownDevice,
+                                bool stepUp);
     SessionDto toDto(const SessionRecord& s, const QString& currentSessionId) const;
     /// After a complete sign-in (password, and the second factor if any): renews `presented` when
     /// it is a live device credential of `userId`, else issues a new one. Empty when none could

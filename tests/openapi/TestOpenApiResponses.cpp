@@ -206,9 +206,25 @@ private Q_SLOTS:
                  401);
         auto verified =
             call("POST", "/api/auth/verify-mfa",
-                 {{"mfaToken", challenge.str("mfaToken")}, {"code", backupCodes[0].get<std::string>()}});
+                 {{"mfaToken", challenge.str("mfaToken")},
+                  {"code", backupCodes[0].get<std::string>()},
+                  {"rememberDevice", true}});
         QCOMPARE(verified.status, 200);
+        QCOMPARE(verified.json.value("deviceRemembered", false), true);
         const QByteArray access3 = QByteArray::fromStdString(verified.str("accessToken"));
+
+        // Remembered devices (issue 18): listed, forgotten, unknown ids 404.
+        auto devices = call("GET", "/api/account/devices", nullptr, access3);
+        QCOMPARE(devices.status, 200);
+        QCOMPARE(devices.json["devices"].size(), size_t(1));
+        const QByteArray deviceId = QByteArray::fromStdString(devices.json["devices"][0]["id"].get<std::string>());
+        QCOMPARE(call("GET", "/api/account/devices").status, 401);
+        QCOMPARE(callAt("DELETE", "/api/account/devices/{id}", "/api/account/devices/" + deviceId, nullptr, access3)
+                     .status,
+                 200);
+        QCOMPARE(callAt("DELETE", "/api/account/devices/{id}", "/api/account/devices/" + deviceId, nullptr, access3)
+                     .status,
+                 404);
         QCOMPARE(call("POST", "/api/auth/mfa/disable",
                       {{"password", "wrong password!"}, {"code", backupCodes[1].get<std::string>()}}, access3)
                      .status,

@@ -22,9 +22,9 @@ TIERS = [
     ["http", "db", "cache", "metrics", "geo", "keys"],
     ["ratelimit", "audit", "policy"],  # policy: the session-policy model and its table
     ["config"],  # ServerConfig carries the RateLimitRule values
-    ["auth"],
+    ["auth", "risk"],  # risk/: suspicious sign-in scoring, used by sessions/
     ["sessions"],
-    ["mfa"],  # MfaService ends the second sign-in step in a session
+    ["mfa", "mail"],  # mail/: account emails from the audit log (sessions/SessionEvents' rows)
     ["account"],  # the user's own account changes: password change needs sessions/ and mfa/
     ["api"],
     ["wiring"],

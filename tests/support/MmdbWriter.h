@@ -8,7 +8,10 @@
 #include <QByteArray>
 #include <QFile>
 #include <QHostAddress>
+#include <QList>
 #include <QString>
+#include <array>
+#include <cstring>
 
 namespace ehrs::test {
 
@@ -37,6 +40,72 @@ public:
         const QByteArray names = [](const QByteArray& en) { return map(1) + str("names") + map(1) + str("en") + str(en); }(city);
         const QByteArray data = map(2) + str("city") + names + str("country") + map(2) + str("names") + map(1) + str("en") +
                                 str(country) + str("iso_code") + str(iso);
+        return save(path, tree, data, nodeCount);
+    }
+
+    /// One network of writeNetworks(): a city with its coordinates.
+    struct Network
+    {
+        QHostAddress address;
+        int prefixLength = 24;
+        QByteArray city;
+        QByteArray country;
+        QByteArray iso;
+        double latitude = 0;
+        double longitude = 0;
+    };
+
+    /// Several IPv4 networks, each {"city":{"names":{"en":..}},"country":{"names":{"en":..},
+    /// "iso_code":..},"location":{"latitude":..,"longitude":..}} (for distances between places).
+    static bool writeNetworks(const QString& path, const QList<Network>& networks)
+    {
+        // A binary trie over the address bits: each node has two records (left: bit 0, right: bit 1),
+        // -1 while empty, -(k + 2) for network k's data, else the index of the next node.
+        QList<std::array<qint64, 2>> nodes{{-1, -1}};
+        for (int k = 0; k < networks.size(); ++k) {
+            const quint32 ip = networks[k].address.toIPv4Address();
+            qint64 node = 0;
+            for (int i = 0; i < networks[k].prefixLength; ++i) {
+                const int bit = (ip >> (31 - i)) & 1;
+                if (i + 1 == networks[k].prefixLength) {
+                    nodes[node][bit] = -(k + 2);
+                } else {
+                    if (nodes[node][bit] < 0) {
+                        nodes.append({-1, -1});
+                        nodes[node][bit] = nodes.size() - 1;
+                    }
+                    node = nodes[node][bit];
+                }
+            }
+        }
+        QByteArray data;
+        QList<quint32> offsets;
+        for (const Network& n : networks) {
+            offsets << quint32(data.size());
+            data += map(3) + str("city") + map(1) + str("names") + map(1) + str("en") + str(n.city) +
+                    str("country") + map(2) + str("names") + map(1) + str("en") + str(n.country) +
+                    str("iso_code") + str(n.iso) + str("location") + map(2) + str("latitude") +
+                    real(n.latitude) + str("longitude") + real(n.longitude);
+        }
+        const quint32 nodeCount = quint32(nodes.size());
+        QByteArray tree;
+        for (const auto& node : nodes) {
+            for (qint64 r : node) {
+                const quint32 record = r == -1  ? nodeCount
+                                       : r < -1 ? nodeCount + 16 + offsets[int(-r - 2)]
+                                                : quint32(r);
+                tree.append(char((record >> 16) & 0xff));
+                tree.append(char((record >> 8) & 0xff));
+                tree.append(char(record & 0xff));
+            }
+        }
+        return save(path, tree, data, nodeCount);
+    }
+
+private:
+    /// The search tree, the data section and the metadata (format 2.0, IPv4, 24-bit records).
+    static bool save(const QString& path, const QByteArray& tree, const QByteArray& data, quint32 nodeCount)
+    {
         const QByteArray metadata = map(9) + str("build_epoch") + uint64(1700000000) + str("description") + map(1) +
                                     str("en") + str("test database") + str("node_count") + uint32(nodeCount) + str("record_size") + uint16(24) +
                                     str("ip_version") + uint16(4) + str("database_type") + str("GeoLite2-City") +
@@ -52,8 +121,15 @@ public:
         f.write(metadata);
         return true;
     }
-
-private:
+    static QByteArray real(double v) // MaxMind "double": 8 bytes, big-endian IEEE 754
+    {
+        quint64 bits = 0;
+        memcpy(&bits, &v, sizeof bits);
+        QByteArray out(1, char((3 << 5) | 8));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out.append(char((bits >> shift) & 0xff));
+        return out;
+    }
     static QByteArray str(const QByteArray& s) { return QByteArray(1, char(0x40 | s.size())) + s; } // < 29 bytes
     static QByteArray map(int entries) { return QByteArray(1, char(0xe0 | entries)); }
     static QByteArray array(int entries) { return QByteArray(1, char(entries)) + QByteArray(1, char(11 - 7)); }
