@@ -26,6 +26,7 @@ TIERS = [
     ["sessions"],
     ["mfa"],  # MfaService ends the second sign-in step in a session
     ["account"],  # the user's own account changes: password change needs sessions/ and mfa/
+    ["workstation"],  # shared workstations: PIN, park, resume (uses sessions/ and cache/)
     ["api"],
     ["wiring"],
     ["app"],
