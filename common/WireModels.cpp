@@ -158,7 +158,8 @@ void to_json(nlohmann::json& j, const SessionDto& v)
                        {"userAgent", s(v.userAgent)},
                        {"deviceInfo", v.deviceInfo},
                        {"isActive", v.isActive},
-                       {"isCurrent", v.isCurrent}};
+                       {"isCurrent", v.isCurrent},
+                       {"parked", v.parked}};
 }
 
 void to_json(nlohmann::json& j, const LoginRequest& r)
@@ -286,6 +287,8 @@ Result<SessionDto> sessionFromJson(const nlohmann::json& j)
         v.isActive = a->get<bool>();
     if (auto c = j.find("isCurrent"); c != j.end() && c->is_boolean())
         v.isCurrent = c->get<bool>();
+    if (auto p = j.find("parked"); p != j.end() && p->is_boolean())
+        v.parked = p->get<bool>();
     return v;
 }
 

@@ -72,6 +72,8 @@ struct SessionDto
     DeviceInfo deviceInfo;
     bool isActive = true;
     bool isCurrent = false;
+    /// Parked on a shared workstation ("switch user"): resumes with the clinician's PIN.
+    bool parked = false;
 };
 
 /// `{error, message}` of a failed request, with Retry-After when the server sent one.

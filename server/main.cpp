@@ -2,6 +2,7 @@
 // ehr-sessions-server: parses arguments, loads the configuration and runs one sub-command.
 #include "cli/Commands.h"
 #include "cli/PolicyCommands.h"
+#include "cli/WorkstationCommands.h"
 #include "config/ServerConfig.h"
 
 #include <QCommandLineParser>
@@ -34,6 +35,7 @@ Commands:
   policy set --group NAME|--device-class personal|shared_workstation
              [--idle-timeout 15m] [--absolute-lifetime 12h] [--end-on-lock yes|no]
              [--max-sessions N] [--on-limit end_oldest|refuse] [--mfa-required yes|no]
+             [--shift-window 12h] [--pin-max-failures 3]
                                 Set a session policy (a value "default" clears one setting);
                                 live sessions get it at once; see docs/workstation-policy.md
   policy unset --group NAME|--device-class CLASS
@@ -41,6 +43,9 @@ Commands:
   policy show --group NAME|--device-class CLASS | --user EMAIL [--device-class CLASS]
                                 Show a policy, or what a user's sign-in gets
   policy list                   The defaults and every policy
+  workstation handovers --workstation ID [--since 8h|ISO-8601]
+                                Who was active on a shared workstation from when to when
+                                (docs/workstation-policy.md, "Shared workstations")
   keys rotate                   Add a new EdDSA signing key to JWT_KEYS_DIR (old keys verify until
                                 their tokens expire)
 
@@ -81,6 +86,13 @@ int main(int argc, char* argv[])
                                     QStringLiteral("user add: the user's groups (a,b)."),
                                     QStringLiteral("a,b"));
     parser.addOptions({help, version, configFile, readyFile, name, admin, dryRun, passwordStdin, groups});
+    const QCommandLineOption workstation(QStringLiteral("workstation"),
+                                         QStringLiteral("workstation handovers: the workstation's identifier."),
+                                         QStringLiteral("id"));
+    const QCommandLineOption since(QStringLiteral("since"),
+                                   QStringLiteral("workstation handovers: from this time (ISO 8601) or this long ago (8h)."),
+                                   QStringLiteral("when"));
+    parser.addOptions({workstation, since});
     for (const QString& o : cli::policyOptionNames())
         parser.addOption(QCommandLineOption(o, QStringLiteral("policy: see the commands above."),
                                             QStringLiteral("value")));
@@ -160,6 +172,8 @@ int main(int argc, char* argv[])
         }
         return cli::policy(*config, args.at(1), options);
     }
+    if (command == u"workstation" && args.size() == 2 && args.at(1) == u"handovers")
+        return cli::workstationHandovers(*config, parser.value(workstation), parser.value(since));
     if (command == u"keys" && args.size() == 2 && args.at(1) == u"rotate")
         return cli::rotateKeys(*config);
     if (command == u"sessions" && args.size() == 3 && args.at(1) == u"revoke-user")

@@ -15,6 +15,7 @@
 #include "metrics/MetricsRegistry.h"
 #include "mfa/MfaService.h"
 #include "sessions/SessionService.h"
+#include "workstation/WorkstationService.h"
 
 #include <atomic>
 #include <functional>
@@ -51,6 +52,8 @@ struct ApiDeps
     std::function<ApiRoutes*()> poolRoutes = {};
     /// On an HTTP worker: its account event streams (GET /api/sessions/events); null elsewhere.
     EventStreams* eventStreams = nullptr;
+    /// Shared workstations (PIN switch-user); null: the /api/workstation routes answer 503.
+    WorkstationService* workstation = nullptr;
 };
 
 } // namespace ehrs::server

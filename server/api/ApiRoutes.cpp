@@ -46,6 +46,24 @@ HttpResponse errorOf(const Result<T>& r)
     return HttpResponse::error(r.error());
 }
 
+/// A workstation refusal: the ErrorCode's name, or the workstation route's own (`name`).
+HttpResponse workstationError(const Error& e, const char* name)
+{
+    if (!name)
+        return HttpResponse::error(e);
+    nlohmann::json body{{"error", name}, {"message", e.message.toStdString()}};
+    if (e.attemptsLeft >= 0)
+        body["attemptsLeft"] = e.attemptsLeft;
+    return HttpResponse::json(std::string_view(name) == WorkstationService::kInvalidPin ? 401 : 403, body);
+}
+
+HttpResponse refreshError(const Error& e)
+{
+    if (e.code == ErrorCode::Forbidden && e.message == QLatin1String(SessionService::kSessionParkedMessage))
+        return workstationError(e, WorkstationService::kSessionParked);
+    return HttpResponse::error(e);
+}
+
 /// The password and code of a re-authenticating request (turning two-step off, new backup codes).
 /// Missing fields read as empty: they are refused like wrong ones (403) by the re-authentication.
 struct PasswordAndCode
@@ -240,6 +258,25 @@ void ApiRoutes::registerAll(Router& router)
     router.addAsync("POST", "/api/sessions/refresh", [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
         refresh(r, std::move(respond));
     });
+    // Shared workstations: argon2id (PIN) on the hashing pool.
+    router.addAsync("PUT", "/api/workstation/pin",
+                    authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
+                                       Router::Respond respond) {
+                        onPool(
+                            r, std::move(respond),
+                            [w](ApiRoutes& api, const HttpRequest& req, Router::Respond answer) {
+                                answer(api.setWorkstationPin(req, w));
+                            },
+                            /*hashing=*/true);
+                    }));
+    router.addAsync("POST", "/api/workstation/park",
+                    authed([](ApiRoutes& api, const HttpRequest& r, const RouteParams&, const AuthContext& w) {
+                        return api.parkWorkstationSession(r, w);
+                    }));
+    router.addAsync("POST", "/api/workstation/resume",
+                    [this](const HttpRequest& r, const RouteParams&, Router::Respond respond) {
+                        resumeWorkstationSession(r, std::move(respond));
+                    });
     router.addAsync("GET", "/api/sessions/events",
                     authedAsync([this](const HttpRequest& r, const RouteParams&, const AuthContext& w,
                                        Router::Respond respond) {
@@ -392,10 +429,87 @@ void ApiRoutes::refresh(const HttpRequest& request, Router::Respond respond)
         [respond = std::move(respond), id = request.requestId, policy](Result<AuthTokens> tokens) {
             RequestScope scope(id);
             if (!tokens)
-                return respond(errorOf(tokens));
+                return respond(refreshError(tokens.error()));
             respond(tokenResponse(*tokens, *policy));
         },
         0, policy);
+}
+
+
+HttpResponse ApiRoutes::setWorkstationPin(const HttpRequest& request, const AuthContext& who)
+{
+    if (!m_s.workstation)
+        return HttpResponse::error(Error{ErrorCode::Unavailable, QStringLiteral("Not available here"), 5});
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return errorOf(body);
+    auto pin = json::requiredString(*body, "pin", 16);
+    if (!pin)
+        return errorOf(pin);
+    auto workstationId = json::requiredString(*body, "workstationId", 64);
+    if (!workstationId)
+        return errorOf(workstationId);
+    auto validUntil = m_s.workstation->setPin(who, *pin, *workstationId, infoOf(request));
+    if (!validUntil)
+        return errorOf(validUntil);
+    return HttpResponse::json(200, {{"success", true},
+                                    {"validUntil", QDateTime::fromMSecsSinceEpoch(*validUntil, Qt::UTC)
+                                                       .toString(Qt::ISODateWithMs)
+                                                       .toStdString()}});
+}
+
+HttpResponse ApiRoutes::parkWorkstationSession(const HttpRequest& request, const AuthContext& who)
+{
+    if (!m_s.workstation)
+        return HttpResponse::error(Error{ErrorCode::Unavailable, QStringLiteral("Not available here"), 5});
+    auto parked = m_s.workstation->park(who, infoOf(request));
+    if (!parked)
+        return errorOf(parked);
+    return HttpResponse::json(200, {{"success", true}, {"parked", true}});
+}
+
+void ApiRoutes::resumeWorkstationSession(const HttpRequest& request, Router::Respond respond)
+{
+    auto body = json::parseObject(request.body);
+    if (!body)
+        return respond(errorOf(body));
+    auto token = json::requiredString(*body, "refreshToken", 256);
+    if (!token)
+        return respond(errorOf(token));
+    auto pin = json::requiredString(*body, "pin", 16);
+    if (!pin)
+        return respond(errorOf(pin));
+    const RequestInfo info = infoOf(request);
+    using Outcome = std::optional<WorkstationService::Refusal>;
+    // The PIN check (argon2id) and its SQL on a hashing thread; the rotation on this worker,
+    // exactly as a refresh (theft detection included).
+    auto check = [pool = m_s.poolRoutes, self = this, token = token->toLatin1(), pin = *pin, info]() -> Outcome {
+        ApiRoutes* api = pool ? pool() : self;
+        if (!api || !api->m_s.workstation)
+            return WorkstationService::Refusal{
+                Error{ErrorCode::Unavailable, QStringLiteral("Database unavailable, try again shortly"), 2}};
+        return api->m_s.workstation->resume(token, pin, info);
+    };
+    auto rotate = [this, respond, token = token->toLatin1(), info, id = request.requestId](Outcome refused) {
+        RequestScope scope(id);
+        if (refused)
+            return respond(workstationError(refused->error, refused->name));
+        auto policy = std::make_shared<nlohmann::json>();
+        m_s.service.refresh(
+            token, info,
+            [respond, id, policy](Result<AuthTokens> tokens) {
+                RequestScope inner(id);
+                if (!tokens)
+                    return respond(refreshError(tokens.error()));
+                respond(tokenResponse(*tokens, *policy));
+            },
+            0, policy);
+    };
+    if (!m_s.poolRoutes)
+        return rotate(check());
+    auto queued = m_s.hashingPool.run<Outcome>(&m_context, std::move(check), std::move(rotate));
+    if (!queued)
+        respond(errorOf(queued));
 }
 
 void ApiRoutes::logout(const HttpRequest& request, const AuthContext& who, Router::Respond respond)

@@ -58,6 +58,11 @@ private:
 
     void login(const HttpRequest& request, Router::Respond respond);
     void refresh(const HttpRequest& request, Router::Respond respond);
+    /// Shared workstations (server/workstation/): PUT /api/workstation/pin, POST
+    /// /api/workstation/park, POST /api/workstation/resume.
+    HttpResponse setWorkstationPin(const HttpRequest& request, const AuthContext& who);
+    HttpResponse parkWorkstationSession(const HttpRequest& request, const AuthContext& who);
+    void resumeWorkstationSession(const HttpRequest& request, Router::Respond respond);
     void logout(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     void listSessions(const HttpRequest& request, const AuthContext& who, Router::Respond respond);
     void renameSession(const HttpRequest& request, const QString& id, const AuthContext& who,

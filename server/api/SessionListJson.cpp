@@ -43,6 +43,8 @@ QByteArray sessionListJson(const std::vector<SessionDto>& sessions)
         w.value(s.location);
         w.key("name");
         w.value(s.name);
+        w.key("parked");
+        w.value(s.parked);
         w.key("userAgent");
         w.value(s.userAgent);
         w.endObject();

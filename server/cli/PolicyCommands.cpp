@@ -124,6 +124,20 @@ Result<void> applySettings(PolicyRule& r, const QMap<QString, QString>& o)
         return e;
     if (auto e = yesNo("mfa-required", r.mfaRequired); !e)
         return e;
+    if (auto e = duration("shift-window", r.shiftWindowSeconds); !e)
+        return e;
+    if (o.contains(QStringLiteral("pin-max-failures"))) {
+        const QString v = o.value(QStringLiteral("pin-max-failures")).trimmed();
+        bool ok = false;
+        const int n = v.toInt(&ok);
+        if (isDefault(v))
+            r.pinMaxFailures.reset();
+        else if (!ok || n < 1 || n > 10)
+            return fail(ErrorCode::InvalidRequest,
+                        QStringLiteral("--pin-max-failures: '%1' is not a number from 1 to 10").arg(v));
+        else
+            r.pinMaxFailures = n;
+    }
     if (o.contains(QStringLiteral("max-sessions"))) {
         const QString v = o.value(QStringLiteral("max-sessions")).trimmed();
         bool ok = false;
@@ -166,13 +180,13 @@ QString ruleLine(const PolicyRule& r)
 {
     return QStringLiteral(
                "%1: idle-timeout=%2 absolute-lifetime=%3 end-on-lock=%4 max-sessions=%5 on-limit=%6 "
-               "mfa-required=%7")
+               "mfa-required=%7 shift-window=%8 pin-max-failures=%9")
         .arg(r.scopeText(), number(r.idleTimeoutSeconds), number(r.absoluteLifetimeSeconds),
              yesNo(r.endOnLock), number(r.maxSessions),
              r.onLimit ? (*r.onLimit == OnSessionLimit::Refuse ? QStringLiteral("refuse")
                                                                : QStringLiteral("end_oldest"))
                        : QStringLiteral("-"),
-             yesNo(r.mfaRequired));
+             yesNo(r.mfaRequired), number(r.shiftWindowSeconds), number(r.pinMaxFailures));
 }
 
 /// Re-resolves every live session and tells the running servers (Redis: at once; without Redis
@@ -196,7 +210,8 @@ QStringList policyOptionNames()
     return {
         QStringLiteral("group"),        QStringLiteral("device-class"), QStringLiteral("absolute-lifetime"),
         QStringLiteral("end-on-lock"),  QStringLiteral("max-sessions"), QStringLiteral("on-limit"),
-        QStringLiteral("mfa-required"), QStringLiteral("user")};
+        QStringLiteral("mfa-required"), QStringLiteral("user"),         QStringLiteral("shift-window"),
+        QStringLiteral("pin-max-failures")};
 }
 
 int policy(const ServerConfig& config, const QString& action, const QMap<QString, QString>& options)
@@ -211,7 +226,8 @@ int policy(const ServerConfig& config, const QString& action, const QMap<QString
         if (!rules)
             return failWith(rules.error().message);
         std::printf(
-            "defaults: idle-timeout=%d absolute-lifetime=%d end-on-lock=no max-sessions=0 mfa-required=no\n",
+            "defaults: idle-timeout=%d absolute-lifetime=%d end-on-lock=no max-sessions=0 mfa-required=no "
+            "shift-window=43200 pin-max-failures=3\n",
             config.idleTimeout, config.refreshTokenTtl);
         for (const PolicyRule& r : *rules)
             std::printf("%s\n", qPrintable(ruleLine(r)));
@@ -250,12 +266,14 @@ int policy(const ServerConfig& config, const QString& action, const QMap<QString
             return refuse(e.error().message);
         bool any = false;
         for (const char* k :
-             {"idle-timeout", "absolute-lifetime", "end-on-lock", "max-sessions", "on-limit", "mfa-required"})
+             {"idle-timeout", "absolute-lifetime", "end-on-lock", "max-sessions", "on-limit", "mfa-required",
+              "shift-window", "pin-max-failures"})
             any = any || options.contains(QLatin1String(k));
         if (!any)
             return refuse(
                 QStringLiteral("policy set: give at least one of --idle-timeout, --absolute-lifetime, "
-                               "--end-on-lock, --max-sessions, --on-limit, --mfa-required"));
+                               "--end-on-lock, --max-sessions, --on-limit, --mfa-required, --shift-window, "
+                               "--pin-max-failures"));
     }
     std::unique_ptr<SharedState> shared;
     auto services = openServices(shared, config);

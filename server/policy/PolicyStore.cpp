@@ -7,7 +7,7 @@ namespace ehrs::server {
 namespace {
 const QString kColumns =
     QStringLiteral("scope_kind, scope_name, idle_timeout_seconds, absolute_lifetime_seconds, "
-                   "end_on_lock, max_sessions, on_limit, mfa_required, updated_at");
+                   "end_on_lock, max_sessions, on_limit, mfa_required, updated_at, shift_window_seconds, pin_max_failures");
 
 template <typename T> QVariant orNull(const std::optional<T>& v)
 {
@@ -37,6 +37,8 @@ PolicyRule ruleOf(const QSqlQuery* q)
         r.onLimit = q->value(6).toString() == u"refuse" ? OnSessionLimit::Refuse : OnSessionLimit::EndOldest;
     r.mfaRequired = boolOf(q->value(7));
     r.updatedAt = q->value(8).toLongLong();
+    r.shiftWindowSeconds = intOf(q->value(9));
+    r.pinMaxFailures = intOf(q->value(10));
     return r;
 }
 } // namespace
@@ -78,15 +80,16 @@ Result<void> PolicyStore::put(const PolicyRule& r)
     auto done = m_db.execute(
         QStringLiteral("INSERT INTO session_policies (") + kColumns +
             QStringLiteral(
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope_kind, scope_name) DO UPDATE SET "
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope_kind, scope_name) DO UPDATE SET "
                 "idle_timeout_seconds = excluded.idle_timeout_seconds, "
                 "absolute_lifetime_seconds = excluded.absolute_lifetime_seconds, "
                 "end_on_lock = excluded.end_on_lock, max_sessions = excluded.max_sessions, "
                 "on_limit = excluded.on_limit, mfa_required = excluded.mfa_required, "
-                "updated_at = excluded.updated_at"),
+                "updated_at = excluded.updated_at, shift_window_seconds = excluded.shift_window_seconds, "
+                "pin_max_failures = excluded.pin_max_failures"),
         {PolicyRule::scopeKind(r.scope), r.name, orNull(r.idleTimeoutSeconds),
          orNull(r.absoluteLifetimeSeconds), orNull(r.endOnLock), orNull(r.maxSessions), orNull(onLimit),
-         orNull(r.mfaRequired), r.updatedAt});
+         orNull(r.mfaRequired), r.updatedAt, orNull(r.shiftWindowSeconds), orNull(r.pinMaxFailures)});
     if (!done)
         return fail(done.error());
     return {};

@@ -20,7 +20,7 @@ bool deviceclass::isKnown(const QString& name)
 bool PolicyRule::isEmpty() const
 {
     return !idleTimeoutSeconds && !absoluteLifetimeSeconds && !endOnLock && !maxSessions && !onLimit &&
-           !mfaRequired;
+           !mfaRequired && !shiftWindowSeconds && !pinMaxFailures;
 }
 
 QString PolicyRule::scopeKind(Scope scope)
@@ -50,7 +50,9 @@ nlohmann::json SessionPolicy::toJson() const
             {"maxSessions", maxSessions},
             {"mfaRequired", mfaRequired},
             {"deviceClass", deviceClass.toStdString()},
-            {"groups", groupList}};
+            {"groups", groupList},
+            {"shiftWindowSeconds", shiftWindowSeconds},
+            {"pinMaxFailures", pinMaxFailures}};
 }
 
 std::optional<SessionPolicy> SessionPolicy::fromJson(const nlohmann::json& j)
@@ -63,6 +65,8 @@ std::optional<SessionPolicy> SessionPolicy::fromJson(const nlohmann::json& j)
     p.endOnLock = j.value("endOnLock", false);
     p.maxSessions = j.value("maxSessions", 0);
     p.mfaRequired = j.value("mfaRequired", false);
+    p.shiftWindowSeconds = j.value("shiftWindowSeconds", p.shiftWindowSeconds);
+    p.pinMaxFailures = j.value("pinMaxFailures", p.pinMaxFailures);
     p.deviceClass = QString::fromStdString(j.value("deviceClass", std::string("personal")));
     p.onLimit =
         j.value("onLimit", std::string()) == "refuse" ? OnSessionLimit::Refuse : OnSessionLimit::EndOldest;
@@ -80,7 +84,8 @@ bool SessionPolicy::operator==(const SessionPolicy& o) const
     return idleTimeoutSeconds == o.idleTimeoutSeconds &&
            absoluteLifetimeSeconds == o.absoluteLifetimeSeconds && endOnLock == o.endOnLock &&
            maxSessions == o.maxSessions && onLimit == o.onLimit && mfaRequired == o.mfaRequired &&
-           deviceClass == o.deviceClass && groups == o.groups;
+           deviceClass == o.deviceClass && groups == o.groups && shiftWindowSeconds == o.shiftWindowSeconds &&
+           pinMaxFailures == o.pinMaxFailures;
 }
 
 bool PolicyResolver::applies(const PolicyRule& rule, const QStringList& groups, const QString& deviceClass)
@@ -91,13 +96,15 @@ bool PolicyResolver::applies(const PolicyRule& rule, const QStringList& groups, 
 SessionPolicy PolicyResolver::resolve(const Defaults& defaults, const std::vector<PolicyRule>& rules,
                                       const QStringList& groups, const QString& deviceClass)
 {
-    std::optional<int> idle, lifetime, limit;
+    std::optional<int> idle, lifetime, limit, shift, pinFailures;
     bool endOnLock = false, mfa = false, refuse = false;
     for (const PolicyRule& r : rules) {
         if (!applies(r, groups, deviceClass))
             continue;
         keepSmallest(idle, r.idleTimeoutSeconds);
         keepSmallest(lifetime, r.absoluteLifetimeSeconds);
+        keepSmallest(shift, r.shiftWindowSeconds);
+        keepSmallest(pinFailures, r.pinMaxFailures);
         endOnLock = endOnLock || r.endOnLock.value_or(false);
         mfa = mfa || r.mfaRequired.value_or(false);
         // 0 is "no limit": never stricter than a number.
@@ -117,6 +124,8 @@ SessionPolicy PolicyResolver::resolve(const Defaults& defaults, const std::vecto
     p.absoluteLifetimeSeconds =
         qMin(lifetime.value_or(defaults.absoluteLifetimeSeconds), defaults.absoluteLifetimeSeconds);
     p.endOnLock = endOnLock;
+    p.shiftWindowSeconds = qMin(shift.value_or(defaults.shiftWindowSeconds), p.absoluteLifetimeSeconds);
+    p.pinMaxFailures = pinFailures.value_or(defaults.pinMaxFailures);
     p.maxSessions = limit.value_or(0);
     p.onLimit = refuse ? OnSessionLimit::Refuse : OnSessionLimit::EndOldest;
     p.mfaRequired = mfa;

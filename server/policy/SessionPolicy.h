@@ -37,6 +37,10 @@ struct PolicyRule
     std::optional<int> maxSessions; // 0: no limit
     std::optional<OnSessionLimit> onLimit;
     std::optional<bool> mfaRequired;
+    /// Shared workstations (server/workstation/): how long after a full sign-in a PIN brings the
+    /// session back, and the wrong PINs that fall back to a full sign-in (migration 0012).
+    std::optional<int> shiftWindowSeconds;
+    std::optional<int> pinMaxFailures;
     qint64 updatedAt = 0;
 
     bool isEmpty() const;
@@ -58,10 +62,13 @@ struct SessionPolicy
     bool mfaRequired = false;
     QString deviceClass = deviceclass::personal;
     QStringList groups;
+    int shiftWindowSeconds = 43200; // never more than absoluteLifetimeSeconds
+    int pinMaxFailures = 3;
 
     /// The `policy` object of the login, refresh and /api/auth/me responses and of the
     /// `policy-changed` event: idleTimeoutSeconds, absoluteLifetimeSeconds, endOnLock, maxSessions,
-    /// mfaRequired, deviceClass, groups (onLimit stays on the server).
+    /// mfaRequired, deviceClass, groups, shiftWindowSeconds, pinMaxFailures (onLimit stays on the
+    /// server).
     nlohmann::json toJson() const;
     static std::optional<SessionPolicy> fromJson(const nlohmann::json& j);
     bool operator==(const SessionPolicy& o) const;
@@ -81,6 +88,8 @@ public:
     {
         int idleTimeoutSeconds = 43200;
         int absoluteLifetimeSeconds = 604800; // REFRESH_TOKEN_TTL: also the ceiling
+        int shiftWindowSeconds = 43200;
+        int pinMaxFailures = 3;
     };
 
     static SessionPolicy resolve(const Defaults& defaults, const std::vector<PolicyRule>& rules,

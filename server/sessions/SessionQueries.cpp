@@ -16,7 +16,7 @@ namespace {
     "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, "           \
     "user_agent, "                                                                                           \
     "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed, idle_timeout_ms, "     \
-    "device_class, policy"
+    "device_class, policy, parked_at"
 
 #define EHRS_AUDIT_INSERT                                                                                         \
     "INSERT INTO audit_events (occurred_at, event, user_id, session_id, ip_address, user_agent, details) "
@@ -75,6 +75,8 @@ SessionRecord readSession(const PgResult& r, int row)
     s.idleTimeoutMs = r.isNull(row, 21) ? 0 : r.toLongLong(row, 21);
     s.deviceClass = r.text(row, 22);
     s.policy = r.value(row, 23).toByteArray();
+    if (!r.isNull(row, 24))
+        s.parkedAt = r.toLongLong(row, 24);
     return s;
 }
 

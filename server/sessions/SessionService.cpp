@@ -719,6 +719,11 @@ void SessionService::continueRefresh(SessionRecord s, const QByteArray& refreshT
     const bool current = presentedHash == s.refreshHash;
     if (!current && (s.prevRefreshHash.isEmpty() || presentedHash != s.prevRefreshHash))
         return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid refresh token")));
+    // Parked on a shared workstation: the refresh token alone does not bring it back (anyone at
+    // the station could read it); POST /api/workstation/resume with the PIN does. Parking erased
+    // the sealed retry token, so the previous token is re-use as ever.
+    if (s.parkedAt && current)
+        return done(fail(ErrorCode::Forbidden, QString::fromLatin1(kSessionParkedMessage)));
     // Counted only for tokens of this session: anyone can write a session id into a bogus token,
     // and must not use up the session's own refreshes with it. A lost race's retry is not counted again.
     if (d.limiter && attempt == 0) {
@@ -939,6 +944,8 @@ void SessionService::authenticateFromDatabase(const AuthContext& ctx, Done<AuthC
             return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
         if (s.revokedAt)
             return done(fail(revokedError(s.revokeReason, limitOf(s))));
+        if (s.parkedAt)
+            return done(fail(ErrorCode::Unauthenticated, QString::fromLatin1(kSessionParkedMessage)));
         if (s.expiresAt <= now)
             return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired; sign in again")));
         if (s.lastActivityAt <= now - idleMsOf(s))
@@ -1032,6 +1039,8 @@ void SessionService::inspectFromDatabase(const JwtClaims& claims, const QByteArr
                 return done(fail(ErrorCode::Unauthenticated, QStringLiteral("Invalid token")));
             if (s.revokedAt)
                 return done(fail(revokedError(s.revokeReason, limitOf(s))));
+            if (s.parkedAt)
+                return done(fail(ErrorCode::Unauthenticated, QString::fromLatin1(kSessionParkedMessage)));
             if (s.expiresAt <= at)
                 return done(fail(ErrorCode::SessionExpired, QStringLiteral("This session has expired")));
             if (s.lastActivityAt <= at - idleMsOf(s))
@@ -1054,6 +1063,7 @@ SessionDto SessionService::toDto(const SessionRecord& s, const QString& currentS
     v.deviceInfo = s.device;
     v.isActive = s.isActive && !s.revokedAt;
     v.isCurrent = s.id == currentSessionId;
+    v.parked = s.parkedAt.has_value();
     return v;
 }
 

@@ -193,6 +193,10 @@ public:
     QString deviceCredentialAfterSignIn(const QString& userId, const QString& presented);
     /// Where an address is, in words (NETWORK_LOCATIONS, GeoIP, "Local network"); empty if unknown.
     QString placeOf(const QString& ipAddress) const;
+    /// The refusal of a parked session's refresh (ErrorCode::Forbidden, `session_parked` on the
+    /// wire) and of its access tokens.
+    static constexpr const char* kSessionParkedMessage =
+        "This session is parked on a shared workstation; enter your PIN to continue";
     /// A refused sign-in says how many attempts are left once this few or fewer are.
     static constexpr int kAttemptsLeftShownFrom = 3;
 

@@ -13,7 +13,7 @@ const QString kColumns = QStringLiteral(
     "expires_at, created_at, last_activity_at, revoked_at, revoke_reason, is_active, ip_address, user_agent, "
     "device_type, device_name, device_os, device_browser, name, refresh_retry_sealed, idle_timeout_ms, "
     "device_class, "
-    "policy");
+    "policy, parked_at");
 
 QVariant nullIfEmpty(const QString& s)
 {
@@ -113,6 +113,8 @@ SessionRecord rowOf(const QSqlQuery* q)
     s.idleTimeoutMs = q->value(21).toLongLong();
     s.deviceClass = q->value(22).toString();
     s.policy = q->value(23).toString().toUtf8();
+    if (!q->value(24).isNull())
+        s.parkedAt = q->value(24).toLongLong();
     return s;
 }
 } // namespace

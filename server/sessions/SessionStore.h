@@ -37,6 +37,9 @@ struct SessionRecord
     qint64 idleTimeoutMs = 0;
     QString deviceClass;
     QByteArray policy;
+    /// Set while the session is parked on a shared workstation (migration 0012, server/workstation/):
+    /// neither its refresh token alone nor its access tokens are accepted until a PIN resumes it.
+    std::optional<qint64> parkedAt;
 };
 
 /// A device as stored in the device_* columns; an unknown or missing type reads as "unknown".

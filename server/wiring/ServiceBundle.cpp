@@ -37,7 +37,9 @@ ServiceBundle::ServiceBundle(SharedState& s, std::unique_ptr<Database> database,
                                    &policies}),
       mfa(MfaService::Deps{*db, users, service, kv, audit, s.clock(), s.mfaKeys(), s.mfaChallenges(),
                            &limiter, s.config()}),
-      passwords(PasswordChange::Deps{users, service, mfa, audit, s.clock()})
+      passwords(PasswordChange::Deps{users, service, mfa, audit, s.clock()}),
+      workstation(WorkstationService::Deps{*db, sessions, cache, s.hasher(), audit, s.clock(), &limiter,
+                                           s.config().accessTokenTtl})
 {
 }
 

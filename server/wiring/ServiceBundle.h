@@ -11,6 +11,7 @@
 #include "mfa/MfaService.h"
 #include "ratelimit/RateLimiter.h"
 #include "sessions/SessionService.h"
+#include "workstation/WorkstationService.h"
 #include "sessions/SessionQueries.h"
 #include "sessions/SessionStore.h"
 
@@ -45,6 +46,7 @@ public:
     SessionService service;
     MfaService mfa;
     PasswordChange passwords;
+    WorkstationService workstation; // shared workstations: PIN, park, resume
 
 private:
     ServiceBundle(SharedState& shared, std::unique_ptr<Database> db, std::unique_ptr<RedisStore> redis,

@@ -29,7 +29,8 @@ ApiDeps apiDepsOf(ServiceBundle& s)
                    .sqlPool = shared.sqlPool(),
                    .metricsRegistry = shared.metricsRegistry(),
                    .activeSessionsGauge = shared.activeSessionsGauge(),
-                   .revocationFeed = shared.revocationFeed()};
+                   .revocationFeed = shared.revocationFeed(),
+                   .workstation = &s.workstation};
 }
 
 /// The routes and services of one pool thread (ApiDeps::poolRoutes): synchronous ones, on the

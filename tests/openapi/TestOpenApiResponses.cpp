@@ -114,6 +114,42 @@ private Q_SLOTS:
                      400);
         }
 
+        // Shared workstations: PIN, park, the parked refresh, resume with a wrong and the right PIN.
+        {
+            nlohmann::json stationLogin = aliceLogin;
+            stationLogin["deviceClass"] = "shared_workstation";
+            auto w = call("POST", "/api/auth/login", stationLogin);
+            QCOMPARE(w.status, 200);
+            const QByteArray wAccess = QByteArray::fromStdString(w.str("accessToken"));
+            const std::string wRefresh = w.str("refreshToken");
+            const nlohmann::json pin{{"pin", "48291736"}, {"workstationId", "ws-ward3-7f3a9c2e"}};
+            QCOMPARE(call("PUT", "/api/workstation/pin", {{"pin", "1234"}, {"workstationId", "ws-ward3-7f3a9c2e"}},
+                          wAccess)
+                         .status,
+                     400);
+            QCOMPARE(call("PUT", "/api/workstation/pin", pin).status, 401);
+            QCOMPARE(call("PUT", "/api/workstation/pin", pin, access).status, 409); // a personal session
+            QCOMPARE(call("POST", "/api/workstation/park", nlohmann::json::object(), access).status, 409);
+            QCOMPARE(call("PUT", "/api/workstation/pin", pin, wAccess).status, 200);
+            QCOMPARE(call("POST", "/api/workstation/park", nlohmann::json::object(), wAccess).status, 200);
+            QCOMPARE(call("POST", "/api/workstation/park", nlohmann::json::object(), wAccess).status, 401);
+            QCOMPARE(call("POST", "/api/sessions/refresh", {{"refreshToken", wRefresh}}).status, 403);
+            QCOMPARE(call("POST", "/api/workstation/resume", {{"refreshToken", wRefresh}}).status, 400);
+            QCOMPARE(call("POST", "/api/workstation/resume", {{"refreshToken", wRefresh}, {"pin", "97531864"}}).status,
+                     401);
+            auto resumed = call("POST", "/api/workstation/resume", {{"refreshToken", wRefresh}, {"pin", "48291736"}});
+            QCOMPARE(resumed.status, 200);
+            QCOMPARE(call("POST", "/api/workstation/resume",
+                          {{"refreshToken", resumed.str("refreshToken")}, {"pin", "48291736"}})
+                         .status,
+                     409);
+            QCOMPARE(call("POST", "/api/workstation/resume", {{"refreshToken", wRefresh}, {"pin", "48291736"}}).status,
+                     401); // the rotated token: re-use
+            auto ended = call("POST", "/api/workstation/resume",
+                              {{"refreshToken", resumed.str("refreshToken")}, {"pin", "48291736"}});
+            QCOMPARE(ended.status, 403); // re-use ended the session: full sign-in
+        }
+
         // Refresh: rotation, bad input, unknown token.
         QCOMPARE(call("POST", "/api/sessions/refresh", nlohmann::json::object()).status, 400);
         QCOMPARE(call("POST", "/api/sessions/refresh", {{"refreshToken", std::string(64, 'A')}}).status, 401);

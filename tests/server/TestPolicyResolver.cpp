@@ -184,7 +184,9 @@ private Q_SLOTS:
         p.deviceClass = deviceclass::shared;
         p.groups = {QStringLiteral("nurses")};
         const nlohmann::json j = p.toJson();
-        QCOMPARE(j.size(), size_t(7));
+        QCOMPARE(j.size(), size_t(9)); // + shiftWindowSeconds, pinMaxFailures (shared workstations)
+        QCOMPARE(j.at("shiftWindowSeconds").get<int>(), 43200);
+        QCOMPARE(j.at("pinMaxFailures").get<int>(), 3);
         QCOMPARE(j.at("idleTimeoutSeconds").get<int>(), 900);
         QCOMPARE(j.at("absoluteLifetimeSeconds").get<int>(), 43200);
         QCOMPARE(j.at("endOnLock").get<bool>(), true);

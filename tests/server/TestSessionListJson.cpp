@@ -35,6 +35,7 @@ SessionDto sample(int i)
                               QStringLiteral("Chrome 120")};
     s.isActive = true;
     s.isCurrent = i == 0;
+    s.parked = i == 1;
     return s;
 }
 } // namespace

@@ -26,6 +26,7 @@ TIERS = [
     ["sessions"],
     ["mfa", "mail"],  # mail/: account emails from the audit log (sessions/SessionEvents' rows)
     ["account"],  # the user's own account changes: password change needs sessions/ and mfa/
+    ["workstation"],  # shared workstations: PIN, park, resume (uses sessions/ and cache/)
     ["api"],
     ["wiring"],
     ["app"],
