@@ -6,8 +6,8 @@
 #include "ClinicianActivity.h"
 #include "FutureHelpers.h"
 #include "LoginStep.h"
+#include "PolicyInfo.h"
 #include "Result.h"
-#include "SessionPolicy.h"
 #include "SessionWatcher.h"
 #include "WireModels.h"
 #include "ipc/AgentMessages.h"
@@ -91,7 +91,7 @@ public:
     /// token requests count as activity, which is said once in the log.
     void setDesktopActivity(DesktopActivity* desktop);
     /// IT's policy for the session arrived (login, refresh, /api/auth/me, policy-changed event).
-    void policyChanged(const SessionPolicy& policy);
+    void policyChanged(const SessionPolicyInfo& policy);
     /// The server's stream hinted that the session may be over: refresh to learn the reason, unless
     /// the clinician is away (a refresh would then count as activity; the next one tells).
     void sessionMayHaveEnded();
@@ -175,7 +175,7 @@ private:
     bool m_held = false;                   // a due refresh was held back: nobody active, or locked
     qint64 m_refreshSentMs = 0;            // on Clock::elapsedMs(): the refresh in flight was sent
     qint64 m_lastRefreshSentMs = 0;        // ... and the last one that succeeded
-    std::optional<SessionPolicy> m_policy; // the last policy the server sent for the signed-in session
+    std::optional<SessionPolicyInfo> m_policy; // the last policy the server sent for the signed-in session
     bool m_endingOnLock = false;
 };
 

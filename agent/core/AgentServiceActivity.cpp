@@ -118,7 +118,7 @@ void AgentService::onLockedChanged(bool locked)
     resumeIfHeld("unlocked");
 }
 
-void AgentService::policyChanged(const SessionPolicy& policy)
+void AgentService::policyChanged(const SessionPolicyInfo& policy)
 {
     if (m_policy == policy)
         return;

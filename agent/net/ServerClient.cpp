@@ -43,7 +43,7 @@ void ServerClient::notePolicy(const Result<json>& body)
 {
     if (!body)
         return;
-    if (auto policy = SessionPolicy::fromBody(*body))
+    if (auto policy = SessionPolicyInfo::fromBody(*body))
         Q_EMIT policyReceived(*policy);
 }
 

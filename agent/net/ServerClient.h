@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "PolicyInfo.h"
 #include "Result.h"
 #include "WireModels.h"
-#include "core/SessionPolicy.h"
 
 #include <QFuture>
 #include <QObject>
@@ -52,7 +52,7 @@ public:
 Q_SIGNALS:
     /// A login, refresh or /api/auth/me answer carried IT's session policy (issue 14). Emitted
     /// before the call's future finishes, so its consumer already knows the policy.
-    void policyReceived(const ehrs::agent::SessionPolicy& policy);
+    void policyReceived(const ehrs::SessionPolicyInfo& policy);
 
 private:
     QFuture<Result<nlohmann::json>> send(const QByteArray& verb, const QUrl& url, const QByteArray& body,

@@ -82,7 +82,7 @@ void SessionEventWatcher::onEvent(const QByteArray& type, const nlohmann::json& 
     } else if (type == "password-changed") {
         m_service.accountChanged(AgentService::AccountChange::Password);
     } else if (type == "policy-changed") {
-        if (const auto policy = SessionPolicy::fromBody(data))
+        if (const auto policy = SessionPolicyInfo::fromBody(data))
             m_service.policyChanged(*policy);
     }
 }

@@ -45,7 +45,7 @@ Result<StoredAccount> StoredAccount::fromJson(QByteArrayView text)
     a.refreshToken = *refresh;
     a.userId = json::optionalString(*j, "userId", 100).value_or(QString());
     a.sessionId = json::optionalString(*j, "sessionId", 100).value_or(QString());
-    a.policy = SessionPolicy::fromBody(*j);
+    a.policy = SessionPolicyInfo::fromBody(*j);
     return a;
 }
 

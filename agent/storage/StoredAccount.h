@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "PolicyInfo.h"
 #include "Result.h"
-#include "core/SessionPolicy.h"
 
 #include <QByteArray>
 #include <QString>
@@ -19,7 +19,7 @@ struct StoredAccount
     QString sessionId;
     QString refreshToken;
     /// The last policy the server sent for this session (issue 14); empty when it sent none.
-    std::optional<SessionPolicy> policy;
+    std::optional<SessionPolicyInfo> policy;
 
     bool operator==(const StoredAccount&) const = default;
     /// Name of the keychain entry: one per server + account.

@@ -28,23 +28,8 @@ Result<AccountInfo> accountInfoFromJson(const nlohmann::json& j)
     AccountInfo info{*user, str(j, "sessionId"), 0};
     if (auto it = j.find("backupCodesRemaining"); it != j.end() && it->is_number_integer())
         info.backupCodesRemaining = it->get<int>();
-    if (auto it = j.find("policy"); it != j.end() && it->is_object()) {
-        const nlohmann::json& p = *it;
-        SessionPolicyInfo policy;
-        policy.idleTimeoutSeconds = p.value("idleTimeoutSeconds", 0);
-        policy.absoluteLifetimeSeconds = p.value("absoluteLifetimeSeconds", 0);
-        policy.endOnLock = p.value("endOnLock", false);
-        policy.maxSessions = p.value("maxSessions", 0);
-        policy.mfaRequired = p.value("mfaRequired", false);
-        policy.deviceClass = str(p, "deviceClass");
-        if (auto g = p.find("groups"); g != p.end() && g->is_array()) {
-            for (const auto& name : *g) {
-                if (name.is_string())
-                    policy.groups << QString::fromStdString(name.get<std::string>());
-            }
-        }
-        info.policy = policy;
-    }
+    if (auto it = j.find("policy"); it != j.end())
+        info.policy = SessionPolicyInfo::fromJson(*it);
     return info;
 }
 

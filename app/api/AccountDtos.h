@@ -5,6 +5,7 @@
 // common/WireModels.h does not model yet. Only the app reads them; move them to common/ once a
 // second reader appears.
 
+#include "PolicyInfo.h"
 #include "Result.h"
 #include "WireModels.h"
 
@@ -15,18 +16,6 @@
 #include <vector>
 
 namespace ehrs::app {
-
-/// The `policy` of GET /api/auth/me: what IT's session policy makes of this session.
-struct SessionPolicyInfo
-{
-    int idleTimeoutSeconds = 0;
-    int absoluteLifetimeSeconds = 0;
-    bool endOnLock = false;
-    int maxSessions = 0; // 0: no limit
-    bool mfaRequired = false;
-    QString deviceClass; // personal, shared_workstation
-    QStringList groups;
-};
 
 /// GET /api/auth/me
 struct AccountInfo

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ServerConfig.h"
 
-#include "cache/RedisStore.h"
+#include "cache/RedisEndpoint.h"
 #include "db/PgUrl.h"
 #include "geo/GeoLocator.h"
 #include "policy/SessionPolicy.h"

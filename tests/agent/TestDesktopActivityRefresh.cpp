@@ -312,7 +312,7 @@ void TestDesktopActivityRefresh::noPolicyKeepsTheSessionOnLock()
     QCOMPARE(h.count("/api/auth/logout"), 0);
     QVERIFY(h.store.stored.has_value());
     // A policy-changed event turning end-on-lock on while locked ends it at once.
-    SessionPolicy strict;
+    SessionPolicyInfo strict;
     strict.endOnLock = true;
     h.service->policyChanged(strict);
     QTRY_COMPARE(h.count("/api/auth/logout"), 1);
@@ -350,18 +350,18 @@ void TestDesktopActivityRefresh::policyIsStoredWithTheAccount()
     auto plain = StoredAccount::fromJson(a.toJson());
     QVERIFY(plain);
     QVERIFY(!plain->policy); // an entry written before issue 14 (or without a policy) has none
-    const auto policy = SessionPolicy::fromJson(nlohmann::json{{"idleTimeoutSeconds", 1800},
-                                                               {"endOnLock", true},
-                                                               {"deviceClass", "personal"},
-                                                               {"groups", {"admins"}},
-                                                               {"maxSessions", "not a number"}});
+    const auto policy = SessionPolicyInfo::fromJson(nlohmann::json{{"idleTimeoutSeconds", 1800},
+                                                                   {"endOnLock", true},
+                                                                   {"deviceClass", "personal"},
+                                                                   {"groups", {"admins"}},
+                                                                   {"maxSessions", "not a number"}});
     QVERIFY(policy);
     QCOMPARE(policy->maxSessions, 0); // wrong types fall back to the defaults
     a.policy = policy;
     auto back = StoredAccount::fromJson(a.toJson());
     QVERIFY(back);
     QCOMPARE(*back, a);
-    QVERIFY(!SessionPolicy::fromJson(nlohmann::json::array()));
+    QVERIFY(!SessionPolicyInfo::fromJson(nlohmann::json::array()));
 }
 
 QTEST_GUILESS_MAIN(TestDesktopActivityRefresh)

@@ -39,6 +39,7 @@ private Q_SLOTS:
     void lockedDesktopGetsNoTokensAndResumesOnUnlock();
     void screensaverLockIsSeenToo();
     void endOnLockEndsTheSessionOnTheServer();
+    void endOnLockFromTheServersPolicy();
     void withoutDesktopOnlyLocalAppsCount();
 
 private:
@@ -298,6 +299,47 @@ void TestDesktopIdleLock::endOnLockEndsTheSessionOnTheServer()
     auto statusCli = agent->cli({QStringLiteral("status")});
     QVERIFY2(statusCli.out.contains("ended when the workstation was locked"), statusCli.out.constData());
     desk.setLocked(false);
+}
+
+void TestDesktopIdleLock::endOnLockFromTheServersPolicy()
+{
+    // IT's rule (issue 14 point 3) reaches the agent in the login answer's `policy`: no local
+    // setting here, so only the server's `endOnLock` can end the session on lock.
+    FakeLogindSession& desk = m_desktop.addSession(QStringLiteral("ward"));
+    desk.setIdle(false);
+    const QString email = QStringLiteral("lockward%1@example.org").arg(++m_users);
+    QVERIFY(m_server.addUser(email, kPassword, QStringLiteral("Nurse"),
+                             {QStringLiteral("--groups"), QStringLiteral("lockward")}));
+    QByteArray out;
+    QCOMPARE(
+        m_server.run({QStringLiteral("policy"), QStringLiteral("set"), QStringLiteral("--group"),
+                      QStringLiteral("lockward"), QStringLiteral("--end-on-lock"), QStringLiteral("yes")},
+                     {}, &out),
+        0);
+    auto agent = startAgent(desk.id());
+    QVERIFY(agent);
+    QVERIFY(signIn(*agent, email));
+    const auto before = status(*agent);
+    QVERIFY(before && before->signedIn);
+
+    desk.setLocked(true);
+    QTRY_VERIFY_WITH_TIMEOUT(!status(*agent)->signedIn, 5000);
+    QCOMPARE(status(*agent)->signedOutReason, QStringLiteral("ended_on_lock"));
+    QVERIFY(!serverSessions(email).contains(before->sessionId));
+    desk.setLocked(false);
+
+    // A clinician outside that group keeps the usual behaviour: the lock pauses, it does not end.
+    FakeLogindSession& other = m_desktop.addSession(QStringLiteral("office"));
+    other.setIdle(false);
+    const QString plain = newUser();
+    auto second = startAgent(other.id());
+    QVERIFY(second);
+    QVERIFY(signIn(*second, plain));
+    other.setLocked(true);
+    QTRY_VERIFY_WITH_TIMEOUT(status(*second)->locked, 5000);
+    QTest::qWait(1000);
+    QVERIFY(status(*second)->signedIn);
+    other.setLocked(false);
 }
 
 void TestDesktopIdleLock::withoutDesktopOnlyLocalAppsCount()

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 using namespace ehrs::app;
+using ehrs::SessionPolicyInfo;
 
 class TestPolicyText : public QObject
 {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "SessionPolicy.h"
+#include "PolicyInfo.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-namespace ehrs::agent {
+namespace ehrs {
 namespace {
 int seconds(const nlohmann::json& j, const char* key)
 {
@@ -21,16 +21,18 @@ bool flag(const nlohmann::json& j, const char* key)
 }
 } // namespace
 
-std::optional<SessionPolicy> SessionPolicy::fromJson(const nlohmann::json& j)
+std::optional<SessionPolicyInfo> SessionPolicyInfo::fromJson(const nlohmann::json& j)
 {
     if (!j.is_object())
         return std::nullopt;
-    SessionPolicy p;
+    SessionPolicyInfo p;
     p.idleTimeoutSeconds = seconds(j, "idleTimeoutSeconds");
     p.absoluteLifetimeSeconds = seconds(j, "absoluteLifetimeSeconds");
     p.endOnLock = flag(j, "endOnLock");
     p.maxSessions = std::min(seconds(j, "maxSessions"), 100000);
     p.mfaRequired = flag(j, "mfaRequired");
+    p.shiftWindowSeconds = seconds(j, "shiftWindowSeconds");
+    p.pinMaxFailures = std::min(seconds(j, "pinMaxFailures"), 1000);
     if (const auto it = j.find("deviceClass"); it != j.end() && it->is_string())
         p.deviceClass = QString::fromStdString(it->get<std::string>()).left(40);
     if (const auto it = j.find("groups"); it != j.end() && it->is_array()) {
@@ -42,7 +44,7 @@ std::optional<SessionPolicy> SessionPolicy::fromJson(const nlohmann::json& j)
     return p;
 }
 
-std::optional<SessionPolicy> SessionPolicy::fromBody(const nlohmann::json& body)
+std::optional<SessionPolicyInfo> SessionPolicyInfo::fromBody(const nlohmann::json& body)
 {
     if (!body.is_object())
         return std::nullopt;
@@ -50,7 +52,7 @@ std::optional<SessionPolicy> SessionPolicy::fromBody(const nlohmann::json& body)
     return it == body.end() ? std::nullopt : fromJson(*it);
 }
 
-nlohmann::json SessionPolicy::toJson() const
+nlohmann::json SessionPolicyInfo::toJson() const
 {
     nlohmann::json groupList = nlohmann::json::array();
     for (const QString& g : groups)
@@ -61,7 +63,9 @@ nlohmann::json SessionPolicy::toJson() const
                           {"maxSessions", maxSessions},
                           {"mfaRequired", mfaRequired},
                           {"deviceClass", deviceClass.toStdString()},
-                          {"groups", groupList}};
+                          {"groups", groupList},
+                          {"shiftWindowSeconds", shiftWindowSeconds},
+                          {"pinMaxFailures", pinMaxFailures}};
 }
 
-} // namespace ehrs::agent
+} // namespace ehrs
