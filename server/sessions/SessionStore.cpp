@@ -224,7 +224,7 @@ Result<std::vector<std::pair<SessionRecord, QString>>> SessionStore::allLiveWith
     std::vector<std::pair<SessionRecord, QString>> out;
     QSqlQuery* rows = *q;
     while (rows->next())
-        out.emplace_back(rowOf(rows), rows->value(24).toString());
+        out.emplace_back(rowOf(rows), rows->value(int(qualified.size())).toString());
     rows->finish();
     return out;
 }
