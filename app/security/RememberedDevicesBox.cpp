@@ -49,7 +49,7 @@ RememberedDevicesBox::RememberedDevicesBox(ServerApi* api, QWidget* parent)
     m_status->setWordWrap(true);
     m_status->setTextFormat(Qt::PlainText);
     row->addWidget(m_status, 1);
-    m_forget = new QPushButton(tr("&Forget device"), this);
+    m_forget = new QPushButton(tr("Forg&et device"), this);
     m_forget->setObjectName(QStringLiteral("forgetDevice"));
     m_forget->setAccessibleName(tr("Forget the selected remembered device"));
     m_forget->setEnabled(false);
