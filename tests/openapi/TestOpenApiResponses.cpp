@@ -143,11 +143,10 @@ private Q_SLOTS:
                           {{"refreshToken", resumed.str("refreshToken")}, {"pin", "48291736"}})
                          .status,
                      409);
+            // The token the resume rotated away, sent again within REFRESH_GRACE_SECONDS: the
+            // resume hands it to the refresh rules, which treat it as a lost-response retry.
             QCOMPARE(call("POST", "/api/workstation/resume", {{"refreshToken", wRefresh}, {"pin", "48291736"}}).status,
-                     401); // the rotated token: re-use
-            auto ended = call("POST", "/api/workstation/resume",
-                              {{"refreshToken", resumed.str("refreshToken")}, {"pin", "48291736"}});
-            QCOMPARE(ended.status, 403); // re-use ended the session: full sign-in
+                     200);
         }
 
         // Refresh: rotation, bad input, unknown token.
