@@ -39,53 +39,33 @@ bool PolicyRule::isValidGroup(const QString& name)
     return re.match(name).hasMatch();
 }
 
-nlohmann::json SessionPolicy::toJson() const
+nlohmann::json SessionPolicy::toStoredJson() const
 {
-    nlohmann::json groupList = nlohmann::json::array();
-    for (const QString& g : groups)
-        groupList.push_back(g.toStdString());
-    return {{"idleTimeoutSeconds", idleTimeoutSeconds},
-            {"absoluteLifetimeSeconds", absoluteLifetimeSeconds},
-            {"endOnLock", endOnLock},
-            {"maxSessions", maxSessions},
-            {"mfaRequired", mfaRequired},
-            {"deviceClass", deviceClass.toStdString()},
-            {"groups", groupList},
-            {"shiftWindowSeconds", shiftWindowSeconds},
-            {"pinMaxFailures", pinMaxFailures}};
+    nlohmann::json j = toJson();
+    j["onLimit"] = onLimit == OnSessionLimit::Refuse ? "refuse" : "end_oldest";
+    return j;
 }
 
 std::optional<SessionPolicy> SessionPolicy::fromJson(const nlohmann::json& j)
 {
-    if (!j.is_object())
+    const auto wire = SessionPolicyInfo::fromJson(j);
+    if (!wire)
         return std::nullopt;
     SessionPolicy p;
-    p.idleTimeoutSeconds = j.value("idleTimeoutSeconds", 0);
-    p.absoluteLifetimeSeconds = j.value("absoluteLifetimeSeconds", 0);
-    p.endOnLock = j.value("endOnLock", false);
-    p.maxSessions = j.value("maxSessions", 0);
-    p.mfaRequired = j.value("mfaRequired", false);
-    p.shiftWindowSeconds = j.value("shiftWindowSeconds", p.shiftWindowSeconds);
-    p.pinMaxFailures = j.value("pinMaxFailures", p.pinMaxFailures);
-    p.deviceClass = QString::fromStdString(j.value("deviceClass", std::string("personal")));
-    p.onLimit =
-        j.value("onLimit", std::string()) == "refuse" ? OnSessionLimit::Refuse : OnSessionLimit::EndOldest;
-    if (const auto it = j.find("groups"); it != j.end() && it->is_array()) {
-        for (const auto& g : *it) {
-            if (g.is_string())
-                p.groups << QString::fromStdString(g.get<std::string>());
-        }
-    }
+    static_cast<SessionPolicyInfo&>(p) = *wire;
+    // A row stored before the shift settings existed (migration 0012) keeps their defaults.
+    const SessionPolicy defaults;
+    if (!j.contains("shiftWindowSeconds"))
+        p.shiftWindowSeconds = defaults.shiftWindowSeconds;
+    if (!j.contains("pinMaxFailures"))
+        p.pinMaxFailures = defaults.pinMaxFailures;
+    if (p.deviceClass.isEmpty())
+        p.deviceClass = deviceclass::personal;
+    const auto onLimit = j.find("onLimit");
+    p.onLimit = onLimit != j.end() && onLimit->is_string() && onLimit->get<std::string>() == "refuse"
+                    ? OnSessionLimit::Refuse
+                    : OnSessionLimit::EndOldest;
     return p;
-}
-
-bool SessionPolicy::operator==(const SessionPolicy& o) const
-{
-    return idleTimeoutSeconds == o.idleTimeoutSeconds &&
-           absoluteLifetimeSeconds == o.absoluteLifetimeSeconds && endOnLock == o.endOnLock &&
-           maxSessions == o.maxSessions && onLimit == o.onLimit && mfaRequired == o.mfaRequired &&
-           deviceClass == o.deviceClass && groups == o.groups && shiftWindowSeconds == o.shiftWindowSeconds &&
-           pinMaxFailures == o.pinMaxFailures;
 }
 
 bool PolicyResolver::applies(const PolicyRule& rule, const QStringList& groups, const QString& deviceClass)

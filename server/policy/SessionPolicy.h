@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "PolicyInfo.h"
 #include "Result.h"
 
 #include <QHostAddress>
@@ -52,26 +53,24 @@ struct PolicyRule
 };
 
 /// The policy that applies to one session, resolved at sign-in (and again when IT changes a rule).
-struct SessionPolicy
+/// Its wire form (the `policy` object of the login, refresh and /api/auth/me responses and of the
+/// `policy-changed` event) is the clients' model, common/PolicyInfo: one writer and one reader of
+/// that JSON for server, agent and app. `onLimit` stays on the server.
+struct SessionPolicy : SessionPolicyInfo
 {
-    int idleTimeoutSeconds = 0;
-    int absoluteLifetimeSeconds = 0;
-    bool endOnLock = false;
-    int maxSessions = 0; // 0: no limit
     OnSessionLimit onLimit = OnSessionLimit::EndOldest;
-    bool mfaRequired = false;
-    QString deviceClass = deviceclass::personal;
-    QStringList groups;
-    int shiftWindowSeconds = 43200; // never more than absoluteLifetimeSeconds
-    int pinMaxFailures = 3;
 
-    /// The `policy` object of the login, refresh and /api/auth/me responses and of the
-    /// `policy-changed` event: idleTimeoutSeconds, absoluteLifetimeSeconds, endOnLock, maxSessions,
-    /// mfaRequired, deviceClass, groups, shiftWindowSeconds, pinMaxFailures (onLimit stays on the
-    /// server).
-    nlohmann::json toJson() const;
+    SessionPolicy()
+    {
+        deviceClass = deviceclass::personal;
+        shiftWindowSeconds = 43200; // never more than absoluteLifetimeSeconds
+        pinMaxFailures = 3;
+    }
+    /// What the session row stores (the wire form plus `onLimit`); a missing shift setting keeps
+    /// the default above.
+    nlohmann::json toStoredJson() const;
     static std::optional<SessionPolicy> fromJson(const nlohmann::json& j);
-    bool operator==(const SessionPolicy& o) const;
+    bool operator==(const SessionPolicy& o) const = default;
 };
 
 /// Combines the rules that apply to a session (docs/workstation-policy.md, "Which value wins"):

@@ -525,8 +525,7 @@ Result<QStringList> SessionService::reapplyPolicies(const AuditActor& actor)
         const SessionPolicy next =
             PolicyResolver::resolve(defaults, *rules, PolicyStore::splitGroups(groupColumn),
                                     s.deviceClass.isEmpty() ? deviceclass::personal : s.deviceClass);
-        nlohmann::json stored = next.toJson();
-        stored["onLimit"] = next.onLimit == OnSessionLimit::Refuse ? "refuse" : "end_oldest";
+        const nlohmann::json stored = next.toStoredJson();
         const auto before =
             SessionPolicy::fromJson(nlohmann::json::parse(s.policy.begin(), s.policy.end(), nullptr, false));
         if (before && *before == next)
@@ -625,9 +624,7 @@ Result<AuthTokens> SessionService::startSession(const UserRecord& user,
     s.expiresAt = now + qint64(policy->absoluteLifetimeSeconds) * 1000;
     s.idleTimeoutMs = qint64(policy->idleTimeoutSeconds) * 1000;
     s.deviceClass = policy->deviceClass;
-    nlohmann::json stored = policy->toJson();
-    stored["onLimit"] = policy->onLimit == OnSessionLimit::Refuse ? "refuse" : "end_oldest";
-    s.policy = QByteArray::fromStdString(stored.dump());
+    s.policy = QByteArray::fromStdString(policy->toStoredJson().dump());
     s.ipAddress = info.ipAddress;
     s.userAgent = info.userAgent.left(512);
     s.device = device ? *device : parseUserAgent(info.userAgent);
