@@ -197,10 +197,19 @@ AsyncRedis::AsyncRedis(RedisEndpoint endpoint, AsyncRedisOptions options, RedisH
     m_keepaliveTimer.setInterval(m_options.keepaliveInterval);
     m_keepaliveTimer.setTimerType(Qt::CoarseTimer); // may be batched with other wake-ups (5%)
     connect(&m_keepaliveTimer, &QTimer::timeout, this, &AsyncRedis::keepalive);
+    if (m_endpoint.primary) {
+        // Called on the announcing thread under the Primary's lock; unlistened before destruction.
+        m_primaryListener = m_endpoint.primary->listen([this](const RedisEndpoint::Address& address) {
+            QMetaObject::invokeMethod(
+                this, [this, address] { primarySwitched(address); }, Qt::QueuedConnection);
+        });
+    }
 }
 
 AsyncRedis::~AsyncRedis()
 {
+    if (m_endpoint.primary)
+        m_endpoint.primary->unlisten(m_primaryListener);
     m_inFlight.clear();
     m_held.clear();
     if (redisAsyncContext* ac = std::exchange(m_ac, nullptr)) {
@@ -225,6 +234,7 @@ void AsyncRedis::connectNow()
     // With Sentinel: asked now (blocking, 200 ms per Sentinel at most), so that a reconnect after a
     // failover goes to the primary Sentinel promoted.
     const auto [host, port] = m_endpoint.resolve();
+    m_connectedTo = {host, port};
     redisAsyncContext* ac = host.isEmpty() ? nullptr : redisAsyncConnect(host.constData(), port);
     if (!ac || ac->err) {
         if (ac)
@@ -429,6 +439,26 @@ void AsyncRedis::onReply(redisAsyncContext* ac, void* raw, void* privdata)
     }
     if (!p.context)
         return;
+    if (reply->type == REDIS_REPLY_ERROR && m_endpoint.usesSentinel() &&
+        QByteArrayView(reply->str, qsizetype(reply->len)).startsWith("READONLY")) {
+        // The wrong server: a replica. This command fails as if Redis were away (its caller falls
+        // back or retries), and the next connection asks the Sentinels where the primary is: at
+        // once, unless the last READONLY was less than a retry interval ago (Sentinels that still
+        // name a replica are not asked in a loop).
+        const bool recent = nowMs() - m_lastWrongServerMs < m_options.retryInterval.count();
+        m_lastWrongServerMs = nowMs();
+        QPointer<AsyncRedis> self(this);
+        qCWarning(lcCache)
+            << "Redis answered READONLY (a replica, not the primary); asking the Sentinels again";
+        lost("READONLY", false);
+        if (self && recent) {
+            m_lastAttemptMs = nowMs();
+            scheduleRetry();
+        }
+        if (p.context)
+            p.done(fail(unavailable()));
+        return;
+    }
     if (reply->type == REDIS_REPLY_ERROR)
         p.done(fail(ErrorCode::Internal, QString::fromUtf8(reply->str, qsizetype(reply->len))));
     else
@@ -514,8 +544,28 @@ void AsyncRedis::handleSubscribeReply(qsizetype channel, const void* raw)
     }
 }
 
+void AsyncRedis::primarySwitched(const RedisEndpoint::Address& address)
+{
+    if (m_state == State::Idle || m_connectedTo == address)
+        return;
+    qCInfo(lcCache).noquote() << "Redis primary switched to" << address.first << address.second
+                              << "(Sentinel); moving this connection";
+    QPointer<AsyncRedis> self(this);
+    if (m_state != State::Down)
+        lost("the primary switched", false);
+    if (!self)
+        return;
+    // At once, whatever the retry interval says: the new primary is known to be up.
+    m_lastAttemptMs = nowMs() - m_options.retryInterval.count();
+    scheduleRetry();
+}
+
 void AsyncRedis::lost(const char* why, bool hiredisFreesContext)
 {
+    // With Sentinel, the next connection asks where the primary is rather than trusting the address
+    // (no effect after a switch: the Primary already holds another one).
+    if (m_endpoint.primary)
+        m_endpoint.primary->distrust(m_connectedTo);
     const bool wasUp = std::exchange(m_upReported, false);
     if (redisAsyncContext* ac = std::exchange(m_ac, nullptr)) {
         ac->data = nullptr; // its remaining callbacks are ours to answer, not hiredis's

@@ -71,6 +71,11 @@ struct AsyncRedisOptions
 /// from the endpoint before any command. Destroying the client drops its pending callbacks without calling
 /// them.
 ///
+/// With Sentinel, a connection moves to the new primary as soon as the endpoint's Primary hears of a
+/// switch (`+switch-master`, SentinelWatch), and a READONLY answer (a replica: an old primary that
+/// came back as one, or a stale address) drops the connection: that command fails as unavailable
+/// and the next connection asks the Sentinels.
+///
 /// After subscribe() the connection is a subscriber and takes no other commands; it re-subscribes
 /// after every reconnect and reports each channel up (subscription confirmed: from here on no
 /// message is missed) and down (connection lost: messages may be missed until it is up again).
@@ -150,6 +155,7 @@ private:
     void checkDeadlines();
     void keepalive();
     void handleSubscribeReply(qsizetype channel, const void* reply);
+    void primarySwitched(const RedisEndpoint::Address& address);
     static void deliver(std::vector<Pending> failed);
 
     RedisEndpoint m_endpoint;
@@ -157,6 +163,9 @@ private:
     RedisHealth* m_health;
     QElapsedTimer m_clock;
     redisAsyncContext* m_ac = nullptr;
+    RedisEndpoint::Address m_connectedTo; // with Sentinel: the primary m_ac was made for
+    int m_primaryListener = 0;
+    qint64 m_lastWrongServerMs = -1'000'000;
     State m_state = State::Idle;
     int m_setupLeft = 0;
     int m_connects = 0;

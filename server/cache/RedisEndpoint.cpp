@@ -95,6 +95,7 @@ Result<RedisEndpoint> RedisEndpoint::parseSentinel(const QString& text)
     }
     e.host.clear();
     e.port = 0;
+    e.primary = std::make_shared<Primary>();
     return e;
 }
 
@@ -110,6 +111,58 @@ QList<QList<QByteArray>> RedisEndpoint::setupCommands() const
     if (db != 0)
         setup.append({"SELECT", QByteArray::number(db)});
     return setup;
+}
+
+int RedisEndpoint::Primary::listen(Listener listener)
+{
+    QMutexLocker lock(&m_mutex);
+    const int token = ++m_nextToken;
+    m_listeners.emplace(token, std::move(listener));
+    return token;
+}
+
+void RedisEndpoint::Primary::unlisten(int token)
+{
+    QMutexLocker lock(&m_mutex);
+    m_listeners.erase(token);
+}
+
+void RedisEndpoint::Primary::announce(const Address& address)
+{
+    if (address.first.isEmpty())
+        return;
+    QMutexLocker lock(&m_mutex);
+    m_trusted = true;
+    if (address == m_address)
+        return;
+    const bool first = m_address.first.isEmpty();
+    m_address = address;
+    if (first)
+        return; // the first answer is no switch: every connection asked for it
+    ++m_generation;
+    for (auto& [token, listener] : m_listeners)
+        listener(address);
+}
+
+std::optional<RedisEndpoint::Address> RedisEndpoint::Primary::trusted() const
+{
+    QMutexLocker lock(&m_mutex);
+    if (!m_trusted)
+        return std::nullopt;
+    return m_address;
+}
+
+void RedisEndpoint::Primary::distrust(const Address& address)
+{
+    QMutexLocker lock(&m_mutex);
+    if (address == m_address)
+        m_trusted = false;
+}
+
+quint64 RedisEndpoint::Primary::generation() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_generation;
 }
 
 } // namespace ehrs::server

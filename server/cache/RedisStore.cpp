@@ -44,10 +44,14 @@ Error unavailable()
 }
 } // namespace
 
-QPair<QByteArray, int> RedisEndpoint::resolve(int timeoutMs) const
+RedisEndpoint::Address RedisEndpoint::resolve(int timeoutMs) const
 {
     if (!usesSentinel())
         return {host.toUtf8(), port};
+    if (primary) {
+        if (auto known = primary->trusted())
+            return *known;
+    }
     for (const auto& [sentinelHost, sentinelPort] : sentinels) {
         const QByteArray h = sentinelHost.toUtf8();
         redisContext* c = redisConnectWithTimeout(h.constData(), sentinelPort, toTimeval(timeoutMs));
@@ -67,6 +71,10 @@ QPair<QByteArray, int> RedisEndpoint::resolve(int timeoutMs) const
             const QByteArray masterHost(reply->element[0]->str, qsizetype(reply->element[0]->len));
             const int masterPort =
                 QByteArray(reply->element[1]->str, qsizetype(reply->element[1]->len)).toInt();
+            // Every other connection of the instance moves too if this is news (a switch the
+            // Sentinel subscription missed).
+            if (primary)
+                primary->announce({masterHost, masterPort});
             return {masterHost, masterPort};
         }
     }
@@ -89,6 +97,9 @@ RedisStore::~RedisStore()
 
 void RedisStore::dropConnection(const char* why)
 {
+    // With Sentinel, the next connection asks where the primary is rather than trusting the address.
+    if (m_endpoint.primary)
+        m_endpoint.primary->distrust(m_connectedTo);
     if (m_context) {
         qCWarning(lcCache) << "Redis connection lost (" << why << "); serving from the database";
         redisFree(m_context);
@@ -99,13 +110,34 @@ void RedisStore::dropConnection(const char* why)
     m_nextAttemptMs = QDateTime::currentMSecsSinceEpoch() + 1000;
 }
 
+bool RedisStore::wrongServer(const void* rawReply)
+{
+    const auto* reply = static_cast<const redisReply*>(rawReply);
+    if (!m_endpoint.usesSentinel() || reply->type != REDIS_REPLY_ERROR ||
+        qstrncmp(reply->str, "READONLY", 8) != 0)
+        return false;
+    // A replica: an old primary that came back as one, or an address from before a failover.
+    dropConnection("READONLY: connected to a replica");
+    m_nextAttemptMs = 0; // through the Sentinels again, at once
+    return true;
+}
+
 Result<void> RedisStore::ensureConnected()
 {
+    if (m_context && m_endpoint.primary && m_endpoint.primary->generation() != m_generation) {
+        // Sentinel announced another primary since this connection was made (+switch-master).
+        qCInfo(lcCache) << "Redis primary switched; reconnecting";
+        redisFree(std::exchange(m_context, nullptr));
+        m_nextAttemptMs = 0;
+    }
     if (m_context)
         return {};
     if (QDateTime::currentMSecsSinceEpoch() < m_nextAttemptMs)
         return fail(unavailable());
+    if (m_endpoint.primary)
+        m_generation = m_endpoint.primary->generation();
     const auto [host, port] = m_endpoint.resolve(m_timeoutMs);
+    m_connectedTo = {host, port};
     redisContext* c =
         host.isEmpty() ? nullptr : redisConnectWithTimeout(host.constData(), port, toTimeval(m_timeoutMs));
     if (!c || c->err) {
@@ -335,6 +367,8 @@ Result<void> RedisStore::applyOnce(const QList<Write>& writes)
             return fail(unavailable());
         }
         ReplyPtr reply(static_cast<redisReply*>(raw));
+        if (wrongServer(reply.get()))
+            return fail(unavailable());
         ok = ok && reply->type != REDIS_REPLY_ERROR;
     }
     if (!ok)
@@ -356,6 +390,8 @@ Result<QPair<qint64, qint64>> RedisStore::incrementWindowOnce(const QByteArray& 
             return fail(unavailable());
         }
         ReplyPtr reply(static_cast<redisReply*>(raw));
+        if (wrongServer(reply.get()))
+            return fail(unavailable());
         if (reply->type == REDIS_REPLY_INTEGER)
             values[i] = reply->integer;
         else if (reply->type == REDIS_REPLY_STRING)

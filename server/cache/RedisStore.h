@@ -67,6 +67,8 @@ private:
     Result<QPair<qint64, qint64>> incrementWindowOnce(const QByteArray& currentKey, const QByteArray& previousKey,
                                                       int ttlSeconds);
     void dropConnection(const char* why);
+    /// A READONLY error: drops the connection (the next command asks the Sentinels) and says so.
+    bool wrongServer(const void* reply);
     void applyAsyncOnce(const QList<Write>& writes, Done<void> done);
 
     RedisEndpoint m_endpoint;
@@ -74,6 +76,8 @@ private:
     int m_timeoutMs;
     QByteArray m_clientName;
     redisContext* m_context = nullptr;
+    RedisEndpoint::Address m_connectedTo;
+    quint64 m_generation = 0; // of m_endpoint.primary when m_context was made
     qint64 m_nextAttemptMs = 0;
     bool m_hadOutage = false;
     std::unique_ptr<AsyncRedis> m_async;

@@ -3,6 +3,7 @@
 
 #include "AsyncRedis.h"
 #include "Logging.h"
+#include "SentinelWatch.h"
 
 #include <QDateTime>
 #include <QThread>
@@ -43,6 +44,12 @@ void RevocationFeed::start()
     QMetaObject::invokeMethod(
         subscriber,
         [this, subscriber] {
+            // With Sentinel, follow +switch-master from here: every connection of the instance
+            // (this feed's and the request path's) moves to a new primary at once.
+            if (m_endpoint.usesSentinel()) {
+                m_watch = new SentinelWatch(m_endpoint);
+                m_watch->start();
+            }
             subscriber->subscribe(
                 kChannel, subscriber, [this](const QByteArray& payload) { handleMessage(payload); },
                 [this](bool up) { handleState(up); });
@@ -58,7 +65,8 @@ void RevocationFeed::stop()
     AsyncRedis* publisher = std::exchange(m_publisher, nullptr);
     QMetaObject::invokeMethod(
         subscriber,
-        [subscriber, publisher] {
+        [this, subscriber, publisher] {
+            delete std::exchange(m_watch, nullptr);
             delete subscriber;
             delete publisher;
         },

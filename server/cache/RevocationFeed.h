@@ -15,6 +15,7 @@ class QThread;
 namespace ehrs::server {
 
 class AsyncRedis;
+class SentinelWatch;
 
 /// Subscribes to the revocation channel on Redis and applies the events ("revoke <sid>",
 /// "rotate <sid> <access-hash>") to the LiveSessionTable. The subscriber is an AsyncRedis on the
@@ -61,6 +62,7 @@ private:
     std::unique_ptr<QThread> m_thread;
     AsyncRedis* m_subscriber = nullptr; // lives on m_thread
     AsyncRedis* m_publisher = nullptr;  // lives on m_thread
+    SentinelWatch* m_watch = nullptr;   // lives on m_thread; with Sentinel only
     EventListener m_listener;
 };
 
