@@ -80,11 +80,15 @@ int runDaemon(const QString& socketPath, const std::optional<ActivatedSocket>& a
                      &RefreshScheduler::networkAvailable);
     // Off switch: [notifications] newSignIn=false or EHRS_AGENT_NOTIFY=0. Subscribed apps still
     // get new-sign-in events.
+    // [notifications] suspiciousSignIn=false turns off the suspicious-sign-in one alone.
     std::optional<DesktopNotifier> notifier;
-    if (config.notifyNewSignIns) {
+    if (config.notifyNewSignIns || config.notifySuspiciousSignIns) {
         notifier.emplace();
+        notifier->setNewSignInEnabled(config.notifyNewSignIns);
+        notifier->setSuspiciousSignInEnabled(config.notifySuspiciousSignIns);
         QObject::connect(&service, &AgentService::eventOccurred, &*notifier, &DesktopNotifier::onEvent);
-        QObject::connect(&service, &AgentService::securityNotice, &*notifier, &DesktopNotifier::notify);
+        if (config.notifyNewSignIns)
+            QObject::connect(&service, &AgentService::securityNotice, &*notifier, &DesktopNotifier::notify);
     }
 
     service.start();
@@ -122,7 +126,12 @@ int main(int argc, char* argv[])
         QStringLiteral(
             "login: allow an http:// server that is not on this machine (the password and tokens then "
             "cross the network unencrypted; for test servers only)."));
+    const QCommandLineOption rememberOption(
+        QStringLiteral("remember-device"),
+        QStringLiteral("login: at the two-step verification, ask the server to remember this device, so that "
+                       "its next sign-ins here skip the code (for as long as the server's policy allows)."));
     parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption, insecureOption});
+    parser.addOption(rememberOption);
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -170,11 +179,11 @@ int main(int argc, char* argv[])
     if (command == u"login") {
         if (args.size() != 2) {
             std::fprintf(stderr, "usage: ehr-sessions-agent login [--server URL] [--password-stdin] "
-                                 "[--allow-insecure-http] EMAIL\n");
+                                 "[--allow-insecure-http] [--remember-device] EMAIL\n");
             return 64;
         }
         return cli::login(socketPath, parser.value(serverOption), args.at(1), parser.isSet(stdinOption),
-                          parser.isSet(insecureOption));
+                          parser.isSet(insecureOption), parser.isSet(rememberOption));
     }
     std::fprintf(stderr, "ehr-sessions-agent: unknown command '%s'\n%s", qPrintable(command),
                  qPrintable(parser.helpText()));

@@ -243,6 +243,8 @@ Result<AuthTokens> authTokensFromJson(const nlohmann::json& j)
     if (!credential)
         return fail(credential.error());
     t.deviceCredential = *credential;
+    if (auto remembered = j.find("deviceRemembered"); remembered != j.end() && remembered->is_boolean())
+        t.deviceRemembered = remembered->get<bool>();
     return t;
 }
 

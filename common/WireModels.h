@@ -49,6 +49,9 @@ struct AuthTokens
     /// Login and MFA verification only: the device credential to present at this account's
     /// next login from this device (empty on refresh).
     QString deviceCredential;
+    /// MFA verification with `rememberDevice` only: whether the server remembered the device
+    /// (read from answers; the server writes its own field).
+    std::optional<bool> deviceRemembered;
 };
 
 /// Body of a login that needs a second factor.

@@ -181,7 +181,7 @@ int status(const QString& socketPath, bool json)
 }
 
 int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin,
-          bool allowInsecureHttp)
+          bool allowInsecureHttp, bool rememberDevice)
 {
     // Said before the password is typed; the agent checks again (and checks its default server).
     if (!serverUrl.isEmpty()) {
@@ -221,7 +221,7 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
             err(code.error().message);
             return kExitFailure;
         }
-        reply = await(client.verifyMfa(*code));
+        reply = await(client.verifyMfa(*code, rememberDevice));
     }
     if (!reply) {
         QString reason = reply.error().message;
@@ -233,6 +233,14 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
     }
     std::fprintf(stderr, "Signed in as %s (session %s)\n", qPrintable(reply->email),
                  qPrintable(reply->sessionId));
+    // Said only after a code was asked for: a sign-in that needed none has nothing to remember.
+    if (reply->deviceRemembered)
+        std::fprintf(
+            stderr, "%s\n",
+            *reply->deviceRemembered
+                ? "This device is remembered: its next sign-ins skip the code (unless one looks unusual)"
+                : "The server did not remember this device (remembering devices is off there): the "
+                  "next sign-in asks for the code again");
     return 0;
 }
 

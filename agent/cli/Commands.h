@@ -16,8 +16,9 @@ int token(const QString& socketPath, int minValidSeconds);
 [[nodiscard]] Result<int> parseMinValid(const QString& text);
 int status(const QString& socketPath, bool json);
 /// `allowInsecureHttp`: --allow-insecure-http, the opt-in to http:// to a host that is not loopback.
+/// `rememberDevice`: --remember-device, sent with the code when the server asks for one.
 int login(const QString& socketPath, const QString& serverUrl, const QString& email, bool passwordFromStdin,
-          bool allowInsecureHttp = false);
+          bool allowInsecureHttp = false, bool rememberDevice = false);
 int logout(const QString& socketPath);
 
 } // namespace ehrs::agent::cli

@@ -23,8 +23,12 @@ AgentConfig loadAgentConfig()
 
     if (const QString url = qEnvironmentVariable("EHRS_SERVER_URL"); !url.isEmpty())
         config.defaultServerUrl = QUrl(url);
-    if (qEnvironmentVariableIsSet("EHRS_AGENT_NOTIFY"))
+    config.notifySuspiciousSignIns =
+        settings.value(QStringLiteral("notifications/suspiciousSignIn"), true).toBool();
+    if (qEnvironmentVariableIsSet("EHRS_AGENT_NOTIFY")) {
         config.notifyNewSignIns = qEnvironmentVariable("EHRS_AGENT_NOTIFY") != u"0";
+        config.notifySuspiciousSignIns = config.notifyNewSignIns;
+    }
     config.endOnLock = settings.value(QStringLiteral("session/endOnLock"), false).toBool();
     if (qEnvironmentVariableIsSet("EHRS_END_ON_LOCK")) {
         const QString v = qEnvironmentVariable("EHRS_END_ON_LOCK").trimmed().toLower();

@@ -13,6 +13,7 @@ namespace ehrs::agent {
 ///
 ///   [server]   url=https://sessions.example-hospital.org       (EHRS_SERVER_URL)
 ///   [notifications] newSignIn=true                              (EHRS_AGENT_NOTIFY=0 turns off)
+///   [notifications] suspiciousSignIn=true                       (EHRS_AGENT_NOTIFY=0 turns off)
 ///   [session]  endOnLock=false                                  (EHRS_END_ON_LOCK=1)
 ///   [desktop]  screensaverBus=<D-Bus address>                   (EHRS_AGENT_SCREENSAVER_BUS)
 ///
@@ -21,6 +22,8 @@ struct AgentConfig
 {
     QUrl defaultServerUrl;
     bool notifyNewSignIns = true;
+    /// Desktop notification for the server's suspicious-sign-in event (issue 18).
+    bool notifySuspiciousSignIns = true;
     /// Keep the server's account event stream open while signed in (SessionEventWatcher): the
     /// agent learns of its own session's end at once. Unit tests with a fake server turn it off.
     bool watchServerEvents = true;

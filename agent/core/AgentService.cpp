@@ -487,7 +487,8 @@ QString AgentService::accountServerUrl(const QUrl& server)
     return server.toString(QUrl::RemoveUserInfo | QUrl::StripTrailingSlash);
 }
 
-QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, const QString& code)
+QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, const QString& code,
+                                                   bool rememberDevice)
 {
     using R = Result<LoginStep>;
     if (m_account)
@@ -495,7 +496,8 @@ QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, co
     if (m_loginInProgress)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
     m_loginInProgress = true;
-    return m_server.verifyMfa(pending.server, pending.mfaToken, code, pending.deviceCredential)
+    return m_server
+        .verifyMfa(pending.server, pending.mfaToken, code, pending.deviceCredential, rememberDevice)
         .then(this,
               [this, pending](const Result<LoginOutcome>& outcome) {
                   return completeLogin(pending.server, pending.email, pending.deviceCredential, outcome);
@@ -566,6 +568,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         step.reply.email = account.email;
         step.reply.userId = account.userId;
         step.reply.sessionId = account.sessionId;
+        step.reply.deviceRemembered = tokens.deviceRemembered;
         finishPromise(*promise, R(std::move(step)));
         announceTokens();
     });

@@ -66,7 +66,10 @@ public:
     /// Whether signing in to `server` may go ahead: https, or http to loopback, or http with the
     /// opt-in. Otherwise an InvalidRequest error that says why.
     [[nodiscard]] static Result<void> checkTransport(const QUrl& server, bool allowInsecureHttp);
-    QFuture<Result<LoginStep>> verifyMfa(const PendingMfa& pending, const QString& code);
+    /// `rememberDevice`: ask the server to remember this device (its credential then satisfies the
+    /// second factor at this account's next sign-ins here); the reply says whether it did.
+    QFuture<Result<LoginStep>> verifyMfa(const PendingMfa& pending, const QString& code,
+                                         bool rememberDevice = false);
     /// Revokes the session on the server, then clears local state (also when the server cannot be
     /// reached; the reply then says so).
     QFuture<Result<void>> logout();

@@ -95,7 +95,7 @@ void ClientConnection::handle(const QByteArray& payload)
                                               QStringLiteral("no sign-in waiting for a code on this connection")}));
             break;
         } else {
-            step = m_service.verifyMfa(*m_pendingMfa, request->code);
+            step = m_service.verifyMfa(*m_pendingMfa, request->code, request->rememberDevice);
         }
         ++m_inFlight;
         step.then(this, [this, id](const Result<LoginStep>& r) {

@@ -94,11 +94,14 @@ QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const Logi
 }
 
 QFuture<Result<LoginOutcome>> ServerClient::verifyMfa(const QUrl& server, const QString& mfaToken,
-                                                      const QString& code, const QString& deviceCredential)
+                                                      const QString& code, const QString& deviceCredential,
+                                                      bool rememberDevice)
 {
     json body{{"mfaToken", mfaToken.toStdString()}, {"code", code.toStdString()}};
     if (!deviceCredential.isEmpty())
         body["deviceCredential"] = deviceCredential.toStdString();
+    if (rememberDevice)
+        body["rememberDevice"] = true;
     return send("POST", endpoint(server, QStringLiteral("/api/auth/verify-mfa")),
                 QByteArray::fromStdString(body.dump()), {})
         .then(this, [this](const Result<json>& r) {

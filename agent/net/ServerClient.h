@@ -32,7 +32,8 @@ public:
 
     QFuture<Result<LoginOutcome>> login(const QUrl& server, const LoginRequest& request);
     QFuture<Result<LoginOutcome>> verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code,
-                                            const QString& deviceCredential = {});
+                                            const QString& deviceCredential = {},
+                                            bool rememberDevice = false);
     QFuture<Result<AuthTokens>> refresh(const QUrl& server, const QString& refreshToken);
     QFuture<Result<void>> logout(const QUrl& server, const QString& accessToken);
     QFuture<Result<std::vector<SessionDto>>> sessions(const QUrl& server, const QString& accessToken);

@@ -10,6 +10,7 @@
 namespace ehrs::agent {
 namespace {
 constexpr qsizetype kMaxFieldLength = 120;
+constexpr qsizetype kMaxReasons = 5; // the server has five signals
 
 /// Daemons with the "body-markup" capability render tags (links too, with "body-hyperlinks"), and
 /// a line break or a bidi override could fake a reassuring line or reorder the address. Drops
@@ -47,12 +48,41 @@ QString DesktopNotifier::newSignInBody(const ipc::NewSignInEvent& signIn)
     return body + QStringLiteral("\nNot you? Revoke it in EHR Sessions and change your password.");
 }
 
+QString DesktopNotifier::suspiciousSignInBody(const ipc::SuspiciousSignInEvent& signIn)
+{
+    QStringList where;
+    if (const QString location = plainText(signIn.location); !location.isEmpty())
+        where << location;
+    if (const QString device = plainText(signIn.device); !device.isEmpty())
+        where << device;
+    QString body =
+        where.isEmpty() ? QStringLiteral("A sign-in with your password") : where.join(QStringLiteral(", "));
+    QStringList reasons;
+    for (const QString& reason : signIn.reasons) {
+        if (reasons.size() == kMaxReasons)
+            break;
+        if (const QString plain = plainText(reason); !plain.isEmpty())
+            reasons << plain;
+    }
+    if (!reasons.isEmpty())
+        body += QStringLiteral("\nUnusual: ") + reasons.join(QStringLiteral("; "));
+    return body + QStringLiteral("\nNot you? Change your password in EHR Sessions and tell IT.");
+}
+
 void DesktopNotifier::onEvent(const ipc::Event& event)
 {
     if (const auto* signIn = std::get_if<ipc::NewSignInEvent>(&event)) {
-        notify(QStringLiteral("New sign-in"), newSignInBody(*signIn));
+        if (m_newSignIn)
+            notify(QStringLiteral("New sign-in"), newSignInBody(*signIn));
         return;
     }
+    if (const auto* suspicious = std::get_if<ipc::SuspiciousSignInEvent>(&event)) {
+        if (m_suspiciousSignIn)
+            notify(QStringLiteral("Unusual sign-in to your account"), suspiciousSignInBody(*suspicious));
+        return;
+    }
+    if (!m_newSignIn)
+        return;
     // The server ended the session because an old refresh token came back after its grace:
     // someone else holds (or held) this device's sign-in. Worth telling the person at once.
     const auto* signedOut = std::get_if<ipc::SignedOutEvent>(&event);

@@ -4,6 +4,8 @@
 #include "Logging.h"
 #include "core/AgentService.h"
 
+#include <QDateTime>
+
 namespace ehrs::agent {
 namespace {
 std::string text(const nlohmann::json& j, const char* key)
@@ -81,6 +83,28 @@ void SessionEventWatcher::onEvent(const QByteArray& type, const nlohmann::json& 
         m_service.accountChanged(AgentService::AccountChange::Mfa);
     } else if (type == "password-changed") {
         m_service.accountChanged(AgentService::AccountChange::Password);
+    } else if (type == "suspicious-sign-in") {
+        // Issue 18: told to local apps and (unless turned off) as a desktop notification. Nothing
+        // to reload: a step-up sign-in has no session until its second factor, which then comes
+        // as session-created.
+        // Bounded, so the event always fits a local frame (64 KiB) whatever the stream carried.
+        const auto field = [&data](const char* key) {
+            return QString::fromStdString(text(data, key)).left(512);
+        };
+        ipc::SuspiciousSignInEvent e;
+        if (const auto reasons = data.find("reasons"); reasons != data.end() && reasons->is_array()) {
+            for (const auto& reason : *reasons) {
+                if (reason.is_string() && e.reasons.size() < 10)
+                    e.reasons << QString::fromStdString(reason.get<std::string>()).left(512);
+            }
+        }
+        e.device = field("userAgent");
+        e.location = field("place");
+        if (e.location.isEmpty())
+            e.location = field("ipAddress");
+        e.time = QDateTime::fromString(field("at"), Qt::ISODateWithMs);
+        qCInfo(lcAgent) << "the server reports a suspicious sign-in on the account";
+        Q_EMIT m_service.eventOccurred(e);
     } else if (type == "policy-changed") {
         if (const auto policy = SessionPolicyInfo::fromBody(data))
             m_service.policyChanged(*policy);

@@ -134,9 +134,9 @@ QFuture<Result<ipc::LoginReply>> AgentConnection::login(const QString& serverUrl
     return m_client.login(serverUrl, email, password);
 }
 
-QFuture<Result<ipc::LoginReply>> AgentConnection::verifyMfa(const QString& code)
+QFuture<Result<ipc::LoginReply>> AgentConnection::verifyMfa(const QString& code, bool rememberDevice)
 {
-    return m_client.verifyMfa(code);
+    return m_client.verifyMfa(code, rememberDevice);
 }
 
 QFuture<Result<void>> AgentConnection::logout()

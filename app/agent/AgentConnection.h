@@ -32,7 +32,7 @@ public:
     QFuture<Result<ipc::StatusReply>> status();
     QFuture<Result<ipc::LoginReply>> login(const QString& serverUrl, const QString& email,
                                            const QString& password);
-    QFuture<Result<ipc::LoginReply>> verifyMfa(const QString& code);
+    QFuture<Result<ipc::LoginReply>> verifyMfa(const QString& code, bool rememberDevice = false);
     QFuture<Result<void>> logout();
     QFuture<Result<QString>> accessToken(bool fresh) override;
 

@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
+#include <utility>
 
 namespace ehrs::app {
 namespace {
@@ -89,7 +90,13 @@ void RememberedDevicesBox::reload()
                                     .arg(locale.toString(d.rememberedAt.toLocalTime(), QLocale::ShortFormat),
                                          locale.toString(d.lastUsedAt.toLocalTime(), QLocale::ShortFormat)));
         }
-        showStatus(r->empty() ? tr("No remembered devices.") : QString(), false);
+        // What Forget did stays said through the reload it starts (it used to be replaced at once
+        // by "No remembered devices.").
+        QString text = std::exchange(m_forgottenNotice, QString());
+        if (r->empty())
+            text = text.isEmpty() ? tr("No remembered devices.")
+                                  : text + QLatin1Char(' ') + tr("No remembered devices left.");
+        showStatus(text, false);
         m_forget->setEnabled(!m_list->selectedItems().isEmpty());
         Q_EMIT loaded(int(r->size()));
     });
@@ -109,7 +116,8 @@ void RememberedDevicesBox::forgetSelected()
             m_forget->setEnabled(!m_list->selectedItems().isEmpty());
             return;
         }
-        showStatus(tr("%1 was forgotten: it will ask for a code at its next sign-in.").arg(label), false);
+        m_forgottenNotice = tr("%1 was forgotten: it will ask for a code at its next sign-in.").arg(label);
+        showStatus(m_forgottenNotice, false);
         Q_EMIT forgotten(id);
         reload();
     });

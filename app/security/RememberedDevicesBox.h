@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QGroupBox>
+#include <QString>
 
 class QLabel;
 class QPushButton;
@@ -40,6 +41,7 @@ private:
     QTreeWidget* m_list = nullptr;
     QPushButton* m_forget = nullptr;
     QLabel* m_status = nullptr;
+    QString m_forgottenNotice; // said after the reload that follows a Forget
 };
 
 } // namespace ehrs::app

@@ -7,6 +7,7 @@
 #include "shell/DeviceIcons.h"
 #include "shell/Theme.h"
 
+#include <QCheckBox>
 #include <QEvent>
 #include <QFormLayout>
 #include <QLabel>
@@ -172,6 +173,14 @@ void SignInPage::buildUi()
     m_code->setMaxLength(64);
     m_code->setInputMethodHints(Qt::ImhPreferNumbers | Qt::ImhSensitiveData | Qt::ImhNoPredictiveText);
     codeLayout->addWidget(m_code);
+    // The server does not tell clients how long it remembers a device (REMEMBER_DEVICE_DAYS), so
+    // the box names no number of days.
+    m_remember = new QCheckBox(tr("&Remember me on this device"), codeStep);
+    m_remember->setToolTip(tr("Your next sign-ins on this computer skip the code for as long as your "
+                              "organisation allows, unless one looks unusual. Leave it off on a computer "
+                              "that others use."));
+    m_remember->setAccessibleDescription(m_remember->toolTip());
+    codeLayout->addWidget(m_remember);
     auto* codeButtons = new QHBoxLayout;
     m_back = new QPushButton(tr("&Back"), codeStep);
     m_verify = new QPushButton(tr("&Verify"), codeStep);
@@ -205,7 +214,8 @@ void SignInPage::buildUi()
     setTabOrder(m_server, m_email);
     setTabOrder(m_email, m_password);
     setTabOrder(m_password, m_signIn);
-    setTabOrder(m_code, m_back);
+    setTabOrder(m_code, m_remember);
+    setTabOrder(m_remember, m_back);
     setTabOrder(m_back, m_verify);
 
     m_holdOffTick = new QTimer(this);
@@ -219,6 +229,7 @@ void SignInPage::reset(const QString& reason)
     m_steps->setCurrentIndex(0);
     m_password->clear();
     m_code->clear();
+    m_remember->setChecked(false);
     m_error->setVisible(false);
     m_reason->setText(reason);
     m_reason->setVisible(!reason.isEmpty());
@@ -261,8 +272,8 @@ void SignInPage::updateHoldOff()
 
 void SignInPage::setBusy(bool busy)
 {
-    for (QWidget* w :
-         std::initializer_list<QWidget*>{m_server, m_email, m_password, m_signIn, m_code, m_verify, m_back})
+    for (QWidget* w : std::initializer_list<QWidget*>{m_server, m_email, m_password, m_signIn, m_code,
+                                                      m_remember, m_verify, m_back})
         w->setEnabled(!busy);
     if (isHoldingOff()) {
         m_signIn->setEnabled(false);
@@ -341,7 +352,7 @@ void SignInPage::submitCode()
     m_code->clear();
     showError({});
     setBusy(true);
-    m_agent->verifyMfa(code).then(this, [this](const Result<ipc::LoginReply>& r) {
+    m_agent->verifyMfa(code, m_remember->isChecked()).then(this, [this](const Result<ipc::LoginReply>& r) {
         setBusy(false);
         if (!r) {
             if (r.error().code == ErrorCode::Unauthenticated)

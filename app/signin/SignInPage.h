@@ -5,6 +5,7 @@
 #include <QUrl>
 #include <QWidget>
 
+class QCheckBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
@@ -40,6 +41,8 @@ public:
     QLineEdit* codeField() const { return m_code; }
     QPushButton* signInButton() const { return m_signIn; }
     QPushButton* verifyButton() const { return m_verify; }
+    /// "Remember me on this device" at the code step: off by default and after every reset.
+    QCheckBox* rememberDeviceBox() const { return m_remember; }
     QLabel* errorLabel() const { return m_error; }
     QLabel* reasonLabel() const { return m_reason; }
 
@@ -65,6 +68,7 @@ private:
     QLineEdit* m_email = nullptr;
     QLineEdit* m_password = nullptr;
     QLineEdit* m_code = nullptr;
+    QCheckBox* m_remember = nullptr;
     QPushButton* m_signIn = nullptr;
     QPushButton* m_verify = nullptr;
     QPushButton* m_back = nullptr;

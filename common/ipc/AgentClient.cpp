@@ -178,11 +178,12 @@ QFuture<Result<LoginReply>> AgentClient::login(const QString& serverUrl, const Q
     });
 }
 
-QFuture<Result<LoginReply>> AgentClient::verifyMfa(const QString& code)
+QFuture<Result<LoginReply>> AgentClient::verifyMfa(const QString& code, bool rememberDevice)
 {
     Request r;
     r.type = RequestType::VerifyMfa;
     r.code = code;
+    r.rememberDevice = rememberDevice;
     return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<LoginReply> {
         if (!reply)
             return fail(reply.error());

@@ -46,7 +46,8 @@ public:
     /// `allowInsecureHttp`: the user's explicit opt-in to an http:// server that is not loopback.
     QFuture<Result<LoginReply>> login(const QString& serverUrl, const QString& email, const QString& password,
                                       bool allowInsecureHttp = false);
-    QFuture<Result<LoginReply>> verifyMfa(const QString& code);
+    /// `rememberDevice`: ask the server to remember this device (LoginReply::deviceRemembered).
+    QFuture<Result<LoginReply>> verifyMfa(const QString& code, bool rememberDevice = false);
     QFuture<Result<void>> logout();
     QFuture<Result<void>> subscribe();
 

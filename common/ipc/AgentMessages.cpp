@@ -124,6 +124,12 @@ Result<Request> requestFromJson(QByteArrayView payload)
         if (!code)
             return fail(code.error());
         r.code = code->trimmed();
+        if (auto it = j->find("rememberDevice"); it != j->end() && !it->is_null()) {
+            if (!it->is_boolean())
+                return fail(ErrorCode::InvalidRequest,
+                            QStringLiteral("'rememberDevice' must be true or false"));
+            r.rememberDevice = it->get<bool>();
+        }
         break;
     }
     case RequestType::Token:
@@ -170,6 +176,8 @@ QByteArray toPayload(const Request& r)
         break;
     case RequestType::VerifyMfa:
         j["code"] = s(r.code);
+        if (r.rememberDevice)
+            j["rememberDevice"] = true;
         break;
     case RequestType::Token:
         if (r.minValidSeconds > 0)
@@ -190,6 +198,10 @@ QString eventName(const Event& event)
         QString operator()(const SessionRevokedEvent&) const { return QStringLiteral("session-revoked"); }
         QString operator()(const NewSignInEvent&) const { return QStringLiteral("new-sign-in"); }
         QString operator()(const LiveUpdatesEvent&) const { return QStringLiteral("live-updates"); }
+        QString operator()(const SuspiciousSignInEvent&) const
+        {
+            return QStringLiteral("suspicious-sign-in");
+        }
     };
     return std::visit(Visitor{}, event);
 }
@@ -224,6 +236,16 @@ QByteArray toPayload(const Event& event)
             j["time"] = t(e.time);
         }
         void operator()(const LiveUpdatesEvent& e) const { j["live"] = e.live; }
+        void operator()(const SuspiciousSignInEvent& e) const
+        {
+            json reasons = json::array();
+            for (const auto& reason : e.reasons)
+                reasons.push_back(s(reason));
+            j["reasons"] = reasons;
+            j["device"] = s(e.device);
+            j["location"] = s(e.location);
+            j["time"] = t(e.time);
+        }
     };
     std::visit(Visitor{j}, event);
     return dump(j);
@@ -276,6 +298,8 @@ QByteArray replyPayload(qint64 id, const LoginReply& r)
         j["userId"] = s(r.userId);
         j["sessionId"] = s(r.sessionId);
     }
+    if (r.deviceRemembered)
+        j["deviceRemembered"] = *r.deviceRemembered;
     return dump(j);
 }
 
@@ -405,6 +429,8 @@ Result<LoginReply> loginReplyFromPayload(QByteArrayView payload)
     r.email = str(*j, "email");
     r.userId = str(*j, "userId");
     r.sessionId = str(*j, "sessionId");
+    if (auto it = j->find("deviceRemembered"); it != j->end() && it->is_boolean())
+        r.deviceRemembered = it->get<bool>();
     return r;
 }
 
@@ -432,6 +458,16 @@ Result<Event> eventFromPayload(QByteArrayView payload)
         if (it == j->end() || !it->is_boolean())
             return fail(ErrorCode::InvalidRequest, QStringLiteral("live-updates without live"));
         return Event{LiveUpdatesEvent{it->get<bool>()}};
+    }
+    if (name == u"suspicious-sign-in") {
+        SuspiciousSignInEvent e{{}, str(*j, "device"), str(*j, "location"), time(*j, "time")};
+        if (auto it = j->find("reasons"); it != j->end() && it->is_array()) {
+            for (const auto& reason : *it) {
+                if (reason.is_string())
+                    e.reasons << QString::fromStdString(reason.get<std::string>());
+            }
+        }
+        return Event{std::move(e)};
     }
     return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown event"));
 }

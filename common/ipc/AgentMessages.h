@@ -35,7 +35,8 @@ std::optional<RequestType> requestTypeFromName(const QString& name);
 /// A request from a client. Which fields matter depends on `type`:
 /// login: serverUrl (optional when the agent already knows one), email, password,
 ///        allowInsecureHttp (the user's explicit opt-in to http:// to a host that is not loopback);
-/// verify-mfa: code (the challenge is the one the same connection's login received);
+/// verify-mfa: code (the challenge is the one the same connection's login received),
+///             rememberDevice (ask the server to remember this device: its next sign-ins skip the code);
 /// token: minValidSeconds (optional, clamped by the agent).
 struct Request
 {
@@ -47,6 +48,7 @@ struct Request
     QString code;
     int minValidSeconds = 0;
     bool allowInsecureHttp = false;
+    bool rememberDevice = false; // verify-mfa
 };
 
 /// Parses and validates a request payload; errors are InvalidRequest with a message for the peer.
@@ -104,6 +106,9 @@ struct LoginReply
     QString email;
     QString userId;
     QString sessionId;
+    /// verify-mfa with rememberDevice: whether the server remembered this device (its
+    /// `deviceRemembered`); unset when remembering was not asked for.
+    std::optional<bool> deviceRemembered;
 };
 
 /// Events pushed to subscribers.
@@ -137,8 +142,17 @@ struct LiveUpdatesEvent
 {
     bool live = false;
 };
-using Event =
-    std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent, LiveUpdatesEvent>;
+/// The server judged a sign-in with the account's password unusual (its `suspicious-sign-in`
+/// event): `reasons` in words ("first sign-in from Lisbon, Portugal"), `device` from its User-Agent.
+struct SuspiciousSignInEvent
+{
+    QStringList reasons;
+    QString device;
+    QString location;
+    QDateTime time;
+};
+using Event = std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent,
+                           LiveUpdatesEvent, SuspiciousSignInEvent>;
 
 QByteArray toPayload(const Event& event);
 QByteArray replyPayload(qint64 id, const TokenReply& reply);
@@ -171,7 +185,7 @@ struct Incoming
 [[nodiscard]] Result<LoginReply> loginReplyFromPayload(QByteArrayView payload);
 [[nodiscard]] Result<Event> eventFromPayload(QByteArrayView payload);
 /// Wire name of an event ("token-refreshed", "signed-out", "session-revoked", "new-sign-in",
-/// "live-updates").
+/// "live-updates", "suspicious-sign-in").
 QString eventName(const Event& event);
 
 } // namespace ehrs::ipc

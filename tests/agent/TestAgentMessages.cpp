@@ -20,6 +20,7 @@ private Q_SLOTS:
     void events_data();
     void events();
     void liveUpdatesNeedsItsFlag();
+    void rememberDeviceTravels();
 };
 
 void TestAgentMessages::requestRoundTrip_data()
@@ -85,6 +86,8 @@ void TestAgentMessages::invalidRequests_data()
     QTest::newRow("login allowInsecureHttp not bool")
         << QByteArray(R"({"type":"login","email":"a@b.c","password":"p","allowInsecureHttp":"yes"})");
     QTest::newRow("verify-mfa without code") << QByteArray(R"({"type":"verify-mfa"})");
+    QTest::newRow("verify-mfa rememberDevice not bool")
+        << QByteArray(R"({"type":"verify-mfa","code":"123456","rememberDevice":"yes"})");
     QTest::newRow("negative minValidSeconds") << QByteArray(R"({"type":"token","minValidSeconds":-1})");
 }
 
@@ -171,6 +174,7 @@ void TestAgentMessages::events_data()
     QTest::newRow("new-sign-in") << 3 << u"new-sign-in"_s;
     QTest::newRow("live-updates on") << 4 << u"live-updates"_s;
     QTest::newRow("live-updates off") << 5 << u"live-updates"_s;
+    QTest::newRow("suspicious-sign-in") << 6 << u"suspicious-sign-in"_s;
 }
 
 void TestAgentMessages::events()
@@ -184,7 +188,11 @@ void TestAgentMessages::events()
         SessionRevokedEvent{u"s9"_s, true},
         NewSignInEvent{u"s2"_s, u"Chrome 120 on Windows 10/11"_s, u"203.0.113.7"_s, u"Oslo, NO"_s, t},
         LiveUpdatesEvent{true},
-        LiveUpdatesEvent{false}};
+        LiveUpdatesEvent{false},
+        SuspiciousSignInEvent{{u"first sign-in from Lisbon, Portugal"_s, u"a device never seen"_s},
+                              u"Firefox 121 on Linux"_s,
+                              u"Lisbon, Portugal"_s,
+                              t}};
     const Event& event = all.at(index);
     QCOMPARE(eventName(event), name);
     const QByteArray payload = toPayload(event);
@@ -199,6 +207,35 @@ void TestAgentMessages::events()
         QCOMPARE(payload, QByteArray(R"({"event":"live-updates","live":)") + (live->live ? "true" : "false") +
                               R"(,"type":"event"})");
         QCOMPARE(std::get<LiveUpdatesEvent>(*back).live, live->live);
+    }
+    if (const auto* suspicious = std::get_if<SuspiciousSignInEvent>(&event)) {
+        const auto& b = std::get<SuspiciousSignInEvent>(*back);
+        QCOMPARE(b.reasons, suspicious->reasons);
+        QCOMPARE(b.device, suspicious->device);
+        QCOMPARE(b.location, suspicious->location);
+        QCOMPARE(b.time, t);
+    }
+}
+
+void TestAgentMessages::rememberDeviceTravels()
+{
+    // verify-mfa's rememberDevice: sent only when asked for, and read back.
+    Request r;
+    r.type = RequestType::VerifyMfa;
+    r.code = u"123456"_s;
+    QVERIFY(!toPayload(r).contains("rememberDevice"));
+    QCOMPARE(requestFromJson(toPayload(r))->rememberDevice, false);
+    r.rememberDevice = true;
+    QCOMPARE(requestFromJson(toPayload(r))->rememberDevice, true);
+    // The reply says whether the server remembered the device only when it was asked.
+    LoginReply signedIn;
+    signedIn.email = u"a@b.c"_s;
+    QVERIFY(!replyPayload(1, signedIn).contains("deviceRemembered"));
+    QVERIFY(!loginReplyFromPayload(replyPayload(1, signedIn))->deviceRemembered.has_value());
+    for (const bool remembered : {true, false}) {
+        signedIn.deviceRemembered = remembered;
+        QCOMPARE(loginReplyFromPayload(replyPayload(1, signedIn))->deviceRemembered,
+                 std::optional<bool>(remembered));
     }
 }
 

@@ -18,6 +18,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 using namespace ehrs;
 using namespace ehrs::agent;
@@ -87,6 +89,9 @@ private Q_SLOTS:
     void offSwitchMeansNoNotification();
     void twoStepChangeShowsNotification();
     void refreshReuseSignOutShowsNotification();
+    void suspiciousSignInFormatsAndSanitisesInProcess();
+    void suspiciousSignInShowsNotification_data();
+    void suspiciousSignInShowsNotification();
 
 private:
     QString newUser();
@@ -95,10 +100,14 @@ private:
                        const QString& email);
     /// Signs in to `email` as Chrome on Windows from kOtherDeviceIp (through a trusted proxy).
     bool signInFromOtherDevice(const QString& email);
+    /// A server on which every sign-in from a device without a credential is suspicious (issue 18).
+    ehrs::test::ServerProcess* strictServer();
+    QList<RecordingNotifications::Call> callsWithSummary(const QString& summary) const;
 
     QDBusConnection m_bus{QString()};
     RecordingNotifications m_daemon;
     ehrs::test::ServerProcess m_server;
+    std::unique_ptr<ehrs::test::ServerProcess> m_strictServer;
     int m_users = 0;
 };
 
@@ -160,7 +169,9 @@ bool TestDesktopNotifier::startSignedIn(AgentProcess& agent, QTemporaryDir& conf
     agent.setEnv(QStringLiteral("XDG_CONFIG_HOME"), config.path());
     if (!agent.start())
         return false;
-    auto r = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), m_server.url().toString(),
+    const QUrl server =
+        m_strictServer && email.startsWith(u"strict") ? m_strictServer->url() : m_server.url();
+    auto r = agent.cli({QStringLiteral("login"), QStringLiteral("--server"), server.toString(),
                         QStringLiteral("--password-stdin"), email},
                        kPassword.toUtf8() + '\n');
     if (r.exitCode != 0)
@@ -169,9 +180,33 @@ bool TestDesktopNotifier::startSignedIn(AgentProcess& agent, QTemporaryDir& conf
     return r.exitCode == 0;
 }
 
+ehrs::test::ServerProcess* TestDesktopNotifier::strictServer()
+{
+    if (!m_strictServer) {
+        m_strictServer = std::make_unique<ehrs::test::ServerProcess>();
+        // new_device alone (20) reaches the threshold: the other device's sign-in is suspicious.
+        m_strictServer->setEnv(QStringLiteral("SUSPICIOUS_SIGNIN_THRESHOLD"), QStringLiteral("20"));
+        m_strictServer->setEnv(QStringLiteral("TRUSTED_PROXIES"), QStringLiteral("127.0.0.1"));
+        if (!m_strictServer->start())
+            m_strictServer.reset();
+    }
+    return m_strictServer.get();
+}
+
+QList<RecordingNotifications::Call> TestDesktopNotifier::callsWithSummary(const QString& summary) const
+{
+    QList<RecordingNotifications::Call> out;
+    for (const auto& call : m_daemon.calls) {
+        if (call.summary == summary)
+            out << call;
+    }
+    return out;
+}
+
 bool TestDesktopNotifier::signInFromOtherDevice(const QString& email)
 {
-    ehrs::test::ApiClient api(m_server.url());
+    ehrs::test::ApiClient api(m_strictServer && email.startsWith(u"strict") ? m_strictServer->url()
+                                                                            : m_server.url());
     auto r = api.request("POST", "/api/auth/login",
                          {{"email", email.toStdString()}, {"password", kPassword.toStdString()}}, {},
                          {{"User-Agent", kChromeOnWindows}, {"X-Forwarded-For", kOtherDeviceIp}});
@@ -329,4 +364,119 @@ void TestDesktopNotifier::refreshReuseSignOutShowsNotification()
     QCOMPARE(m_daemon.calls.size(), 1);
     QCOMPARE(m_daemon.calls.first().summary, QStringLiteral("Signed out: your sign-in was used elsewhere"));
     QVERIFY(m_daemon.calls.first().body.contains(u"tell IT"));
+}
+
+void TestDesktopNotifier::suspiciousSignInFormatsAndSanitisesInProcess()
+{
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+    DesktopNotifier notifier;
+    const ipc::SuspiciousSignInEvent event{
+        {QStringLiteral("first sign-in from <a href=\"https://evil.example\">Lisbon</a>"),
+         QStringLiteral("2,310 km from your sign-in in Berlin\nThis was you, no action needed\u202e")},
+        QStringLiteral("Firefox 121 on <b>Linux</b>"),
+        QStringLiteral("Lisbon, Portugal"),
+        QDateTime::currentDateTimeUtc()};
+    // Off: nothing; turning new sign-ins off leaves it on.
+    notifier.setSuspiciousSignInEnabled(false);
+    notifier.onEvent(event);
+    notifier.setSuspiciousSignInEnabled(true);
+    notifier.setNewSignInEnabled(false);
+    notifier.onEvent(event);
+    QVERIFY(notified.wait(5000));
+    QVERIFY(!notified.wait(300));
+    QCOMPARE(m_daemon.calls.size(), 1);
+    const auto& call = m_daemon.calls.first();
+    QCOMPARE(call.appName, QStringLiteral("EHR Sessions"));
+    QCOMPARE(call.summary, QStringLiteral("Unusual sign-in to your account"));
+    const QStringList lines = call.body.split(u'\n');
+    QCOMPARE(lines.size(), 3);
+    QCOMPARE(lines.at(0), QStringLiteral("Lisbon, Portugal, Firefox 121 on bLinux/b"));
+    QCOMPARE(lines.at(1),
+             QStringLiteral("Unusual: first sign-in from a href=\"https://evil.example\"Lisbon/a; "
+                            "2,310 km from your sign-in in Berlin This was you, no action needed"));
+    QVERIFY(lines.at(2).startsWith(u"Not you?"));
+}
+
+void TestDesktopNotifier::suspiciousSignInShowsNotification_data()
+{
+    QTest::addColumn<QByteArray>("agentConf");
+    QTest::addColumn<bool>("suspiciousShown");
+    QTest::addColumn<bool>("newSignInShown");
+    QTest::newRow("default") << QByteArray() << true << true;
+    QTest::newRow("agent.conf suspiciousSignIn=false")
+        << QByteArray("[notifications]\nsuspiciousSignIn=false\n") << false << true;
+    QTest::newRow("agent.conf newSignIn=false")
+        << QByteArray("[notifications]\nnewSignIn=false\n") << true << false;
+}
+
+void TestDesktopNotifier::suspiciousSignInShowsNotification()
+{
+    QFETCH(QByteArray, agentConf);
+    QFETCH(bool, suspiciousShown);
+    QFETCH(bool, newSignInShown);
+    ehrs::test::ServerProcess* server = strictServer();
+    QVERIFY(server);
+    const QString email = QStringLiteral("strict%1@example.org").arg(++m_users);
+    QVERIFY(server->addUser(email, kPassword));
+    AgentProcess agent;
+    agent.unsetEnv(QStringLiteral("EHRS_AGENT_NOTIFY"));
+    QTemporaryDir config;
+    QVERIFY(startSignedIn(agent, config, agentConf, email));
+    ipc::AgentClient subscriber;
+    QList<ipc::Event> events;
+    connect(&subscriber, &ipc::AgentClient::eventReceived, this,
+            [&events](const ipc::Event& e) { events << e; });
+    QVERIFY(await(subscriber.connectToAgent(agent.socketPath())));
+    QVERIFY(await(subscriber.subscribe()));
+    // The agent's own (first) sign-in is not what this is about.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            const auto status = await(subscriber.status());
+            return status && status->liveUpdates;
+        }(),
+        10000);
+    m_daemon.calls.clear();
+
+    QVERIFY(signInFromOtherDevice(email));
+    // From the server's event stream: within a few seconds, not at the next refresh.
+    std::optional<ipc::SuspiciousSignInEvent> seen;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            for (const auto& e : std::as_const(events)) {
+                if (const auto* s = std::get_if<ipc::SuspiciousSignInEvent>(&e);
+                    s && s->location == u"203.0.113.7")
+                    seen = *s;
+            }
+            return seen.has_value();
+        }(),
+        5000);
+    QVERIFY(!seen->reasons.isEmpty());
+    QVERIFY2(seen->device.contains(u"Chrome"), qPrintable(seen->device));
+    QVERIFY(seen->time.isValid());
+    QVERIFY(qAbs(seen->time.secsTo(QDateTime::currentDateTimeUtc())) < 60);
+    // The notification leaves the agent right after the event it comes from.
+    const QString unusual = QStringLiteral("Unusual sign-in to your account");
+    if (suspiciousShown) {
+        QTRY_VERIFY_WITH_TIMEOUT(!callsWithSummary(unusual).isEmpty(), 3000);
+        const auto call = callsWithSummary(unusual).first();
+        QVERIFY2(call.body.section(u'\n', 0, 0).startsWith(u"203.0.113.7, Mozilla/5.0"),
+                 qPrintable(call.body));
+        QCOMPARE(call.body.section(u'\n', 1, 1),
+                 QStringLiteral("Unusual: ") + seen->reasons.join(QStringLiteral("; ")));
+        QCOMPARE(callsWithSummary(unusual).size(), 1);
+    }
+    // The new-sign-in notification (from the session list the stream's session-created makes the
+    // agent read) is governed by its own switch.
+    if (newSignInShown)
+        QTRY_VERIFY_WITH_TIMEOUT(!callsWithSummary(QStringLiteral("New sign-in")).isEmpty(), 5000);
+    else
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::any_of(events.cbegin(), events.cend(),
+                        [](const ipc::Event& e) { return std::holds_alternative<ipc::NewSignInEvent>(e); }),
+            5000);
+    QSignalSpy notified(&m_daemon, &RecordingNotifications::notified);
+    while (notified.wait(1500)) {
+    } // until no notification is on its way
+    QCOMPARE(callsWithSummary(unusual).size(), suspiciousShown ? 1 : 0);
+    QCOMPARE(callsWithSummary(QStringLiteral("New sign-in")).size(), newSignInShown ? 1 : 0);
 }

@@ -138,8 +138,9 @@ void checkRequest(QByteArrayView payload)
     const QByteArray written = toPayload(*r);
     const auto again = requestFromJson(written);
     FUZZ_CHECK(again && again->type == r->type && again->id == r->id && again->email == r->email &&
-                   again->password == r->password && again->serverUrl == r->serverUrl && again->code == r->code &&
-                   again->minValidSeconds == r->minValidSeconds,
+                   again->password == r->password && again->serverUrl == r->serverUrl &&
+                   again->code == r->code && again->minValidSeconds == r->minValidSeconds &&
+                   again->rememberDevice == r->rememberDevice,
                QStringLiteral("request round trip: ") + fuzz::shown(written));
     FUZZ_CHECK(encodeFrame(written).has_value() == (written.size() <= kMaxFrameSize), QStringLiteral("encodeFrame"));
 }
@@ -166,6 +167,12 @@ void checkEvent(QByteArrayView payload)
         auto* b = std::get_if<NewSignInEvent>(&*again);
         same = a->sessionId == b->sessionId && a->device == b->device && a->ipAddress == b->ipAddress &&
                a->location == b->location && sameTime(a->time, b->time);
+    } else if (auto* a = std::get_if<LiveUpdatesEvent>(&*e)) {
+        same = a->live == std::get_if<LiveUpdatesEvent>(&*again)->live;
+    } else if (auto* a = std::get_if<SuspiciousSignInEvent>(&*e)) {
+        auto* b = std::get_if<SuspiciousSignInEvent>(&*again);
+        same = a->reasons == b->reasons && a->device == b->device && a->location == b->location &&
+               sameTime(a->time, b->time);
     }
     FUZZ_CHECK(same, QStringLiteral("event changed in the round trip: ") + fuzz::shown(written));
 }
