@@ -253,8 +253,11 @@ void MainWindow::pollStatus()
             status->locked != (page() == Page::Locked) || status->signedIn != m_workstation.signedIn ||
             status->email != m_workstation.email ||
             (page() == Page::SwitchUser && parkedEmails(*status) != parkedEmails(m_workstation));
+        // Signed out under the window (the agent's signed-out event may come just after): its
+        // reason, in the server's words where it gave some.
+        const bool ended = m_workstation.signedIn && !status->signedIn;
         if (changed)
-            route(*status, {});
+            route(*status, ended ? signedOutMessage(status->signedOutReason, status->lastError) : QString());
         else
             m_workstation = *status;
     });

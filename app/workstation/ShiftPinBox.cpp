@@ -34,12 +34,13 @@ QLineEdit* pinEdit(const QString& name, QWidget* parent)
 QString describeUntil(const QDateTime& when, const QDateTime& now)
 {
     const QDateTime local = when.toLocalTime();
-    const QString time = QLocale().toString(local.time(), QLocale::ShortFormat);
+    const QString time = QLocale().toString(local.time(), QStringLiteral("HH:mm"));
     if (local.date() == now.toLocalTime().date())
         return ShiftPinBox::tr("today at %1").arg(time);
     if (local.date() == now.toLocalTime().date().addDays(1))
         return ShiftPinBox::tr("tomorrow at %1").arg(time);
-    return ShiftPinBox::tr("on %1 at %2").arg(QLocale().toString(local.date(), QLocale::ShortFormat), time);
+    return ShiftPinBox::tr("on %1 at %2")
+        .arg(QLocale().toString(local.date(), QStringLiteral("d MMM yyyy")), time);
 }
 
 ShiftPinBox::ShiftPinBox(WorkstationAgent* agent, QWidget* parent)

@@ -139,6 +139,17 @@ SwitchUserPage::SwitchUserPage(WorkstationAgent* agent, QWidget* parent) : QWidg
             submit();
         }
     });
+    // The list shows who the typed name stands for (nobody highlighted while it is unclear).
+    connect(m_name, &QLineEdit::textChanged, this, [this](const QString& text) {
+        const QString email = resolve(text);
+        for (int i = 0; i < m_list->count(); ++i) {
+            if (m_list->item(i)->data(Qt::UserRole).toString() == email) {
+                m_list->setCurrentRow(i);
+                return;
+            }
+        }
+        m_list->clearSelection();
+    });
     connect(m_pin, &QLineEdit::returnPressed, this, &SwitchUserPage::submit);
     connect(m_continue, &QPushButton::clicked, this, &SwitchUserPage::submit);
     connect(m_password, &QPushButton::clicked, this, [this] {
@@ -165,8 +176,8 @@ void SwitchUserPage::showParked(std::vector<ParkedAccount> parked, const QString
         const QString when =
             !local.isValid() ? QString()
             : local.date() == today
-                ? tr("paused at %1").arg(QLocale().toString(local.time(), QLocale::ShortFormat))
-                : tr("paused %1").arg(QLocale().toString(local, QLocale::ShortFormat));
+                ? tr("paused at %1").arg(QLocale().toString(local.time(), QStringLiteral("HH:mm")))
+                : tr("paused %1").arg(QLocale().toString(local, QStringLiteral("d MMM, HH:mm")));
         auto* item = new QListWidgetItem(when.isEmpty() ? p.email : tr("%1 — %2").arg(p.email, when), m_list);
         item->setData(Qt::UserRole, p.email);
         item->setData(Qt::AccessibleTextRole, item->text());
@@ -180,8 +191,6 @@ void SwitchUserPage::showParked(std::vector<ParkedAccount> parked, const QString
     m_error->clear();
     m_error->setVisible(false);
     setBusy(false);
-    if (!m_parked.empty())
-        m_list->setCurrentRow(0);
     focusStart();
 }
 

@@ -35,6 +35,8 @@ Result<WorkstationStatus> workstationStatusFromPayload(QByteArrayView payload)
     WorkstationStatus s;
     s.signedIn = flag(*j, "signedIn");
     s.email = str(*j, "email");
+    s.signedOutReason = str(*j, "signedOutReason");
+    s.lastError = str(*j, "lastError");
     s.deviceClass = str(*j, "deviceClass");
     s.workstationId = str(*j, "workstationId");
     s.pinSet = flag(*j, "pinSet");

@@ -24,7 +24,9 @@ struct ParkedAccount
 struct WorkstationStatus
 {
     bool signedIn = false;
-    QString email; // the active clinician; empty when nobody is active
+    QString email;           // the active clinician; empty when nobody is active
+    QString signedOutReason; // why the last session ended (an error code name), as in `signed-out`
+    QString lastError;       // the agent's last error: for session_expired, the server's words
     QString deviceClass;
     QString workstationId;
     bool pinSet = false;

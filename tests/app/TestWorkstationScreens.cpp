@@ -403,7 +403,12 @@ void TestWorkstationScreens::idleSignOutShowsTheServersWords()
     m_fake->setReply(QStringLiteral("status"), status(true, "alice@example.org", "personal"));
     Window w(*m_fake);
     QTRY_COMPARE(w.window.page(), MainWindow::Page::Main);
-    m_fake->setReply(QStringLiteral("status"), status(false, "", "personal"));
+    w.window.setStatusPollInterval(3600 * 1000); // the event tells, not the status
+    QTest::qWait(100);
+    Json out = status(false, "", "personal");
+    out["signedOutReason"] = "session_expired";
+    out["lastError"] = "This session ended after 30 minutes without activity; sign in again";
+    m_fake->setReply(QStringLiteral("status"), out);
     m_fake->push(Json{{"event", "signed-out"},
                       {"reason", "session_expired"},
                       {"message", "This session ended after 30 minutes without activity; sign in again"}});
