@@ -104,8 +104,10 @@ int main(int argc, char* argv[])
                                                     "to local apps."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("command"),
-                                 QStringLiteral("run (default) | login [--server URL] EMAIL | token | status | logout"));
+    parser.addPositionalArgument(
+        QStringLiteral("command"),
+        QStringLiteral("run (default) | login [--server URL] EMAIL | token | status | logout | pin | "
+                       "switch-user | resume EMAIL"));
     const QCommandLineOption serverOption(QStringLiteral("server"), QStringLiteral("Server URL for login."),
                                           QStringLiteral("url"));
     const QCommandLineOption stdinOption(QStringLiteral("password-stdin"),
@@ -122,7 +124,11 @@ int main(int argc, char* argv[])
         QStringLiteral(
             "login: allow an http:// server that is not on this machine (the password and tokens then "
             "cross the network unencrypted; for test servers only)."));
-    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption, insecureOption});
+    const QCommandLineOption pinStdinOption(
+        QStringLiteral("pin-stdin"),
+        QStringLiteral("pin, resume: read the PIN from the first line of stdin (else a no-echo prompt)."));
+    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption, insecureOption,
+                       pinStdinOption});
     parser.process(app);
 
     const QStringList args = parser.positionalArguments();
@@ -167,6 +173,18 @@ int main(int argc, char* argv[])
         return cli::status(socketPath, parser.isSet(jsonOption));
     if (command == u"logout")
         return cli::logout(socketPath);
+    // Shared workstations (issue 14).
+    if (command == u"pin")
+        return cli::pin(socketPath, parser.isSet(pinStdinOption));
+    if (command == u"switch-user")
+        return cli::switchUser(socketPath);
+    if (command == u"resume") {
+        if (args.size() != 2) {
+            std::fprintf(stderr, "usage: ehr-sessions-agent resume [--pin-stdin] EMAIL\n");
+            return 64;
+        }
+        return cli::resume(socketPath, args.at(1), parser.isSet(pinStdinOption));
+    }
     if (command == u"login") {
         if (args.size() != 2) {
             std::fprintf(stderr, "usage: ehr-sessions-agent login [--server URL] [--password-stdin] "
