@@ -108,8 +108,10 @@ int main(int argc, char* argv[])
                                                     "to local apps."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("command"),
-                                 QStringLiteral("run (default) | login [--server URL] EMAIL | token | status | logout"));
+    parser.addPositionalArgument(
+        QStringLiteral("command"),
+        QStringLiteral("run (default) | login [--server URL] EMAIL | token | status | logout | pin | "
+                       "switch-user | resume EMAIL"));
     const QCommandLineOption serverOption(QStringLiteral("server"), QStringLiteral("Server URL for login."),
                                           QStringLiteral("url"));
     const QCommandLineOption stdinOption(QStringLiteral("password-stdin"),
@@ -130,7 +132,11 @@ int main(int argc, char* argv[])
         QStringLiteral("remember-device"),
         QStringLiteral("login: at the two-step verification, ask the server to remember this device, so that "
                        "its next sign-ins here skip the code (for as long as the server's policy allows)."));
-    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption, insecureOption});
+    const QCommandLineOption pinStdinOption(
+        QStringLiteral("pin-stdin"),
+        QStringLiteral("pin, resume: read the PIN from the first line of stdin (else a no-echo prompt)."));
+    parser.addOptions({serverOption, stdinOption, socketOption, jsonOption, minValidOption, insecureOption,
+                       pinStdinOption});
     parser.addOption(rememberOption);
     parser.process(app);
 
@@ -176,6 +182,18 @@ int main(int argc, char* argv[])
         return cli::status(socketPath, parser.isSet(jsonOption));
     if (command == u"logout")
         return cli::logout(socketPath);
+    // Shared workstations (issue 14).
+    if (command == u"pin")
+        return cli::pin(socketPath, parser.isSet(pinStdinOption));
+    if (command == u"switch-user")
+        return cli::switchUser(socketPath);
+    if (command == u"resume") {
+        if (args.size() != 2) {
+            std::fprintf(stderr, "usage: ehr-sessions-agent resume [--pin-stdin] EMAIL\n");
+            return 64;
+        }
+        return cli::resume(socketPath, args.at(1), parser.isSet(pinStdinOption));
+    }
     if (command == u"login") {
         if (args.size() != 2) {
             std::fprintf(stderr, "usage: ehr-sessions-agent login [--server URL] [--password-stdin] "

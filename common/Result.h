@@ -46,6 +46,10 @@ struct Error
     int attemptsLeft = -1;
     /// A paused sign-in: what IT says to do (the server's LOCKOUT_HELP_TEXT); empty when unset.
     QString helpText;
+    /// The wire name of the error when it is more specific than `code`'s (the server's
+    /// `invalid_pin`, `full_sign_in_required`, `session_parked`; the agent's `no_active_clinician`);
+    /// empty otherwise. Kept from the server's body through the agent to its clients.
+    QString name;
 };
 
 template <typename T>

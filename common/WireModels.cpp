@@ -331,6 +331,8 @@ Error apiErrorFromJson(const nlohmann::json& j, int httpStatus)
             const ErrorCode named = errorCodeFromName(it->get<std::string>());
             if (named != ErrorCode::Internal || it->get<std::string>() == "internal_error")
                 e.code = named;
+            else // a route's own name (invalid_pin, full_sign_in_required, ...): kept as said
+                e.name = QString::fromStdString(it->get<std::string>()).left(64);
         }
         if (auto it = j.find("message"); it != j.end() && it->is_string())
             e.message = QString::fromStdString(it->get<std::string>());

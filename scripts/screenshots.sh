@@ -74,6 +74,8 @@ shoot() { # extra arguments for ehrs-app-screenshots
 shoot --theme light
 shoot --theme dark --suffix -dark
 QT_SCALE_FACTOR=2 shoot --theme light --suffix @2x
+# Shared workstation (issue 14): the switch-user and lock screens, on the agent's canned answers.
+shoot --theme light --workstation
 # The states around them: a dialog showing an error, the recent activity (with two failed
 # sign-ins from a browser), and offline: the server stops under the running app.
 for attempt in 1 2; do

@@ -17,6 +17,9 @@ namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitNoAgent = 2;
 constexpr int kExitLocked = 4; // `token` while the workstation is locked (3: `status` signed out)
+constexpr int kExitNobodyActive = 5; // `token` on a shared workstation after switch user
+constexpr int kExitWrongPin = 5;     // `resume`
+constexpr int kExitFullSignIn = 6;   // `resume`: too many wrong PINs, shift over, session ended
 
 void err(const QString& line)
 {
@@ -110,6 +113,10 @@ int token(const QString& socketPath, int minValidSeconds)
             err(asSentence(reply.error().message));
             return kExitLocked;
         }
+        if (ipc::isNoActiveClinician(reply.error())) {
+            err(asSentence(reply.error().message));
+            return kExitNobodyActive;
+        }
         err(reply.error().code == ErrorCode::SessionExpired ? describeError(reply.error())
                                                             : reply.error().message);
         return kExitFailure;
@@ -149,6 +156,26 @@ int status(const QString& socketPath, bool json)
     }
     const QString storage =
         s->storageNote.isEmpty() ? s->storage : QStringLiteral("%1 (%2)").arg(s->storage, s->storageNote);
+    const bool shared = s->deviceClass == u"shared_workstation";
+    auto workstationLines = [&s, shared] {
+        if (!shared)
+            return;
+        out(QStringLiteral("Device class:    shared workstation (%1)").arg(s->workstationId));
+        if (s->signedIn)
+            out(QStringLiteral("PIN:             %1")
+                    .arg(s->pinSet
+                             ? QStringLiteral("set, valid until %1").arg(when(s->pinValidUntil))
+                             : QStringLiteral("not set (ehr-sessions-agent pin): needed to switch user")));
+        for (const auto& p : s->parkedAccounts)
+            out(QStringLiteral("Parked:          %1 since %2").arg(p.email, when(p.parkedAt)));
+    };
+    if (!s->signedIn && !s->parkedAccounts.empty()) {
+        out(QStringLiteral(
+            "Nobody is active on this workstation (switch user): ehr-sessions-agent resume EMAIL"));
+        workstationLines();
+        out(QStringLiteral("Storage:         %1").arg(storage));
+        return 3;
+    }
     if (!s->signedIn) {
         out(QStringLiteral("Signed out%1")
                 .arg(s->signedOutReason.isEmpty() ? QString()
@@ -177,6 +204,7 @@ int status(const QString& socketPath, bool json)
     out(QStringLiteral("Last error:      %1")
             .arg(s->lastError.isEmpty() ? QStringLiteral("-") : s->lastError));
     out(QStringLiteral("Storage:         %1").arg(storage));
+    workstationLines();
     return 0;
 }
 
@@ -255,6 +283,127 @@ int logout(const QString& socketPath)
         return kExitFailure;
     }
     std::fprintf(stderr, "Signed out\n");
+    return 0;
+}
+
+} // namespace ehrs::agent::cli
+
+namespace ehrs::agent::cli {
+namespace {
+/// A PIN from standard input (one line) or typed at the terminal without echo.
+Result<QString> readPin(bool fromStdin, const QString& prompt)
+{
+    auto pin = fromStdin ? readStdinLine() : promptHidden(prompt);
+    if (!pin)
+        return pin;
+    *pin = pin->trimmed();
+    if (pin->isEmpty())
+        return fail(ErrorCode::InvalidRequest,
+                    fromStdin
+                        ? QStringLiteral("the PIN is empty (--pin-stdin reads it from the first line of "
+                                         "standard input)")
+                        : QStringLiteral("the PIN is empty"));
+    return pin;
+}
+} // namespace
+
+int pin(const QString& socketPath, bool pinFromStdin)
+{
+    ipc::AgentClient client;
+    if (int rc = connectTo(client, socketPath))
+        return rc;
+    auto who = await(client.status());
+    if (!who) {
+        err(who.error().message);
+        return kExitFailure;
+    }
+    if (!who->signedIn) {
+        err(QStringLiteral(
+            "nobody is signed in: sign in first (ehr-sessions-agent login EMAIL), then set the PIN"));
+        return kExitFailure;
+    }
+    auto first = readPin(pinFromStdin, QStringLiteral("New PIN for %1 (4 to 8 digits): ").arg(who->email));
+    if (!first) {
+        err(first.error().message);
+        return kExitFailure;
+    }
+    if (!pinFromStdin) {
+        auto again = readPin(false, QStringLiteral("The same PIN again: "));
+        if (!again) {
+            err(again.error().message);
+            return kExitFailure;
+        }
+        const bool same = *again == *first;
+        again->fill(u'\0');
+        if (!same) {
+            first->fill(u'\0');
+            err(QStringLiteral("the two PINs differ; the PIN was not changed"));
+            return kExitFailure;
+        }
+    }
+    auto reply = await(client.setPin(*first));
+    first->fill(u'\0');
+    if (!reply) {
+        err(QStringLiteral("the PIN was not set: %1").arg(reply.error().message));
+        return kExitFailure;
+    }
+    std::fprintf(stderr, "PIN set for %s until %s (the end of this shift's sign-in)\n",
+                 qPrintable(who->email), qPrintable(when(reply->validUntil)));
+    return 0;
+}
+
+int switchUser(const QString& socketPath)
+{
+    ipc::AgentClient client;
+    if (int rc = connectTo(client, socketPath))
+        return rc;
+    auto reply = await(client.switchUser());
+    if (!reply) {
+        err(QStringLiteral("cannot switch user: %1").arg(reply.error().message));
+        return kExitFailure;
+    }
+    std::fprintf(stderr,
+                 "Parked the session of %s; nobody is active now. Back with: ehr-sessions-agent resume %s\n",
+                 qPrintable(reply->email), qPrintable(reply->email));
+    return 0;
+}
+
+int resume(const QString& socketPath, const QString& email, bool pinFromStdin)
+{
+    ipc::AgentClient client;
+    if (int rc = connectTo(client, socketPath))
+        return rc;
+    auto pin = readPin(pinFromStdin, QStringLiteral("PIN for %1: ").arg(email));
+    if (!pin) {
+        err(pin.error().message);
+        return kExitFailure;
+    }
+    auto reply = await(client.resume(email, *pin));
+    pin->fill(u'\0');
+    if (!reply) {
+        const Error& e = reply.error();
+        if (ipc::isInvalidPin(e)) {
+            err(e.attemptsLeft >= 0
+                    ? QStringLiteral("wrong PIN for %1 (%2 more attempt(s) before the password is "
+                                     "needed)")
+                          .arg(email)
+                          .arg(e.attemptsLeft)
+                    : QStringLiteral("wrong PIN for %1").arg(email));
+            return kExitWrongPin;
+        }
+        if (ipc::isFullSignInRequired(e)) {
+            err(QStringLiteral("%1 Sign in with the password: ehr-sessions-agent login %2")
+                    .arg(asSentence(e.message), email));
+            return kExitFullSignIn;
+        }
+        QString reason = e.message;
+        if (e.retryAfterSeconds > 0)
+            reason += QStringLiteral(" (try again in %1)").arg(describeWait(e.retryAfterSeconds));
+        err(QStringLiteral("cannot resume the session of %1: %2").arg(email, reason));
+        return kExitFailure;
+    }
+    std::fprintf(stderr, "Resumed the session of %s (session %s)\n", qPrintable(reply->email),
+                 qPrintable(reply->sessionId));
     return 0;
 }
 

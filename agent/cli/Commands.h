@@ -21,4 +21,13 @@ int login(const QString& socketPath, const QString& serverUrl, const QString& em
           bool allowInsecureHttp = false, bool rememberDevice = false);
 int logout(const QString& socketPath);
 
+// Shared workstations (issue 14). Exit codes beyond the above: `token` 5 when nobody is active
+// (clinicians parked: switch user); `resume` 5 for a wrong PIN, 6 when only the password helps.
+/// `pin`: the active clinician's shift PIN, typed twice at a no-echo prompt (or one stdin line).
+int pin(const QString& socketPath, bool pinFromStdin);
+/// `switch-user`: parks the active clinician.
+int switchUser(const QString& socketPath);
+/// `resume EMAIL`: a parked clinician comes back with their PIN.
+int resume(const QString& socketPath, const QString& email, bool pinFromStdin);
+
 } // namespace ehrs::agent::cli

@@ -16,6 +16,8 @@ namespace ehrs::agent {
 ///   [notifications] suspiciousSignIn=true                       (EHRS_AGENT_NOTIFY=0 turns off)
 ///   [session]  endOnLock=false                                  (EHRS_END_ON_LOCK=1)
 ///   [desktop]  screensaverBus=<D-Bus address>                   (EHRS_AGENT_SCREENSAVER_BUS)
+///   [workstation] deviceClass=personal|shared_workstation       (EHRS_AGENT_DEVICE_CLASS)
+///                 (the workstation id: EHRS_AGENT_WORKSTATION_ID, else derived from /etc/machine-id)
 ///
 /// logind is read on the system bus (DBUS_SYSTEM_BUS_ADDRESS, as every D-Bus client).
 struct AgentConfig
@@ -40,8 +42,24 @@ struct AgentConfig
     QString screensaverBusAddress;
     /// Whether to read the desktop at all (EHRS_AGENT_DESKTOP_ACTIVITY=0: local apps only).
     bool desktopActivity = true;
+    /// What this machine is, said to the server at every sign-in (issue 14): "personal" (one
+    /// clinician's own device) or "shared_workstation" (a nurse station: several clinicians
+    /// switch with PINs). The server may still class a personal claim as shared by its network.
+    QString deviceClass = QStringLiteral("personal");
+    /// A stable, non-secret name of this machine for the server's hand-over audit: "ws-" and 16
+    /// hex characters of an HMAC of /etc/machine-id (the machine-id itself is not revealed).
+    QString workstationId;
 };
 
 AgentConfig loadAgentConfig();
+
+/// The device classes the server knows; anything else in the settings is refused with a warning.
+bool isKnownDeviceClass(const QString& deviceClass);
+/// "ws-" + the first 16 hex characters of HMAC-SHA256(machine-id, an application-specific
+/// string), as sd_id128_get_machine_app_specific() derives ids: stable per machine, unlinkable to
+/// the machine-id and to other applications' ids. Empty for an empty machine-id.
+QString workstationIdFromMachineId(QByteArrayView machineId);
+/// Whether `id` is acceptable to the server: 8 to 64 characters of [A-Za-z0-9._:-].
+bool isValidWorkstationId(const QString& id);
 
 } // namespace ehrs::agent

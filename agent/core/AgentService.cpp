@@ -104,34 +104,63 @@ void AgentService::start()
 {
     m_starting = true;
     const quint64 generation = m_generation;
-    m_store.load().then(this, [this, generation](const Result<std::optional<StoredAccount>>& loaded) {
-        m_starting = false;
-        if (generation == m_generation) {
-            if (!loaded) {
-                qCWarning(lcAgent) << "cannot read the stored account:" << loaded.error().message;
-                m_lastError = loaded.error().message;
-                setState(State::SignedOut);
-            } else if (!*loaded) {
-                qCInfo(lcAgent) << "no stored account: signed out";
-                setState(State::SignedOut);
-            } else {
-                m_account = **loaded;
-                qCInfo(lcAgent) << "restoring the session of" << m_account->email << "on" << m_account->serverUrl;
-                m_policy = m_account->policy;
-                if (isLocked()) {
-                    qCInfo(lcAgentRefresh) << "the workstation is locked: refreshing once it is unlocked";
-                    m_held = true;
-                    setState(State::SignedIn);
-                } else {
-                    setState(State::Refreshing);
-                    (void)refresh();
+    m_store.load().then(this, [this, generation](const Result<std::optional<StoredAccount>>& current) {
+        // Then the parked clinicians of a shared workstation (issue 14).
+        m_store.loadParked().then(this, [this, generation,
+                                         current](const Result<std::vector<StoredAccount>>& parked) {
+            std::optional<StoredAccount> active = current ? *current : std::nullopt;
+            if (generation == m_generation) {
+                if (!parked)
+                    qCWarning(lcAgentStorage) << "cannot read the parked accounts:" << parked.error().message;
+                for (const StoredAccount& a : parked.value_or(std::vector<StoredAccount>{})) {
+                    if (!active || a.storageKey() != active->storageKey() || a.isParked())
+                        m_parked.push_back(a);
                 }
+                // Parked on the server just before a crash: its own entry says so.
+                if (active && active->isParked()) {
+                    if (findParked(active->storageKey()) == m_parked.end())
+                        m_parked.push_back(*active);
+                    active.reset();
+                }
+                if (!m_parked.empty())
+                    qCInfo(lcAgent) << m_parked.size() << "parked clinician(s) on this workstation";
+            }
+            finishStart(generation, current ? Result<std::optional<StoredAccount>>(active) : current);
+        });
+    });
+}
+
+void AgentService::finishStart(quint64 generation, const Result<std::optional<StoredAccount>>& loaded)
+{
+    m_starting = false;
+    if (generation == m_generation) {
+        if (!loaded) {
+            qCWarning(lcAgent) << "cannot read the stored account:" << loaded.error().message;
+            m_lastError = loaded.error().message;
+            setState(State::SignedOut);
+        } else if (!*loaded) {
+            qCInfo(lcAgent) << "no stored account: signed out";
+            setState(State::SignedOut);
+        } else {
+            m_account = **loaded;
+            qCInfo(lcAgent) << "restoring the session of" << m_account->email << "on" << m_account->serverUrl;
+            m_policy = m_account->policy;
+            if (isLocked()) {
+                qCInfo(lcAgentRefresh) << "the workstation is locked: refreshing once it is unlocked";
+                m_held = true;
+                setState(State::SignedIn);
+            } else {
+                setState(State::Refreshing);
+                (void)refresh();
             }
         }
-        for (auto& waiter : std::exchange(m_afterStart, {}))
-            waiter();
-        Q_EMIT started();
-    });
+        // Who is active now, as restored: told to subscribers only when it changes.
+        m_announcedEmail = m_account ? m_account->email : QString();
+        m_announcedUserId = m_account ? m_account->userId : QString();
+    }
+    for (auto& waiter : std::exchange(m_afterStart, {}))
+        waiter();
+    Q_EMIT started();
 }
 
 qint64 AgentService::remainingValidityMs() const
@@ -154,6 +183,8 @@ QFuture<Result<ipc::TokenReply>> AgentService::token(int minValidSeconds)
     }
     if (m_account && isLocked()) // not activity either: nobody can be at a locked desktop
         return readyFuture(R(fail(ipc::workstationLockedError())));
+    if (!m_account && !m_parked.empty()) // switch user: not a sign-out, the next clinician chooses
+        return readyFuture(R(fail(ipc::noActiveClinicianError())));
     if (m_account) {
         m_activity.localRequest();
         resumeIfHeld("a local app asked for a token");
@@ -166,6 +197,8 @@ QFuture<Result<ipc::TokenReply>> AgentService::obtainToken(int minValidSeconds)
     // Only after start-up: token() waits for it, and logout() has no account before it.
     using R = Result<ipc::TokenReply>;
     if (!m_account) {
+        if (!m_parked.empty())
+            return readyFuture(R(fail(ipc::noActiveClinicianError())));
         if (!m_signedOutReason.isEmpty() && m_signedOutReason != u"logout")
             return readyFuture(
                 R(fail(signedOutCode(m_signedOutReason),
@@ -233,6 +266,15 @@ ipc::StatusReply AgentService::status() const
     s.activitySource = m_desktop && m_desktop->isAvailable()
                            ? m_desktop->sources() + QStringLiteral("+local-apps")
                            : QStringLiteral("local-apps");
+    s.deviceClass = isSharedWorkstation() ? QStringLiteral("shared_workstation") : QStringLiteral("personal");
+    s.workstationId = m_config.workstationId;
+    if (m_account && m_account->pinValidUntilMs > 0) {
+        s.pinValidUntil = QDateTime::fromMSecsSinceEpoch(m_account->pinValidUntilMs, Qt::UTC);
+        s.pinSet = m_account->pinValidUntilMs > m_clock.now().toMSecsSinceEpoch();
+    }
+    for (const StoredAccount& p : m_parked)
+        s.parkedAccounts.push_back(ipc::StatusReply::ParkedAccount{
+            p.email, p.userId, QDateTime::fromMSecsSinceEpoch(p.parkedAtMs, Qt::UTC), p.serverUrl});
     return s;
 }
 
@@ -247,7 +289,11 @@ void AgentService::setPushConnected(bool connected)
 QFuture<Result<QString>> AgentService::refresh()
 {
     if (!m_account)
-        return readyFuture(Result<QString>(fail(ErrorCode::Unauthenticated, QStringLiteral("not signed in"))));
+        return readyFuture(Result<QString>(
+            fail(m_parked.empty() ? Error{ErrorCode::Unauthenticated, QStringLiteral("not signed in")}
+                                  : ipc::noActiveClinicianError())));
+    if (m_parkGate) // switch user: after the park's answer (which may leave nobody to refresh)
+        return m_parkGate->future().then(this, [this] { return refresh(); }).unwrap();
     // Each caller gets its own promise: a QFuture carries a single continuation in Qt 6, so
     // sharing one future would silently drop all but the last caller's continuation.
     auto waiter = startedPromise<Result<QString>>();
@@ -281,6 +327,10 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
         return; // signed out or in again meanwhile; that path finished the promise
     if (!result) {
         const Error& e = result.error();
+        if (ipc::isSessionParked(e)) {
+            parkedByServer();
+            return;
+        }
         if (endsSession(e.code)) {
             qCWarning(lcAgent) << "the server ended the session:" << errorCodeName(e.code).data();
             signOut(QString::fromLatin1(errorCodeName(e.code).data()), e.message, true);
@@ -317,7 +367,13 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
             finishRefresh(fail(saved.error()));
             return;
         }
+        // What changed while the rotation was being saved (set-pin) stays; it is stored once
+        // the refresh is done (persistPin()).
+        const std::optional<qint64> pinNow =
+            m_account ? std::optional<qint64>(m_account->pinValidUntilMs) : std::nullopt;
         m_account = updated;
+        if (pinNow)
+            m_account->pinValidUntilMs = *pinNow;
         m_lastRefreshSentMs = m_refreshSentMs;
         if (tokens.expiresIn < kMinUsefulLifetimeSeconds && !followUp) {
             // A replayed pair (the agent lost the response earlier, e.g. crashed before saving
@@ -364,19 +420,10 @@ void AgentService::finishRefresh(Result<QString> result)
 
 QFuture<void> AgentService::signOut(const QString& reason, const QString& message, bool revoked)
 {
-    const std::optional<StoredAccount> account = std::exchange(m_account, std::nullopt);
-    ++m_generation;
-    m_accessToken.clear();
-    m_accessLifetimeMs = 0;
-    m_accessExpiresAt = {};
-    m_scheduler.stop();
+    const std::optional<StoredAccount> account = m_account;
     m_signedOutReason = reason;
     m_lastError = message;
-    m_watcher.reset();
-    setState(State::SignedOut);
-    m_held = false;
-    m_policy.reset();
-    finishRefresh(fail(signedOutCode(reason), QStringLiteral("signed out: %1").arg(message)));
+    dropActive(Error{signedOutCode(reason), QStringLiteral("signed out: %1").arg(message)});
     if (!account)
         return readyFuture();
     // Announce only once the keychain entry is gone, so a client reacting to the event sees the
@@ -389,10 +436,26 @@ QFuture<void> AgentService::signOut(const QString& reason, const QString& messag
             if (revoked)
                 Q_EMIT eventOccurred(ipc::SessionRevokedEvent{account->sessionId, true});
             Q_EMIT eventOccurred(ipc::SignedOutEvent{reason, message});
+            noteActiveClinician();
             gone->finish();
         });
     m_signOutDone = gone->future();
     return m_signOutDone;
+}
+
+void AgentService::dropActive(const Error& forWaiters)
+{
+    m_account.reset();
+    ++m_generation;
+    m_accessToken.clear();
+    m_accessLifetimeMs = 0;
+    m_accessExpiresAt = {};
+    m_scheduler.stop();
+    m_watcher.reset();
+    setState(State::SignedOut);
+    m_held = false;
+    m_policy.reset();
+    finishRefresh(fail(forWaiters));
 }
 
 void AgentService::accountChanged(AccountChange change)
@@ -448,9 +511,13 @@ QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const Q
                                                const QString& password, bool allowInsecureHttp)
 {
     using R = Result<LoginStep>;
-    if (m_account)
+    // On a shared workstation the next clinician signs in while one is active: the active one is
+    // parked (or signed out) once the new sign-in succeeded (adoptLogin()).
+    if (m_account && !isSharedWorkstation())
         return readyFuture(R(fail(ErrorCode::Conflict,
                                   QStringLiteral("already signed in as %1; log out first").arg(m_account->email))));
+    if (m_handoverInProgress)
+        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("a switch of user is in progress"))));
     if (m_loginInProgress)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
     const auto parsed =
@@ -471,7 +538,7 @@ QFuture<Result<LoginStep>> AgentService::login(const QString& serverUrl, const Q
                           << "cannot read the device credential:" << credential.error().message;
                   LoginRequest request{email, password, m_config.deviceInfo};
                   request.deviceCredential = credential.value_or(QString());
-                  return m_server.login(server, request)
+                  return m_server.login(server, request, m_config.deviceClass)
                       .then(this,
                             [this, server, email,
                              presented = request.deviceCredential](const Result<LoginOutcome>& outcome) {
@@ -491,8 +558,10 @@ QFuture<Result<LoginStep>> AgentService::verifyMfa(const PendingMfa& pending, co
                                                    bool rememberDevice)
 {
     using R = Result<LoginStep>;
-    if (m_account)
+    if (m_account && !isSharedWorkstation())
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("already signed in"))));
+    if (m_handoverInProgress)
+        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("a switch of user is in progress"))));
     if (m_loginInProgress)
         return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("another sign-in is in progress"))));
     m_loginInProgress = true;
@@ -520,9 +589,31 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         step.pendingMfa = PendingMfa{server, email, challenge->mfaToken, deviceCredential};
         return readyFuture(R(std::move(step)));
     }
-    if (m_account)
-        return readyFuture(R(fail(ErrorCode::Conflict, QStringLiteral("signed in by another client meanwhile"))));
     const AuthTokens tokens = std::get<AuthTokens>(*outcome);
+    if (m_account && !isSharedWorkstation())
+        return readyFuture(
+            R(fail(ErrorCode::Conflict, QStringLiteral("signed in by another client meanwhile"))));
+    if (m_account) {
+        // A shared workstation: the clinician active until now steps aside, then this one is in.
+        m_handoverInProgress = true;
+        return vacate(email)
+            .then(this,
+                  [this, server, email, deviceCredential, tokens] {
+                      m_handoverInProgress = false;
+                      return adoptLogin(server, email, deviceCredential, tokens);
+                  })
+            .unwrap();
+    }
+    return adoptLogin(server, email, deviceCredential, tokens);
+}
+
+QFuture<Result<LoginStep>> AgentService::adoptLogin(const QUrl& server, const QString& email,
+                                                    const QString& deviceCredential, const AuthTokens& tokens)
+{
+    using R = Result<LoginStep>;
+    if (m_account) // signed in meanwhile by another client (a shared workstation parks it first)
+        return readyFuture(
+            R(fail(ErrorCode::Conflict, QStringLiteral("signed in by another client meanwhile"))));
     StoredAccount account;
     account.serverUrl = accountServerUrl(server);
     account.userId = tokens.user ? tokens.user->id : subjectOf(tokens.accessToken);
@@ -559,11 +650,15 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
             return;
         }
         m_account = account;
+        // A parked session of the same clinician is replaced by this one (save() took its entry).
+        if (auto same = findParked(account.storageKey()); same != m_parked.end())
+            m_parked.erase(same);
         m_watcher.reset();
         // The sign-in told the server the clinician is here; the next refresh needs activity after it.
         m_lastRefreshSentMs = m_clock.elapsedMs();
         adoptTokens(tokens);
         qCInfo(lcAgent) << "signed in as" << account.email << "on" << account.serverUrl;
+        noteActiveClinician();
         LoginStep step;
         step.reply.email = account.email;
         step.reply.userId = account.userId;

@@ -103,9 +103,25 @@ public:
     /// End on lock: by the server's policy or this agent's own setting (the stricter wins).
     bool endsOnLock() const;
 
+    // Issue 14, point 4: shared workstations, PIN switch-user (AgentServiceWorkstation.cpp).
+    /// Sets the active clinician's shift PIN on the server (PUT /api/workstation/pin).
+    QFuture<Result<ipc::SetPinReply>> setPin(const QString& pin);
+    /// Parks the active clinician (POST /api/workstation/park): their tokens are not handed out
+    /// any more, their account stays in the keychain as parked, nobody is active afterwards.
+    QFuture<Result<ipc::SwitchUserReply>> switchUser();
+    /// Makes the parked clinician `email` active with their PIN (POST /api/workstation/resume),
+    /// after parking (or, without a PIN, signing out) whoever is active. A refusal that a PIN
+    /// cannot overcome forgets the parked account and answers full_sign_in_required.
+    QFuture<Result<LoginStep>> resume(const QString& email, const QString& pin);
+    /// This agent serves a shared workstation: by its setting, by the server's policy for the
+    /// session, or because clinicians are parked here.
+    bool isSharedWorkstation() const;
+    const std::vector<StoredAccount>& parkedAccounts() const { return m_parked; }
+
     State state() const { return m_state; }
     bool isSignedIn() const { return m_account.has_value(); }
     QString storageKind() const;
+    const AgentConfig& config() const { return m_config; }
 
 Q_SIGNALS:
     /// Something subscribers must hear about (token-refreshed, signed-out, ...).
@@ -119,6 +135,8 @@ Q_SIGNALS:
 
 private:
     void setState(State state);
+    /// The end of start(): `loaded` is the active account (none when it is parked).
+    void finishStart(quint64 generation, const Result<std::optional<StoredAccount>>& loaded);
     void onRefreshDue();
     /// Whether the clinician was active since the last refresh was sent.
     bool activeSinceLastRefresh();
@@ -147,6 +165,28 @@ private:
     /// The error code a request gets after a sign-out for `reason`.
     static ErrorCode signedOutCode(const QString& reason);
     static QString endedOnLockMessage();
+    /// Forgets the active clinician in memory (token, refresh schedule, watchers): the common part
+    /// of a sign-out and a park. Waiting refreshes fail with `forWaiters`.
+    void dropActive(const Error& forWaiters);
+    /// Signs the new sign-in in once the clinician active before it is out of the way.
+    QFuture<Result<LoginStep>> adoptLogin(const QUrl& server, const QString& email,
+                                          const QString& deviceCredential, const AuthTokens& tokens);
+    // Shared workstations (AgentServiceWorkstation.cpp).
+    /// Parks the active clinician on the server, then here; the parked account on success.
+    QFuture<Result<StoredAccount>> parkActive();
+    /// Whoever is active steps aside for another clinician: parked when they have a PIN,
+    /// otherwise (or when parking fails) signed out. Finishes with nobody active.
+    QFuture<void> vacate(const QString& forWhom);
+    /// The second half of resume(): the PIN goes to the server with the parked refresh token.
+    QFuture<Result<LoginStep>> resumeParked(const QString& key, const QString& pin);
+    /// The server answered a refresh with session_parked (parked before a crash of this agent):
+    /// the account moves to the parked list, nobody is active.
+    void parkedByServer();
+    /// Tells subscribers (user-switched) when the active clinician is not the one last told.
+    void noteActiveClinician();
+    /// Stores the active account's PIN end once no refresh is saving the account.
+    void persistPin(qint64 validUntilMs);
+    std::vector<StoredAccount>::iterator findParked(const QString& keyOrEmail);
 
     TokenStore& m_store;
     ServerClient& m_server;
@@ -180,6 +220,11 @@ private:
     qint64 m_lastRefreshSentMs = 0;        // ... and the last one that succeeded
     std::optional<SessionPolicyInfo> m_policy; // the last policy the server sent for the signed-in session
     bool m_endingOnLock = false;
+    std::vector<StoredAccount> m_parked;        // shared workstations: parked clinicians, oldest first
+    bool m_handoverInProgress = false;          // a switch-user or resume is under way
+    std::shared_ptr<QPromise<void>> m_parkGate; // a park is on its way to the server: refreshes wait
+    QString m_announcedUserId;                  // the active clinician last told in user-switched
+    QString m_announcedEmail;
 };
 
 } // namespace ehrs::agent

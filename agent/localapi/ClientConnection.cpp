@@ -109,6 +109,28 @@ void ClientConnection::handle(const QByteArray& payload)
         });
         break;
     }
+    case ipc::RequestType::SetPin:
+        ++m_inFlight;
+        m_service.setPin(request->pin).then(this, [this, id](const Result<ipc::SetPinReply>& r) {
+            --m_inFlight;
+            reply(r ? ipc::replyPayload(id, *r) : ipc::errorPayload(id, r.error()));
+        });
+        break;
+    case ipc::RequestType::SwitchUser:
+        ++m_inFlight;
+        m_service.switchUser().then(this, [this, id](const Result<ipc::SwitchUserReply>& r) {
+            --m_inFlight;
+            reply(r ? ipc::replyPayload(id, *r) : ipc::errorPayload(id, r.error()));
+        });
+        break;
+    case ipc::RequestType::Resume:
+        m_pendingMfa.reset();
+        ++m_inFlight;
+        m_service.resume(request->email, request->pin).then(this, [this, id](const Result<LoginStep>& r) {
+            --m_inFlight;
+            reply(r ? ipc::replyPayload(id, r->reply) : ipc::errorPayload(id, r.error()));
+        });
+        break;
     case ipc::RequestType::Logout:
         ++m_inFlight;
         m_service.logout().then(this, [this, id](const Result<void>& r) {

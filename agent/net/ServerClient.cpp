@@ -82,9 +82,12 @@ QFuture<Result<json>> ServerClient::send(const QByteArray& verb, const QUrl& url
     return promise->future();
 }
 
-QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const LoginRequest& request)
+QFuture<Result<LoginOutcome>> ServerClient::login(const QUrl& server, const LoginRequest& request,
+                                                  const QString& deviceClass)
 {
-    const json body = request;
+    json body = request;
+    if (!deviceClass.isEmpty())
+        body["deviceClass"] = deviceClass.toStdString();
     return send("POST", endpoint(server, QStringLiteral("/api/auth/login")),
                 QByteArray::fromStdString(body.dump()), {})
         .then(this, [this](const Result<json>& r) {
@@ -115,16 +118,58 @@ QFuture<Result<AuthTokens>> ServerClient::refresh(const QUrl& server, const QStr
     const json body{{"refreshToken", refreshToken.toStdString()}};
     return send("POST", endpoint(server, QStringLiteral("/api/sessions/refresh")),
                 QByteArray::fromStdString(body.dump()), {})
-        .then(this, [this](const Result<json>& r) -> Result<AuthTokens> {
+        .then(this, [this](const Result<json>& r) { return toTokens(r); });
+}
+
+Result<AuthTokens> ServerClient::toTokens(const Result<json>& r)
+{
+    if (!r)
+        return fail(r.error());
+    notePolicy(r);
+    auto tokens = authTokensFromJson(*r);
+    if (!tokens)
+        return fail(ErrorCode::Internal,
+                    QStringLiteral("malformed refresh response: %1").arg(tokens.error().message));
+    return tokens;
+}
+
+QFuture<Result<qint64>> ServerClient::setWorkstationPin(const QUrl& server, const QString& accessToken,
+                                                        const QString& pin, const QString& workstationId)
+{
+    const json body{{"pin", pin.toStdString()}, {"workstationId", workstationId.toStdString()}};
+    return send("PUT", endpoint(server, QStringLiteral("/api/workstation/pin")),
+                QByteArray::fromStdString(body.dump()), accessToken)
+        .then(this, [](const Result<json>& r) -> Result<qint64> {
             if (!r)
                 return fail(r.error());
-            notePolicy(r);
-            auto tokens = authTokensFromJson(*r);
-            if (!tokens)
+            const auto it = r->find("validUntil");
+            const QDateTime until =
+                it != r->end() && it->is_string() ? fromIsoString(it->get<std::string>()) : QDateTime();
+            if (!until.isValid())
                 return fail(ErrorCode::Internal,
-                            QStringLiteral("malformed refresh response: %1").arg(tokens.error().message));
-            return tokens;
+                            QStringLiteral("the server's answer has no valid 'validUntil'"));
+            return until.toMSecsSinceEpoch();
         });
+}
+
+QFuture<Result<void>> ServerClient::parkSession(const QUrl& server, const QString& accessToken)
+{
+    return send("POST", endpoint(server, QStringLiteral("/api/workstation/park")), QByteArrayLiteral("{}"),
+                accessToken)
+        .then(this, [](const Result<json>& r) -> Result<void> {
+            if (!r)
+                return fail(r.error());
+            return {};
+        });
+}
+
+QFuture<Result<AuthTokens>> ServerClient::resumeSession(const QUrl& server, const QString& refreshToken,
+                                                        const QString& pin)
+{
+    const json body{{"refreshToken", refreshToken.toStdString()}, {"pin", pin.toStdString()}};
+    return send("POST", endpoint(server, QStringLiteral("/api/workstation/resume")),
+                QByteArray::fromStdString(body.dump()), {})
+        .then(this, [this](const Result<json>& r) { return toTokens(r); });
 }
 
 QFuture<Result<void>> ServerClient::logout(const QUrl& server, const QString& accessToken)

@@ -30,7 +30,9 @@ public:
     /// The manager is injected so tests and the app can share or replace it.
     explicit ServerClient(QNetworkAccessManager& network, QObject* parent = nullptr);
 
-    QFuture<Result<LoginOutcome>> login(const QUrl& server, const LoginRequest& request);
+    /// `deviceClass` ("personal", "shared_workstation"; empty: not said) goes with the body.
+    QFuture<Result<LoginOutcome>> login(const QUrl& server, const LoginRequest& request,
+                                        const QString& deviceClass = {});
     QFuture<Result<LoginOutcome>> verifyMfa(const QUrl& server, const QString& mfaToken, const QString& code,
                                             const QString& deviceCredential = {},
                                             bool rememberDevice = false);
@@ -44,6 +46,17 @@ public:
         QString changedAt;
     };
     QFuture<Result<MfaState>> mfaState(const QUrl& server, const QString& accessToken);
+
+    // Shared workstations (issue 14; docs/api.md, "Shared workstations"). Errors keep the routes'
+    // own names in Error::name (invalid_pin with attemptsLeft, full_sign_in_required).
+    /// PUT /api/workstation/pin: the PIN's end (the shift window's), in ms since the epoch.
+    QFuture<Result<qint64>> setWorkstationPin(const QUrl& server, const QString& accessToken,
+                                              const QString& pin, const QString& workstationId);
+    /// POST /api/workstation/park: the session's tokens stop working until it is resumed.
+    QFuture<Result<void>> parkSession(const QUrl& server, const QString& accessToken);
+    /// POST /api/workstation/resume: a new pair, as a refresh, when the PIN is right.
+    QFuture<Result<AuthTokens>> resumeSession(const QUrl& server, const QString& refreshToken,
+                                              const QString& pin);
 
     /// The manager the calls go through (the account event stream shares it).
     QNetworkAccessManager& network() const { return m_network; }
@@ -59,6 +72,8 @@ private:
     QFuture<Result<nlohmann::json>> send(const QByteArray& verb, const QUrl& url, const QByteArray& body,
                                          const QString& bearer);
     void notePolicy(const Result<nlohmann::json>& body);
+    /// A refresh-like answer (refresh, resume): the new pair.
+    Result<AuthTokens> toTokens(const Result<nlohmann::json>& body);
     static QUrl endpoint(const QUrl& server, const QString& path);
 
     QNetworkAccessManager& m_network;

@@ -4,6 +4,9 @@
 #include "TokenStore.h"
 
 #include <QObject>
+#include <QPromise>
+#include <QStringList>
+#include <memory>
 
 namespace QKeychain {
 class Job;
@@ -26,6 +29,8 @@ public:
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QFuture<Result<std::vector<StoredAccount>>> loadParked() override;
+    QFuture<Result<void>> park(const StoredAccount& account) override;
     QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) override;
     QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
                                                const QString& credential) override;
@@ -38,11 +43,24 @@ public:
     QFuture<Result<void>> deleteEntry(const QString& key);
 
     static QString currentAccountKey() { return QStringLiteral("current-account"); }
+    /// A JSON array of the account entries' keys that are parked (shared workstations), oldest
+    /// first; absent when none is.
+    static QString parkedAccountsKey() { return QStringLiteral("parked-accounts"); }
 
 private:
     static Error toError(const QKeychain::Job& job);
+    /// Drops `key` from the parked list; writes the list when it changed. Ready when done.
+    QFuture<Result<void>> unlistParked(const QString& key);
+    /// Writes the parked list as it is now (deleting the entry when it is empty).
+    QFuture<Result<void>> writeParkedList();
+    /// Reads the entries of `keys` one after the other into `accounts`, then finishes `promise`.
+    void readParked(QStringList keys, std::vector<StoredAccount> accounts,
+                    std::shared_ptr<QPromise<Result<std::vector<StoredAccount>>>> promise);
+    /// Deletes the current-account pointer if it names `key`.
+    QFuture<Result<void>> dropCurrentIf(const QString& key);
 
     QString m_service;
+    QStringList m_parkedKeys; // as loadParked() read it, changed by park/save/remove at call time
 };
 
 } // namespace ehrs::agent

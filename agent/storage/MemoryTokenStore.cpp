@@ -12,9 +12,17 @@ QFuture<Result<std::optional<StoredAccount>>> MemoryTokenStore::load()
     return deferredFuture(Result<std::optional<StoredAccount>>(m_account));
 }
 
+namespace {
+void dropParked(std::vector<StoredAccount>& parked, const QString& key)
+{
+    std::erase_if(parked, [&key](const StoredAccount& a) { return a.storageKey() == key; });
+}
+} // namespace
+
 QFuture<Result<void>> MemoryTokenStore::save(const StoredAccount& account)
 {
     m_account = account;
+    dropParked(m_parked, account.storageKey());
     return deferredFuture(Result<void>{});
 }
 
@@ -22,6 +30,21 @@ QFuture<Result<void>> MemoryTokenStore::remove(const StoredAccount& account)
 {
     if (m_account && m_account->storageKey() == account.storageKey())
         m_account.reset();
+    dropParked(m_parked, account.storageKey());
+    return deferredFuture(Result<void>{});
+}
+
+QFuture<Result<std::vector<StoredAccount>>> MemoryTokenStore::loadParked()
+{
+    return deferredFuture(Result<std::vector<StoredAccount>>(m_parked));
+}
+
+QFuture<Result<void>> MemoryTokenStore::park(const StoredAccount& account)
+{
+    if (m_account && m_account->storageKey() == account.storageKey())
+        m_account.reset();
+    dropParked(m_parked, account.storageKey());
+    m_parked.push_back(account);
     return deferredFuture(Result<void>{});
 }
 

@@ -19,6 +19,8 @@ public:
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QFuture<Result<std::vector<StoredAccount>>> loadParked() override;
+    QFuture<Result<void>> park(const StoredAccount& account) override;
     QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) override;
     QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
                                                const QString& credential) override;
@@ -29,6 +31,7 @@ public:
 private:
     QString m_note;
     std::optional<StoredAccount> m_account;
+    std::vector<StoredAccount> m_parked;         // oldest first
     QHash<QString, QString> m_deviceCredentials; // by StoredAccount::deviceCredentialKey()
 };
 

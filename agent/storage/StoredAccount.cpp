@@ -26,6 +26,10 @@ QByteArray StoredAccount::toJson() const
                      {"refreshToken", refreshToken.toStdString()}};
     if (policy)
         j["policy"] = policy->toJson();
+    if (pinValidUntilMs > 0)
+        j["pinValidUntilMs"] = pinValidUntilMs;
+    if (parkedAtMs > 0)
+        j["parkedAtMs"] = parkedAtMs;
     return QByteArray::fromStdString(j.dump());
 }
 
@@ -46,6 +50,12 @@ Result<StoredAccount> StoredAccount::fromJson(QByteArrayView text)
     a.userId = json::optionalString(*j, "userId", 100).value_or(QString());
     a.sessionId = json::optionalString(*j, "sessionId", 100).value_or(QString());
     a.policy = SessionPolicyInfo::fromBody(*j);
+    auto msOf = [&j](const char* field) -> qint64 {
+        const auto it = j->find(field);
+        return it != j->end() && it->is_number_integer() ? std::max<qint64>(0, it->get<qint64>()) : 0;
+    };
+    a.pinValidUntilMs = msOf("pinValidUntilMs");
+    a.parkedAtMs = msOf("parkedAtMs");
     return a;
 }
 

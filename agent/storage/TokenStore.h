@@ -6,8 +6,8 @@
 
 #include <QFuture>
 #include <QString>
-
 #include <optional>
+#include <vector>
 
 namespace ehrs::agent {
 
@@ -29,6 +29,15 @@ public:
     /// Deletes `account`'s entry (and the current-account pointer if it names it). Removing what
     /// is not there succeeds.
     virtual QFuture<Result<void>> remove(const StoredAccount& account) = 0;
+
+    // Shared workstations (issue 14): besides the current account, accounts whose sessions are
+    // parked ("switch user"), each in its own account entry, plus a list of them.
+    /// The parked accounts, oldest first (an unreadable or missing entry is left out).
+    virtual QFuture<Result<std::vector<StoredAccount>>> loadParked() = 0;
+    /// Stores `account` (its parkedAtMs set) as parked: no longer the current account.
+    virtual QFuture<Result<void>> park(const StoredAccount& account) = 0;
+    // save() of a parked account makes it current and no longer parked (resume); remove() forgets
+    // a parked account too.
 
     /// The device credential the server issued to this device for `email` on `serverUrl` (empty:
     /// none). It names the device, not a session: remove() leaves it, so the next sign-in of that

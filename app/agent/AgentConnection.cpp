@@ -4,6 +4,7 @@
 #include "FutureHelpers.h"
 #include "Logging.h"
 #include "ipc/SocketPath.h"
+#include "workstation/WorkstationErrors.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -149,11 +150,45 @@ QFuture<Result<QString>> AgentConnection::accessToken(bool fresh)
     // A token the server refused may have been rotated away meanwhile: ask for one that stays
     // valid for long, which makes the agent refresh unless its token is brand new.
     return m_client.token(fresh ? 86400 : 0)
-        .then(this, [](const Result<ipc::TokenReply>& r) -> Result<QString> {
-            if (!r)
+        .then(this, [this](const Result<ipc::TokenReply>& r) -> Result<QString> {
+            if (!r) {
+                // Not a sign-out: the window shows the lock screen or the switch-user screen.
+                if (ipc::isWorkstationLocked(r.error()))
+                    Q_EMIT workstationLocked();
+                else if (isNoActiveClinician(r.error()))
+                    Q_EMIT userSwitched(QString());
                 return fail(r.error());
+            }
             return r->accessToken;
         });
+}
+
+QFuture<Result<WorkstationStatus>> AgentConnection::workstationStatus()
+{
+    ipc::Request request;
+    request.type = ipc::RequestType::Status;
+    return m_client.request(request).then(this, [](const Result<QByteArray>& r) -> Result<WorkstationStatus> {
+        if (!r)
+            return fail(r.error());
+        return workstationStatusFromPayload(*r);
+    });
+}
+
+QFuture<Result<QDateTime>> AgentConnection::setPin(const QString&)
+{
+    return readyResult(Result<QDateTime>(fail(ErrorCode::Unavailable, tr("This agent has no shift PINs."))));
+}
+
+QFuture<Result<ParkedAccount>> AgentConnection::switchUser()
+{
+    return readyResult(
+        Result<ParkedAccount>(fail(ErrorCode::Unavailable, tr("This agent cannot switch users."))));
+}
+
+QFuture<Result<ipc::LoginReply>> AgentConnection::resume(const QString&, const QString&)
+{
+    return readyResult(
+        Result<ipc::LoginReply>(fail(ErrorCode::Unavailable, tr("This agent cannot switch users."))));
 }
 
 void AgentConnection::onEvent(const ipc::Event& event)

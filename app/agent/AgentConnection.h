@@ -5,6 +5,7 @@
 #include "Result.h"
 #include "api/AccessTokenSource.h"
 #include "ipc/AgentClient.h"
+#include "workstation/WorkstationAgent.h"
 
 #include <QFuture>
 #include <QObject>
@@ -15,7 +16,7 @@ namespace ehrs::app {
 /// The app's link to the per-user agent: one AgentClient connection for requests and events.
 /// start() connects, launching `ehr-sessions-agent run` when nothing listens on the socket, and
 /// subscribes to the agent's events, which come out as the signals below.
-class AgentConnection : public QObject, public AccessTokenSource
+class AgentConnection : public QObject, public AccessTokenSource, public WorkstationAgent
 {
     Q_OBJECT
 public:
@@ -36,6 +37,12 @@ public:
     QFuture<Result<void>> logout();
     QFuture<Result<QString>> accessToken(bool fresh) override;
 
+    // Shared workstations (issue 14).
+    QFuture<Result<QDateTime>> setPin(const QString& pin) override;
+    QFuture<Result<ParkedAccount>> switchUser() override;
+    QFuture<Result<ipc::LoginReply>> resume(const QString& email, const QString& pin) override;
+    QFuture<Result<WorkstationStatus>> workstationStatus() override;
+
     /// Where the agent program is looked for when it must be started.
     QString agentProgram() const;
 
@@ -52,6 +59,11 @@ Q_SIGNALS:
     void liveUpdatesChanged(bool live);
     /// The agent went away; start() reconnects (and relaunches it).
     void connectionLost();
+    /// A token was refused because the desktop is locked (`workstation_locked`).
+    void workstationLocked();
+    /// The active clinician changed on a shared workstation (`user-switched`; also a token refused
+    /// with `no_active_clinician`): `email` is empty when nobody is active.
+    void userSwitched(const QString& email);
 
 private:
     QFuture<Result<void>> connectOrLaunch();

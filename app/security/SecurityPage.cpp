@@ -165,6 +165,18 @@ SecurityPage::SecurityPage(ServerApi* api, QWidget* parent) : QWidget(parent), m
     scroll->setWidget(content);
 }
 
+void SecurityPage::addWorkstationBox(QWidget* box)
+{
+    auto* layout = static_cast<QVBoxLayout*>(m_policyBox->parentWidget()->layout());
+    layout->insertWidget(layout->indexOf(m_policyBox) + 1, box);
+}
+
+void SecurityPage::bringIntoView(QWidget* child)
+{
+    if (auto* scroll = findChild<QScrollArea*>())
+        scroll->ensureWidgetVisible(child);
+}
+
 QGroupBox* SecurityPage::buildMfaBox()
 {
     auto* box = new QGroupBox(tr("Two-step verification"), this);

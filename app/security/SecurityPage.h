@@ -32,6 +32,10 @@ public:
     void setSessionStats(int count, int oldestDays);
     /// Starts TOTP enrolment (the "Turn on" button): asks for the password, then shows the QR code.
     void beginTotpSetup();
+    /// Puts a shared workstation's box (the shift PIN, issue 14) under "This session".
+    void addWorkstationBox(QWidget* box);
+    /// Scrolls the page so that `child` is in view.
+    void bringIntoView(QWidget* child);
 
     TotpSetupPanel* totpPanel() const { return m_totp; }
     QLabel* mfaStatusLabel() const { return m_mfaStatus; }

@@ -9,11 +9,17 @@
 #include "sessions/SessionListModel.h"
 #include "sessions/SessionsPage.h"
 #include "signin/SignInPage.h"
+#include "workstation/LockPage.h"
+#include "workstation/ShiftPinBox.h"
+#include "workstation/SwitchUserPage.h"
 
+#include <QAction>
 #include <QEvent>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QStackedWidget>
 #include <QTabWidget>
@@ -24,6 +30,17 @@
 namespace ehrs::app {
 namespace {
 constexpr int kReconnectIntervalMs = 3000;
+// The agent is asked (over its local socket, not the network) whether the desktop was locked or
+// the clinician changed: it pushes no event for a lock.
+constexpr int kStatusPollMs = 2000;
+
+QStringList parkedEmails(const WorkstationStatus& s)
+{
+    QStringList emails;
+    for (const ParkedAccount& p : s.parked)
+        emails << p.email;
+    return emails;
+}
 } // namespace
 
 MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
@@ -37,14 +54,35 @@ MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
     m_signIn = new SignInPage(m_agent, &m_settings, m_stack);
     m_stack->addWidget(m_signIn);
     m_stack->addWidget(buildMainPage());
+    m_switchUser = new SwitchUserPage(m_agent, m_stack);
+    m_stack->addWidget(m_switchUser);
+    m_lock = new LockPage(m_stack);
+    m_stack->addWidget(m_lock);
     setCentralWidget(m_stack);
+    m_statusPoll = new QTimer(this);
+    m_statusPoll->setInterval(kStatusPollMs);
+    connect(m_statusPoll, &QTimer::timeout, this, &MainWindow::pollStatus);
 
-    connect(m_signIn, &SignInPage::signedIn, this, &MainWindow::showMain);
-    connect(m_agent, &AgentConnection::signedOut, this, [this](const QString& reason, const QString&) {
-        const QString message = m_pendingReason.isEmpty() ? signedOutMessage(reason) : m_pendingReason;
-        m_pendingReason.clear();
-        if (page() != Page::SignIn)
-            showSignIn(message);
+    connect(m_signIn, &SignInPage::signedIn, this, [this] {
+        m_offerPin = true;
+        showMain();
+    });
+    connect(m_switchUser, &SwitchUserPage::resumed, this, &MainWindow::showMain);
+    connect(m_switchUser, &SwitchUserPage::passwordSignInWanted, this, &MainWindow::showPasswordSignIn);
+    connect(m_agent, &AgentConnection::signedOut, this,
+            [this](const QString& reason, const QString& message) {
+                // The server's own words for an idle timeout ("This session ended after 30 minutes
+                // without activity"), not a generic "expired".
+                const QString text =
+                    m_pendingReason.isEmpty() ? signedOutMessage(reason, message) : m_pendingReason;
+                m_pendingReason.clear();
+                if (page() != Page::SignIn)
+                    followStatus(text);
+            });
+    connect(m_agent, &AgentConnection::workstationLocked, this, [this] { followStatus(); });
+    connect(m_agent, &AgentConnection::userSwitched, this, [this] {
+        if (page() != Page::SignIn && page() != Page::Connecting)
+            followStatus();
     });
     connect(m_agent, &AgentConnection::sessionsChanged, m_sessions, &SessionsPage::reload);
     connect(m_agent, &AgentConnection::liveUpdatesChanged, m_sessions, &SessionsPage::setLiveUpdates);
@@ -107,6 +145,22 @@ QWidget* MainWindow::buildMainPage()
     m_account->setTextFormat(Qt::PlainText);
     m_account->setAccessibleName(tr("Signed in as"));
     barLayout->addWidget(m_account);
+    // Shared workstations: park this clinician and let the next one in (Alt+W; Alt+U is the
+    // Security page's "C&urrent password").
+    m_switchUserAction = new QAction(tr("S&witch user"), this);
+    m_switchUserAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U));
+    m_switchUserAction->setShortcutContext(Qt::WindowShortcut);
+    m_switchUserAction->setEnabled(false);
+    addAction(m_switchUserAction);
+    connect(m_switchUserAction, &QAction::triggered, this, &MainWindow::switchUser);
+    m_switchUserButton = new QPushButton(m_switchUserAction->text(), bar);
+    m_switchUserButton->setObjectName(QStringLiteral("switchUser"));
+    m_switchUserButton->setToolTip(
+        tr("Let a colleague use this workstation; come back with your shift PIN (%1)")
+            .arg(m_switchUserAction->shortcut().toString(QKeySequence::NativeText)));
+    m_switchUserButton->setVisible(false);
+    connect(m_switchUserButton, &QPushButton::clicked, m_switchUserAction, &QAction::trigger);
+    barLayout->addWidget(m_switchUserButton);
     // Alt+T: Alt+O belongs to the Security page's "Turn on…".
     auto* signOut = new QPushButton(tr("Sign ou&t"), bar);
     signOut->setObjectName(QStringLiteral("signOut"));
@@ -120,6 +174,13 @@ QWidget* MainWindow::buildMainPage()
     m_sessions = new SessionsPage(m_api, m_model, m_tabs);
     m_sessions->setSignOutControlName(QString(signOut->text()).remove(u'&'));
     m_security = new SecurityPage(m_api, m_tabs);
+    m_pinBox = new ShiftPinBox(m_agent, m_security);
+    m_pinBox->setVisible(false);
+    m_security->addWorkstationBox(m_pinBox);
+    connect(m_pinBox, &ShiftPinBox::pinChanged, this, [this](const QDateTime& until) {
+        m_workstation.pinSet = true;
+        m_workstation.pinValidUntil = until;
+    });
     m_tabs->addTab(m_sessions, tr("Active &sessions"));
     m_tabs->addTab(m_security, tr("Securit&y"));
     layout->addWidget(m_tabs, 1);
@@ -144,7 +205,7 @@ QWidget* MainWindow::buildMainPage()
             if (!r)
                 qCWarning(lcApp) << "sign-out:" << r.error().message;
             m_pendingReason.clear();
-            showSignIn(tr("You signed out."));
+            followStatus(tr("You signed out."));
         });
     });
     return page;
@@ -160,7 +221,110 @@ void MainWindow::setPage(Page p)
     if (page() == Page::Main && p != Page::Main)
         m_sessions->setActive(false);
     m_stack->setCurrentIndex(int(p));
+    if (p == Page::Main || p == Page::Locked || p == Page::SwitchUser)
+        m_statusPoll->start();
+    else
+        m_statusPoll->stop();
     Q_EMIT pageChanged(p);
+}
+
+void MainWindow::setStatusPollInterval(int ms)
+{
+    m_statusPoll->setInterval(ms);
+}
+
+void MainWindow::followStatus(const QString& reason)
+{
+    m_agent->workstationStatus().then(this, [this, reason](const Result<WorkstationStatus>& status) {
+        if (!status) {
+            showSignIn(!reason.isEmpty() ? reason : describeError(status.error()));
+            return;
+        }
+        route(*status, reason);
+    });
+}
+
+void MainWindow::pollStatus()
+{
+    m_agent->workstationStatus().then(this, [this](const Result<WorkstationStatus>& status) {
+        if (!status)
+            return; // a lost agent is connectionLost()'s business
+        const bool changed =
+            status->locked != (page() == Page::Locked) || status->signedIn != m_workstation.signedIn ||
+            status->email != m_workstation.email ||
+            (page() == Page::SwitchUser && parkedEmails(*status) != parkedEmails(m_workstation));
+        // Signed out under the window (the agent's signed-out event may come just after): its
+        // reason, in the server's words where it gave some.
+        const bool ended = m_workstation.signedIn && !status->signedIn;
+        if (changed)
+            route(*status, ended ? signedOutMessage(status->signedOutReason, status->lastError) : QString());
+        else
+            m_workstation = *status;
+    });
+}
+
+void MainWindow::route(const WorkstationStatus& status, const QString& reason)
+{
+    const bool clinicianChanged = status.email != m_workstation.email;
+    const QStringList parkedBefore = parkedEmails(m_workstation);
+    m_workstation = status;
+    const bool shared = status.isSharedWorkstation();
+    m_switchUserAction->setEnabled(shared && status.signedIn && !status.locked);
+    m_switchUserButton->setVisible(shared);
+    m_pinBox->setVisible(shared && status.signedIn);
+    m_pinBox->setPinState(status.pinSet, status.pinValidUntil);
+    if (status.locked && (status.signedIn || !status.parked.empty())) {
+        // Nothing of the session stays on screen while the desktop is locked.
+        m_lock->setClinician(status.email);
+        setPage(Page::Locked);
+        return;
+    }
+    if (status.signedIn) {
+        if (page() != Page::Main || clinicianChanged)
+            showMain();
+        return;
+    }
+    if (status.wantsSwitchUser()) {
+        if (page() != Page::SwitchUser || !reason.isEmpty() || parkedEmails(status) != parkedBefore)
+            m_switchUser->showParked(status.parked, reason);
+        setPage(Page::SwitchUser);
+        return;
+    }
+    if (page() != Page::SignIn)
+        showSignIn(reason);
+}
+
+void MainWindow::switchUser()
+{
+    if (page() != Page::Main || !m_workstation.isSharedWorkstation())
+        return;
+    m_switchUserAction->setEnabled(false);
+    m_agent->switchUser().then(this, [this](const Result<ParkedAccount>& r) {
+        m_switchUserAction->setEnabled(true);
+        if (r) {
+            followStatus(tr("%1 is paused. Type your PIN to come back.").arg(r->email));
+            return;
+        }
+        if (r.error().code == ErrorCode::Conflict) {
+            // Without a PIN, parking would leave no way back but the password: ask for one first.
+            m_tabs->setCurrentWidget(m_security);
+            m_pinBox->setVisible(true);
+            m_pinBox->offer(tr("Set a shift PIN first: it is how you come back after a colleague used this "
+                               "workstation."));
+            m_security->bringIntoView(m_pinBox);
+            return;
+        }
+        QMessageBox::warning(this, tr("Switch user"), describeError(r.error()));
+    });
+}
+
+void MainWindow::showPasswordSignIn(const QString& email, const QString& explanation)
+{
+    showSignIn(explanation);
+    if (!email.isEmpty())
+        m_signIn->emailField()->setText(email);
+    (m_signIn->emailField()->text().isEmpty() ? m_signIn->emailField() : m_signIn->passwordField())
+        ->setFocus();
 }
 
 void MainWindow::start()
@@ -183,10 +347,7 @@ void MainWindow::start()
             });
             return;
         }
-        if (status->signedIn)
-            showMain();
-        else
-            showSignIn(signedOutMessage(status->signedOutReason));
+        followStatus(signedOutMessage(status->signedOutReason, status->lastError));
     });
 }
 
@@ -199,8 +360,12 @@ void MainWindow::showSignIn(const QString& reason)
 void MainWindow::showMain()
 {
     m_agent->status().then(this, [this](const Result<ipc::StatusReply>& status) {
-        if (!status || !status->signedIn) {
-            showSignIn(status ? signedOutMessage(status->signedOutReason) : describeError(status.error()));
+        if (!status) {
+            showSignIn(describeError(status.error()));
+            return;
+        }
+        if (!status->signedIn) {
+            followStatus(signedOutMessage(status->signedOutReason, status->lastError));
             return;
         }
         m_api->setServerUrl(QUrl(status->serverUrl));
@@ -212,6 +377,21 @@ void MainWindow::showMain()
         m_sessions->setActive(true);
         m_security->reload();
         m_sessions->view()->setFocus();
+        m_agent->workstationStatus().then(this, [this](const Result<WorkstationStatus>& ws) {
+            if (!ws || page() != Page::Main)
+                return;
+            m_workstation = *ws;
+            const bool shared = ws->isSharedWorkstation();
+            m_switchUserAction->setEnabled(shared);
+            m_switchUserButton->setVisible(shared);
+            m_pinBox->setVisible(shared);
+            m_pinBox->setPinState(ws->pinSet, ws->pinValidUntil);
+            if (std::exchange(m_offerPin, false) && shared && !ws->pinSet) {
+                m_tabs->setCurrentWidget(m_security);
+                m_pinBox->offer();
+                m_security->bringIntoView(m_pinBox);
+            }
+        });
     });
 }
 
@@ -247,9 +427,9 @@ void MainWindow::onAgentSignedOut(const Error& error)
             return;
         }
         const QString reason = status ? status->signedOutReason : QString();
-        showSignIn(!m_pendingReason.isEmpty() ? std::exchange(m_pendingReason, QString())
-                   : !reason.isEmpty()        ? signedOutMessage(reason)
-                                              : describeError(error));
+        followStatus(!m_pendingReason.isEmpty() ? std::exchange(m_pendingReason, QString())
+                     : !reason.isEmpty()        ? signedOutMessage(reason, status->lastError)
+                                                : describeError(error));
     });
 }
 

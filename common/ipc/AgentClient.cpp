@@ -213,6 +213,42 @@ QFuture<Result<void>> AgentClient::subscribe()
     });
 }
 
+QFuture<Result<SetPinReply>> AgentClient::setPin(const QString& pin)
+{
+    Request r;
+    r.type = RequestType::SetPin;
+    r.pin = pin;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<SetPinReply> {
+        if (!reply)
+            return fail(reply.error());
+        return setPinReplyFromPayload(*reply);
+    });
+}
+
+QFuture<Result<SwitchUserReply>> AgentClient::switchUser()
+{
+    Request r;
+    r.type = RequestType::SwitchUser;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<SwitchUserReply> {
+        if (!reply)
+            return fail(reply.error());
+        return switchUserReplyFromPayload(*reply);
+    });
+}
+
+QFuture<Result<LoginReply>> AgentClient::resume(const QString& email, const QString& pin)
+{
+    Request r;
+    r.type = RequestType::Resume;
+    r.email = email;
+    r.pin = pin;
+    return request(r).then(this, [](const Result<QByteArray>& reply) -> Result<LoginReply> {
+        if (!reply)
+            return fail(reply.error());
+        return loginReplyFromPayload(*reply);
+    });
+}
+
 void AgentClient::onReadyRead()
 {
     if (!m_decoder.feed(m_socket.readAll())) {

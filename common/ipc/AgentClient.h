@@ -51,6 +51,15 @@ public:
     QFuture<Result<void>> logout();
     QFuture<Result<void>> subscribe();
 
+    // Shared workstations (issue 14; docs/agent-api.md, "Shared workstations").
+    /// Sets the active clinician's PIN for this shift (4 to 8 digits, checked by the server).
+    QFuture<Result<SetPinReply>> setPin(const QString& pin);
+    /// Parks the active clinician; nobody is active afterwards. Conflict without a PIN.
+    QFuture<Result<SwitchUserReply>> switchUser();
+    /// Makes the parked clinician `email` active again with their PIN (parking whoever is active).
+    /// Wrong PIN: isInvalidPin() (attemptsLeft); isFullSignInRequired(): sign in with the password.
+    QFuture<Result<LoginReply>> resume(const QString& email, const QString& pin);
+
 Q_SIGNALS:
     void eventReceived(const ehrs::ipc::Event& event);
     void disconnected();

@@ -12,14 +12,39 @@ namespace ehrs::ipc {
 namespace {
 using nlohmann::json;
 
-constexpr std::array<std::pair<RequestType, const char16_t*>, 6> kRequestNames{{
+constexpr std::array<std::pair<RequestType, const char16_t*>, 9> kRequestNames{{
     {RequestType::Token, u"token"},
     {RequestType::Status, u"status"},
     {RequestType::Login, u"login"},
     {RequestType::VerifyMfa, u"verify-mfa"},
     {RequestType::Logout, u"logout"},
     {RequestType::Subscribe, u"subscribe"},
+    {RequestType::SetPin, u"set-pin"},
+    {RequestType::SwitchUser, u"switch-user"},
+    {RequestType::Resume, u"resume"},
 }};
+
+/// The ErrorCode a wire code of the workstation routes (or the agent's own) travels as.
+ErrorCode codeOfName(const QString& name, ErrorCode fallback)
+{
+    if (name == QLatin1String(kInvalidPinCode))
+        return ErrorCode::Unauthenticated;
+    if (name == QLatin1String(kFullSignInRequiredCode) || name == QLatin1String(kSessionParkedCode) ||
+        name == QLatin1String(kNoActiveClinicianCode))
+        return ErrorCode::Forbidden;
+    return fallback;
+}
+
+/// A PIN argument: digits only are the server's rule, judged there; here only its shape.
+Result<QString> pinOf(const json& j)
+{
+    auto pin = ehrs::json::requiredString(j, "pin", 16);
+    if (!pin)
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("'pin' is required (4 to 8 digits)"));
+    if (pin->isEmpty())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("the PIN is empty"));
+    return pin;
+}
 
 std::string s(const QString& v)
 {
@@ -139,9 +164,30 @@ Result<Request> requestFromJson(QByteArrayView payload)
             r.minValidSeconds = static_cast<int>(it->get<qint64>());
         }
         break;
+    case RequestType::SetPin: {
+        auto pin = pinOf(*j);
+        if (!pin)
+            return fail(pin.error());
+        r.pin = *pin;
+        break;
+    }
+    case RequestType::Resume: {
+        auto email = ehrs::json::requiredString(*j, "email", 320);
+        if (!email)
+            return fail(email.error());
+        auto pin = pinOf(*j);
+        if (!pin)
+            return fail(pin.error());
+        r.email = email->trimmed();
+        if (r.email.isEmpty())
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("the email is empty"));
+        r.pin = *pin;
+        break;
+    }
     case RequestType::Status:
     case RequestType::Logout:
     case RequestType::Subscribe:
+    case RequestType::SwitchUser:
         break;
     }
     return r;
@@ -183,6 +229,13 @@ QByteArray toPayload(const Request& r)
         if (r.minValidSeconds > 0)
             j["minValidSeconds"] = r.minValidSeconds;
         break;
+    case RequestType::SetPin:
+        j["pin"] = s(r.pin);
+        break;
+    case RequestType::Resume:
+        j["email"] = s(r.email);
+        j["pin"] = s(r.pin);
+        break;
     default:
         break;
     }
@@ -202,6 +255,7 @@ QString eventName(const Event& event)
         {
             return QStringLiteral("suspicious-sign-in");
         }
+        QString operator()(const UserSwitchedEvent&) const { return QStringLiteral("user-switched"); }
     };
     return std::visit(Visitor{}, event);
 }
@@ -246,6 +300,11 @@ QByteArray toPayload(const Event& event)
             j["location"] = s(e.location);
             j["time"] = t(e.time);
         }
+        void operator()(const UserSwitchedEvent& e) const
+        {
+            j["email"] = s(e.email);
+            j["userId"] = s(e.userId);
+        }
     };
     std::visit(Visitor{j}, event);
     return dump(j);
@@ -281,6 +340,31 @@ QByteArray replyPayload(qint64 id, const StatusReply& r)
     j["idle"] = r.idle;
     if (!r.activitySource.isEmpty())
         j["activitySource"] = s(r.activitySource);
+    j["deviceClass"] = s(r.deviceClass);
+    j["workstationId"] = s(r.workstationId);
+    j["pinSet"] = r.pinSet;
+    j["pinValidUntil"] = t(r.pinValidUntil);
+    json parked = json::array();
+    for (const auto& p : r.parkedAccounts)
+        parked.push_back(json{{"email", s(p.email)},
+                              {"userId", s(p.userId)},
+                              {"parkedAt", t(p.parkedAt)},
+                              {"serverUrl", s(p.serverUrl)}});
+    j["parkedAccounts"] = parked;
+    return dump(j);
+}
+
+QByteArray replyPayload(qint64 id, const SetPinReply& r)
+{
+    json j = reply(id);
+    j["validUntil"] = t(r.validUntil);
+    return dump(j);
+}
+
+QByteArray replyPayload(qint64 id, const SwitchUserReply& r)
+{
+    json j = reply(id);
+    j["parked"] = json{{"email", s(r.email)}, {"userId", s(r.userId)}};
     return dump(j);
 }
 
@@ -318,13 +402,50 @@ bool isWorkstationLocked(const Error& error)
     return error.code == ErrorCode::Forbidden && error.message == workstationLockedError().message;
 }
 
+Error noActiveClinicianError()
+{
+    Error e{ErrorCode::Forbidden,
+            QStringLiteral("No clinician is active on this workstation; choose your name on "
+                           "the switch-user screen")};
+    e.name = QString::fromLatin1(kNoActiveClinicianCode);
+    return e;
+}
+
+bool isNoActiveClinician(const Error& error)
+{
+    return error.name == QLatin1String(kNoActiveClinicianCode);
+}
+
+bool isInvalidPin(const Error& error)
+{
+    return error.name == QLatin1String(kInvalidPinCode);
+}
+
+bool isFullSignInRequired(const Error& error)
+{
+    return error.name == QLatin1String(kFullSignInRequiredCode);
+}
+
+bool isSessionParked(const Error& error)
+{
+    return error.name == QLatin1String(kSessionParkedCode);
+}
+
+QString errorWireName(const Error& error)
+{
+    if (isWorkstationLocked(error))
+        return QString::fromLatin1(kWorkstationLockedCode);
+    if (!error.name.isEmpty())
+        return error.name;
+    return QString::fromLatin1(errorCodeName(error.code).data());
+}
+
 QByteArray errorPayload(qint64 id, const Error& error)
 {
     json j{{"type", "reply"},
            {"id", id},
            {"ok", false},
-           {"error", isWorkstationLocked(error) ? std::string(kWorkstationLockedCode)
-                                                : std::string(errorCodeName(error.code))},
+           {"error", s(errorWireName(error))},
            {"message", s(error.message)}};
     if (error.retryAfterSeconds > 0)
         j["retryAfter"] = error.retryAfterSeconds; // seconds, as the server's Retry-After said
@@ -359,8 +480,12 @@ Result<Incoming> incomingFromPayload(QByteArrayView payload)
         const QString code = str(*j, "error");
         e.code = errorCodeFromName(code.toStdString());
         e.message = str(*j, "message");
-        if (code == QLatin1String(kWorkstationLockedCode))
+        if (code == QLatin1String(kWorkstationLockedCode)) {
             e = workstationLockedError();
+        } else if (e.code == ErrorCode::Internal && code != u"internal_error" && !code.isEmpty()) {
+            e.name = code.left(64); // invalid_pin, full_sign_in_required, no_active_clinician, ...
+            e.code = codeOfName(e.name, ErrorCode::Internal);
+        }
         if (auto it = j->find("retryAfter"); it != j->end() && it->is_number_integer())
             e.retryAfterSeconds = static_cast<int>(std::clamp<qint64>(it->get<qint64>(), 0, 86400));
         if (auto it = j->find("attemptsLeft"); it != j->end() && it->is_number_integer())
@@ -409,7 +534,39 @@ Result<StatusReply> statusReplyFromPayload(QByteArrayView payload)
     if (auto it = j->find("idle"); it != j->end() && it->is_boolean())
         r.idle = it->get<bool>();
     r.activitySource = str(*j, "activitySource");
+    r.deviceClass = str(*j, "deviceClass");
+    r.workstationId = str(*j, "workstationId");
+    if (auto it = j->find("pinSet"); it != j->end() && it->is_boolean())
+        r.pinSet = it->get<bool>();
+    r.pinValidUntil = time(*j, "pinValidUntil");
+    if (auto it = j->find("parkedAccounts"); it != j->end() && it->is_array()) {
+        for (const auto& p : *it) {
+            if (!p.is_object())
+                continue;
+            r.parkedAccounts.push_back(StatusReply::ParkedAccount{str(p, "email"), str(p, "userId"),
+                                                                  time(p, "parkedAt"), str(p, "serverUrl")});
+        }
+    }
     return r;
+}
+
+Result<SetPinReply> setPinReplyFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    return SetPinReply{time(*j, "validUntil")};
+}
+
+Result<SwitchUserReply> switchUserReplyFromPayload(QByteArrayView payload)
+{
+    auto j = parse(payload);
+    if (!j)
+        return fail(j.error());
+    const auto parked = j->find("parked");
+    if (parked == j->end() || !parked->is_object())
+        return fail(ErrorCode::InvalidRequest, QStringLiteral("switch-user reply without 'parked'"));
+    return SwitchUserReply{str(*parked, "email"), str(*parked, "userId")};
 }
 
 Result<LoginReply> loginReplyFromPayload(QByteArrayView payload)
@@ -469,6 +626,8 @@ Result<Event> eventFromPayload(QByteArrayView payload)
         }
         return Event{std::move(e)};
     }
+    if (name == u"user-switched")
+        return Event{UserSwitchedEvent{str(*j, "email"), str(*j, "userId")}};
     return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown event"));
 }
 

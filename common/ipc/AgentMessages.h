@@ -23,10 +23,11 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <variant>
+#include <vector>
 
 namespace ehrs::ipc {
 
-enum class RequestType { Token, Status, Login, VerifyMfa, Logout, Subscribe };
+enum class RequestType { Token, Status, Login, VerifyMfa, Logout, Subscribe, SetPin, SwitchUser, Resume };
 
 /// Wire name of a request type ("token", "verify-mfa", ...) and back.
 QString requestTypeName(RequestType type);
@@ -37,7 +38,8 @@ std::optional<RequestType> requestTypeFromName(const QString& name);
 ///        allowInsecureHttp (the user's explicit opt-in to http:// to a host that is not loopback);
 /// verify-mfa: code (the challenge is the one the same connection's login received),
 ///             rememberDevice (ask the server to remember this device: its next sign-ins skip the code);
-/// token: minValidSeconds (optional, clamped by the agent).
+/// token: minValidSeconds (optional, clamped by the agent);
+/// set-pin: pin; resume: email, pin (shared workstations, issue 14); switch-user: nothing.
 struct Request
 {
     RequestType type = RequestType::Status;
@@ -49,6 +51,7 @@ struct Request
     int minValidSeconds = 0;
     bool allowInsecureHttp = false;
     bool rememberDevice = false; // verify-mfa
+    QString pin;                 // set-pin, resume: never logged, never echoed back
 };
 
 /// Parses and validates a request payload; errors are InvalidRequest with a message for the peer.
@@ -96,6 +99,34 @@ struct StatusReply
     /// The agent is holding back its refresh because nobody used the desktop or asked for a token
     /// since the last one: the server's idle timeout runs.
     bool idle = false;
+
+    // Shared workstations (issue 14, docs/agent-api.md "Shared workstations").
+    QString deviceClass;   // "personal" or "shared_workstation"
+    QString workstationId; // "ws-" + 16 hex characters (not the machine-id itself)
+    bool pinSet = false;   // the active clinician has a PIN for this shift
+    QDateTime pinValidUntil;
+    struct ParkedAccount
+    {
+        QString email;
+        QString userId;
+        QDateTime parkedAt;
+        QString serverUrl;
+    };
+    /// Clinicians whose sessions are parked here (switch user), oldest first; `resume` with a PIN.
+    std::vector<ParkedAccount> parkedAccounts;
+};
+
+/// Reply to `set-pin`: when the PIN stops working (the end of the shift window).
+struct SetPinReply
+{
+    QDateTime validUntil;
+};
+
+/// Reply to `switch-user`: who was parked. Nobody is active afterwards.
+struct SwitchUserReply
+{
+    QString email;
+    QString userId;
 };
 
 /// Reply to `login` and `verify-mfa`: either signed in, or a second factor is needed.
@@ -151,13 +182,22 @@ struct SuspiciousSignInEvent
     QString location;
     QDateTime time;
 };
+/// The active clinician changed on a shared workstation (switch user, resume, sign-in, sign-out):
+/// `email` empty when nobody is active now. Tokens asked for before it belong to the previous one.
+struct UserSwitchedEvent
+{
+    QString email;
+    QString userId;
+};
 using Event = std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent,
-                           LiveUpdatesEvent, SuspiciousSignInEvent>;
+                           LiveUpdatesEvent, SuspiciousSignInEvent, UserSwitchedEvent>;
 
 QByteArray toPayload(const Event& event);
 QByteArray replyPayload(qint64 id, const TokenReply& reply);
 QByteArray replyPayload(qint64 id, const StatusReply& reply);
 QByteArray replyPayload(qint64 id, const LoginReply& reply);
+QByteArray replyPayload(qint64 id, const SetPinReply& reply);
+QByteArray replyPayload(qint64 id, const SwitchUserReply& reply);
 /// `{"type":"reply","id":id,"ok":true}` for commands without a result (logout, subscribe).
 QByteArray okPayload(qint64 id);
 QByteArray errorPayload(qint64 id, const Error& error);
@@ -171,6 +211,26 @@ inline constexpr char kWorkstationLockedCode[] = "workstation_locked";
 Error workstationLockedError();
 bool isWorkstationLocked(const Error& error);
 
+/// Shared workstations (issue 14). Wire codes beyond ErrorCode's names; in C++ they travel as the
+/// ErrorCode of their HTTP status with Error::name set.
+/// `token` while nobody is active but clinicians are parked here: not a sign-out; show the
+/// switch-user screen (Forbidden).
+inline constexpr char kNoActiveClinicianCode[] = "no_active_clinician";
+/// `resume` with a wrong PIN; `attemptsLeft` says how many more (Unauthenticated, HTTP 401).
+inline constexpr char kInvalidPinCode[] = "invalid_pin";
+/// `resume` cannot succeed with a PIN (too many wrong PINs, shift over, session ended, no parked
+/// session of that email): the parked account is forgotten; sign in with the password (Forbidden).
+inline constexpr char kFullSignInRequiredCode[] = "full_sign_in_required";
+/// The server's answer to a refresh of a parked session (Forbidden).
+inline constexpr char kSessionParkedCode[] = "session_parked";
+Error noActiveClinicianError();
+bool isNoActiveClinician(const Error& error);
+bool isInvalidPin(const Error& error);
+bool isFullSignInRequired(const Error& error);
+bool isSessionParked(const Error& error);
+/// The error's wire code: Error::name when set, workstation_locked, else the ErrorCode's name.
+QString errorWireName(const Error& error);
+
 /// A message received by a client: a reply to one of its requests or an event.
 struct Incoming
 {
@@ -183,9 +243,11 @@ struct Incoming
 [[nodiscard]] Result<TokenReply> tokenReplyFromPayload(QByteArrayView payload);
 [[nodiscard]] Result<StatusReply> statusReplyFromPayload(QByteArrayView payload);
 [[nodiscard]] Result<LoginReply> loginReplyFromPayload(QByteArrayView payload);
+[[nodiscard]] Result<SetPinReply> setPinReplyFromPayload(QByteArrayView payload);
+[[nodiscard]] Result<SwitchUserReply> switchUserReplyFromPayload(QByteArrayView payload);
 [[nodiscard]] Result<Event> eventFromPayload(QByteArrayView payload);
 /// Wire name of an event ("token-refreshed", "signed-out", "session-revoked", "new-sign-in",
-/// "live-updates", "suspicious-sign-in").
+/// "live-updates", "suspicious-sign-in", "user-switched").
 QString eventName(const Event& event);
 
 } // namespace ehrs::ipc

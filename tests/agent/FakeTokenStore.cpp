@@ -19,6 +19,8 @@ QFuture<Result<void>> FakeTokenStore::save(const StoredAccount& account)
         return deferredFuture(Result<void>(fail(*failSave)));
     stored = account;
     saves.append(account);
+    std::erase_if(parked,
+                  [&account](const StoredAccount& a) { return a.storageKey() == account.storageKey(); });
     return deferredFuture(Result<void>{});
 }
 
@@ -26,6 +28,28 @@ QFuture<Result<void>> FakeTokenStore::remove(const StoredAccount& account)
 {
     if (stored && stored->storageKey() == account.storageKey())
         stored.reset();
+    std::erase_if(parked,
+                  [&account](const StoredAccount& a) { return a.storageKey() == account.storageKey(); });
+    return deferredFuture(Result<void>{});
+}
+
+QFuture<Result<std::vector<StoredAccount>>> FakeTokenStore::loadParked()
+{
+    using R = Result<std::vector<StoredAccount>>;
+    if (failLoad)
+        return deferredFuture(R(fail(*failLoad)));
+    return deferredFuture(R(parked));
+}
+
+QFuture<Result<void>> FakeTokenStore::park(const StoredAccount& account)
+{
+    if (failSave)
+        return deferredFuture(Result<void>(fail(*failSave)));
+    if (stored && stored->storageKey() == account.storageKey())
+        stored.reset();
+    std::erase_if(parked,
+                  [&account](const StoredAccount& a) { return a.storageKey() == account.storageKey(); });
+    parked.push_back(account);
     return deferredFuture(Result<void>{});
 }
 

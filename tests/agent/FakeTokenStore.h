@@ -16,6 +16,8 @@ public:
     QFuture<Result<std::optional<StoredAccount>>> load() override;
     QFuture<Result<void>> save(const StoredAccount& account) override;
     QFuture<Result<void>> remove(const StoredAccount& account) override;
+    QFuture<Result<std::vector<StoredAccount>>> loadParked() override;
+    QFuture<Result<void>> park(const StoredAccount& account) override;
     QFuture<Result<QString>> loadDeviceCredential(const QString& serverUrl, const QString& email) override;
     QFuture<Result<void>> saveDeviceCredential(const QString& serverUrl, const QString& email,
                                                const QString& credential) override;
@@ -23,6 +25,7 @@ public:
     bool isPersistent() const override { return true; }
 
     std::optional<StoredAccount> stored;
+    std::vector<StoredAccount> parked; // oldest first
     QList<StoredAccount> saves;
     QHash<QString, QString> deviceCredentials; // by StoredAccount::deviceCredentialKey()
     std::optional<Error> failLoad;

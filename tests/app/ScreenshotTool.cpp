@@ -3,6 +3,7 @@
 // (scripts/screenshots.sh runs it under Xvfb against a real server and agent). It drives the
 // real MainWindow the way a person would: fills in the sign-in form, signs in, opens Security and
 // starts TOTP enrolment, grabbing the window at each step.
+#include "FakeAgentSocket.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
 #include "security/SecurityPage.h"
@@ -13,6 +14,7 @@
 #include "shell/PasswordDialog.h"
 #include "shell/Theme.h"
 #include "signin/SignInPage.h"
+#include "workstation/SwitchUserPage.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -21,6 +23,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSignalSpy>
@@ -98,6 +101,64 @@ int extraScenes(MainWindow& window, const QDir& dir, const QString& password, co
         return fail("the app did not notice the server stopped");
     return save(&window, dir.filePath(QStringLiteral("offline.png"))) ? 0 : 1;
 }
+/// The shared-workstation screens (issue 14): the switch-user screen (two clinicians paused, one
+/// picked, PIN typed) and the lock screen. The agent's answers come from FakeAgentSocket (the
+/// same JSON the agent sends): a locked desktop needs a logind the screenshot host lacks.
+int workstationScenes(const QDir& dir, const QString& tail)
+{
+    using Json = nlohmann::json;
+    ehrs::app::test::FakeAgentSocket fake;
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const auto iso = [](const QDateTime& t) { return t.toString(Qt::ISODateWithMs).toStdString(); };
+    const Json parked = Json::array(
+        {Json{{"email", "a.morgan@stmarys.example"},
+              {"userId", "u1"},
+              {"parkedAt", iso(now.addSecs(-25 * 60))}},
+         Json{{"email", "j.okafor@stmarys.example"}, {"userId", "u2"}, {"parkedAt", iso(now.addSecs(-70))}}});
+    Json status{{"state", "signed-out"},
+                {"signedIn", false},
+                {"serverUrl", "http://127.0.0.1:9"},
+                {"email", ""},
+                {"deviceClass", "shared_workstation"},
+                {"workstationId", "ws-7f3a9c2e01d45b68"},
+                {"pinSet", false},
+                {"locked", false},
+                {"parkedAccounts", parked}};
+    fake.setReply(QStringLiteral("status"), status);
+    fake.setError(QStringLiteral("token"), "no_active_clinician", "Nobody is signed in on this workstation");
+    AgentConnection agent({fake.path(), {}, false});
+    ServerApi api(&agent);
+    MainWindow window(&agent, &api);
+    window.resize(920, 700);
+    window.show();
+    if (!QTest::qWaitForWindowExposed(&window))
+        return fail("window not exposed");
+    window.start();
+    if (!waitFor([&] { return window.page() == MainWindow::Page::SwitchUser; }))
+        return fail("the switch-user screen did not show");
+    SwitchUserPage* page = window.switchUserPage();
+    // As after "Switch user": who just stepped away, above the list.
+    page->showParked(
+        {{QStringLiteral("a.morgan@stmarys.example"), QStringLiteral("u1"), now.addSecs(-25 * 60)},
+         {QStringLiteral("j.okafor@stmarys.example"), QStringLiteral("u2"), now.addSecs(-70)}},
+        QStringLiteral("j.okafor@stmarys.example is paused. Type your PIN to come back."));
+    QTest::keyClicks(page->nameField(), QStringLiteral("a.morgan"));
+    QTest::keyClick(page->nameField(), Qt::Key_Return);
+    QTest::keyClicks(page->pinField(), QStringLiteral("4071"));
+    if (!save(&window, dir.filePath(QStringLiteral("switch-user") + tail)))
+        return 1;
+
+    status["signedIn"] = true;
+    status["state"] = "signed-in";
+    status["email"] = "a.morgan@stmarys.example";
+    status["locked"] = true;
+    status["parkedAccounts"] = Json::array({parked[1]});
+    fake.setReply(QStringLiteral("status"), status);
+    window.start();
+    if (!waitFor([&] { return window.page() == MainWindow::Page::Locked; }))
+        return fail("the lock screen did not show");
+    return save(&window, dir.filePath(QStringLiteral("lock-screen") + tail)) ? 0 : 1;
+}
 } // namespace
 
 int main(int argc, char* argv[])
@@ -125,13 +186,17 @@ int main(int argc, char* argv[])
     const QCommandLineOption extra(QStringLiteral("extra"),
                                    QStringLiteral("render dialog-error, activity and offline instead"),
                                    QStringLiteral("handshake"));
-    parser.addOptions({socket, server, email, password, out, theme, suffix, extra});
+    const QCommandLineOption workstation(QStringLiteral("workstation"),
+                                         QStringLiteral("render switch-user and lock-screen instead"));
+    parser.addOptions({socket, server, email, password, out, theme, suffix, extra, workstation});
     parser.addHelpOption();
     parser.process(app);
     const QDir dir(parser.value(out));
     const QString tail = parser.value(suffix) + QStringLiteral(".png");
 
     Theme::apply(app, Theme::modeFromName(parser.value(theme)));
+    if (parser.isSet(workstation))
+        return workstationScenes(dir, tail);
     AgentConnection agent({parser.value(socket), {}, false});
     ServerApi api(&agent);
     MainWindow window(&agent, &api);
