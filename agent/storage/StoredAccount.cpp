@@ -26,6 +26,8 @@ QByteArray StoredAccount::toJson() const
                      {"refreshToken", refreshToken.toStdString()}};
     if (policy)
         j["policy"] = policy->toJson();
+    if (!previousRefreshToken.isEmpty())
+        j["previousRefreshToken"] = previousRefreshToken.toStdString();
     return QByteArray::fromStdString(j.dump());
 }
 
@@ -46,6 +48,7 @@ Result<StoredAccount> StoredAccount::fromJson(QByteArrayView text)
     a.userId = json::optionalString(*j, "userId", 100).value_or(QString());
     a.sessionId = json::optionalString(*j, "sessionId", 100).value_or(QString());
     a.policy = SessionPolicyInfo::fromBody(*j);
+    a.previousRefreshToken = json::optionalString(*j, "previousRefreshToken", 1024).value_or(QString());
     return a;
 }
 
