@@ -320,6 +320,26 @@ void AgentService::sendRefresh(quint64 generation, const StoredAccount& account,
         });
 }
 
+bool AgentService::retryWithPreviousToken(quint64 generation, const StoredAccount& account,
+                                          const Error& error, bool followUp)
+{
+    // An unknown refresh token (not a re-used, revoked or expired one) while the token before it
+    // is kept: the server may have lost the last rotation (a database failover to a standby that
+    // had not received it) and hold the previous token as current. Presented once. A server that
+    // does know the newer rotation never calls the newer token unknown, so this is never the
+    // re-use that would end the session (docs/operations.md, "High availability").
+    if (error.code != ErrorCode::Unauthenticated || account.previousRefreshToken.isEmpty())
+        return false;
+    qCWarning(lcAgentRefresh)
+        << "the server does not know the current refresh token; presenting the previous one"
+        << "(a rotation lost in a database failover?)";
+    StoredAccount previous = account;
+    previous.refreshToken = account.previousRefreshToken;
+    previous.previousRefreshToken.clear();
+    sendRefresh(generation, previous, followUp);
+    return true;
+}
+
 void AgentService::onRefreshResult(quint64 generation, const StoredAccount& account, const Result<AuthTokens>& result,
                                    bool followUp)
 {
@@ -331,6 +351,8 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
             parkedByServer();
             return;
         }
+        if (retryWithPreviousToken(generation, account, e, followUp))
+            return;
         if (endsSession(e.code)) {
             qCWarning(lcAgent) << "the server ended the session:" << errorCodeName(e.code).data();
             signOut(QString::fromLatin1(errorCodeName(e.code).data()), e.message, true);
@@ -350,6 +372,7 @@ void AgentService::onRefreshResult(quint64 generation, const StoredAccount& acco
         ::_exit(86);
     }
     StoredAccount updated = account;
+    updated.previousRefreshToken = account.refreshToken;
     updated.refreshToken = result->refreshToken;
     updated.sessionId = result->sessionId;
     if (m_policy) // arrived with this answer (ServerClient::policyReceived) or earlier

@@ -149,6 +149,8 @@ private:
     /// token() without the lock check: for the agent's own logout.
     QFuture<Result<ipc::TokenReply>> obtainToken(int minValidSeconds);
     void sendRefresh(quint64 generation, const StoredAccount& account, bool followUp);
+    bool retryWithPreviousToken(quint64 generation, const StoredAccount& account, const Error& error,
+                                bool followUp);
     void onRefreshResult(quint64 generation, const StoredAccount& account, const Result<AuthTokens>& result,
                          bool followUp);
     void adoptTokens(const AuthTokens& tokens);

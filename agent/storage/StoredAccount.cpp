@@ -30,6 +30,8 @@ QByteArray StoredAccount::toJson() const
         j["pinValidUntilMs"] = pinValidUntilMs;
     if (parkedAtMs > 0)
         j["parkedAtMs"] = parkedAtMs;
+    if (!previousRefreshToken.isEmpty())
+        j["previousRefreshToken"] = previousRefreshToken.toStdString();
     return QByteArray::fromStdString(j.dump());
 }
 
@@ -56,6 +58,7 @@ Result<StoredAccount> StoredAccount::fromJson(QByteArrayView text)
     };
     a.pinValidUntilMs = msOf("pinValidUntilMs");
     a.parkedAtMs = msOf("parkedAtMs");
+    a.previousRefreshToken = json::optionalString(*j, "previousRefreshToken", 1024).value_or(QString());
     return a;
 }
 

@@ -18,6 +18,10 @@ struct StoredAccount
     QString email;
     QString sessionId;
     QString refreshToken;
+    /// The refresh token before `refreshToken` (the one its rotation consumed); empty until the
+    /// first refresh. Presented once when the server calls `refreshToken` unknown: after a database
+    /// failover that lost the last rotation, the server still holds this one as current.
+    QString previousRefreshToken;
     /// The last policy the server sent for this session (issue 14); empty when it sent none.
     std::optional<SessionPolicyInfo> policy;
     /// Shared workstations (issue 14): when the clinician's shift PIN stops working (ms since the

@@ -90,6 +90,8 @@ RedisStore::RedisStore(RedisEndpoint endpoint, RedisHealth& health, int timeoutM
 
 RedisStore::~RedisStore()
 {
+    if (m_primaryListener && m_endpoint.primary)
+        m_endpoint.primary->unlisten(m_primaryListener);
     m_async.reset(); // drops its pending callbacks unanswered
     if (m_context)
         redisFree(m_context);
@@ -190,6 +192,14 @@ void RedisStore::startAsync()
     options.clientName = m_clientName;
     m_async = std::make_unique<AsyncRedis>(m_endpoint, options, &m_health);
     m_async->start();
+    if (m_endpoint.primary) {
+        // Registered after the AsyncRedis's own listener: it has moved by the time this runs.
+        AsyncRedis* async = m_async.get();
+        m_primaryListener = m_endpoint.primary->listen([this, async](const RedisEndpoint::Address&) {
+            QMetaObject::invokeMethod(
+                async, [this] { replayRecent(); }, Qt::QueuedConnection);
+        });
+    }
 }
 
 void RedisStore::getAsync(const QList<QByteArray>& keys, Done<Values> done)
@@ -220,6 +230,45 @@ void RedisStore::applyAsync(const QList<Write>& writes, Done<void> done)
         return KeyValueStore::applyAsync(writes, std::move(done));
     if (writes.isEmpty())
         return done({});
+    if (m_endpoint.primary)
+        remember(writes);
+    applyAsyncTwice(writes, std::move(done));
+}
+
+void RedisStore::remember(const QList<Write>& writes)
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    while (!m_recent.empty() && m_recent.front().atMs < now - kReplayWindowMs)
+        m_recent.pop_front();
+    QList<Write> invalidations;
+    for (const Write& w : writes) {
+        if (!w.publish && (w.ttlSeconds <= 0 || w.key.startsWith("blacklist:")))
+            invalidations.append(w);
+    }
+    if (!invalidations.isEmpty())
+        m_recent.push_back({now, std::move(invalidations)});
+}
+
+void RedisStore::replayRecent()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QList<Write> writes;
+    for (const Recent& r : m_recent) {
+        if (r.atMs >= now - kReplayWindowMs)
+            writes += r.writes;
+    }
+    if (writes.isEmpty())
+        return;
+    qCInfo(lcCache) << "Redis primary switched: writing the last" << writes.size()
+                    << "cache invalidations again on the new primary";
+    applyAsyncTwice(writes, [](Result<void> r) {
+        if (!r)
+            qCWarning(lcCache) << "could not write the recent cache invalidations on the new primary";
+    });
+}
+
+void RedisStore::applyAsyncTwice(const QList<Write>& writes, Done<void> done)
+{
     // Sent back to back (one round trip); answered once the last reply is in.
     applyAsyncOnce(writes, [this, writes, done = std::move(done)](Result<void> r) mutable {
         if (r)

@@ -8,6 +8,7 @@
 #include <QPair>
 #include <QString>
 #include <atomic>
+#include <deque>
 #include <memory>
 
 struct redisContext;
@@ -70,6 +71,13 @@ private:
     /// A READONLY error: drops the connection (the next command asks the Sentinels) and says so.
     bool wrongServer(const void* reply);
     void applyAsyncOnce(const QList<Write>& writes, Done<void> done);
+    void applyAsyncTwice(const QList<Write>& writes, Done<void> done);
+    /// Keeps the invalidations among `writes` (deletes, blacklist entries) for kReplayWindowMs.
+    void remember(const QList<Write>& writes);
+    /// After a Sentinel switch: the invalidations of the last kReplayWindowMs again, on the new
+    /// primary. Those written to the old primary after the promotion and before this instance heard
+    /// of it are lost with it, and a stale cache entry would let a revoked token through.
+    void replayRecent();
 
     RedisEndpoint m_endpoint;
     RedisHealth& m_health;
@@ -81,6 +89,14 @@ private:
     qint64 m_nextAttemptMs = 0;
     bool m_hadOutage = false;
     std::unique_ptr<AsyncRedis> m_async;
+    static constexpr qint64 kReplayWindowMs = 30'000;
+    struct Recent
+    {
+        qint64 atMs;
+        QList<Write> writes;
+    };
+    std::deque<Recent> m_recent; // on the thread of m_async
+    int m_primaryListener = 0;
 };
 
 } // namespace ehrs::server

@@ -24,6 +24,14 @@ namespace {
 const QByteArray kPassword = "sentinel test password";
 const QByteArray kEmail = "sentinel@example.org";
 constexpr qint64 kRecoveryTargetUs = 5'000'000; // after Sentinel's failover
+// A forced failover leaves the old primary up and writable until Sentinel converts it (about 8 s
+// later); only +switch-master or a READONLY answer can move the instances before that.
+constexpr qint64 kSwitchTargetUs = 2'000'000;
+
+int countOf(const QString& text, const QString& what)
+{
+    return int(text.count(what));
+}
 } // namespace
 
 class TestRedisSentinelFailover : public QObject
@@ -35,6 +43,12 @@ class TestRedisSentinelFailover : public QObject
     RedisNode m_replica;
     RedisNode m_sentinels[3];
     std::vector<std::unique_ptr<ServerProcess>> m_servers;
+
+    RedisNode& nodeOnPort(const QString& port)
+    {
+        return m_replica.port() == port.toInt() ? m_replica : m_primary;
+    }
+    RedisNode& otherNode(const RedisNode& node) { return &node == &m_primary ? m_replica : m_primary; }
 
     QString masterPort() const
     {
@@ -110,6 +124,143 @@ private Q_SLOTS:
 
     void cleanupTestCase() { m_servers.clear(); }
 
+    // SENTINEL FAILOVER while the old primary stays up: no connection breaks (Sentinel converts the
+    // old primary to a replica only seconds later), so only the Sentinel subscription
+    // (+switch-master) moves the instances. Asserted: within kSwitchTargetUs of the switch both
+    // instances' revocation feeds are subscribed on the new primary, none of their connections is
+    // left on the old one and the instances' writes land on the new one; under the mixed load no
+    // revoked token is accepted and nothing fails but with 503 + Retry-After.
+    void forcedFailoverOldPrimaryUp()
+    {
+        HaLoad load({m_servers[0]->url(), m_servers[1]->url()}, kEmail, kPassword);
+        QVERIFY(load.prepare(6));
+        const qint64 startUs = monotonicUs();
+        load.start(2, 2);
+        auto stopLoad = qScopeGuard([&] { load.stop(); });
+        runEventLoopFor(3000);
+
+        RedisNode& oldPrimary = nodeOnPort(masterPort());
+        RedisNode& newPrimary = otherNode(oldPrimary);
+        QCOMPARE(masterPort(), QString::number(oldPrimary.port()));
+        auto keysOn = [](const RedisNode& n) {
+            return n.command({QStringLiteral("KEYS"), QStringLiteral("blacklist:*")})
+                .split(u' ', Qt::SkipEmptyParts)
+                .size();
+        };
+        const qsizetype blacklistBefore = keysOn(newPrimary);
+        const qint64 forcedUs = monotonicUs();
+        QCOMPARE(m_sentinels[0].command(
+                     {QStringLiteral("SENTINEL"), QStringLiteral("FAILOVER"), QStringLiteral("mymaster")}),
+                 QStringLiteral("OK"));
+        qint64 switchUs = 0;
+        qint64 lastPoll = 0;
+        QVERIFY2(runEventLoopUntil(
+                     [&] {
+                         if (monotonicUs() - lastPoll >= 50'000) {
+                             lastPoll = monotonicUs();
+                             if (masterPort() == QString::number(newPrimary.port()))
+                                 switchUs = monotonicUs();
+                         }
+                         return switchUs > 0;
+                     },
+                     30000),
+                 "Sentinel did not carry out SENTINEL FAILOVER within 30 s");
+        // Moved: both feeds (and publishers) subscribed on the new primary, no connection of the
+        // instances left on the old one, and a revocation written since the switch is on the new one.
+        qint64 movedUs = 0;    // feeds and publishers subscribed/connected on the new primary, writes there
+        qint64 oldEmptyUs = 0; // no connection of the instances left on the old primary
+        qint64 oldDemotedUs = 0;
+        QString oldClients;
+        QString newClients;
+        lastPoll = 0;
+        const bool moved = runEventLoopUntil(
+            [&] {
+                if (monotonicUs() - lastPoll < 50'000)
+                    return false;
+                lastPoll = monotonicUs();
+                oldClients = oldPrimary.command({QStringLiteral("CLIENT"), QStringLiteral("LIST")});
+                newClients = newPrimary.command({QStringLiteral("CLIENT"), QStringLiteral("LIST")});
+                if (oldDemotedUs == 0 &&
+                    oldPrimary.command({QStringLiteral("ROLE")}).startsWith(QStringLiteral("slave")))
+                    oldDemotedUs = monotonicUs();
+                if (oldEmptyUs == 0 && countOf(oldClients, QStringLiteral("name=ehrs")) == 0)
+                    oldEmptyUs = monotonicUs();
+                if (movedUs == 0 && countOf(oldClients, QStringLiteral("name=ehrs-revocation-feed")) == 0 &&
+                    countOf(oldClients, QStringLiteral("name=ehrs-event-publisher")) == 0 &&
+                    countOf(newClients, QStringLiteral("name=ehrs-revocation-feed")) >= 2 &&
+                    countOf(newClients, QStringLiteral("name=ehrs-event-publisher")) >= 2 &&
+                    keysOn(newPrimary) > blacklistBefore)
+                    movedUs = monotonicUs();
+                return movedUs > 0 && oldEmptyUs > 0;
+            },
+            20000);
+        // Sentinel's own conversion of the old primary (the moment a server that does not follow
+        // +switch-master would have been cut off and moved), for the record.
+        runEventLoopUntil(
+            [&] {
+                if (oldDemotedUs == 0 &&
+                    oldPrimary.command({QStringLiteral("ROLE")}).startsWith(QStringLiteral("slave")))
+                    oldDemotedUs = monotonicUs();
+                return oldDemotedUs > 0;
+            },
+            20000);
+        runEventLoopFor(1000);
+        const qint64 endUs = monotonicUs();
+        load.stop();
+        QVERIFY(runEventLoopUntil([&] { return !load.busy(); }, 20000));
+        qInfo("before SENTINEL FAILOVER: %s", qPrintable(load.statusSummary(startUs, forcedUs)));
+        qInfo("after it:                 %s", qPrintable(load.statusSummary(forcedUs, endUs + 1)));
+        qInfo("SENTINEL FAILOVER: Sentinel switched %lld ms after the command; both instances' feeds, "
+              "publishers and writes on the new primary %lld ms after the switch (target %lld ms); no "
+              "connection of theirs left on the old primary after %lld ms; Sentinel converted the old "
+              "primary to a replica %lld ms after the switch",
+              (switchUs - forcedUs) / 1000, movedUs > 0 ? (movedUs - switchUs) / 1000 : -1,
+              kSwitchTargetUs / 1000, oldEmptyUs > 0 ? (oldEmptyUs - switchUs) / 1000 : -1,
+              oldDemotedUs > 0 ? (oldDemotedUs - switchUs) / 1000 : -1);
+        HaVerdict v = load.verdict();
+        load.checkNothingLost(v);
+        qInfo("requests %d: 503+Retry-After %d, 503 without Retry-After %d, other 5xx %d, unanswered %d, "
+              "forced sign-outs %d, revoked tokens accepted %d of %d checks, access tokens replaced by a "
+              "rotation in flight %d, unexpected %d",
+              v.requests, v.unavailable, v.unavailableNoRetryAfter, v.serverErrors, v.noAnswer,
+              v.forcedSignOuts, v.revokedAccepted, v.revokedChecks, v.staleAccess, v.unexpected);
+        const QString notes = v.notes.mid(0, 20).join(u'\n');
+        for (const QString& note : v.notes.mid(0, 10))
+            qInfo("note: %s", qPrintable(note));
+        auto showLogs = qScopeGuard([&] {
+            for (auto& server : m_servers) {
+                for (const QByteArray& line : server->log().split('\n'))
+                    if (line.contains("Redis") || line.contains("Sentinel") ||
+                        line.contains("revocation feed"))
+                        qInfo("server %lld: %s", server->pid(), line.constData());
+            }
+        });
+        QVERIFY2(moved || movedUs > 0,
+                 qPrintable(QStringLiteral("the instances did not move to the new primary within 20 s; "
+                                           "old primary's clients: %1")
+                                .arg(oldClients)));
+        QVERIFY2(movedUs - switchUs <= kSwitchTargetUs,
+                 qPrintable(QStringLiteral("moved %1 ms after the switch (target %2 ms)")
+                                .arg((movedUs - switchUs) / 1000)
+                                .arg(kSwitchTargetUs / 1000)));
+        QVERIFY2(v.serverErrors == 0 && v.noAnswer == 0 && v.unavailableNoRetryAfter == 0, qPrintable(notes));
+        QVERIFY2(v.revokedChecks > 0, "no revoked token was checked");
+        QVERIFY2(v.revokedAccepted == 0, qPrintable(notes));
+        QVERIFY2(v.forcedSignOuts == 0, qPrintable(notes));
+        QVERIFY2(v.unexpected == 0, qPrintable(notes));
+        showLogs.dismiss();
+        // The next test kills the primary: the old one must be its replica by then, and Sentinel
+        // does not fail the same master over again within twice failover-timeout (10 s).
+        QVERIFY2(QTest::qWaitFor(
+                     [&] {
+                         return oldPrimary.command({QStringLiteral("INFO"), QStringLiteral("replication")})
+                                    .contains(QStringLiteral("master_link_status:up")) &&
+                                monotonicUs() - switchUs > 11'000'000;
+                     },
+                     30000),
+                 "the old primary did not become a replica of the new one");
+    }
+
     void sentinelFailoverUnderLoad()
     {
         HaLoad load({m_servers[0]->url(), m_servers[1]->url()}, kEmail, kPassword);
@@ -143,13 +294,16 @@ private Q_SLOTS:
         });
         runEventLoopFor(4000);
 
-        const QString oldPort = QString::number(m_primary.port());
+        // After forcedFailoverOldPrimaryUp, the original replica is the primary: kill whichever is.
+        RedisNode& victim = nodeOnPort(masterPort());
+        RedisNode& heir = otherNode(victim);
+        const QString oldPort = QString::number(victim.port());
         const qint64 killUs = monotonicUs();
-        m_primary.kill9();
+        victim.kill9();
         QString lastAnswer;
         auto showLog = qScopeGuard([&] {
             qInfo("Sentinel's last answer \"%s\" (replica %d); its log:\n%s", qPrintable(lastAnswer),
-                  m_replica.port(), qPrintable(m_sentinels[0].logTail()));
+                  heir.port(), qPrintable(m_sentinels[0].logTail()));
         });
         qint64 lastPoll = 0;
         qint64 failoverUs = 0;
@@ -160,7 +314,7 @@ private Q_SLOTS:
                              return failoverUs > 0;
                          lastPoll = now;
                          lastAnswer = masterPort();
-                         if (lastAnswer == QString::number(m_replica.port()))
+                         if (lastAnswer == QString::number(heir.port()))
                              failoverUs = monotonicUs();
                          return failoverUs > 0;
                      },
@@ -196,7 +350,7 @@ private Q_SLOTS:
         qInfo("Sentinel failed over %lld ms after the kill (old primary port %s, new %d); both instances "
               "back on "
               "Redis %lld ms after Sentinel's failover",
-              (failoverUs - killUs) / 1000, qPrintable(oldPort), m_replica.port(),
+              (failoverUs - killUs) / 1000, qPrintable(oldPort), heir.port(),
               recovered ? (backUs - failoverUs) / 1000 : -1);
         HaVerdict v = load.verdict();
         load.checkNothingLost(v);
