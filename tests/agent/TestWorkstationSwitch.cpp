@@ -103,9 +103,17 @@ std::unique_ptr<AgentProcess> TestWorkstationSwitch::startAgent(const QString& d
 
 std::optional<ipc::StatusReply> TestWorkstationSwitch::status(AgentProcess& agent)
 {
-    auto r = agent.cli({QStringLiteral("status"), QStringLiteral("--json")});
-    auto s = ipc::statusReplyFromPayload(r.out.trimmed());
-    return s ? std::optional(*s) : std::nullopt;
+    // A (re)started agent answers "starting" until it has read the keychain.
+    QDeadlineTimer deadline(10000);
+    for (;;) {
+        auto r = agent.cli({QStringLiteral("status"), QStringLiteral("--json")});
+        auto s = ipc::statusReplyFromPayload(r.out.trimmed());
+        if (!s)
+            return std::nullopt;
+        if (s->state != u"starting" || deadline.hasExpired())
+            return *s;
+        QTest::qWait(50);
+    }
 }
 
 bool TestWorkstationSwitch::attach(ipc::AgentClient& app, AgentProcess& agent)
@@ -227,7 +235,7 @@ void TestWorkstationSwitch::twoNursesSwitchOnOneAgent()
         int rc = -1;
         const QString err = resumeCli(*agent, a, kPinA, &rc);
         QVERIFY2(rc == 0, qPrintable(err));
-        QVERIFY2(err.contains("Resumed the session of nurse.a@example.org"), qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("Resumed the session of nurse.a@example.org")), qPrintable(err));
         QVERIFY(waitForSwitchTo(a));
         const QString tokenA = tokenOf();
         QCOMPARE(subOf(tokenA), userA);
@@ -316,7 +324,8 @@ void TestWorkstationSwitch::twoNursesSwitchOnOneAgent()
     // Wrong PINs for B: the attempts left, then only the password helps.
     err = resumeCli(*agent, b, "11112222", &rc);
     QCOMPARE(rc, 5);
-    QVERIFY2(err.contains("wrong PIN for nurse.b@example.org (2 more attempt(s)"), qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("wrong PIN for nurse.b@example.org (2 more attempt(s)")),
+             qPrintable(err));
     // Nobody active now (A was parked for B); the app also learns the attempts left.
     auto wrong = await(app.resume(b, QStringLiteral("33334444")));
     QVERIFY(!wrong);
@@ -339,7 +348,7 @@ void TestWorkstationSwitch::twoNursesSwitchOnOneAgent()
     // The right PIN does not bring B back now: the password does.
     err = resumeCli(*agent, b, kPinB, &rc);
     QCOMPARE(rc, 6);
-    QVERIFY2(err.contains("ehr-sessions-agent login nurse.b@example.org"), qPrintable(err));
+    QVERIFY2(err.contains(QStringLiteral("ehr-sessions-agent login nurse.b@example.org")), qPrintable(err));
     QVERIFY(agent->signIn(m_server.url().toString(), b, kPassword));
     QVERIFY(waitForSwitchTo(b));
     QCOMPARE(subOf(tokenOf()), userB);
