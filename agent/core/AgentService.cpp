@@ -613,6 +613,7 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         return readyFuture(R(std::move(step)));
     }
     const AuthTokens tokens = std::get<AuthTokens>(*outcome);
+    const std::optional<SessionPolicyInfo> newPolicy = std::exchange(m_loginPolicy, std::nullopt);
     if (m_account && !isSharedWorkstation())
         return readyFuture(
             R(fail(ErrorCode::Conflict, QStringLiteral("signed in by another client meanwhile"))));
@@ -621,8 +622,10 @@ QFuture<Result<LoginStep>> AgentService::completeLogin(const QUrl& server, const
         m_handoverInProgress = true;
         return vacate(email)
             .then(this,
-                  [this, server, email, deviceCredential, tokens] {
+                  [this, server, email, deviceCredential, tokens, newPolicy] {
                       m_handoverInProgress = false;
+                      if (newPolicy && !m_account)
+                          m_policy = newPolicy;
                       return adoptLogin(server, email, deviceCredential, tokens);
                   })
             .unwrap();
@@ -672,25 +675,31 @@ QFuture<Result<LoginStep>> AgentService::adoptLogin(const QUrl& server, const QS
             finishPromise(*promise, R(fail(saved.error())));
             return;
         }
-        m_account = account;
-        // A parked session of the same clinician is replaced by this one (save() took its entry).
-        if (auto same = findParked(account.storageKey()); same != m_parked.end())
-            m_parked.erase(same);
-        m_watcher.reset();
-        // The sign-in told the server the clinician is here; the next refresh needs activity after it.
-        m_lastRefreshSentMs = m_clock.elapsedMs();
-        adoptTokens(tokens);
+        LoginStep step = activate(account, tokens);
         qCInfo(lcAgent) << "signed in as" << account.email << "on" << account.serverUrl;
-        noteActiveClinician();
-        LoginStep step;
-        step.reply.email = account.email;
-        step.reply.userId = account.userId;
-        step.reply.sessionId = account.sessionId;
-        step.reply.deviceRemembered = tokens.deviceRemembered;
         finishPromise(*promise, R(std::move(step)));
         announceTokens();
     });
     return promise->future();
+}
+
+LoginStep AgentService::activate(const StoredAccount& account, const AuthTokens& tokens)
+{
+    m_account = account;
+    // A parked session of the same clinician is replaced by this one (save() took its entry).
+    if (auto same = findParked(account.storageKey()); same != m_parked.end())
+        m_parked.erase(same);
+    m_watcher.reset();
+    // The sign-in told the server the clinician is here; the next refresh needs activity after it.
+    m_lastRefreshSentMs = m_clock.elapsedMs();
+    adoptTokens(tokens);
+    noteActiveClinician();
+    LoginStep step;
+    step.reply.email = account.email;
+    step.reply.userId = account.userId;
+    step.reply.sessionId = account.sessionId;
+    step.reply.deviceRemembered = tokens.deviceRemembered;
+    return step;
 }
 
 QFuture<Result<void>> AgentService::logout()

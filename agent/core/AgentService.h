@@ -170,6 +170,9 @@ private:
     /// Forgets the active clinician in memory (token, refresh schedule, watchers): the common part
     /// of a sign-out and a park. Waiting refreshes fail with `forWaiters`.
     void dropActive(const Error& forWaiters);
+    /// Makes `account` (stored) the active clinician with `tokens`: the common end of a sign-in
+    /// and a resume. The reply for the client.
+    LoginStep activate(const StoredAccount& account, const AuthTokens& tokens);
     /// Signs the new sign-in in once the clinician active before it is out of the way.
     QFuture<Result<LoginStep>> adoptLogin(const QUrl& server, const QString& email,
                                           const QString& deviceCredential, const AuthTokens& tokens);
@@ -224,6 +227,7 @@ private:
     bool m_endingOnLock = false;
     std::vector<StoredAccount> m_parked;        // shared workstations: parked clinicians, oldest first
     bool m_handoverInProgress = false;          // a switch-user or resume is under way
+    std::optional<SessionPolicyInfo> m_loginPolicy; // of a sign-in while another clinician is active
     std::shared_ptr<QPromise<void>> m_parkGate; // a park is on its way to the server: refreshes wait
     QString m_announcedUserId;                  // the active clinician last told in user-switched
     QString m_announcedEmail;

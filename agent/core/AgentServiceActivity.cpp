@@ -120,6 +120,12 @@ void AgentService::onLockedChanged(bool locked)
 
 void AgentService::policyChanged(const SessionPolicyInfo& policy)
 {
+    // A shared workstation: the policy of the next clinician's sign-in, which arrives while the
+    // active one is still active; it is theirs once they are in (completeLogin()).
+    if (m_loginInProgress && m_account) {
+        m_loginPolicy = policy;
+        return;
+    }
     if (m_policy == policy)
         return;
     const bool first = !m_policy;

@@ -344,19 +344,9 @@ QFuture<Result<LoginStep>> AgentService::resumeParked(const QString& key, const 
                                                 QStringLiteral("another clinician signed in meanwhile"))));
                 if (!saved) // the session is live on the server now: go on, from memory
                     qCWarning(lcAgentStorage) << "cannot store the resumed session:" << saved.error().message;
-                if (auto it = findParked(account.storageKey()); it != m_parked.end())
-                    m_parked.erase(it);
                 ++m_generation;
-                m_account = account;
-                m_watcher.reset();
-                m_lastRefreshSentMs = m_clock.elapsedMs(); // the clinician is here
-                adoptTokens(pair);
+                LoginStep step = activate(account, pair);
                 qCInfo(lcAgent) << "resumed the session of" << account.email << "with the PIN";
-                noteActiveClinician();
-                LoginStep step;
-                step.reply.email = account.email;
-                step.reply.userId = account.userId;
-                step.reply.sessionId = account.sessionId;
                 finishPromise(*promise, R(std::move(step)));
                 announceTokens();
             });
