@@ -285,8 +285,12 @@ void MainWindow::route(const ipc::StatusReply& status, const QString& reason)
         return;
     }
     if (wantsSwitchUser(status)) {
-        if (page() != Page::SwitchUser || !reason.isEmpty() || parkedEmails(status) != parkedBefore)
+        // Someone may be typing already (the agent's user-switched event can come before the
+        // answer that says who was paused): the same list keeps what was typed.
+        if (page() != Page::SwitchUser || parkedEmails(status) != parkedBefore)
             m_switchUser->showParked(status.parkedAccounts, reason);
+        else if (!reason.isEmpty())
+            m_switchUser->setReason(reason);
         setPage(Page::SwitchUser);
         return;
     }

@@ -193,6 +193,12 @@ void SwitchUserPage::showParked(std::vector<ParkedAccount> parked, const QString
     focusStart();
 }
 
+void SwitchUserPage::setReason(const QString& reason)
+{
+    m_reason->setText(reason);
+    m_reason->setVisible(!reason.isEmpty());
+}
+
 void SwitchUserPage::showEvent(QShowEvent* event)
 {
     QWidget::showEvent(event);
