@@ -4,7 +4,6 @@
 #include "FutureHelpers.h"
 #include "Logging.h"
 #include "ipc/SocketPath.h"
-#include "workstation/WorkstationErrors.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -155,7 +154,7 @@ QFuture<Result<QString>> AgentConnection::accessToken(bool fresh)
                 // Not a sign-out: the window shows the lock screen or the switch-user screen.
                 if (ipc::isWorkstationLocked(r.error()))
                     Q_EMIT workstationLocked();
-                else if (isNoActiveClinician(r.error()))
+                else if (ipc::isNoActiveClinician(r.error()))
                     Q_EMIT userSwitched(QString());
                 return fail(r.error());
             }
@@ -163,32 +162,19 @@ QFuture<Result<QString>> AgentConnection::accessToken(bool fresh)
         });
 }
 
-QFuture<Result<WorkstationStatus>> AgentConnection::workstationStatus()
+QFuture<Result<ipc::SetPinReply>> AgentConnection::setPin(const QString& pin)
 {
-    ipc::Request request;
-    request.type = ipc::RequestType::Status;
-    return m_client.request(request).then(this, [](const Result<QByteArray>& r) -> Result<WorkstationStatus> {
-        if (!r)
-            return fail(r.error());
-        return workstationStatusFromPayload(*r);
-    });
+    return m_client.setPin(pin);
 }
 
-QFuture<Result<QDateTime>> AgentConnection::setPin(const QString&)
+QFuture<Result<ipc::SwitchUserReply>> AgentConnection::switchUser()
 {
-    return readyResult(Result<QDateTime>(fail(ErrorCode::Unavailable, tr("This agent has no shift PINs."))));
+    return m_client.switchUser();
 }
 
-QFuture<Result<ParkedAccount>> AgentConnection::switchUser()
+QFuture<Result<ipc::LoginReply>> AgentConnection::resume(const QString& email, const QString& pin)
 {
-    return readyResult(
-        Result<ParkedAccount>(fail(ErrorCode::Unavailable, tr("This agent cannot switch users."))));
-}
-
-QFuture<Result<ipc::LoginReply>> AgentConnection::resume(const QString&, const QString&)
-{
-    return readyResult(
-        Result<ipc::LoginReply>(fail(ErrorCode::Unavailable, tr("This agent cannot switch users."))));
+    return m_client.resume(email, pin);
 }
 
 void AgentConnection::onEvent(const ipc::Event& event)
@@ -204,6 +190,8 @@ void AgentConnection::onEvent(const ipc::Event& event)
         Q_EMIT tokenRefreshed();
     } else if (const auto* live = std::get_if<ipc::LiveUpdatesEvent>(&event)) {
         Q_EMIT liveUpdatesChanged(live->live);
+    } else if (const auto* switched = std::get_if<ipc::UserSwitchedEvent>(&event)) {
+        Q_EMIT userSwitched(switched->email);
     }
 }
 

@@ -38,10 +38,9 @@ public:
     QFuture<Result<QString>> accessToken(bool fresh) override;
 
     // Shared workstations (issue 14).
-    QFuture<Result<QDateTime>> setPin(const QString& pin) override;
-    QFuture<Result<ParkedAccount>> switchUser() override;
+    QFuture<Result<ipc::SetPinReply>> setPin(const QString& pin) override;
+    QFuture<Result<ipc::SwitchUserReply>> switchUser() override;
     QFuture<Result<ipc::LoginReply>> resume(const QString& email, const QString& pin) override;
-    QFuture<Result<WorkstationStatus>> workstationStatus() override;
 
     /// Where the agent program is looked for when it must be started.
     QString agentProgram() const;

@@ -34,10 +34,10 @@ constexpr int kReconnectIntervalMs = 3000;
 // the clinician changed: it pushes no event for a lock.
 constexpr int kStatusPollMs = 2000;
 
-QStringList parkedEmails(const WorkstationStatus& s)
+QStringList parkedEmails(const ipc::StatusReply& s)
 {
     QStringList emails;
-    for (const ParkedAccount& p : s.parked)
+    for (const ParkedAccount& p : s.parkedAccounts)
         emails << p.email;
     return emails;
 }
@@ -235,7 +235,7 @@ void MainWindow::setStatusPollInterval(int ms)
 
 void MainWindow::followStatus(const QString& reason)
 {
-    m_agent->workstationStatus().then(this, [this, reason](const Result<WorkstationStatus>& status) {
+    m_agent->status().then(this, [this, reason](const Result<ipc::StatusReply>& status) {
         if (!status) {
             showSignIn(!reason.isEmpty() ? reason : describeError(status.error()));
             return;
@@ -246,7 +246,7 @@ void MainWindow::followStatus(const QString& reason)
 
 void MainWindow::pollStatus()
 {
-    m_agent->workstationStatus().then(this, [this](const Result<WorkstationStatus>& status) {
+    m_agent->status().then(this, [this](const Result<ipc::StatusReply>& status) {
         if (!status)
             return; // a lost agent is connectionLost()'s business
         const bool changed =
@@ -263,17 +263,17 @@ void MainWindow::pollStatus()
     });
 }
 
-void MainWindow::route(const WorkstationStatus& status, const QString& reason)
+void MainWindow::route(const ipc::StatusReply& status, const QString& reason)
 {
     const bool clinicianChanged = status.email != m_workstation.email;
     const QStringList parkedBefore = parkedEmails(m_workstation);
     m_workstation = status;
-    const bool shared = status.isSharedWorkstation();
+    const bool shared = isSharedWorkstation(status);
     m_switchUserAction->setEnabled(shared && status.signedIn && !status.locked);
     m_switchUserButton->setVisible(shared);
     m_pinBox->setVisible(shared && status.signedIn);
     m_pinBox->setPinState(status.pinSet, status.pinValidUntil);
-    if (status.locked && (status.signedIn || !status.parked.empty())) {
+    if (status.locked && (status.signedIn || !status.parkedAccounts.empty())) {
         // Nothing of the session stays on screen while the desktop is locked.
         m_lock->setClinician(status.email);
         setPage(Page::Locked);
@@ -284,9 +284,13 @@ void MainWindow::route(const WorkstationStatus& status, const QString& reason)
             showMain();
         return;
     }
-    if (status.wantsSwitchUser()) {
-        if (page() != Page::SwitchUser || !reason.isEmpty() || parkedEmails(status) != parkedBefore)
-            m_switchUser->showParked(status.parked, reason);
+    if (wantsSwitchUser(status)) {
+        // Someone may be typing already (the agent's user-switched event can come before the
+        // answer that says who was paused): the same list keeps what was typed.
+        if (page() != Page::SwitchUser || parkedEmails(status) != parkedBefore)
+            m_switchUser->showParked(status.parkedAccounts, reason);
+        else if (!reason.isEmpty())
+            m_switchUser->setReason(reason);
         setPage(Page::SwitchUser);
         return;
     }
@@ -296,10 +300,10 @@ void MainWindow::route(const WorkstationStatus& status, const QString& reason)
 
 void MainWindow::switchUser()
 {
-    if (page() != Page::Main || !m_workstation.isSharedWorkstation())
+    if (page() != Page::Main || !isSharedWorkstation(m_workstation))
         return;
     m_switchUserAction->setEnabled(false);
-    m_agent->switchUser().then(this, [this](const Result<ParkedAccount>& r) {
+    m_agent->switchUser().then(this, [this](const Result<ipc::SwitchUserReply>& r) {
         m_switchUserAction->setEnabled(true);
         if (r) {
             followStatus(tr("%1 is paused. Type your PIN to come back.").arg(r->email));
@@ -377,11 +381,11 @@ void MainWindow::showMain()
         m_sessions->setActive(true);
         m_security->reload();
         m_sessions->view()->setFocus();
-        m_agent->workstationStatus().then(this, [this](const Result<WorkstationStatus>& ws) {
+        m_agent->status().then(this, [this](const Result<ipc::StatusReply>& ws) {
             if (!ws || page() != Page::Main)
                 return;
             m_workstation = *ws;
-            const bool shared = ws->isSharedWorkstation();
+            const bool shared = isSharedWorkstation(*ws);
             m_switchUserAction->setEnabled(shared);
             m_switchUserButton->setVisible(shared);
             m_pinBox->setVisible(shared);

@@ -72,7 +72,7 @@ private:
     /// Asks the agent's status and shows what it calls for: the lock screen, the signed-in pages,
     /// the switch-user screen (nobody active, clinicians parked) or sign-in with `reason`.
     void followStatus(const QString& reason = {});
-    void route(const WorkstationStatus& status, const QString& reason);
+    void route(const ipc::StatusReply& status, const QString& reason);
     void pollStatus();
     void switchUser();
     void showPasswordSignIn(const QString& email, const QString& explanation);
@@ -96,7 +96,7 @@ private:
     QAction* m_switchUserAction = nullptr;
     QPushButton* m_switchUserButton = nullptr;
     QTimer* m_statusPoll = nullptr;
-    WorkstationStatus m_workstation; // the agent's last status
+    ipc::StatusReply m_workstation;  // the agent's last status
     bool m_offerPin = false;         // after a password sign-in: offer a shift PIN if none is set
 };
 

@@ -116,7 +116,9 @@ void ShiftPinBox::submit()
     m_repeat->clear();
     m_busy = true;
     m_set->setEnabled(false);
-    m_agent->setPin(pin).then(this, [this](const Result<QDateTime>& r) {
+    m_agent->setPin(pin).then(this, [this](const Result<ipc::SetPinReply>& reply) {
+        const Result<QDateTime> r =
+            reply ? Result<QDateTime>(reply->validUntil) : Result<QDateTime>(fail(reply.error()));
         m_busy = false;
         m_set->setEnabled(true);
         if (!r) {

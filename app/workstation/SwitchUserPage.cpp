@@ -3,7 +3,6 @@
 
 #include "ClientErrors.h"
 #include "WorkstationAgent.h"
-#include "WorkstationErrors.h"
 #include "shell/DeviceIcons.h"
 #include "shell/Theme.h"
 
@@ -194,6 +193,12 @@ void SwitchUserPage::showParked(std::vector<ParkedAccount> parked, const QString
     focusStart();
 }
 
+void SwitchUserPage::setReason(const QString& reason)
+{
+    m_reason->setText(reason);
+    m_reason->setVisible(!reason.isEmpty());
+}
+
 void SwitchUserPage::showEvent(QShowEvent* event)
 {
     QWidget::showEvent(event);
@@ -258,7 +263,7 @@ void SwitchUserPage::submit()
             return;
         }
         const Error& e = r.error();
-        if (isInvalidPin(e)) {
+        if (ipc::isInvalidPin(e)) {
             QString text = tr("That PIN is not correct.");
             if (e.attemptsLeft == 1)
                 text += u' ' + tr("1 attempt left; after that you sign in with your password.");
@@ -268,7 +273,7 @@ void SwitchUserPage::submit()
                     tr("%1 attempts left; after that you sign in with your password.").arg(e.attemptsLeft);
             return showError(text, m_pin);
         }
-        if (isFullSignInRequired(e))
+        if (ipc::isFullSignInRequired(e))
             return Q_EMIT passwordSignInWanted(email, tr("Your shift PIN can no longer be used here (too "
                                                          "many wrong PINs, the shift is over, or the "
                                                          "session ended). Sign in with your password."));

@@ -30,6 +30,9 @@ public:
     /// clears the fields and puts the focus where typing starts.
     void showParked(std::vector<ParkedAccount> parked, const QString& reason = {});
 
+    /// Only the explanation above the list: what was typed stays.
+    void setReason(const QString& reason);
+
     QListWidget* parkedList() const { return m_list; }
     QLineEdit* nameField() const { return m_name; }
     QLineEdit* pinField() const { return m_pin; }

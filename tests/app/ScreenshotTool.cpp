@@ -139,8 +139,8 @@ int workstationScenes(const QDir& dir, const QString& tail)
     SwitchUserPage* page = window.switchUserPage();
     // As after "Switch user": who just stepped away, above the list.
     page->showParked(
-        {{QStringLiteral("a.morgan@stmarys.example"), QStringLiteral("u1"), now.addSecs(-25 * 60)},
-         {QStringLiteral("j.okafor@stmarys.example"), QStringLiteral("u2"), now.addSecs(-70)}},
+        {{QStringLiteral("a.morgan@stmarys.example"), QStringLiteral("u1"), now.addSecs(-25 * 60), {}},
+         {QStringLiteral("j.okafor@stmarys.example"), QStringLiteral("u2"), now.addSecs(-70), {}}},
         QStringLiteral("j.okafor@stmarys.example is paused. Type your PIN to come back."));
     QTest::keyClicks(page->nameField(), QStringLiteral("a.morgan"));
     QTest::keyClick(page->nameField(), Qt::Key_Return);

@@ -4,6 +4,7 @@
 // answers and events (FakeAgentSocket speaks the agent's framed JSON). The real agent and server
 // are in TestWorkstationEndToEnd.
 #include "FakeAgentSocket.h"
+#include "FutureHelpers.h"
 #include "LayoutChecks.h"
 #include "agent/AgentConnection.h"
 #include "api/ServerApi.h"
@@ -15,7 +16,7 @@
 #include "workstation/ShiftPinBox.h"
 #include "workstation/SwitchUserPage.h"
 #include "workstation/WorkstationAgent.h"
-#include "workstation/WorkstationErrors.h"
+#include "workstation/WorkstationStatus.h"
 
 #include <QAction>
 #include <QApplication>
@@ -35,38 +36,29 @@ using ehrs::app::test::FakeAgentSocket;
 using Json = nlohmann::json;
 
 namespace {
-template <typename T> QFuture<T> ready(T value)
-{
-    QPromise<T> p;
-    p.start();
-    p.addResult(std::move(value));
-    p.finish();
-    return p.future();
-}
+using ehrs::readyFuture;
 
 /// Records the requests; answers with what the test queued.
 class FakeWorkstation : public WorkstationAgent
 {
 public:
-    QFuture<Result<QDateTime>> setPin(const QString& pin) override
+    QFuture<Result<ipc::SetPinReply>> setPin(const QString& pin) override
     {
         pins << pin;
-        return ready(pinAnswer);
+        if (!pinAnswer)
+            return readyFuture(Result<ipc::SetPinReply>(fail(pinAnswer.error())));
+        return readyFuture(Result<ipc::SetPinReply>(ipc::SetPinReply{*pinAnswer}));
     }
-    QFuture<Result<ParkedAccount>> switchUser() override
+    QFuture<Result<ipc::SwitchUserReply>> switchUser() override
     {
-        return ready(Result<ParkedAccount>(ParkedAccount{}));
+        return readyFuture(Result<ipc::SwitchUserReply>(ipc::SwitchUserReply{}));
     }
     QFuture<Result<ipc::LoginReply>> resume(const QString& email, const QString& pin) override
     {
         resumes << (email + u'/' + pin);
         auto answer = resumeAnswers.front();
         resumeAnswers.pop_front();
-        return ready(answer);
-    }
-    QFuture<Result<WorkstationStatus>> workstationStatus() override
-    {
-        return ready(Result<WorkstationStatus>());
+        return readyFuture(answer);
     }
 
     QStringList pins;
@@ -78,8 +70,24 @@ public:
 std::vector<ParkedAccount> twoParked()
 {
     const QDateTime now = QDateTime::currentDateTimeUtc();
-    return {{QStringLiteral("alice@example.org"), QStringLiteral("u1"), now.addSecs(-600)},
-            {QStringLiteral("bob@example.org"), QStringLiteral("u2"), now.addSecs(-60)}};
+    return {{QStringLiteral("alice@example.org"), QStringLiteral("u1"), now.addSecs(-600), {}},
+            {QStringLiteral("bob@example.org"), QStringLiteral("u2"), now.addSecs(-60), {}}};
+}
+
+/// The agent's answers as they arrive (common/ipc/AgentMessages: the wire code in Error::name).
+Error invalidPinError(int attemptsLeft)
+{
+    Error e{ErrorCode::Unauthenticated, QStringLiteral("The PIN is not correct")};
+    e.name = QString::fromLatin1(ipc::kInvalidPinCode);
+    e.attemptsLeft = attemptsLeft;
+    return e;
+}
+
+Error fullSignInRequiredError()
+{
+    Error e{ErrorCode::Forbidden, QStringLiteral("Sign in with your password")};
+    e.name = QString::fromLatin1(ipc::kFullSignInRequiredCode);
+    return e;
 }
 
 ipc::LoginReply signedInAs(const QString& email)
