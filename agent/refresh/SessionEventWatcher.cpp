@@ -98,7 +98,11 @@ void SessionEventWatcher::onEvent(const QByteArray& type, const nlohmann::json& 
                     e.reasons << QString::fromStdString(reason.get<std::string>()).left(512);
             }
         }
-        e.device = field("userAgent");
+        // The server's reading of the User-Agent ("Firefox 121 on Windows 10/11"); the raw string
+        // only from a server that does not send it.
+        e.device = field("device");
+        if (e.device.isEmpty())
+            e.device = field("userAgent").left(120);
         e.location = field("place");
         if (e.location.isEmpty())
             e.location = field("ipAddress");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "SessionEvents.h"
 
+#include "UserAgentParser.h"
+
 #include <QDateTime>
 #include <QStringList>
 
@@ -35,6 +37,14 @@ std::string text(const nlohmann::json& j, const char* key)
 {
     const auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+/// "Chrome 120 on Windows 10/11" from a User-Agent, as the session list says it; "" when unknown.
+std::string deviceText(const QString& userAgent)
+{
+    const DeviceInfo d = parseUserAgent(userAgent);
+    if (!d.browser.isEmpty() && !d.os.isEmpty())
+        return QStringLiteral("%1 on %2").arg(d.browser, d.os).toStdString();
+    return (d.name.isEmpty() ? d.browser : d.name).toStdString();
 }
 } // namespace
 
@@ -128,6 +138,7 @@ std::vector<AccountEvent> SessionEvents::fromAudit(const AccountEventRow& row, c
             "suspicious-sign-in",
             {{"ipAddress", row.ipAddress.toStdString()},
              {"userAgent", row.userAgent.toStdString()},
+             {"device", deviceText(row.userAgent)},
              {"place", text(row.details, "place")},
              {"reasons",
               reasons != row.details.end() && reasons->is_array() ? *reasons : nlohmann::json::array()},
