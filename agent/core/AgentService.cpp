@@ -443,6 +443,11 @@ void AgentService::finishRefresh(Result<QString> result)
 
 QFuture<void> AgentService::signOut(const QString& reason, const QString& message, bool revoked)
 {
+    // While this agent ends the session because the workstation was locked, whatever else reports
+    // that end first (the event stream's revocation, a refresh or push-token answer after the
+    // server's logout) is that same end: keep its reason, not "revoked from elsewhere".
+    if (m_endingOnLock && reason != u"ended_on_lock")
+        return signOut(QStringLiteral("ended_on_lock"), endedOnLockMessage(), false);
     const std::optional<StoredAccount> account = m_account;
     m_signedOutReason = reason;
     m_lastError = message;
@@ -504,10 +509,8 @@ void AgentService::endedByServer(const QString& reason, const QString& message)
     if (!m_account)
         return;
     const bool ownLogout = reason == u"logout";
-    // Our own logout, told by the stream before the POST's answer: keep why this agent ended it
-    // (ended_on_lock is not the user's sign-out).
-    if (ownLogout && m_endingOnLock)
-        return (void)signOut(QStringLiteral("ended_on_lock"), endedOnLockMessage(), false);
+    // Our own logout, told by the stream before the POST's answer (an end on lock keeps its own
+    // reason: see signOut).
     (void)signOut(reason, ownLogout ? QStringLiteral("signed out by the user") : message, !ownLogout);
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "AgentServiceHarness.h"
 #include "FakeClock.h"
 #include "FakeHttpServer.h"
 #include "FakeTokenStore.h"
@@ -35,29 +36,15 @@ FakeHttpServer::Response rotate(const FakeHttpServer::Request& r)
     return {200, QByteArray::fromStdString(j.dump()), {}};
 }
 
-struct Harness
+struct Harness : AgentServiceHarness
 {
-    FakeHttpServer http;
-    FakeClock clock;
-    FakeTokenStore store;
-    QNetworkAccessManager network;
-    ServerClient server{network};
-    RefreshScheduler scheduler{clock, RefreshPolicy(), [] { return 0.5; }};
-    std::unique_ptr<AgentService> service;
-    QList<ipc::Event> events;
-
     bool start(const QString& refreshToken = QStringLiteral("rt-0"))
     {
         if (!http.start())
             return false;
         store.stored = StoredAccount{http.url().toString(), QStringLiteral("u1"), QStringLiteral("a@b.c"),
                                      QStringLiteral("s1"), refreshToken};
-        service = std::make_unique<AgentService>(store, server, scheduler, clock, [] {
-            AgentConfig c;
-            c.watchServerEvents = false;
-            return c;
-        }());
-        QObject::connect(service.get(), &AgentService::eventOccurred, [this](const ipc::Event& e) { events << e; });
+        createService();
         return true;
     }
     int refreshRequests() const

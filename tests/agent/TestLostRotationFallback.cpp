@@ -3,6 +3,7 @@
 // availability"): it keeps the refresh token before its current one and, when the server calls the
 // current one unknown (401 "unauthorized": not re-used, revoked or expired), presents the previous
 // one once. The fake server plays a promoted asynchronous standby that never saw the last rotation.
+#include "AgentServiceHarness.h"
 #include "FakeClock.h"
 #include "FakeHttpServer.h"
 #include "FakeTokenStore.h"
@@ -61,16 +62,8 @@ struct ServerState
     }
 };
 
-struct Agent
+struct Agent : AgentServiceHarness
 {
-    FakeHttpServer http;
-    FakeClock clock;
-    FakeTokenStore store;
-    QNetworkAccessManager network;
-    ServerClient server{network};
-    RefreshScheduler scheduler{clock, RefreshPolicy(), [] { return 0.5; }};
-    std::unique_ptr<AgentService> service;
-    QList<ipc::Event> events;
 
     bool start(const StoredAccount& account)
     {
@@ -78,11 +71,7 @@ struct Agent
             return false;
         store.stored = account;
         store.stored->serverUrl = http.url().toString();
-        AgentConfig c;
-        c.watchServerEvents = false;
-        service = std::make_unique<AgentService>(store, server, scheduler, clock, c);
-        QObject::connect(service.get(), &AgentService::eventOccurred,
-                         [this](const ipc::Event& e) { events << e; });
+        createService();
         service->start();
         return true;
     }

@@ -2,6 +2,7 @@
 // Issue 14 point 4, the agent's pure logic and its state machine against a fake server: the
 // workstation id, the stored parked/PIN fields, the local API's new messages and error codes, and
 // what a restarted agent makes of the parked accounts in its store.
+#include "AgentServiceHarness.h"
 #include "Crypto.h"
 #include "FakeClock.h"
 #include "FakeHttpServer.h"
@@ -35,26 +36,14 @@ StoredAccount account(const QString& server, const QString& email, const QString
     return a;
 }
 
-struct Harness
+struct Harness : AgentServiceHarness
 {
-    FakeHttpServer http;
-    FakeClock clock;
-    FakeTokenStore store;
-    QNetworkAccessManager network;
-    ServerClient server{network};
-    RefreshScheduler scheduler{clock, RefreshPolicy(), [] { return 0.5; }};
-    std::unique_ptr<AgentService> service;
-    QList<ipc::Event> events;
-
     void start(const QString& deviceClass = QStringLiteral("shared_workstation"))
     {
         AgentConfig c;
-        c.watchServerEvents = false;
         c.deviceClass = deviceClass;
         c.workstationId = QStringLiteral("ws-0123456789abcdef");
-        service = std::make_unique<AgentService>(store, server, scheduler, clock, c);
-        QObject::connect(service.get(), &AgentService::eventOccurred,
-                         [this](const ipc::Event& e) { events << e; });
+        createService(c);
         QSignalSpy started(service.get(), &AgentService::started);
         service->start();
         QVERIFY(started.wait(5000));
