@@ -143,7 +143,10 @@ private:
     /// Activity after a held-back refresh: refresh now (not while locked).
     void resumeIfHeld(const char* why);
     void onDesktopIdleChanged(bool idle);
+    /// Tells subscribers (`lock-changed`), then applyLock().
     void onLockedChanged(bool locked);
+    /// What a lock or an unlock does to the session: no tokens, or its end when policy says so.
+    void applyLock(bool locked);
     /// POST logout with a token in hand (refreshed if needed), then sign out with `reason`.
     QFuture<Result<void>> endSession(const QString& reason, const QString& message);
     /// token() without the lock check: for the agent's own logout.

@@ -96,6 +96,14 @@ void AgentService::onDesktopIdleChanged(bool idle)
 
 void AgentService::onLockedChanged(bool locked)
 {
+    // Apps show their lock screen from this (the switch-user screen too has nothing to show on a
+    // locked desktop), so it goes out whether or not anyone is signed in.
+    Q_EMIT eventOccurred(ipc::LockChangedEvent{locked});
+    applyLock(locked);
+}
+
+void AgentService::applyLock(bool locked)
+{
     if (!m_account)
         return;
     if (locked) {
@@ -139,7 +147,7 @@ void AgentService::policyChanged(const SessionPolicyInfo& policy)
     // own now could land after that one and bring the old refresh token back.
     if (m_refreshInFlight) {
         if (m_policy->endOnLock && isLocked())
-            onLockedChanged(true);
+            applyLock(true);
         return;
     }
     // Remembered with the account, so that a restarted agent applies it before its first refresh.
@@ -150,7 +158,7 @@ void AgentService::policyChanged(const SessionPolicyInfo& policy)
             qCWarning(lcAgentStorage) << "cannot store the session policy:" << saved.error().message;
     });
     if (m_policy->endOnLock && isLocked())
-        onLockedChanged(true);
+        applyLock(true);
 }
 
 } // namespace ehrs::agent

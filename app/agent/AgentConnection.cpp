@@ -192,6 +192,8 @@ void AgentConnection::onEvent(const ipc::Event& event)
         Q_EMIT liveUpdatesChanged(live->live);
     } else if (const auto* switched = std::get_if<ipc::UserSwitchedEvent>(&event)) {
         Q_EMIT userSwitched(switched->email);
+    } else if (const auto* lock = std::get_if<ipc::LockChangedEvent>(&event)) {
+        Q_EMIT lockChanged(lock->locked);
     }
 }
 

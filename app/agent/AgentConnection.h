@@ -60,6 +60,8 @@ Q_SIGNALS:
     void connectionLost();
     /// A token was refused because the desktop is locked (`workstation_locked`).
     void workstationLocked();
+    /// The desktop session was locked or unlocked (the agent's `lock-changed` event).
+    void lockChanged(bool locked);
     /// The active clinician changed on a shared workstation (`user-switched`; also a token refused
     /// with `no_active_clinician`): `email` is empty when nobody is active.
     void userSwitched(const QString& email);

@@ -30,9 +30,10 @@
 namespace ehrs::app {
 namespace {
 constexpr int kReconnectIntervalMs = 3000;
-// The agent is asked (over its local socket, not the network) whether the desktop was locked or
-// the clinician changed: it pushes no event for a lock.
-constexpr int kStatusPollMs = 2000;
+// The agent tells of a lock, an unlock and a change of clinician as they happen (`lock-changed`,
+// `user-switched`, `signed-out`); its status is also read now and then (over the local socket, not
+// the network), so that a missed event cannot leave the window on the wrong screen for long.
+constexpr int kStatusPollMs = 15000;
 
 QStringList parkedEmails(const ipc::StatusReply& s)
 {
@@ -69,6 +70,7 @@ MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
     });
     connect(m_switchUser, &SwitchUserPage::resumed, this, &MainWindow::showMain);
     connect(m_switchUser, &SwitchUserPage::passwordSignInWanted, this, &MainWindow::showPasswordSignIn);
+    connect(m_signIn, &SignInPage::switchUserWanted, this, [this] { followStatus(); });
     connect(m_agent, &AgentConnection::signedOut, this,
             [this](const QString& reason, const QString& message) {
                 // The server's own words for an idle timeout ("This session ended after 30 minutes
@@ -80,6 +82,10 @@ MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
                     followStatus(text);
             });
     connect(m_agent, &AgentConnection::workstationLocked, this, [this] { followStatus(); });
+    connect(m_agent, &AgentConnection::lockChanged, this, [this] {
+        if (page() != Page::SignIn && page() != Page::Connecting)
+            followStatus();
+    });
     connect(m_agent, &AgentConnection::userSwitched, this, [this] {
         if (page() != Page::SignIn && page() != Page::Connecting)
             followStatus();
@@ -296,6 +302,8 @@ void MainWindow::route(const ipc::StatusReply& status, const QString& reason)
     }
     if (page() != Page::SignIn)
         showSignIn(reason);
+    else
+        m_signIn->setSwitchUserOffered(false); // nobody is paused (any more)
 }
 
 void MainWindow::switchUser()
@@ -358,6 +366,7 @@ void MainWindow::start()
 void MainWindow::showSignIn(const QString& reason)
 {
     m_signIn->reset(reason);
+    m_signIn->setSwitchUserOffered(!m_workstation.signedIn && wantsSwitchUser(m_workstation));
     setPage(Page::SignIn);
 }
 

@@ -157,7 +157,13 @@ void SignInPage::buildUi()
     m_signIn = new QPushButton(tr("Sign in"), credentials);
     m_signIn->setDefault(true);
     m_signIn->setAutoDefault(true);
-    form->addRow(QString(), m_signIn);
+    m_switchUser = new QPushButton(tr("Back to s&witch user"), credentials);
+    m_switchUser->setToolTip(tr("Come back with your shift PIN if you are paused on this workstation"));
+    m_switchUser->setVisible(false);
+    auto* credentialButtons = new QHBoxLayout; // Sign in keeps the whole width when alone
+    credentialButtons->addWidget(m_switchUser);
+    credentialButtons->addWidget(m_signIn, 1);
+    form->addRow(QString(), credentialButtons);
     m_steps->addWidget(credentials);
 
     auto* codeStep = new QWidget(m_steps);
@@ -211,9 +217,11 @@ void SignInPage::buildUi()
     connect(m_verify, &QPushButton::clicked, this, &SignInPage::submitCode);
     connect(m_code, &QLineEdit::returnPressed, this, &SignInPage::submitCode);
     connect(m_back, &QPushButton::clicked, this, [this] { reset({}); });
+    connect(m_switchUser, &QPushButton::clicked, this, &SignInPage::switchUserWanted);
     setTabOrder(m_server, m_email);
     setTabOrder(m_email, m_password);
     setTabOrder(m_password, m_signIn);
+    setTabOrder(m_signIn, m_switchUser);
     setTabOrder(m_code, m_remember);
     setTabOrder(m_remember, m_back);
     setTabOrder(m_back, m_verify);
@@ -221,6 +229,11 @@ void SignInPage::buildUi()
     m_holdOffTick = new QTimer(this);
     m_holdOffTick->setInterval(1000);
     connect(m_holdOffTick, &QTimer::timeout, this, &SignInPage::updateHoldOff);
+}
+
+void SignInPage::setSwitchUserOffered(bool offered)
+{
+    m_switchUser->setVisible(offered);
 }
 
 void SignInPage::reset(const QString& reason)

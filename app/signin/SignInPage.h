@@ -41,6 +41,10 @@ public:
     QLineEdit* codeField() const { return m_code; }
     QPushButton* signInButton() const { return m_signIn; }
     QPushButton* verifyButton() const { return m_verify; }
+    /// "Back to switch user": shown (by setSwitchUserOffered()) when clinicians are paused on this
+    /// workstation, so that whoever chose the password by mistake gets back to the PIN.
+    QPushButton* switchUserButton() const { return m_switchUser; }
+    void setSwitchUserOffered(bool offered);
     /// "Remember me on this device" at the code step: off by default and after every reset.
     QCheckBox* rememberDeviceBox() const { return m_remember; }
     QLabel* errorLabel() const { return m_error; }
@@ -48,6 +52,7 @@ public:
 
 Q_SIGNALS:
     void signedIn();
+    void switchUserWanted();
 
 private:
     void buildUi();
@@ -72,6 +77,7 @@ private:
     QPushButton* m_signIn = nullptr;
     QPushButton* m_verify = nullptr;
     QPushButton* m_back = nullptr;
+    QPushButton* m_switchUser = nullptr;
     QLabel* m_reason = nullptr;
     QLabel* m_error = nullptr;
     QLabel* m_codeHint = nullptr;

@@ -256,6 +256,7 @@ QString eventName(const Event& event)
             return QStringLiteral("suspicious-sign-in");
         }
         QString operator()(const UserSwitchedEvent&) const { return QStringLiteral("user-switched"); }
+        QString operator()(const LockChangedEvent&) const { return QStringLiteral("lock-changed"); }
     };
     return std::visit(Visitor{}, event);
 }
@@ -305,6 +306,7 @@ QByteArray toPayload(const Event& event)
             j["email"] = s(e.email);
             j["userId"] = s(e.userId);
         }
+        void operator()(const LockChangedEvent& e) const { j["locked"] = e.locked; }
     };
     std::visit(Visitor{j}, event);
     return dump(j);
@@ -628,6 +630,12 @@ Result<Event> eventFromPayload(QByteArrayView payload)
     }
     if (name == u"user-switched")
         return Event{UserSwitchedEvent{str(*j, "email"), str(*j, "userId")}};
+    if (name == u"lock-changed") {
+        auto it = j->find("locked");
+        if (it == j->end() || !it->is_boolean())
+            return fail(ErrorCode::InvalidRequest, QStringLiteral("lock-changed without locked"));
+        return Event{LockChangedEvent{it->get<bool>()}};
+    }
     return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown event"));
 }
 

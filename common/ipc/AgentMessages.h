@@ -189,8 +189,14 @@ struct UserSwitchedEvent
     QString email;
     QString userId;
 };
+/// The desktop session was locked or unlocked (logind, or the screensaver): while `locked`,
+/// `token` answers `workstation_locked`. Sent on every change, signed in or not.
+struct LockChangedEvent
+{
+    bool locked = false;
+};
 using Event = std::variant<TokenRefreshedEvent, SignedOutEvent, SessionRevokedEvent, NewSignInEvent,
-                           LiveUpdatesEvent, SuspiciousSignInEvent, UserSwitchedEvent>;
+                           LiveUpdatesEvent, SuspiciousSignInEvent, UserSwitchedEvent, LockChangedEvent>;
 
 QByteArray toPayload(const Event& event);
 QByteArray replyPayload(qint64 id, const TokenReply& reply);

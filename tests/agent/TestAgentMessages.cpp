@@ -175,6 +175,8 @@ void TestAgentMessages::events_data()
     QTest::newRow("live-updates on") << 4 << u"live-updates"_s;
     QTest::newRow("live-updates off") << 5 << u"live-updates"_s;
     QTest::newRow("suspicious-sign-in") << 6 << u"suspicious-sign-in"_s;
+    QTest::newRow("lock-changed locked") << 7 << u"lock-changed"_s;
+    QTest::newRow("lock-changed unlocked") << 8 << u"lock-changed"_s;
 }
 
 void TestAgentMessages::events()
@@ -192,7 +194,9 @@ void TestAgentMessages::events()
         SuspiciousSignInEvent{{u"first sign-in from Lisbon, Portugal"_s, u"a device never seen"_s},
                               u"Firefox 121 on Linux"_s,
                               u"Lisbon, Portugal"_s,
-                              t}};
+                              t},
+        LockChangedEvent{true},
+        LockChangedEvent{false}};
     const Event& event = all.at(index);
     QCOMPARE(eventName(event), name);
     const QByteArray payload = toPayload(event);
@@ -207,6 +211,11 @@ void TestAgentMessages::events()
         QCOMPARE(payload, QByteArray(R"({"event":"live-updates","live":)") + (live->live ? "true" : "false") +
                               R"(,"type":"event"})");
         QCOMPARE(std::get<LiveUpdatesEvent>(*back).live, live->live);
+    }
+    if (const auto* lock = std::get_if<LockChangedEvent>(&event)) {
+        QCOMPARE(payload, QByteArray(R"({"event":"lock-changed","locked":)") +
+                              (lock->locked ? "true" : "false") + R"(,"type":"event"})");
+        QCOMPARE(std::get<LockChangedEvent>(*back).locked, lock->locked);
     }
     if (const auto* suspicious = std::get_if<SuspiciousSignInEvent>(&event)) {
         const auto& b = std::get<SuspiciousSignInEvent>(*back);
@@ -243,6 +252,8 @@ void TestAgentMessages::liveUpdatesNeedsItsFlag()
 {
     QVERIFY(!eventFromPayload(R"({"type":"event","event":"live-updates"})"));
     QVERIFY(!eventFromPayload(R"({"type":"event","event":"live-updates","live":"yes"})"));
+    QVERIFY(!eventFromPayload(R"({"type":"event","event":"lock-changed"})"));
+    QVERIFY(!eventFromPayload(R"({"type":"event","event":"lock-changed","locked":1})"));
 }
 
 QTEST_GUILESS_MAIN(TestAgentMessages)

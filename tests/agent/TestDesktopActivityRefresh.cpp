@@ -84,6 +84,14 @@ struct Harness
         scheduler.poll();
     }
 };
+/// The server's policy for a nurse on a shared workstation whose session ends on lock.
+nlohmann::json endOnLockPolicy()
+{
+    return nlohmann::json{{"idleTimeoutSeconds", 900}, {"absoluteLifetimeSeconds", 43200},
+                          {"endOnLock", true},         {"maxSessions", 3},
+                          {"mfaRequired", false},      {"deviceClass", "shared_workstation"},
+                          {"groups", {"nurses"}}};
+}
 } // namespace
 
 class TestDesktopActivityRefresh : public QObject
@@ -98,6 +106,7 @@ private Q_SLOTS:
     void localAppRequestCountsAsActivity();
     void withoutDesktopOnlyLocalAppsCount();
     void lockedRefusesTokensAndHolds();
+    void lockChangesAreToldSignedInOrNot();
     void endOnLockByServerPolicy();
     void endOnLockByLocalSetting();
     void noPolicyKeepsTheSessionOnLock();
@@ -253,13 +262,48 @@ void TestDesktopActivityRefresh::lockedRefusesTokensAndHolds()
     QCOMPARE(h.store.stored->sessionId, QStringLiteral("s1"));
 }
 
+void TestDesktopActivityRefresh::lockChangesAreToldSignedInOrNot()
+{
+    Harness h;
+    QVERIFY(h.start());
+    const auto lockEvents = [&h] {
+        QList<bool> out;
+        for (const auto& e : std::as_const(h.events)) {
+            if (const auto* lock = std::get_if<ipc::LockChangedEvent>(&e))
+                out << lock->locked;
+        }
+        return out;
+    };
+    // Nobody signed in: the app's lock screen still follows the desktop.
+    h.store.stored.reset();
+    h.service->start();
+    QTRY_COMPARE(h.service->state(), AgentService::State::SignedOut);
+    h.desktop.setLocked(true);
+    QCOMPARE(lockEvents(), QList<bool>{true});
+    h.desktop.setLocked(false);
+    QCOMPARE(lockEvents(), (QList<bool>{true, false}));
+    QCOMPARE(h.count("/api/auth/logout"), 0);
+
+    // Signed in, with a policy that ends the session on lock: one lock-changed, then the end.
+    Harness signedIn;
+    signedIn.policy = endOnLockPolicy();
+    QVERIFY(signedIn.start());
+    signedIn.service->start();
+    QTRY_COMPARE(signedIn.service->state(), AgentService::State::SignedIn);
+    signedIn.desktop.setLocked(true);
+    QTRY_VERIFY(!signedIn.service->isSignedIn());
+    QList<QString> names;
+    for (const auto& e : std::as_const(signedIn.events))
+        names << ipc::eventName(e);
+    QCOMPARE(names.count(QStringLiteral("lock-changed")), 1);
+    QVERIFY2(names.indexOf(QStringLiteral("lock-changed")) < names.indexOf(QStringLiteral("signed-out")),
+             qPrintable(names.join(u' ')));
+}
+
 void TestDesktopActivityRefresh::endOnLockByServerPolicy()
 {
     Harness h;
-    h.policy = nlohmann::json{{"idleTimeoutSeconds", 900}, {"absoluteLifetimeSeconds", 43200},
-                              {"endOnLock", true},         {"maxSessions", 3},
-                              {"mfaRequired", false},      {"deviceClass", "shared_workstation"},
-                              {"groups", {"nurses"}}};
+    h.policy = endOnLockPolicy();
     QVERIFY(h.start());
     h.service->start();
     QTRY_COMPARE(h.service->state(), AgentService::State::SignedIn);

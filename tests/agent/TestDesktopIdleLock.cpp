@@ -214,9 +214,19 @@ void TestDesktopIdleLock::lockedDesktopGetsNoTokensAndResumesOnUnlock()
     const auto before = status(*agent);
     QVERIFY(before && before->signedIn);
     QCOMPARE(agent->cli({QStringLiteral("token")}).exitCode, 0);
+    // A subscribed local app hears of the lock and of the unlock as they happen (lock-changed).
+    ipc::AgentClient subscriber;
+    QList<bool> lockEvents;
+    connect(&subscriber, &ipc::AgentClient::eventReceived, this, [&lockEvents](const ipc::Event& e) {
+        if (const auto* lock = std::get_if<ipc::LockChangedEvent>(&e))
+            lockEvents << lock->locked;
+    });
+    QVERIFY(await(subscriber.connectToAgent(agent->socketPath())));
+    QVERIFY(await(subscriber.subscribe()));
 
     desk.setLocked(true);
-    QTRY_VERIFY_WITH_TIMEOUT(status(*agent)->locked, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(lockEvents, QList<bool>{true}, 5000);
+    QVERIFY(status(*agent)->locked);
     auto refused = agent->cli({QStringLiteral("token")});
     QCOMPARE(refused.exitCode, 4);
     QVERIFY2(refused.err.contains("The workstation is locked; unlock it to continue."),
@@ -238,7 +248,8 @@ void TestDesktopIdleLock::lockedDesktopGetsNoTokensAndResumesOnUnlock()
 
     // Unlocked: the same session goes on, without a sign-in.
     desk.setLocked(false);
-    QTRY_VERIFY_WITH_TIMEOUT(!status(*agent)->locked, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(lockEvents, (QList<bool>{true, false}), 5000);
+    QVERIFY(!status(*agent)->locked);
     auto again = agent->cli({QStringLiteral("token")});
     QCOMPARE(again.exitCode, 0);
     const auto after = status(*agent);

@@ -114,6 +114,15 @@ Json status(bool signedIn, const std::string& email, const std::string& deviceCl
                 {"parkedAccounts", parked}};
 }
 
+/// A shared workstation where nobody is active and Alice is paused.
+Json aliceParked()
+{
+    return status(
+        false, "", "shared_workstation", false,
+        Json::array({Json{
+            {"email", "alice@example.org"}, {"userId", "u1"}, {"parkedAt", "2026-12-02T09:00:00.000Z"}}}));
+}
+
 /// The window on a fake agent, shown and started.
 struct Window
 {
@@ -146,9 +155,11 @@ private Q_SLOTS:
     void shiftPinIsTypedTwiceAndRefusalsAreWords();
     void shiftPinSaysUntilWhen();
     void windowShowsTheLockScreenWhileLocked();
-    void lockedAnswerToATokenShowsTheLockScreen();
+    void lockScreenWithoutThePoll_data();
+    void lockScreenWithoutThePoll();
     void idleSignOutShowsTheServersWords();
     void nobodyActiveWithParkedShowsSwitchUser();
+    void passwordSignInGoesBackToSwitchUser();
     void switchUserOnlyOnSharedWorkstations();
     void signInWithoutPinOffersOne();
 
@@ -392,18 +403,38 @@ void TestWorkstationScreens::windowShowsTheLockScreenWhileLocked()
     QVERIFY(w.window.sessionsPage()->isVisible());
 }
 
-void TestWorkstationScreens::lockedAnswerToATokenShowsTheLockScreen()
+void TestWorkstationScreens::lockScreenWithoutThePoll_data()
 {
+    QTest::addColumn<bool>("byEvent");
+    QTest::newRow("workstation_locked answer to a token") << false;
+    QTest::newRow("lock-changed event") << true;
+}
+
+void TestWorkstationScreens::lockScreenWithoutThePoll()
+{
+    QFETCH(bool, byEvent);
     m_fake->setReply(QStringLiteral("status"), status(true, "alice@example.org", "personal"));
     Window w(*m_fake);
     QTRY_COMPARE(w.window.page(), MainWindow::Page::Main);
-    w.window.setStatusPollInterval(3600 * 1000); // only the token's answer can tell
+    w.window.setStatusPollInterval(3600 * 1000); // only the agent's answer or event can tell
     QTest::qWait(100);
     m_fake->setReply(QStringLiteral("status"), status(true, "alice@example.org", "personal", true));
-    m_fake->setError(QStringLiteral("token"), "workstation_locked",
-                     "The workstation is locked; unlock it to continue");
-    w.window.sessionsPage()->reload();
+    if (byEvent) {
+        m_fake->push(Json{{"event", "lock-changed"}, {"locked", true}});
+    } else {
+        m_fake->setError(QStringLiteral("token"), "workstation_locked",
+                         "The workstation is locked; unlock it to continue");
+        w.window.sessionsPage()->reload();
+    }
     QTRY_COMPARE(w.window.page(), MainWindow::Page::Locked);
+    QVERIFY(w.window.lockPage()->clinicianLabel()->text().contains(u"alice@example.org"));
+    QVERIFY(!w.window.sessionsPage()->isVisible());
+    if (!byEvent)
+        return;
+    m_fake->setReply(QStringLiteral("status"), status(true, "alice@example.org", "personal"));
+    m_fake->push(Json{{"event", "lock-changed"}, {"locked", false}});
+    QTRY_COMPARE(w.window.page(), MainWindow::Page::Main);
+    QVERIFY(w.window.sessionsPage()->isVisible());
 }
 
 void TestWorkstationScreens::idleSignOutShowsTheServersWords()
@@ -428,9 +459,7 @@ void TestWorkstationScreens::idleSignOutShowsTheServersWords()
 
 void TestWorkstationScreens::nobodyActiveWithParkedShowsSwitchUser()
 {
-    const Json parked = Json::array(
-        {Json{{"email", "alice@example.org"}, {"userId", "u1"}, {"parkedAt", "2026-12-02T09:00:00.000Z"}}});
-    m_fake->setReply(QStringLiteral("status"), status(false, "", "shared_workstation", false, parked));
+    m_fake->setReply(QStringLiteral("status"), aliceParked());
     Window w(*m_fake);
     QTRY_COMPARE(w.window.page(), MainWindow::Page::SwitchUser);
     QCOMPARE(w.window.switchUserPage()->parkedList()->count(), 1);
@@ -451,6 +480,34 @@ void TestWorkstationScreens::nobodyActiveWithParkedShowsSwitchUser()
     m_fake->push(Json{{"event", "user-switched"}, {"email", "alice@example.org"}, {"userId", "u1"}});
     QTest::qWait(100);
     QCOMPARE(w.window.page(), MainWindow::Page::SignIn); // someone typing a password is not interrupted
+}
+
+void TestWorkstationScreens::passwordSignInGoesBackToSwitchUser()
+{
+    m_fake->setReply(QStringLiteral("status"), aliceParked());
+    Window w(*m_fake);
+    QTRY_COMPARE(w.window.page(), MainWindow::Page::SwitchUser);
+    SignInPage* signIn = w.window.signInPage();
+    // "Sign in with password" by mistake: a way back to the PIN, by button or Alt+W.
+    w.window.switchUserPage()->passwordButton()->click();
+    QCOMPARE(w.window.page(), MainWindow::Page::SignIn);
+    QVERIFY(signIn->switchUserButton()->isVisible());
+    signIn->switchUserButton()->click();
+    QTRY_COMPARE(w.window.page(), MainWindow::Page::SwitchUser);
+    QCOMPARE(w.window.switchUserPage()->parkedList()->count(), 1);
+    w.window.switchUserPage()->passwordButton()->click();
+    QCOMPARE(w.window.page(), MainWindow::Page::SignIn);
+    QTest::keyClick(signIn->passwordField(), Qt::Key_W, Qt::AltModifier);
+    QTRY_COMPARE(w.window.page(), MainWindow::Page::SwitchUser);
+
+    // Nobody paused any more (Alice resumed and signed out elsewhere): the button goes, and a
+    // click that raced it leaves the sign-in page where it is.
+    w.window.switchUserPage()->passwordButton()->click();
+    QCOMPARE(w.window.page(), MainWindow::Page::SignIn);
+    m_fake->setReply(QStringLiteral("status"), status(false, "", "shared_workstation"));
+    signIn->switchUserButton()->click();
+    QTRY_VERIFY(!signIn->switchUserButton()->isVisible());
+    QCOMPARE(w.window.page(), MainWindow::Page::SignIn);
 }
 
 void TestWorkstationScreens::switchUserOnlyOnSharedWorkstations()
