@@ -82,14 +82,14 @@ MainWindow::MainWindow(AgentConnection* agent, ServerApi* api, QWidget* parent)
                     followStatus(text);
             });
     connect(m_agent, &AgentConnection::workstationLocked, this, [this] { followStatus(); });
-    connect(m_agent, &AgentConnection::lockChanged, this, [this] {
+    // A lock, an unlock or another clinician: the screen follows, except while someone types at
+    // the sign-in page (or the agent is not there yet).
+    const auto followUnlessSigningIn = [this] {
         if (page() != Page::SignIn && page() != Page::Connecting)
             followStatus();
-    });
-    connect(m_agent, &AgentConnection::userSwitched, this, [this] {
-        if (page() != Page::SignIn && page() != Page::Connecting)
-            followStatus();
-    });
+    };
+    connect(m_agent, &AgentConnection::lockChanged, this, followUnlessSigningIn);
+    connect(m_agent, &AgentConnection::userSwitched, this, followUnlessSigningIn);
     connect(m_agent, &AgentConnection::sessionsChanged, m_sessions, &SessionsPage::reload);
     connect(m_agent, &AgentConnection::liveUpdatesChanged, m_sessions, &SessionsPage::setLiveUpdates);
     connect(m_agent, &AgentConnection::tokenRefreshed, this, [this] {
@@ -366,7 +366,7 @@ void MainWindow::start()
 void MainWindow::showSignIn(const QString& reason)
 {
     m_signIn->reset(reason);
-    m_signIn->setSwitchUserOffered(!m_workstation.signedIn && wantsSwitchUser(m_workstation));
+    m_signIn->setSwitchUserOffered(wantsSwitchUser(m_workstation));
     setPage(Page::SignIn);
 }
 

@@ -67,6 +67,13 @@ QDateTime time(const json& j, const char* field)
     return v.isEmpty() ? QDateTime() : fromIsoString(v.toStdString());
 }
 
+/// An event's required true/false field: empty when it is missing or not a boolean.
+std::optional<bool> flag(const json& j, const char* field)
+{
+    const auto it = j.find(field);
+    return it != j.end() && it->is_boolean() ? std::optional<bool>(it->get<bool>()) : std::nullopt;
+}
+
 QByteArray dump(const json& j)
 {
     return QByteArray::fromStdString(j.dump());
@@ -613,10 +620,10 @@ Result<Event> eventFromPayload(QByteArrayView payload)
         return Event{NewSignInEvent{str(*j, "sessionId"), str(*j, "device"), str(*j, "ipAddress"),
                                     str(*j, "location"), time(*j, "time")}};
     if (name == u"live-updates") {
-        auto it = j->find("live");
-        if (it == j->end() || !it->is_boolean())
+        const auto live = flag(*j, "live");
+        if (!live)
             return fail(ErrorCode::InvalidRequest, QStringLiteral("live-updates without live"));
-        return Event{LiveUpdatesEvent{it->get<bool>()}};
+        return Event{LiveUpdatesEvent{*live}};
     }
     if (name == u"suspicious-sign-in") {
         SuspiciousSignInEvent e{{}, str(*j, "device"), str(*j, "location"), time(*j, "time")};
@@ -631,10 +638,10 @@ Result<Event> eventFromPayload(QByteArrayView payload)
     if (name == u"user-switched")
         return Event{UserSwitchedEvent{str(*j, "email"), str(*j, "userId")}};
     if (name == u"lock-changed") {
-        auto it = j->find("locked");
-        if (it == j->end() || !it->is_boolean())
+        const auto locked = flag(*j, "locked");
+        if (!locked)
             return fail(ErrorCode::InvalidRequest, QStringLiteral("lock-changed without locked"));
-        return Event{LockChangedEvent{it->get<bool>()}};
+        return Event{LockChangedEvent{*locked}};
     }
     return fail(ErrorCode::InvalidRequest, QStringLiteral("unknown event"));
 }
